@@ -1,0 +1,4 @@
+//! The Delos pool's vocabulary: the nouns every node speaks in, with Go's exact rules.
+//!
+//! Everything here is pure (no I/O, no async) and deterministic, so it can be checked against
+//! vectors produced by the real `go` command.

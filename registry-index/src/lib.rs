@@ -1,0 +1,1 @@
+//! What a Delos node knows and holds, on disk.

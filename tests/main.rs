@@ -1,0 +1,4 @@
+//! End-to-end tests: real `go`, real git repositories in temp dirs, real `delos` processes.
+//! One binary, linked once.
+
+mod support;

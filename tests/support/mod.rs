@@ -1,0 +1,1 @@
+//! Setup helpers shared by every scenario.
