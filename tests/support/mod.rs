@@ -1,1 +1,4 @@
 //! Setup helpers shared by every scenario.
+
+pub(crate) mod git;
+pub(crate) mod go;
