@@ -2,3 +2,9 @@
 //!
 //! Everything here is pure (no I/O, no async) and deterministic, so it can be checked against
 //! vectors produced by the real `go` command.
+
+pub mod module_path;
+pub mod version;
+
+pub use module_path::{InvalidFilePath, InvalidModulePath, ModulePath};
+pub use version::{IncompatibleVersion, InvalidVersion, PseudoVersion, Version, check_path_version};
