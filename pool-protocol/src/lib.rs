@@ -3,8 +3,12 @@
 //! Everything here is pure (no I/O, no async) and deterministic, so it can be checked against
 //! vectors produced by the real `go` command.
 
+pub mod gomod;
+pub mod hash;
 pub mod module_path;
 pub mod version;
 
+pub use gomod::{GoModError, declared_module_path};
+pub use hash::{H1Builder, H1Hash, InvalidH1Hash, InvalidSha256, Sha256};
 pub use module_path::{InvalidFilePath, InvalidModulePath, ModulePath};
 pub use version::{IncompatibleVersion, InvalidVersion, PseudoVersion, Version, check_path_version};
