@@ -1,1 +1,89 @@
-//! What a Delos node knows and holds, on disk.
+//! What a Delos node knows and holds, on disk: content-addressed blobs and an immutable index
+//! of module versions.
+//!
+//! ```text
+//! <data dir>/blobs/sha256/ab/cd/<sha256 hex>   module zips and go.mod files, named by content
+//! <data dir>/blobs/tmp/                         writes in progress (emptied on open)
+//! <data dir>/meta-sled/                         sled: tree "versions-v1" (see `schema`)
+//! ```
+//!
+//! # Storing a version
+//!
+//! Write the blobs first, then store the entry that references them:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use delos_pool_protocol::{hash::H1Hash, module_path::ModulePath, version::Version};
+//! use delos_registry_index::{HashedBlob, Index, Source, VersionEntry};
+//!
+//! let index = Index::open("/var/lib/delos")?;
+//! let go_mod = b"module example.com/m\n";
+//! let go_mod_blob = index.blobs().write(&go_mod[..])?;
+//! let zip_blob = index.blobs().write_limited(std::fs::File::open("m.zip")?, 500 << 20)?;
+//! let entry = VersionEntry::new(
+//!     br#"{"Version":"v1.0.0","Time":"2024-01-01T00:00:00Z"}"#.to_vec(),
+//!     HashedBlob::new(go_mod_blob, H1Hash::of_go_mod(go_mod)),
+//!     1_704_067_200,
+//!     Source::Vcs,
+//! )
+//! .with_zip(HashedBlob::new(zip_blob, H1Hash::parse("h1:...")?));
+//! let module = ModulePath::parse("example.com/m")?;
+//! index.store(&module, &Version::parse("v1.0.0")?, entry)?; // durable when this returns
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Durability guarantees
+//!
+//! - **A blob is durable when [`BlobStore::write`] returns.** It was streamed into a temp file,
+//!   fsynced, linked under its sha256 name (never overwriting) and its directory fsynced.
+//!   A failed or interrupted write leaves at most a temp file, removed by the next open.
+//! - **A version is durable and complete when [`Index::store`] returns `Ok`.** Its blobs are
+//!   on disk before its one metadata record is written (an atomic compare-and-swap), and the
+//!   record is flushed (fsync) before `store` returns. A crash at any moment (`kill -9`, power
+//!   loss on a filesystem that honours fsync) leaves either the whole version or none of it.
+//! - **The first entry wins, forever.** A version is pinned by its go.mod and zip `h1:` hashes;
+//!   a different offer gets [`IndexError::Conflict`] and changes nothing; the same offer again
+//!   is an idempotent success. A `.mod`-only entry may gain its zip, nothing else ever changes
+//!   (rules in [`versions`]).
+//! - **Half-present versions are never served.** On open, every entry's blobs are checked; an
+//!   entry whose blob is missing is reported in [`Index::open_report`], hidden from reads,
+//!   lists and counts, and repaired when the same content is stored again.
+//! - **Reads can verify.** [`BlobStore::open_verified`] re-hashes a blob and moves a corrupt
+//!   file aside (`.corrupt`), returning [`BlobError::CorruptBlob`].
+//!
+//! No file name is ever built from a module path or version: the API takes validated
+//! `pool-protocol` types, and those only ever become sled keys.
+//!
+//! # Blocking
+//!
+//! The API is synchronous and does disk I/O with fsync. Call it from `spawn_blocking` (or a
+//! dedicated thread) in async code, never directly on an async worker thread.
+
+mod blobs;
+mod entry;
+pub mod entry_codec;
+mod error;
+mod index;
+mod meta;
+mod open_report;
+pub mod schema;
+mod sled_store;
+mod stats;
+pub mod versions;
+
+#[cfg(test)]
+mod conformance;
+#[cfg(test)]
+mod memory_store;
+
+pub use blobs::{BlobError, BlobReader, BlobStore, StoredBlob};
+pub use entry::{HashedBlob, Source, VersionEntry};
+pub use entry_codec::DecodeError;
+pub use error::{Conflict, IndexError, ModuleVersion};
+pub use index::{Index, IndexConfig, Listed};
+pub use meta::{EngineError, KeyValue, KvIter, MetaError, MetaStore, Swap};
+pub use open_report::{Damage, OpenReport};
+pub use sled_store::{DEFAULT_CACHE_CAPACITY_BYTES, SledStore};
+pub use stats::Stats;
+pub use versions::{Change, Stored};

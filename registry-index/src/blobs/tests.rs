@@ -1,0 +1,153 @@
+//! Blob store behaviour on a real directory.
+
+use std::fs;
+use std::io::{Read, Write};
+
+use sha2::Digest;
+
+use super::*;
+
+/// Sizes around the 64 KiB copy buffer: empty, one byte, one short of / exactly / one past a
+/// buffer, and several buffers plus a tail.
+const INTERESTING_SIZES: &[usize] = &[0, 1, 65_535, 65_536, 65_537, 3 * 65_536 + 17];
+
+fn sha256_of(bytes: &[u8]) -> Sha256 {
+    Sha256::from_bytes(sha2::Sha256::digest(bytes).into())
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+fn temp_files(dir: &Path) -> usize {
+    fs::read_dir(dir.join(TEMP_DIR)).unwrap().count()
+}
+
+#[test]
+fn round_trip_at_interesting_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    for &len in INTERESTING_SIZES {
+        let bytes = pattern(len);
+        let stored = store.write(bytes.as_slice()).unwrap();
+        assert_eq!(stored.sha256(), &sha256_of(&bytes));
+        assert_eq!(stored.size(), len as u64);
+        let mut back = Vec::new();
+        store
+            .open_verified(stored.sha256())
+            .unwrap()
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, bytes);
+    }
+    assert_eq!(temp_files(dir.path()), 0);
+}
+
+#[test]
+fn storing_the_same_bytes_twice_keeps_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    let first = store.write(&b"same"[..]).unwrap();
+    let second = store.write(&b"same"[..]).unwrap();
+    assert_eq!(first, second);
+    assert_eq!(store.stat(first.sha256()).unwrap(), Some(first));
+    assert_eq!(temp_files(dir.path()), 0);
+}
+
+#[test]
+fn over_limit_input_is_refused_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    let bytes = pattern(100_001);
+    let err = store.write_limited(bytes.as_slice(), 100_000).unwrap_err();
+    assert!(
+        matches!(err, BlobError::TooLarge { max_bytes: 100_000 }),
+        "{err:?}"
+    );
+    assert_eq!(store.stat(&sha256_of(&bytes)).unwrap(), None);
+    assert_eq!(temp_files(dir.path()), 0);
+    let exact = store.write_limited(&bytes[..100_000], 100_000).unwrap();
+    assert_eq!(exact.size(), 100_000);
+}
+
+#[test]
+fn failing_input_leaves_no_temp_file() {
+    struct Broken(usize);
+    impl Read for Broken {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("peer went away"));
+            }
+            self.0 -= 1;
+            buf[0] = 1;
+            Ok(1)
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    let err = store.write(Broken(10)).unwrap_err();
+    assert!(matches!(err, BlobError::ReadInput(_)), "{err:?}");
+    assert_eq!(temp_files(dir.path()), 0);
+}
+
+#[test]
+fn corrupt_blob_is_quarantined_and_can_be_stored_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    let stored = store.write(&b"precious bytes"[..]).unwrap();
+    let path = store.path_of(stored.sha256());
+    fs::write(&path, b"precious bytez").unwrap();
+
+    let err = store.open_verified(stored.sha256()).unwrap_err();
+    assert!(
+        matches!(err, BlobError::CorruptBlob(sha) if sha == *stored.sha256()),
+        "{err:?}"
+    );
+    assert!(path.with_extension(CORRUPT_EXTENSION).exists());
+    assert!(matches!(
+        store.open_read(stored.sha256()),
+        Err(BlobError::MissingBlob(_))
+    ));
+
+    store.write(&b"precious bytes"[..]).unwrap();
+    store.open_verified(stored.sha256()).unwrap();
+}
+
+#[test]
+fn damaged_blob_of_wrong_length_is_replaced_by_a_new_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    let stored = store.write(&b"0123456789"[..]).unwrap();
+    fs::write(store.path_of(stored.sha256()), b"01234").unwrap();
+    store.write(&b"0123456789"[..]).unwrap();
+    store.open_verified(stored.sha256()).unwrap();
+}
+
+#[test]
+fn open_removes_stale_temp_files() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(BlobStore::open(dir.path()).unwrap());
+    let stale = dir
+        .path()
+        .join(TEMP_DIR)
+        .join(format!("999-1-00{TEMP_SUFFIX}"));
+    fs::File::create(&stale)
+        .unwrap()
+        .write_all(b"half a blob")
+        .unwrap();
+    BlobStore::open(dir.path()).unwrap();
+    assert!(!stale.exists());
+}
+
+#[test]
+fn missing_blob_is_reported_by_its_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    let absent = sha256_of(b"never stored");
+    assert_eq!(store.stat(&absent).unwrap(), None);
+    let err = store.open_read(&absent).unwrap_err();
+    assert!(
+        matches!(err, BlobError::MissingBlob(sha) if sha == absent),
+        "{err:?}"
+    );
+}

@@ -1,0 +1,124 @@
+//! One conformance suite, run against every metadata backend (sled, and an in-memory map that
+//! proves the [`MetaStore`](crate::MetaStore) boundary holds).
+//!
+//! Each case gets a [`Backend`] it can open, drop and reopen, so crash-free restarts and the
+//! open-time check are part of the suite.
+
+mod cases;
+
+use std::path::Path;
+
+use delos_pool_protocol::hash::{H1Hash, Sha256};
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::version::Version;
+
+use crate::memory_store::MemoryStore;
+use crate::{BlobStore, HashedBlob, Index, Source, VersionEntry};
+
+/// A metadata engine under test: opens an [`Index`] over the same data each time.
+pub(crate) trait Backend {
+    /// Opens the index; the previous handle must have been dropped.
+    fn open(&self) -> Index;
+    /// The data directory, for tampering with blob files.
+    fn dir(&self) -> &Path;
+}
+
+struct Sled(tempfile::TempDir);
+
+impl Backend for Sled {
+    fn open(&self) -> Index {
+        Index::open(self.0.path()).unwrap()
+    }
+    fn dir(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+struct Memory(tempfile::TempDir, MemoryStore);
+
+impl Backend for Memory {
+    fn open(&self) -> Index {
+        let blobs = BlobStore::open(self.0.path().join("blobs")).unwrap();
+        Index::with_backend(blobs, Box::new(self.1.clone())).unwrap()
+    }
+    fn dir(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+pub(crate) fn module(path: &str) -> ModulePath {
+    ModulePath::parse(path).unwrap()
+}
+
+pub(crate) fn version(text: &str) -> Version {
+    Version::parse(text).unwrap()
+}
+
+/// Writes the blobs and builds an entry for them. The zip's `h1:` stands in for the real
+/// dirhash (the index stores, never computes, `h1:` hashes): it is derived from the bytes, so
+/// different zip content gets a different `h1:`, unless `zip_h1` overrides it.
+pub(crate) fn offer(index: &Index, go_mod: &[u8], zip: Option<&[u8]>) -> VersionEntry {
+    offer_with_h1(index, go_mod, zip.map(|bytes| (bytes, stand_in_h1(bytes))))
+}
+
+pub(crate) fn stand_in_h1(bytes: &[u8]) -> H1Hash {
+    H1Hash::from_bytes(*Sha256::digest(bytes).as_bytes())
+}
+
+pub(crate) fn offer_with_h1(
+    index: &Index,
+    go_mod: &[u8],
+    zip: Option<(&[u8], H1Hash)>,
+) -> VersionEntry {
+    let go_mod_blob = index.blobs().write(go_mod).unwrap();
+    let info = br#"{"Version":"v1.0.0","Time":"2024-01-02T03:04:05Z"}"#.to_vec();
+    let entry = VersionEntry::new(
+        info,
+        HashedBlob::new(go_mod_blob, H1Hash::of_go_mod(go_mod)),
+        1_704_164_645,
+        Source::Peer("12D3KooWtest".into()),
+    );
+    match zip {
+        Some((bytes, h1)) => {
+            entry.with_zip(HashedBlob::new(index.blobs().write(bytes).unwrap(), h1))
+        }
+        None => entry,
+    }
+}
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sled {
+            $(#[test] fn $case() {
+                super::cases::$case(&super::Sled(tempfile::tempdir().unwrap()));
+            })*
+        }
+        mod memory {
+            $(#[test] fn $case() {
+                let backend = super::Memory(tempfile::tempdir().unwrap(), Default::default());
+                super::cases::$case(&backend);
+            })*
+        }
+    };
+}
+
+conformance!(
+    round_trip,
+    round_trip_survives_reopen,
+    mod_only_entry_is_distinguishable,
+    mod_only_entry_upgrades_with_same_go_mod,
+    upgrade_with_other_go_mod_conflicts,
+    first_write_wins_with_conflict,
+    same_hashes_again_is_idempotent,
+    same_h1_other_zip_bytes_keeps_first_bytes,
+    full_entry_ignores_mod_only_offer,
+    prefix_isolation,
+    versions_list_in_semver_order,
+    iterate_everything,
+    blobs_must_be_stored_first,
+    non_canonical_versions_are_refused,
+    missing_blob_is_reported_hidden_and_repaired,
+    mod_only_offer_cannot_repair_missing_zip,
+    concurrent_stores_pin_exactly_one,
+    stats_count_versions_and_bytes,
+);

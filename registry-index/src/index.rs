@@ -1,0 +1,227 @@
+//! [`Index`]: the handle a node holds: blob store, metadata store, and what is visible.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::version::Version;
+
+use crate::blobs::BlobStore;
+use crate::entry::VersionEntry;
+use crate::entry_codec::decode;
+use crate::error::IndexError;
+use crate::meta::MetaStore;
+use crate::open_report::{OpenReport, scan};
+use crate::schema::{VERSIONS, module_prefix, parse_version_key, version_key};
+use crate::sled_store::{DEFAULT_CACHE_CAPACITY_BYTES, SledStore};
+use crate::stats::Stats;
+use crate::versions::{Change, Stored, Target, store};
+
+/// Directory (under the data dir) of the blob store.
+const BLOBS_DIR: &str = "blobs";
+/// Directory (under the data dir) of the sled database.
+const META_DIR: &str = "meta-sled";
+
+/// Tuning for [`Index::open_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IndexConfig {
+    /// Size of sled's page cache in bytes. Default: 64 MiB.
+    pub cache_capacity_bytes: u64,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        Self {
+            cache_capacity_bytes: DEFAULT_CACHE_CAPACITY_BYTES,
+        }
+    }
+}
+
+/// Keys hidden because they were found damaged, and the counts of everything else.
+#[derive(Debug)]
+struct Visibility {
+    hidden: HashSet<Vec<u8>>,
+    stats: Stats,
+}
+
+/// One module version as iterated: its module, its version and its entry.
+pub type Listed = (ModulePath, Version, VersionEntry);
+
+/// The on-disk store of a node: content-addressed blobs and the immutable version index.
+///
+/// Every method blocks on disk I/O; async callers run them in `spawn_blocking`. The handle is
+/// `Sync`: share it (e.g. in an `Arc`) between threads; concurrent stores are safe.
+#[derive(Debug)]
+pub struct Index {
+    blobs: BlobStore,
+    meta: Box<dyn MetaStore>,
+    visibility: Mutex<Visibility>,
+    report: OpenReport,
+}
+
+impl Index {
+    /// Opens (creating if needed) the store in `dir` with the default [`IndexConfig`].
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, IndexError> {
+        Self::open_with(dir, &IndexConfig::default())
+    }
+
+    /// Opens (creating if needed) the store in `dir`: `dir/blobs` and `dir/meta-sled`.
+    ///
+    /// Removes temp files left by a crash and checks every entry's blobs; see
+    /// [`Self::open_report`]. Only one process may open a directory at a time.
+    pub fn open_with(dir: impl AsRef<Path>, config: &IndexConfig) -> Result<Self, IndexError> {
+        let dir = dir.as_ref();
+        let blobs = BlobStore::open(dir.join(BLOBS_DIR))?;
+        let meta = SledStore::open(&dir.join(META_DIR), config.cache_capacity_bytes)?;
+        Self::with_backend(blobs, Box::new(meta))
+    }
+
+    /// Assembles an index from its parts and runs the open-time check.
+    pub(crate) fn with_backend(
+        blobs: BlobStore,
+        meta: Box<dyn MetaStore>,
+    ) -> Result<Self, IndexError> {
+        let scan = scan(meta.as_ref(), &blobs)?;
+        let visibility = Visibility {
+            hidden: scan.hidden,
+            stats: scan.stats,
+        };
+        Ok(Self {
+            blobs,
+            meta,
+            visibility: Mutex::new(visibility),
+            report: scan.report,
+        })
+    }
+
+    /// The blob store: write a version's blobs here before [`Self::store`], read them to serve.
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    /// Entries found damaged when the index was opened.
+    pub fn open_report(&self) -> &OpenReport {
+        &self.report
+    }
+
+    /// Pins `entry` as `module@version`, by the rules of [`crate::versions`].
+    ///
+    /// Every blob the entry references must already be stored (written with
+    /// [`BlobStore::write`], which makes it durable). The metadata is written in one atomic
+    /// step and flushed to disk before this returns `Ok`; only then may a client be answered.
+    pub fn store(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+        entry: VersionEntry,
+    ) -> Result<Stored, IndexError> {
+        let target = Target { module, version };
+        let mut stored = store(self.meta.as_ref(), &self.blobs, &target, &entry)?;
+        if self.settle(&version_key(module, version), &stored) {
+            // Writing the blobs again (same sha256) already put the missing file back.
+            stored.change = Change::Repaired;
+        }
+        Ok(stored)
+    }
+
+    /// Updates visibility and counts after a successful store; true if the entry was hidden
+    /// as damaged until now.
+    fn settle(&self, key: &[u8], stored: &Stored) -> bool {
+        let mut visibility = self.lock();
+        if visibility.hidden.remove(key) {
+            visibility.stats.add(&stored.entry);
+            return true;
+        }
+        if stored.change != Change::AlreadyPresent {
+            if let Some(previous) = &stored.previous {
+                visibility.stats.remove(previous);
+            }
+            visibility.stats.add(&stored.entry);
+        }
+        false
+    }
+
+    /// The entry of `module@version`, if it is stored and not damaged.
+    pub fn get(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<Option<VersionEntry>, IndexError> {
+        let key = version_key(module, version);
+        let Some(bytes) = self.meta.get(VERSIONS, &key)? else {
+            return Ok(None);
+        };
+        if self.lock().hidden.contains(&key) {
+            return Ok(None);
+        }
+        let entry =
+            decode(&bytes).map_err(|source| IndexError::corrupt_entry(module, version, source))?;
+        Ok(Some(entry))
+    }
+
+    /// The stored versions of exactly `module` (not of `module/v2` or `module-x`), with their
+    /// entries, in Go's semver order.
+    pub fn module_entries(
+        &self,
+        module: &ModulePath,
+    ) -> Result<Vec<(Version, VersionEntry)>, IndexError> {
+        let mut found: Vec<(Version, VersionEntry)> = self
+            .scan(&module_prefix(module))?
+            .map(|item| item.map(|(_, version, entry)| (version, entry)))
+            .collect::<Result<_, _>>()?;
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(found)
+    }
+
+    /// The stored versions of exactly `module`, in Go's semver order.
+    pub fn list_versions(&self, module: &ModulePath) -> Result<Vec<Version>, IndexError> {
+        Ok(self
+            .module_entries(module)?
+            .into_iter()
+            .map(|(v, _)| v)
+            .collect())
+    }
+
+    /// Every stored, undamaged version, in key order (by module path, then version text).
+    pub fn iter(
+        &self,
+    ) -> Result<impl Iterator<Item = Result<Listed, IndexError>> + '_, IndexError> {
+        self.scan(&[])
+    }
+
+    fn scan(
+        &self,
+        prefix: &[u8],
+    ) -> Result<impl Iterator<Item = Result<Listed, IndexError>> + '_, IndexError> {
+        let hidden = self.lock().hidden.clone();
+        let pairs = self.meta.scan_prefix(VERSIONS, prefix)?;
+        Ok(pairs.filter_map(move |item| match item {
+            Ok((key, _)) if hidden.contains(&key) => None,
+            Ok((key, value)) => Some(listed(&key, &value)),
+            Err(err) => Some(Err(err.into())),
+        }))
+    }
+
+    /// Counts and sizes of what is served.
+    pub fn stats(&self) -> Stats {
+        self.lock().stats
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Visibility> {
+        // The guarded data is only counters and a set; a panic elsewhere cannot leave them in a
+        // state worse than slightly wrong counts, so a poisoned lock is still usable.
+        self.visibility
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn listed(key: &[u8], value: &[u8]) -> Result<Listed, IndexError> {
+    let (module, version) = parse_version_key(key)?;
+    match decode(value) {
+        Ok(entry) => Ok((module, version, entry)),
+        Err(source) => Err(IndexError::corrupt_entry(&module, &version, source)),
+    }
+}

@@ -1,0 +1,111 @@
+//! The consistency check run when the index opens: every entry's blobs must be on disk.
+
+use std::collections::HashSet;
+
+use delos_pool_protocol::hash::Sha256;
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::version::Version;
+
+use crate::blobs::BlobStore;
+use crate::entry_codec::{DecodeError, decode};
+use crate::error::IndexError;
+use crate::meta::MetaStore;
+use crate::schema::{MalformedKey, VERSIONS, parse_version_key};
+use crate::stats::Stats;
+use crate::versions::is_present;
+
+/// An index entry found damaged on open. It is treated as absent (not served, listed or
+/// counted) until a store of the same content repairs it; its pinned hashes stay in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Damage {
+    /// A blob the entry references is not on disk (deleted, or quarantined as corrupt).
+    MissingBlob {
+        /// The module.
+        module: ModulePath,
+        /// The version.
+        version: Version,
+        /// The first missing blob.
+        sha256: Sha256,
+    },
+    /// The entry's record does not decode.
+    Undecodable {
+        /// The module.
+        module: ModulePath,
+        /// The version.
+        version: Version,
+        /// Why decoding failed.
+        error: DecodeError,
+    },
+    /// The key does not decode to a module path and version.
+    MalformedKey(MalformedKey),
+}
+
+/// What opening the index found. Empty after a clean shutdown or any crash: blobs are durable
+/// before their entry is written, so damage means outside interference (disk fault, deleted
+/// files) or a quarantined corrupt blob.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OpenReport {
+    /// Damaged entries, in key order.
+    pub damaged: Vec<Damage>,
+}
+
+/// The result of the scan: the report, the keys to hide, and the counts of the rest.
+pub(crate) struct Scan {
+    pub(crate) report: OpenReport,
+    pub(crate) hidden: HashSet<Vec<u8>>,
+    pub(crate) stats: Stats,
+}
+
+/// Reads every entry once, checking that its blobs exist with their recorded sizes.
+///
+/// Costs one `stat` per blob: about a second per few hundred thousand versions.
+pub(crate) fn scan(meta: &dyn MetaStore, blobs: &BlobStore) -> Result<Scan, IndexError> {
+    let mut scan = Scan {
+        report: OpenReport::default(),
+        hidden: HashSet::new(),
+        stats: Stats::default(),
+    };
+    for item in meta.scan_prefix(VERSIONS, &[])? {
+        let (key, value) = item?;
+        match check(blobs, &key, &value)? {
+            Ok(entry) => scan.stats.add(&entry),
+            Err(damage) => {
+                scan.report.damaged.push(damage);
+                scan.hidden.insert(key);
+            }
+        }
+    }
+    Ok(scan)
+}
+
+type Checked = Result<crate::entry::VersionEntry, Damage>;
+
+fn check(blobs: &BlobStore, key: &[u8], value: &[u8]) -> Result<Checked, IndexError> {
+    let (module, version) = match parse_version_key(key) {
+        Ok(parsed) => parsed,
+        Err(malformed) => return Ok(Err(Damage::MalformedKey(malformed))),
+    };
+    let entry = match decode(value) {
+        Ok(entry) => entry,
+        Err(error) => {
+            return Ok(Err(Damage::Undecodable {
+                module,
+                version,
+                error,
+            }));
+        }
+    };
+    for blob in entry.blobs() {
+        if !is_present(blobs, blob)? {
+            let sha256 = *blob.sha256();
+            return Ok(Err(Damage::MissingBlob {
+                module,
+                version,
+                sha256,
+            }));
+        }
+    }
+    Ok(Ok(entry))
+}

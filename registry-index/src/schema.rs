@@ -1,0 +1,132 @@
+//! Every metadata tree name and key encoding of the index, in one place.
+//!
+//! Tree names carry a version suffix (`-v1`): a change to a key or value encoding gets a new
+//! tree name and a migration, never a silent reinterpretation of old bytes. Values of the
+//! versions tree are encoded by [`crate::entry_codec`], which carries its own format byte.
+
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::version::Version;
+
+/// The name of one metadata tree (a sorted key/value map) of the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TreeName(&'static str);
+
+impl TreeName {
+    /// The name as the engine stores it.
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
+}
+
+/// Module versions: key `module path, 0x00, version`, value an
+/// [`entry_codec`](crate::entry_codec) record.
+pub const VERSIONS: TreeName = TreeName("versions-v1");
+
+/// Every tree the index uses; a backend may open them all up front.
+pub const ALL_TREES: &[TreeName] = &[VERSIONS];
+
+/// Separates the module path from the version in a key. A validated module path never contains
+/// a NUL byte, so the module path ends exactly where the first NUL is.
+const SEPARATOR: u8 = 0x00;
+
+/// `module path bytes, 0x00, version bytes`.
+pub(crate) fn version_key(module: &ModulePath, version: &Version) -> Vec<u8> {
+    let mut key = module_prefix(module);
+    key.extend_from_slice(version.as_str().as_bytes());
+    key
+}
+
+/// `module path bytes, 0x00`: every key of this module's versions, and no other module's.
+///
+/// The separator is what makes `a/b` not match `a/b-c` or `a/b/v2`: their keys continue with
+/// `-` or `/` where the keys of `a/b` have the NUL.
+pub(crate) fn module_prefix(module: &ModulePath) -> Vec<u8> {
+    let path = module.as_str().as_bytes();
+    let mut prefix = Vec::with_capacity(path.len() + 1 + 24);
+    prefix.extend_from_slice(path);
+    prefix.push(SEPARATOR);
+    prefix
+}
+
+/// A versions-tree key that does not decode to a valid module path and version.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed versions-tree key {key:?}")]
+pub struct MalformedKey {
+    /// The key's bytes, lossily shown as text.
+    pub key: String,
+}
+
+/// Splits a versions-tree key back into its module path and version, re-validating both.
+pub(crate) fn parse_version_key(key: &[u8]) -> Result<(ModulePath, Version), MalformedKey> {
+    let malformed = || MalformedKey {
+        key: String::from_utf8_lossy(key).into_owned(),
+    };
+    let split = key
+        .iter()
+        .position(|&b| b == SEPARATOR)
+        .ok_or_else(malformed)?;
+    let (path, version) = (key.get(..split), key.get(split + 1..));
+    let path = path
+        .and_then(|p| std::str::from_utf8(p).ok())
+        .ok_or_else(malformed)?;
+    let version = version
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .ok_or_else(malformed)?;
+    let module = ModulePath::parse(path).map_err(|_| malformed())?;
+    let version = Version::parse(version).map_err(|_| malformed())?;
+    Ok((module, version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(s: &str) -> ModulePath {
+        ModulePath::parse(s).unwrap()
+    }
+
+    fn version(s: &str) -> Version {
+        Version::parse(s).unwrap()
+    }
+
+    #[test]
+    fn keys_round_trip() {
+        let key = version_key(
+            &path("example.com/a/b"),
+            &version("v1.2.3-pre+incompatible"),
+        );
+        let (module, parsed) = parse_version_key(&key).unwrap();
+        assert_eq!(module.as_str(), "example.com/a/b");
+        assert_eq!(parsed.as_str(), "v1.2.3-pre+incompatible");
+    }
+
+    #[test]
+    fn prefix_matches_only_its_own_module() {
+        let prefix = module_prefix(&path("example.com/a/b"));
+        let own = version_key(&path("example.com/a/b"), &version("v1.0.0"));
+        assert!(own.starts_with(&prefix));
+        for other in [
+            "example.com/a/b-c",
+            "example.com/a/b/v2",
+            "example.com/a/bc",
+        ] {
+            let key = version_key(&path(other), &version("v2.0.0"));
+            assert!(
+                !key.starts_with(&prefix),
+                "{other} matched the prefix of example.com/a/b"
+            );
+        }
+    }
+
+    #[test]
+    fn garbage_keys_are_refused() {
+        for key in [
+            &b"no separator"[..],
+            b"example.com/a\0not-a-version",
+            b"\0v1.0.0",
+            b"\xff\0v1.0.0",
+        ] {
+            assert!(parse_version_key(key).is_err(), "{key:?}");
+        }
+    }
+}
