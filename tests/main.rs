@@ -2,3 +2,5 @@
 //! One binary, linked once.
 
 mod support;
+
+mod go_proof;
