@@ -75,6 +75,8 @@ pub mod versions;
 #[cfg(test)]
 mod conformance;
 #[cfg(test)]
+mod large_blob;
+#[cfg(test)]
 mod memory_store;
 
 pub use blobs::{BlobError, BlobReader, BlobStore, StoredBlob};
