@@ -21,4 +21,6 @@ pub use provenance::{
 };
 pub use signing::{InvalidSignerId, NodeKey, SignedRecord, SignerId, SigningError, VerifiedRecord};
 pub use trust::{AcceptReason, Claim, ClaimedHashes, TrustPolicy, Verdict};
-pub use version::{IncompatibleVersion, InvalidVersion, PseudoVersion, Version, check_path_version};
+pub use version::{
+    IncompatibleVersion, InvalidVersion, PseudoVersion, Version, check_path_version,
+};

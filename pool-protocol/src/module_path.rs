@@ -9,15 +9,20 @@
 //! for file names inside module zips.
 
 mod check;
+mod error;
 mod escape;
+mod letters;
 mod major;
+#[cfg(test)]
+mod proptests;
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-pub use check::PathErrorKind;
+pub use check::{PathErrorKind, check_file_path, check_file_path_bytes, check_import_path};
+pub use error::{InvalidFilePath, InvalidModulePath, PathForm};
 pub use escape::EscapeErrorKind;
 
 pub(crate) use check::{PathKind, check_element};
@@ -28,60 +33,6 @@ pub(crate) use escape::{escape as escape_text, unescape as unescape_text};
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ModulePath(String);
-
-/// Which check refused a path, so the message names the right kind of path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PathForm {
-    /// A module path (`CheckPath`).
-    Module,
-    /// An import path (`CheckImportPath`).
-    Import,
-    /// The `!`-escaped form of a module path, as found in proxy URLs.
-    EscapedModule,
-}
-
-/// A module or import path that Go would refuse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{} {:?}: {kind}", form_noun(*.form), .path)]
-#[non_exhaustive]
-pub struct InvalidModulePath {
-    /// The refused input, exactly as given (escaped, for [`PathForm::EscapedModule`]).
-    pub path: String,
-    /// Which check refused it.
-    pub form: PathForm,
-    /// Why it was refused.
-    pub kind: PathErrorKind,
-}
-
-/// A file name inside a module zip that Go's `CheckFilePath` would refuse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed file path {path:?}: {kind}")]
-#[non_exhaustive]
-pub struct InvalidFilePath {
-    /// The refused name (lossily decoded if it was not UTF-8).
-    pub path: String,
-    /// Why it was refused.
-    pub kind: PathErrorKind,
-}
-
-fn form_noun(form: PathForm) -> &'static str {
-    match form {
-        PathForm::Module => "malformed module path",
-        PathForm::Import => "malformed import path",
-        PathForm::EscapedModule => "invalid escaped module path",
-    }
-}
-
-impl InvalidModulePath {
-    fn new(path: &str, form: PathForm, kind: PathErrorKind) -> Self {
-        Self {
-            path: path.to_owned(),
-            form,
-            kind,
-        }
-    }
-}
 
 impl ModulePath {
     /// Parses `s` as a module path, applying every rule of Go's `module.CheckPath`.
@@ -155,32 +106,6 @@ fn check_module_path(path: &str) -> Result<(), PathErrorKind> {
     }
 }
 
-/// Checks an import path (a package path inside a module) with Go's `CheckImportPath`: module
-/// path element rules plus `+`, without the first-element and suffix rules.
-pub fn check_import_path(s: &str) -> Result<(), InvalidModulePath> {
-    check::check_path(s, PathKind::Import)
-        .map_err(|kind| InvalidModulePath::new(s, PathForm::Import, kind))
-}
-
-/// Checks a slash-separated file name inside a module zip with Go's `CheckFilePath`: Unicode
-/// letters, digits, space and ``!#$%&()+,-.=@[]^_{}~`` are allowed; no tilde or leading-dot rule.
-pub fn check_file_path(s: &str) -> Result<(), InvalidFilePath> {
-    check::check_path(s, PathKind::File).map_err(|kind| InvalidFilePath {
-        path: s.to_owned(),
-        kind,
-    })
-}
-
-/// [`check_file_path`] for a raw zip entry name, which must first be valid UTF-8.
-pub fn check_file_path_bytes(name: &[u8]) -> Result<&str, InvalidFilePath> {
-    let text = std::str::from_utf8(name).map_err(|_| InvalidFilePath {
-        path: String::from_utf8_lossy(name).into_owned(),
-        kind: PathErrorKind::InvalidUtf8,
-    })?;
-    check_file_path(text)?;
-    Ok(text)
-}
-
 impl FromStr for ModulePath {
     type Err = InvalidModulePath;
 
@@ -213,5 +138,189 @@ impl AsRef<str> for ModulePath {
 impl fmt::Display for ModulePath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind_of(path: &str) -> PathErrorKind {
+        match ModulePath::parse(path) {
+            Ok(_) => panic!("{path:?} was accepted"),
+            Err(err) => err.kind,
+        }
+    }
+
+    #[test]
+    fn accepts_the_documented_valid_paths() {
+        for path in [
+            "example.org/~user/x",
+            "gopkg.in/yaml.v2",
+            "gopkg.in/yaml.v1-unstable",
+            "gopkg.in/yaml.v0",
+            "example.org/x/v2",
+            "golang.org/x/mod",
+            "example.org/MixedCase.git",
+            "example.org/a~b",
+            "example.org/x~",
+            "example.org/x_y-z",
+            "1.2.3.4/x",
+        ] {
+            let parsed = ModulePath::parse(path);
+            assert!(parsed.is_ok(), "{path}: {parsed:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_the_documented_invalid_paths() {
+        use PathErrorKind as K;
+        let dots = |element: &str| K::DotsOnlyElement {
+            element: element.to_owned(),
+        };
+        let windows = |name: &str| K::WindowsReservedName {
+            name: name.to_owned(),
+        };
+        let cases = [
+            ("example.org/x/../y", dots("..")),
+            ("example.org/./y", dots(".")),
+            ("example.org/.x", K::LeadingDot),
+            ("example.org/x.", K::TrailingDot),
+            ("example/x", K::MissingDotInFirstElement),
+            ("example.org/x@v1", K::InvalidChar { ch: '@' }),
+            ("example.org/a b", K::InvalidChar { ch: ' ' }),
+            ("example.org/x~1", K::TildeDigits),
+            ("example.org/x~1.go", K::TildeDigits),
+            ("example.org/con", windows("con")),
+            ("example.org/CON.txt", windows("CON")),
+            ("example.org/Lpt9", windows("Lpt9")),
+            ("example.org/x++", K::InvalidChar { ch: '+' }),
+            ("gopkg.in/yaml", K::InvalidMajorSuffix),
+            ("gopkg.in/check.v01", K::InvalidMajorSuffix),
+            ("example.org/x/v0", K::InvalidMajorSuffix),
+            ("example.org/x/v1", K::InvalidMajorSuffix),
+            ("example.org/x/v02", K::InvalidMajorSuffix),
+            ("example.org/x/v2.1", K::InvalidMajorSuffix),
+            ("Example.org/x", K::InvalidCharInFirstElement { ch: 'E' }),
+            ("exa_mple.org/x", K::InvalidCharInFirstElement { ch: '_' }),
+            ("", K::Empty),
+            ("-example.org/x", K::LeadingDash),
+            ("example.org//x", K::DoubleSlash),
+            ("example.org/x/", K::TrailingSlash),
+            ("/example.org/x", K::EmptyElement),
+            ("example.org/caf\u{e9}", K::InvalidChar { ch: '\u{e9}' }),
+        ];
+        for (path, kind) in cases {
+            assert_eq!(kind_of(path), kind, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn messages_name_the_path_and_the_reason() {
+        let err = ModulePath::parse("example.org/x~1").err();
+        let message = err.map(|err| err.to_string());
+        assert_eq!(
+            message.as_deref(),
+            Some(
+                "malformed module path \"example.org/x~1\": trailing tilde and digits in path element"
+            )
+        );
+        let err = ModulePath::parse("example.org/CON.txt")
+            .err()
+            .map(|err| err.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some(
+                "malformed module path \"example.org/CON.txt\": \"CON\" disallowed as path \
+                 element component on Windows"
+            )
+        );
+        let err = check_import_path("x//y").err().map(|err| err.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("malformed import path \"x//y\": double slash")
+        );
+    }
+
+    #[test]
+    fn escape_and_unescape() {
+        let path = ModulePath::parse("example.org/MixedCase.git").ok();
+        let escaped = path.as_ref().map(ModulePath::escape);
+        assert_eq!(escaped.as_deref(), Some("example.org/!mixed!case.git"));
+        assert_eq!(
+            ModulePath::unescape("example.org/!mixed!case.git").ok(),
+            path
+        );
+    }
+
+    #[test]
+    fn unescape_refuses_bad_encodings_and_bad_paths() {
+        use EscapeErrorKind as E;
+        let cases = [
+            (
+                "example.org/MixedCase.git",
+                PathErrorKind::Escaping(E::UpperCase { ch: 'M' }),
+            ),
+            (
+                "example.org/!1",
+                PathErrorKind::Escaping(E::BangNotBeforeLowercase { next: '1' }),
+            ),
+            ("example.org/x!", PathErrorKind::Escaping(E::TrailingBang)),
+            (
+                "example.org/caf\u{e9}",
+                PathErrorKind::Escaping(E::NonAscii { ch: '\u{e9}' }),
+            ),
+            (
+                "!example.org/x",
+                PathErrorKind::InvalidCharInFirstElement { ch: 'E' },
+            ),
+            ("example.org/x~1", PathErrorKind::TildeDigits),
+        ];
+        for (escaped, kind) in cases {
+            let err = ModulePath::unescape(escaped).err();
+            assert_eq!(
+                err.as_ref().map(|err| &err.kind),
+                Some(&kind),
+                "{escaped:?}"
+            );
+            assert_eq!(err.map(|err| err.form), Some(PathForm::EscapedModule));
+        }
+    }
+
+    #[test]
+    fn split_major_suffixes() {
+        let split = |path: &str| {
+            let parsed = ModulePath::parse(path).ok()?;
+            let (prefix, major) = parsed.split_major();
+            Some((prefix.to_owned(), major.map(str::to_owned)))
+        };
+        let owned =
+            |prefix: &str, major: Option<&str>| Some((prefix.to_owned(), major.map(str::to_owned)));
+        assert_eq!(split("example.org/x"), owned("example.org/x", None));
+        assert_eq!(
+            split("example.org/x/v2"),
+            owned("example.org/x", Some("/v2"))
+        );
+        assert_eq!(
+            split("gopkg.in/yaml.v2"),
+            owned("gopkg.in/yaml", Some(".v2"))
+        );
+        assert_eq!(
+            split("gopkg.in/yaml.v1-unstable"),
+            owned("gopkg.in/yaml", Some(".v1-unstable"))
+        );
+    }
+
+    #[test]
+    fn serde_goes_through_the_checks() {
+        use serde::de::IntoDeserializer;
+        use serde::de::value::{Error, StringDeserializer};
+        let de = |s: &str| -> StringDeserializer<Error> { s.to_owned().into_deserializer() };
+        let good = ModulePath::deserialize(de("example.org/x/v2"));
+        assert_eq!(
+            good.ok().map(String::from).as_deref(),
+            Some("example.org/x/v2")
+        );
+        assert!(ModulePath::deserialize(de("example.org/x/v1")).is_err());
     }
 }

@@ -6,6 +6,9 @@
 //! which [`Version::canonical`] produces (keeping `+incompatible`, as `module.CanonicalVersion`).
 
 mod compat;
+mod error;
+#[cfg(test)]
+mod proptests;
 mod pseudo;
 mod semver;
 
@@ -16,9 +19,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::module_path::{EscapeErrorKind, PathErrorKind, PathKind, check_element};
+use crate::module_path::{PathKind, check_element};
 
 pub use compat::{IncompatibleKind, IncompatibleVersion, check_path_version};
+pub use error::{InvalidVersion, VersionErrorKind, VersionForm};
 pub use pseudo::{PseudoTime, PseudoVersion};
 
 use semver::Layout;
@@ -32,97 +36,6 @@ use semver::Layout;
 pub struct Version {
     text: String,
     layout: Layout,
-}
-
-/// How the refused text was presented, so the message reads like Go's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum VersionForm {
-    /// A plain version.
-    Version,
-    /// A `!`-escaped version or query from a URL.
-    Escaped,
-    /// A version examined as a pseudo-version.
-    Pseudo,
-}
-
-/// Why a version was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum VersionErrorKind {
-    /// Not Go semver.
-    NotSemver,
-    /// Not usable as a file name (Go's "disallowed version string"), e.g. `feature/x`.
-    Disallowed(PathErrorKind),
-    /// The escaped text could not be decoded.
-    Escaping(EscapeErrorKind),
-    /// A pseudo-version without a base version carries build metadata.
-    PseudoBuildWithoutBase {
-        /// The build metadata, with its `+`.
-        build: String,
-    },
-    /// A `vX.Y.0-0.…` pseudo-version, whose base would have patch number -1.
-    PseudoNegativePatch,
-    /// The pseudo-version timestamp is not a real `yyyymmddhhmmss` time.
-    PseudoBadTime {
-        /// The fourteen digits found.
-        timestamp: String,
-    },
-}
-
-impl fmt::Display for VersionErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NotSemver => f.write_str("not a semantic version"),
-            Self::Disallowed(kind) => write!(f, "disallowed version string: {kind}"),
-            Self::Escaping(kind) => kind.fmt(f),
-            Self::PseudoBuildWithoutBase { build } => {
-                write!(f, "lacks base version, but has build metadata {build:?}")
-            }
-            Self::PseudoNegativePatch => {
-                f.write_str("version before it would have negative patch number")
-            }
-            Self::PseudoBadTime { timestamp } => write!(f, "malformed time {timestamp:?}"),
-        }
-    }
-}
-
-/// A version string Go would refuse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{} {:?}{}: {kind}", form_prefix(*.form), .version, form_suffix(*.form))]
-#[non_exhaustive]
-pub struct InvalidVersion {
-    /// The refused input, exactly as given.
-    pub version: String,
-    /// How it was presented.
-    pub form: VersionForm,
-    /// Why it was refused.
-    pub kind: VersionErrorKind,
-}
-
-fn form_prefix(form: VersionForm) -> &'static str {
-    match form {
-        VersionForm::Version => "version",
-        VersionForm::Escaped => "invalid escaped version",
-        VersionForm::Pseudo => "pseudo-version",
-    }
-}
-
-fn form_suffix(form: VersionForm) -> &'static str {
-    match form {
-        VersionForm::Escaped => "",
-        VersionForm::Version | VersionForm::Pseudo => " invalid",
-    }
-}
-
-impl InvalidVersion {
-    pub(crate) fn new(version: &str, form: VersionForm, kind: VersionErrorKind) -> Self {
-        Self {
-            version: version.to_owned(),
-            form,
-            kind,
-        }
-    }
 }
 
 impl Version {
@@ -321,5 +234,173 @@ impl From<Version> for String {
 impl AsRef<str> for Version {
     fn as_ref(&self) -> &str {
         &self.text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::module_path::{EscapeErrorKind, PathErrorKind};
+
+    fn v(text: &str) -> Version {
+        match Version::parse(text) {
+            Ok(version) => version,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    #[test]
+    fn refuses_leading_zeros_and_non_semver() {
+        for text in [
+            "v01.0.0",
+            "v1.0.0-pre.01",
+            "1.0.0",
+            "v1.0.0-",
+            "latest",
+            "master",
+            "",
+        ] {
+            let err = Version::parse(text).err();
+            assert_eq!(
+                err.map(|err| err.kind),
+                Some(VersionErrorKind::NotSemver),
+                "{text:?}"
+            );
+        }
+        let message = Version::parse("v01.0.0").err().map(|err| err.to_string());
+        assert_eq!(
+            message.as_deref(),
+            Some("version \"v01.0.0\" invalid: not a semantic version")
+        );
+    }
+
+    #[test]
+    fn canonical_forms() {
+        let cases = [
+            ("v1", "v1.0.0"),
+            ("v1.2", "v1.2.0"),
+            ("v1.0.0+meta", "v1.0.0"),
+            ("v1.0.0-rc.1+meta", "v1.0.0-rc.1"),
+            ("v2.0.0+incompatible", "v2.0.0+incompatible"),
+            ("v1.2.3", "v1.2.3"),
+        ];
+        for (text, canonical) in cases {
+            assert_eq!(v(text).canonical().as_str(), canonical, "{text}");
+            assert_eq!(v(text).is_canonical(), text == canonical, "{text}");
+            assert!(v(text).canonical().is_canonical(), "{text}");
+        }
+    }
+
+    #[test]
+    fn accessors() {
+        let version = v("v2.3.4-rc.1+incompatible");
+        assert_eq!(version.major(), "v2");
+        assert_eq!((version.minor(), version.patch()), ("3", "4"));
+        assert_eq!(version.prerelease(), Some("-rc.1"));
+        assert_eq!(version.build(), Some("+incompatible"));
+        assert!(version.is_incompatible());
+        assert!(!v("v2.0.0+incompatible.1").is_incompatible());
+        assert_eq!(v("v1").major(), "v1");
+        assert_eq!(
+            (v("v1").minor(), v("v1").patch(), v("v1").prerelease()),
+            ("0", "0", None)
+        );
+    }
+
+    #[test]
+    fn orders_like_go_semver() {
+        let chain = [
+            "v0.0.0-20200101000000-abcdefabcdef",
+            "v0.9.0",
+            "v1.0.0-alpha",
+            "v1.0.0-alpha.1",
+            "v1.0.0-alpha.beta",
+            "v1.0.0-beta",
+            "v1.0.0-beta.2",
+            "v1.0.0-beta.11",
+            "v1.0.0-rc.1",
+            "v1.0.0",
+            "v1.0.1",
+            "v1.2.0",
+            "v1.10.0",
+            "v2.0.0+incompatible",
+            "v10.0.0",
+        ];
+        for pair in chain.windows(2) {
+            assert_eq!(
+                v(pair[0]).semver_cmp(&v(pair[1])),
+                Ordering::Less,
+                "{pair:?}"
+            );
+            assert!(v(pair[0]) < v(pair[1]), "{pair:?}");
+        }
+    }
+
+    #[test]
+    fn ties_in_semver_are_broken_by_text() {
+        for (a, b) in [
+            ("v1", "v1.0.0"),
+            ("v1.0", "v1.0.0"),
+            ("v1.0.0", "v1.0.0+meta"),
+        ] {
+            assert_eq!(v(a).semver_cmp(&v(b)), Ordering::Equal, "{a} {b}");
+            assert_eq!(v(a).cmp(&v(b)), a.cmp(b), "{a} {b}");
+            assert_ne!(v(a), v(b));
+        }
+    }
+
+    #[test]
+    fn escape_round_trip() {
+        assert_eq!(v("v1.0.0-RC1").escape(), "v1.0.0-!r!c1");
+        assert_eq!(
+            Version::unescape("v1.0.0-!r!c1").ok(),
+            Some(v("v1.0.0-RC1"))
+        );
+        assert_eq!(v("v1.0.0").escape(), "v1.0.0");
+    }
+
+    #[test]
+    fn unescape_queries() {
+        assert_eq!(unescape_version_query("!main").as_deref(), Ok("Main"));
+        assert_eq!(
+            unescape_version_query("e6fe82be54cb").as_deref(),
+            Ok("e6fe82be54cb")
+        );
+        assert_eq!(unescape_version_query("latest").as_deref(), Ok("latest"));
+        let kind = |text: &str| unescape_version_query(text).err().map(|err| err.kind);
+        let slash = PathErrorKind::InvalidChar { ch: '/' };
+        assert_eq!(kind("feature/x"), Some(VersionErrorKind::Disallowed(slash)));
+        assert_eq!(
+            kind("Main"),
+            Some(VersionErrorKind::Escaping(EscapeErrorKind::UpperCase {
+                ch: 'M'
+            }))
+        );
+        assert_eq!(
+            kind("x!"),
+            Some(VersionErrorKind::Escaping(EscapeErrorKind::TrailingBang))
+        );
+        assert!(kind("..").is_some());
+        assert!(kind("").is_some());
+    }
+
+    #[test]
+    fn unescape_requires_semver() {
+        let err = Version::unescape("!main").err();
+        assert_eq!(
+            err.as_ref().map(|err| &err.kind),
+            Some(&VersionErrorKind::NotSemver)
+        );
+        assert_eq!(err.as_ref().map(|err| err.form), Some(VersionForm::Escaped));
+        assert_eq!(err.map(|err| err.version).as_deref(), Some("!main"));
+    }
+
+    #[test]
+    fn serde_goes_through_parse() {
+        use serde::de::IntoDeserializer;
+        use serde::de::value::{Error, StringDeserializer};
+        let de = |s: &str| -> StringDeserializer<Error> { s.to_owned().into_deserializer() };
+        assert_eq!(Version::deserialize(de("v1.2.3")).ok(), Some(v("v1.2.3")));
+        assert!(Version::deserialize(de("1.2.3")).is_err());
     }
 }

@@ -6,7 +6,9 @@
 
 use std::fmt;
 
+use super::error::{InvalidFilePath, InvalidModulePath, PathForm};
 use super::escape::EscapeErrorKind;
+use super::letters::is_go_letter;
 
 /// Why a module, import or file path was refused. The messages follow Go's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +125,32 @@ pub(crate) fn check_path(path: &str, kind: PathKind) -> Result<(), PathErrorKind
         .try_for_each(|elem| check_element(elem, kind))
 }
 
+/// Checks an import path (a package path inside a module) with Go's `CheckImportPath`: module
+/// path element rules plus `+`, without the first-element and suffix rules.
+pub fn check_import_path(s: &str) -> Result<(), InvalidModulePath> {
+    check_path(s, PathKind::Import)
+        .map_err(|kind| InvalidModulePath::new(s, PathForm::Import, kind))
+}
+
+/// Checks a slash-separated file name inside a module zip with Go's `CheckFilePath`: Unicode
+/// letters, digits, space and ``!#$%&()+,-.=@[]^_{}~`` are allowed; no tilde or leading-dot rule.
+pub fn check_file_path(s: &str) -> Result<(), InvalidFilePath> {
+    check_path(s, PathKind::File).map_err(|kind| InvalidFilePath {
+        path: s.to_owned(),
+        kind,
+    })
+}
+
+/// [`check_file_path`] for a raw zip entry name, which must first be valid UTF-8.
+pub fn check_file_path_bytes(name: &[u8]) -> Result<&str, InvalidFilePath> {
+    let text = std::str::from_utf8(name).map_err(|_| InvalidFilePath {
+        path: String::from_utf8_lossy(name).into_owned(),
+        kind: PathErrorKind::InvalidUtf8,
+    })?;
+    check_file_path(text)?;
+    Ok(text)
+}
+
 /// Checks one path element (also used on versions, as Go's file-name check for versions).
 pub(crate) fn check_element(elem: &str, kind: PathKind) -> Result<(), PathErrorKind> {
     if elem.is_empty() {
@@ -175,11 +203,60 @@ fn char_allowed(ch: char, kind: PathKind) -> bool {
         PathKind::File if ch.is_ascii() => {
             ch.is_ascii_alphanumeric() || "!#$%&()+,-.=@[]^_{}~ ".contains(ch)
         }
-        PathKind::File => ch.is_alphabetic(),
+        PathKind::File => is_go_letter(ch),
     }
 }
 
 /// ASCII letters, digits, `-`, `.`, `_` and `~`: the characters of module path elements.
 fn module_char(ch: char) -> bool {
     ch.is_ascii_alphanumeric() || matches!(ch, '-' | '.' | '_' | '~')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_paths_allow_plus_and_skip_module_only_rules() {
+        for path in [
+            "example.org/x++",
+            "example/x",
+            "Example.org/x",
+            "example.org/x/v1",
+            "x/.y",
+        ] {
+            assert!(check_import_path(path).is_ok(), "{path}");
+        }
+        for path in ["example.org/x~1", "example.org/x.", "-x", "a/nul", "a/b@v1"] {
+            assert!(check_import_path(path).is_err(), "{path}");
+        }
+    }
+
+    #[test]
+    fn file_paths_allow_unicode_letters_and_punctuation() {
+        for path in [
+            "caf\u{e9}/\u{65e5}\u{672c}.go",
+            "-leading/dash",
+            ".github/workflows/ci.yml",
+            "x~1/y",
+            "a b/!#$%&()+,-.=@[]^_{}~",
+            "LICENSE",
+        ] {
+            assert!(check_file_path(path).is_ok(), "{path}");
+        }
+        for path in [
+            "a/../b", "a/./b", "a\\b", "a/b.", "a:b", "aux.go", "a//b", "/a", "a/", "\u{216b}",
+        ] {
+            assert!(check_file_path(path).is_err(), "{path}");
+        }
+    }
+
+    #[test]
+    fn raw_file_names_must_be_utf8() {
+        assert_eq!(check_file_path_bytes(b"a/b.go").ok(), Some("a/b.go"));
+        let err = check_file_path_bytes(b"a/\xff.go")
+            .err()
+            .map(|err| err.kind);
+        assert_eq!(err, Some(PathErrorKind::InvalidUtf8));
+    }
 }

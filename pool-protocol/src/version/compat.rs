@@ -17,11 +17,10 @@ pub enum IncompatibleKind {
         /// The version's major, such as `v1`.
         found: String,
     },
-    /// `+incompatible` on a path that has a `/vN` or `.vN` suffix.
-    IncompatibleWithMajorSuffix,
-    /// `+incompatible` on a v0 or v1 version, which is compatible by definition.
+    /// `+incompatible` on a version whose major already fits the path (v0 or v1 without a
+    /// suffix, or the suffix's own major), so it is compatible by definition.
     IncompatibleOnCompatibleMajor {
-        /// The version's major, `v0` or `v1`.
+        /// The version's major, such as `v1`.
         major: String,
     },
 }
@@ -30,10 +29,6 @@ impl fmt::Display for IncompatibleKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::WrongMajor { expected, found } => write!(f, "should be {expected}, not {found}"),
-            Self::IncompatibleWithMajorSuffix => f.write_str(
-                "+incompatible suffix not allowed: module path includes a major version suffix, \
-                 so major version must match",
-            ),
             Self::IncompatibleOnCompatibleMajor { major } => {
                 write!(
                     f,
@@ -58,8 +53,8 @@ pub struct IncompatibleVersion {
 }
 
 /// Checks that `version` may be a version of `path`, as Go's `module.Check` does, and also
-/// refuses the `+incompatible` uses the `go` command refuses (on a path with a major suffix, or
-/// on a v0/v1 version).
+/// refuses `+incompatible` where the `go` command does (`modfetch` `checkCanonical`): on any
+/// version whose major already fits the path, so it is only allowed on v2+ without a suffix.
 ///
 /// Without a suffix only v0 and v1 are allowed (or `+incompatible` v2+); `/vN` and
 /// `gopkg.in/x.vN` need major N, except that `.v1` also accepts `v0.0.0-` pseudo-versions (an
@@ -70,42 +65,134 @@ pub fn check_path_version(path: &ModulePath, version: &Version) -> Result<(), In
         version: version.as_str().to_owned(),
         kind,
     };
-    check_major(path.major_suffix(), version).map_err(refuse)?;
+    let suffix = path.major_suffix();
+    check_major(
+        suffix,
+        version.as_str(),
+        version.major(),
+        version.is_incompatible(),
+    )
+    .map_err(refuse)?;
     if !version.is_incompatible() {
         return Ok(());
     }
-    if path.major_suffix().is_some() {
-        return Err(refuse(IncompatibleKind::IncompatibleWithMajorSuffix));
+    let base = version.as_str().trim_end_matches("+incompatible");
+    if check_major(suffix, base, version.major(), false).is_ok() {
+        let major = version.major().to_owned();
+        return Err(refuse(IncompatibleKind::IncompatibleOnCompatibleMajor {
+            major,
+        }));
     }
-    match version.major() {
-        major @ ("v0" | "v1") => Err(refuse(IncompatibleKind::IncompatibleOnCompatibleMajor {
-            major: major.to_owned(),
-        })),
-        _ => Ok(()),
-    }
+    Ok(())
 }
 
-/// Go's `CheckPathMajor` for a parsed path suffix (`None`, `/v2`, `.v1`, `.v1-unstable`).
-fn check_major(suffix: Option<&str>, version: &Version) -> Result<(), IncompatibleKind> {
-    let major = version.major();
+/// Go's `CheckPathMajor` for a parsed path suffix (`None`, `/v2`, `.v1`, `.v1-unstable`);
+/// `text` is the version as given and `major` its major (`v2`).
+fn check_major(
+    suffix: Option<&str>,
+    text: &str,
+    major: &str,
+    incompatible: bool,
+) -> Result<(), IncompatibleKind> {
     let wrong = |expected: &str| IncompatibleKind::WrongMajor {
         expected: expected.to_owned(),
         found: major.to_owned(),
     };
     let Some(suffix) = suffix else {
-        let ok = major == "v0" || major == "v1" || version.is_incompatible();
+        let ok = major == "v0" || major == "v1" || incompatible;
         return if ok { Ok(()) } else { Err(wrong("v0 or v1")) };
     };
     let suffix = match suffix.strip_prefix('.') {
         Some(gopkg) => gopkg.strip_suffix("-unstable").unwrap_or(gopkg),
-        None => &suffix[1..],
+        None => suffix.strip_prefix('/').unwrap_or(suffix),
     };
-    if suffix == "v1" && version.as_str().starts_with("v0.0.0-") {
+    if suffix == "v1" && text.starts_with("v0.0.0-") {
         return Ok(());
     }
     if major == suffix {
         Ok(())
     } else {
         Err(wrong(suffix))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(path: &str, version: &str) -> Result<(), String> {
+        let path = ModulePath::parse(path).map_err(|err| err.to_string())?;
+        let version = Version::parse(version).map_err(|err| err.to_string())?;
+        check_path_version(&path, &version).map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn majors_must_match_the_suffix() {
+        assert_eq!(
+            check("example.org/x", "v2.0.0"),
+            Err("example.org/x@v2.0.0: invalid version: should be v0 or v1, not v2".into())
+        );
+        assert_eq!(
+            check("example.org/x/v2", "v1.0.0"),
+            Err("example.org/x/v2@v1.0.0: invalid version: should be v2, not v1".into())
+        );
+        assert!(check("gopkg.in/yaml.v2", "v3.0.0").is_err());
+        for (path, version) in [
+            ("example.org/x", "v0.1.0"),
+            ("example.org/x", "v1.2.3"),
+            ("example.org/x/v2", "v2.0.0"),
+            ("example.org/x/v2", "v2"),
+            ("gopkg.in/yaml.v2", "v2.4.0"),
+            ("gopkg.in/yaml.v0", "v0.1.0"),
+            ("gopkg.in/yaml.v1-unstable", "v1.0.0"),
+        ] {
+            assert_eq!(check(path, version), Ok(()), "{path}@{version}");
+        }
+    }
+
+    #[test]
+    fn gopkg_in_v1_accepts_v0_pseudo_versions() {
+        assert_eq!(
+            check("gopkg.in/yaml.v1", "v0.0.0-20200101000000-abcdefabcdef"),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                "gopkg.in/yaml.v1-unstable",
+                "v0.0.0-20200101000000-abcdefabcdef"
+            ),
+            Ok(())
+        );
+        assert!(check("gopkg.in/yaml.v2", "v0.0.0-20200101000000-abcdefabcdef").is_err());
+        assert!(check("gopkg.in/yaml.v1", "v0.1.0").is_err());
+    }
+
+    #[test]
+    fn incompatible_only_on_v2_and_up_without_a_suffix() {
+        assert_eq!(check("example.org/x", "v2.0.0+incompatible"), Ok(()));
+        assert_eq!(
+            check(
+                "example.org/x",
+                "v2.0.1-0.20200722182040-012345abcdef+incompatible"
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check("example.org/x", "v1.0.0+incompatible"),
+            Err(
+                "example.org/x@v1.0.0+incompatible: invalid version: +incompatible suffix not \
+                 allowed: major version v1 is compatible"
+                    .into()
+            )
+        );
+        assert!(check("example.org/x/v2", "v2.0.0+incompatible").is_err());
+        assert!(check("example.org/x/v2", "v3.0.0+incompatible").is_err());
+        assert!(
+            check(
+                "gopkg.in/yaml.v1",
+                "v0.0.0-20200101000000-abcdefabcdef+incompatible"
+            )
+            .is_err()
+        );
     }
 }

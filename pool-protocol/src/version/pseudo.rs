@@ -192,3 +192,113 @@ fn days_in_month(year: u16, month: u16) -> u16 {
         _ => 31,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(text: &str) -> Version {
+        match Version::parse(text) {
+            Ok(version) => version,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    fn base(text: &str) -> Result<Option<String>, VersionErrorKind> {
+        let version = v(text);
+        let pseudo = version.pseudo().ok_or(VersionErrorKind::NotSemver)?;
+        pseudo
+            .base()
+            .map(|base| base.map(String::from))
+            .map_err(|err| err.kind)
+    }
+
+    #[test]
+    fn recognises_the_three_forms() {
+        let version = v("v0.0.0-20200101000000-abcdefabcdef");
+        let pseudo = version.pseudo();
+        assert_eq!(
+            pseudo.map(|p| (p.timestamp(), p.revision())),
+            Some(("20200101000000", "abcdefabcdef"))
+        );
+        assert_eq!(base("v0.0.0-20200101000000-abcdefabcdef"), Ok(None));
+        assert_eq!(base("v2.0.0-20200101000000-abcdefabcdef"), Ok(None));
+        assert_eq!(
+            base("v1.2.4-0.20200101000000-abcdefabcdef"),
+            Ok(Some("v1.2.3".into()))
+        );
+        assert_eq!(
+            base("v1.2.10-0.20200101000000-abcdefabcdef"),
+            Ok(Some("v1.2.9".into()))
+        );
+        assert_eq!(
+            base("v1.2.100-0.20200101000000-abcdefabcdef"),
+            Ok(Some("v1.2.99".into()))
+        );
+        assert_eq!(
+            base("v1.2.3-pre.0.20200101000000-abcdefabcdef"),
+            Ok(Some("v1.2.3-pre".into()))
+        );
+        assert_eq!(
+            base("v2.0.1-0.20200722182040-012345abcdef+incompatible"),
+            Ok(Some("v2.0.0+incompatible".into()))
+        );
+    }
+
+    #[test]
+    fn refuses_impossible_bases() {
+        assert_eq!(
+            base("v1.2.0-0.20200101000000-abcdefabcdef"),
+            Err(VersionErrorKind::PseudoNegativePatch)
+        );
+        assert_eq!(
+            base("v0.0.0-20200101000000-abcdefabcdef+meta"),
+            Err(VersionErrorKind::PseudoBuildWithoutBase {
+                build: "+meta".into()
+            })
+        );
+    }
+
+    #[test]
+    fn other_versions_are_not_pseudo() {
+        for text in [
+            "v1.0.0",
+            "v1.0.0-rc.1",
+            "v1.2.3-20200101000000-abcdefabcdef",
+            "v1.2.3-0.2020010100000-abcdefabcdef",
+            "v1.2.3-0.202001010000001-abcdefabcdef",
+            "v1.2.3-pre.20200101000000-abcdefabcdef",
+            "v0.0.0-20200101000000-",
+            "v0.0.0-20200101000000-a-b",
+            "v0.0.0-x20200101000000-abc",
+        ] {
+            assert!(!v(text).is_pseudo(), "{text}");
+        }
+    }
+
+    #[test]
+    fn times_must_exist() {
+        let time = |text: &str| v(text).pseudo().map(|p| p.time().map_err(|err| err.kind));
+        let leap = PseudoTime {
+            year: 2024,
+            month: 2,
+            day: 29,
+            hour: 23,
+            minute: 59,
+            second: 59,
+        };
+        assert_eq!(time("v0.0.0-20240229235959-abc"), Some(Ok(leap)));
+        for bad in [
+            "20230229000000",
+            "20201301000000",
+            "20200100000000",
+            "20200101240000",
+            "20200101006000",
+        ] {
+            let kind = VersionErrorKind::PseudoBadTime {
+                timestamp: bad.into(),
+            };
+            assert_eq!(time(&format!("v0.0.0-{bad}-abc")), Some(Err(kind)), "{bad}");
+        }
+    }
+}
