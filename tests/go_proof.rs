@@ -15,7 +15,8 @@ use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::version::{Version, check_path_version};
 
 use crate::support::git::GitWorld;
-use crate::support::go::{GoEnv, ModDownload};
+use crate::support::go::GoEnv;
+use crate::support::go_json::{ModDownload, parse_stream};
 use crate::support::shapes::{self, AllShapes, DAYS};
 
 /// What a query must resolve to.
@@ -116,6 +117,13 @@ fn cases(s: &AllShapes) -> Vec<Case<'_>> {
             &s.legacy.commits[0],
         ),
         Case::pseudo(
+            "example.org/legacy.git",
+            "main",
+            &s.legacy.commits[1],
+            DAYS[1],
+            Some("v3.0.0+incompatible"),
+        ),
+        Case::pseudo(
             "example.org/pseudo.git",
             "latest",
             &pseudo[1],
@@ -182,30 +190,7 @@ fn check_case(case: &Case<'_>, d: &ModDownload) -> Result<()> {
             "go resolved {}, not {expected}",
             d.version
         ),
-        Expect::Pseudo { day, base } => {
-            let commit = case.commit;
-            let pseudo = version
-                .pseudo()
-                .ok_or_else(|| anyhow!("{version} is not a pseudo-version to us"))?;
-            ensure!(
-                pseudo.revision() == &commit[..12],
-                "revision {} is not {commit}",
-                pseudo.revision()
-            );
-            let stamp: String = day.chars().filter(char::is_ascii_digit).collect();
-            ensure!(
-                pseudo.timestamp() == stamp,
-                "timestamp {} is not {day}",
-                pseudo.timestamp()
-            );
-            let time = pseudo.time()?;
-            ensure!(
-                format!("{:04}{:02}{:02}", time.year, time.month, time.day) == stamp[..8],
-                "{time:?}"
-            );
-            let ours = pseudo.base()?.map(Version::into_string);
-            ensure!(ours.as_deref() == *base, "base {ours:?}, expected {base:?}");
-        }
+        Expect::Pseudo { day, base } => check_pseudo(&version, case.commit, day, *base)?,
     }
     let origin = d
         .origin
@@ -222,6 +207,30 @@ fn check_case(case: &Case<'_>, d: &ModDownload) -> Result<()> {
         "Origin.Subdir {:?}",
         origin.subdir
     );
+    Ok(())
+}
+
+/// Our reading of a pseudo-version names the commit, date and base tag it was made from.
+fn check_pseudo(version: &Version, commit: &str, day: &str, base: Option<&str>) -> Result<()> {
+    let pseudo = version
+        .pseudo()
+        .ok_or_else(|| anyhow!("{version} is not a pseudo-version to us"))?;
+    let revision = pseudo.revision();
+    ensure!(
+        revision == &commit[..12],
+        "revision {revision} is not {commit}"
+    );
+    let stamp: String = day.chars().filter(char::is_ascii_digit).collect();
+    ensure!(
+        pseudo.timestamp() == stamp,
+        "timestamp {} is not {day}",
+        pseudo.timestamp()
+    );
+    let time = pseudo.time()?;
+    let date = format!("{:04}{:02}{:02}", time.year, time.month, time.day);
+    ensure!(date == stamp[..8], "time {time:?} is not {day}");
+    let ours = pseudo.base()?.map(Version::into_string);
+    ensure!(ours.as_deref() == base, "base {ours:?}, expected {base:?}");
     Ok(())
 }
 
@@ -408,7 +417,7 @@ fn go_lists_the_versions_we_accept_in_our_order() -> Result<()> {
         "example.org/hello.git",
         "example.org/retract.git",
     ])?;
-    let listed: Vec<serde_json::Value> = crate::support::go::parse_stream(printed.as_bytes())?;
+    let listed: Vec<serde_json::Value> = parse_stream(printed.as_bytes())?;
     let go_versions = |module: &str| -> Result<Vec<String>> {
         let found = listed
             .iter()

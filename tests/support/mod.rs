@@ -2,4 +2,5 @@
 
 pub(crate) mod git;
 pub(crate) mod go;
+pub(crate) mod go_json;
 pub(crate) mod shapes;

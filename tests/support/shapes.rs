@@ -6,7 +6,7 @@
 //! | `hello`         | `example.org/hello.git`                       | v1.0.0 (the documented worked example), v1.1.0, then an untagged commit on `main` |
 //! | `MixedCase`     | `example.org/MixedCase.git`                   | v1.0.0-RC1, an untagged commit, v1.0.0 |
 //! | `multi`         | `example.org/multi.git`, `…/multi.git/v2`     | v1.5.0 (no suffix), v2.0.0 (`/v2` in go.mod) |
-//! | `legacy`        | `example.org/legacy.git`                      | v3.0.0 without go.mod (`v3.0.0+incompatible`) |
+//! | `legacy`        | `example.org/legacy.git`                      | v3.0.0, untagged tip; no go.mod (`+incompatible`) |
 //! | `pseudo`        | `example.org/pseudo.git`                      | two untagged commits only          |
 //! | `mono`          | `example.org/mono.git`, `…/mono.git/sub`      | v1.0.0 and sub/v1.0.0; root LICENSE only |
 //! | `retract`       | `example.org/retract.git`                     | v1.0.0, v1.1.0, v1.2.0 (retracts v1.1.0) |
@@ -123,7 +123,7 @@ pub(crate) fn multi(world: &GitWorld) -> Result<Built> {
     })
 }
 
-/// `legacy`: commits [v3.0.0, with no go.mod].
+/// `legacy`: commits [v3.0.0, untagged tip of `main`], neither with a go.mod.
 pub(crate) fn legacy(world: &GitWorld) -> Result<Built> {
     let repo = world.create_repo("legacy")?;
     repo.write_file(
@@ -131,9 +131,11 @@ pub(crate) fn legacy(world: &GitWorld) -> Result<Built> {
         go_func("legacy", "Legacy", "v3 without go.mod"),
     )?;
     let v300 = tagged(&repo, "v3.0.0", DAYS[0])?;
+    repo.write_file("legacy.go", go_func("legacy", "Legacy", "after v3"))?;
+    let tip = repo.commit("after v3", DAYS[1])?;
     Ok(Built {
         repo,
-        commits: vec![v300],
+        commits: vec![v300, tip],
     })
 }
 
