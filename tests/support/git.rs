@@ -36,7 +36,11 @@ impl GitWorld {
             .context("creating the git world temp dir")?;
         let world = Self { root };
         fs::create_dir_all(world.repos_dir()).context("creating repos/")?;
-        fs::create_dir_all(world.home_dir()).context("creating home/")?;
+        // Go telemetry off (what `go telemetry off` writes): otherwise go counts into $HOME and
+        // may leave a detached uploader that recreates the directory after the world is gone.
+        let telemetry = world.home_dir().join(".config/go/telemetry");
+        fs::create_dir_all(&telemetry).context("creating home/")?;
+        fs::write(telemetry.join("mode"), "off").context("turning go telemetry off")?;
         let repos_url = format!("file://{}/", world.repos_dir().display());
         let config = format!(
             "[url \"{repos_url}\"]\n\tinsteadOf = https://{HOST}/\n\
