@@ -4,3 +4,4 @@
 mod support;
 
 mod go_proof;
+mod keys_cli;

@@ -1,0 +1,105 @@
+//! The `delos` command line: subcommands, flags (with environment fallbacks) and their help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A node of a federated Go module proxy pool.
+///
+/// Serves the Go module download protocol (GOPROXY) from its own immutable store and shares
+/// verified module versions with other Delos nodes.
+#[derive(Debug, Parser)]
+#[command(name = "delos", version, about, long_about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The `delos` subcommands (exhaustive on purpose: `main` must handle each one).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print this node's PeerId and signing key, creating the node key if absent.
+    #[command(long_about = ID_LONG_ABOUT)]
+    Id(KeyArgs),
+}
+
+/// The long help of `delos id`: states the output format scripts can rely on.
+const ID_LONG_ABOUT: &str = "\
+Print this node's PeerId and signing key, creating the node key if absent.
+
+Output, one line each, always in this order:
+
+  peer-id: <libp2p PeerId, e.g. 12D3KooW...>
+  signing-key: ed25519:<64 lowercase hex digits>
+
+Use the peer-id in bootstrap addresses (/ip4/.../tcp/.../p2p/<peer-id>) and the signing-key
+value in other nodes' --trusted-signer lists. Without --signing-key both name the same
+ed25519 key, <data dir>/node.key.
+
+Key files hold exactly 32 raw ed25519 secret-key bytes and must be readable by their owner
+only (chmod 600); the node refuses to start otherwise.";
+
+/// Where the node keeps its state and which key signs its records.
+#[derive(Debug, Clone, Args)]
+pub struct KeyArgs {
+    /// Data directory (node key, store). Default: the platform data directory, e.g.
+    /// ~/.local/share/delos on Linux.
+    #[arg(long, value_name = "DIR", env = "DELOS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Sign provenance records with this key file (an organisation's shared key, 32 raw
+    /// ed25519 secret-key bytes, mode 0600) instead of the node key. Never created.
+    #[arg(long, value_name = "FILE", env = "DELOS_SIGNING_KEY")]
+    pub signing_key: Option<PathBuf>,
+}
+
+/// No `--data-dir` was given and the platform has no data directory (no home directory).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("no --data-dir given and no platform data directory (is HOME set?)")]
+pub struct NoDataDir;
+
+impl KeyArgs {
+    /// The data directory: `--data-dir`, else the platform default.
+    pub fn data_dir(&self) -> Result<PathBuf, NoDataDir> {
+        match &self.data_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => default_data_dir().ok_or(NoDataDir),
+        }
+    }
+}
+
+/// The platform data directory for Delos (`$XDG_DATA_HOME/delos`, `~/.local/share/delos`, or
+/// the macOS and Windows equivalents), if the platform has one.
+pub fn default_data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "delos").map(|dirs| dirs.data_dir().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn id_takes_data_dir_and_signing_key() {
+        let cli = Cli::try_parse_from([
+            "delos",
+            "id",
+            "--data-dir",
+            "/tmp/d",
+            "--signing-key",
+            "/tmp/k",
+        ])
+        .unwrap();
+        let Some(Command::Id(args)) = cli.command else {
+            panic!("not the id command")
+        };
+        assert_eq!(args.data_dir().unwrap(), PathBuf::from("/tmp/d"));
+        assert_eq!(args.signing_key, Some(PathBuf::from("/tmp/k")));
+    }
+}
