@@ -11,6 +11,7 @@ pub mod provenance;
 pub mod signing;
 pub mod trust;
 pub mod version;
+pub mod zip;
 
 pub use codec::{Canonical, CodecError, MAX_RECORD_BYTES};
 pub use gomod::{GoModError, declared_module_path};
@@ -23,4 +24,7 @@ pub use signing::{InvalidSignerId, NodeKey, SignedRecord, SignerId, SigningError
 pub use trust::{AcceptReason, Claim, ClaimedHashes, TrustPolicy, Verdict};
 pub use version::{
     IncompatibleVersion, InvalidVersion, PseudoVersion, Version, check_path_version,
+};
+pub use zip::{
+    MAX_GO_MOD_BYTES, MAX_LICENSE_BYTES, MAX_ZIP_BYTES, VerifiedZip, ZipError, verify_module_zip,
 };

@@ -170,8 +170,9 @@ impl H1Builder {
         H1Hash(summary.finalize().into())
     }
 
-    /// Adds a name already known to be free of newlines.
-    fn push(&mut self, name: String, content_sha256: Sha256) {
+    /// Adds a name already known to be free of newlines (for example one that passed
+    /// `CheckFilePath`, which refuses control characters).
+    pub(crate) fn push(&mut self, name: String, content_sha256: Sha256) {
         self.files.push((name, content_sha256));
     }
 }
