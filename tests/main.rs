@@ -3,5 +3,6 @@
 
 mod support;
 
+mod crash_safety;
 mod go_proof;
 mod keys_cli;
