@@ -162,10 +162,11 @@ fn go_and_pool_protocol_agree_on_every_module_shape() -> Result<()> {
         .collect();
     assert!(
         failures.is_empty(),
-        "{} of {} cases failed:\n{}",
+        "{} of {} cases failed:\n{}\ngo's stderr:\n{}",
         failures.len(),
         cases.len(),
-        failures.join("\n")
+        failures.join("\n"),
+        downloads.stderr
     );
     check_mono_layout(
         &downloads.ok("example.org/mono.git", "v1.0.0")?.dir,
