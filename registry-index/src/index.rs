@@ -39,11 +39,31 @@ impl Default for IndexConfig {
     }
 }
 
-/// Keys hidden because they were found damaged, and the counts of everything else.
+/// Keys hidden because they were found damaged, the counts of everything else, and how many
+/// stores are between their metadata write and its flush.
 #[derive(Debug)]
 struct Visibility {
     hidden: HashSet<Vec<u8>>,
     stats: Stats,
+    /// A record written but not yet flushed is already readable by other threads; while this
+    /// is non-zero, reads flush before returning, so nothing is served that a crash could undo.
+    unflushed_stores: usize,
+}
+
+/// Counts one store in [`Visibility::unflushed_stores`] for as long as it lives.
+struct Unflushed<'a>(&'a Index);
+
+impl<'a> Unflushed<'a> {
+    fn begin(index: &'a Index) -> Self {
+        index.lock().unflushed_stores += 1;
+        Self(index)
+    }
+}
+
+impl Drop for Unflushed<'_> {
+    fn drop(&mut self) {
+        self.0.lock().unflushed_stores -= 1;
+    }
 }
 
 /// One module version as iterated: its module, its version and its entry.
@@ -87,6 +107,7 @@ impl Index {
         let visibility = Visibility {
             hidden: scan.hidden,
             stats: scan.stats,
+            unflushed_stores: 0,
         };
         Ok(Self {
             blobs,
@@ -118,7 +139,9 @@ impl Index {
         entry: VersionEntry,
     ) -> Result<Stored, IndexError> {
         let target = Target { module, version };
+        let unflushed = Unflushed::begin(self);
         let mut stored = store(self.meta.as_ref(), &self.blobs, &target, &entry)?;
+        drop(unflushed);
         if self.settle(&version_key(module, version), &stored) {
             // Writing the blobs again (same sha256) already put the missing file back.
             stored.change = Change::Repaired;
@@ -156,6 +179,7 @@ impl Index {
         if self.lock().hidden.contains(&key) {
             return Ok(None);
         }
+        self.ensure_durable()?;
         let entry =
             decode(&bytes).map_err(|source| IndexError::corrupt_entry(module, version, source))?;
         Ok(Some(entry))
@@ -199,9 +223,17 @@ impl Index {
         let pairs = self.meta.scan_prefix(VERSIONS, prefix)?;
         Ok(pairs.filter_map(move |item| match item {
             Ok((key, _)) if hidden.contains(&key) => None,
-            Ok((key, value)) => Some(listed(&key, &value)),
+            Ok((key, value)) => Some(self.ensure_durable().and_then(|()| listed(&key, &value))),
             Err(err) => Some(Err(err.into())),
         }))
+    }
+
+    /// Flushes if a concurrent store may have made a record readable before it is durable.
+    fn ensure_durable(&self) -> Result<(), IndexError> {
+        if self.lock().unflushed_stores > 0 {
+            self.meta.flush()?;
+        }
+        Ok(())
     }
 
     /// Counts and sizes of what is served.

@@ -42,6 +42,8 @@
 //!   on disk before its one metadata record is written (an atomic compare-and-swap), and the
 //!   record is flushed (fsync) before `store` returns. A crash at any moment (`kill -9`, power
 //!   loss on a filesystem that honours fsync) leaves either the whole version or none of it.
+//!   Reads never return a record that is not yet durable: while any store is between its
+//!   metadata write and its flush, reads flush first.
 //! - **The first entry wins, forever.** A version is pinned by its go.mod and zip `h1:` hashes;
 //!   a different offer gets [`IndexError::Conflict`] and changes nothing; the same offer again
 //!   is an idempotent success. A `.mod`-only entry may gain its zip, nothing else ever changes
