@@ -1,8 +1,11 @@
 //! The `delos` command line: subcommands, flags (with environment fallbacks) and their help.
 
+use std::num::NonZeroU8;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use delos_pool_protocol::signing::SignerId;
+use delos_pool_protocol::trust::TrustPolicy;
 
 /// A node of a federated Go module proxy pool.
 ///
@@ -54,6 +57,32 @@ pub struct KeyArgs {
     pub signing_key: Option<PathBuf>,
 }
 
+/// Whose provenance records the node believes (flatten into commands that run a node).
+#[derive(Debug, Clone, Args)]
+pub struct TrustArgs {
+    /// Believe records signed by this key on its own (repeatable; the value `delos id` prints
+    /// as signing-key on the signer's node). The node's own signing key is always trusted.
+    #[arg(
+        long = "trusted-signer",
+        value_name = "KEY",
+        env = "DELOS_TRUSTED_SIGNERS",
+        value_delimiter = ','
+    )]
+    pub trusted_signers: Vec<SignerId>,
+
+    /// Number of distinct signers that must agree before records from untrusted signers are
+    /// believed. With no trusted signer and no quorum, nothing from peers is accepted.
+    #[arg(long, value_name = "N", env = "DELOS_QUORUM", default_value_t = TrustPolicy::DEFAULT_QUORUM)]
+    pub quorum: NonZeroU8,
+}
+
+impl TrustArgs {
+    /// The trust policy for a node whose own signing key is `own`.
+    pub fn policy(&self, own: SignerId) -> TrustPolicy {
+        TrustPolicy::new(own, self.trusted_signers.iter().copied(), self.quorum)
+    }
+}
+
 /// No `--data-dir` was given and the platform has no data directory (no home directory).
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("no --data-dir given and no platform data directory (is HOME set?)")]
@@ -101,5 +130,44 @@ mod tests {
         };
         assert_eq!(args.data_dir().unwrap(), PathBuf::from("/tmp/d"));
         assert_eq!(args.signing_key, Some(PathBuf::from("/tmp/k")));
+    }
+
+    /// A command that runs a node flattens `TrustArgs`; this stands in for it.
+    #[derive(Debug, Parser)]
+    struct WithTrust {
+        #[command(flatten)]
+        trust: TrustArgs,
+    }
+
+    fn signer(n: u8) -> SignerId {
+        delos_pool_protocol::signing::NodeKey::from_secret_bytes([n; 32]).signer_id()
+    }
+
+    #[test]
+    fn trusted_signers_repeat_and_quorum_defaults_to_two() {
+        let (a, b) = (signer(1).to_string(), signer(2).to_string());
+        let parsed = WithTrust::try_parse_from([
+            "x",
+            "--trusted-signer",
+            a.as_str(),
+            "--trusted-signer",
+            b.as_str(),
+        ])
+        .unwrap();
+        assert_eq!(parsed.trust.trusted_signers, vec![signer(1), signer(2)]);
+        assert_eq!(parsed.trust.quorum.get(), 2);
+        let policy = parsed.trust.policy(signer(3));
+        assert!(policy.is_trusted(&signer(1)) && policy.is_trusted(&signer(3)));
+        assert!(!policy.is_trusted(&signer(4)));
+    }
+
+    #[test]
+    fn bad_trust_flags_are_refused() {
+        for args in [
+            vec!["x", "--trusted-signer", "12D3KooWnotakey"],
+            vec!["x", "--quorum", "0"],
+        ] {
+            assert!(WithTrust::try_parse_from(args).is_err());
+        }
     }
 }
