@@ -37,16 +37,15 @@ impl CollisionChecker {
     pub(super) fn check(&mut self, entry: &str, path: &str, is_dir: bool) -> Result<(), ZipError> {
         let (mut path, mut is_dir) = (path, is_dir);
         loop {
-            if let Some(seen) = self.seen.get(fold(path).as_ref()) {
+            let key = fold(path);
+            if let Some(seen) = self.seen.get(key.as_ref()) {
                 return seen.conflict(entry, path, is_dir);
             }
-            self.seen.insert(
-                fold(path).into_owned(),
-                Seen {
-                    path: path.to_owned(),
-                    is_dir,
-                },
-            );
+            let seen = Seen {
+                path: path.to_owned(),
+                is_dir,
+            };
+            self.seen.insert(key.into_owned(), seen);
             match path.rfind('/') {
                 Some(slash) => (path, is_dir) = (&path[..slash], true),
                 None => return Ok(()),

@@ -102,53 +102,78 @@ fn check_data(
     copies: usize,
     index: usize,
 ) -> Result<PlannedEntry, ZipError> {
+    check_file_limit(name, entry.size())?;
     let full = || name.full.to_owned();
-    let size = entry.size();
-    let limit = match name.path {
-        "go.mod" if !name.is_dir => MAX_GO_MOD_BYTES,
-        "LICENSE" if !name.is_dir => MAX_LICENSE_BYTES,
-        _ => u64::MAX,
-    };
-    if size > limit {
-        return Err(ZipError::FileTooLarge {
-            entry: full(),
-            declared: size,
-            limit,
-        });
-    }
     if copies > 1 && !name.is_dir {
         return Err(ZipError::DuplicateFile { entry: full() });
     }
-    if name.is_dir && size != 0 {
-        return Err(ZipError::DirectoryWithData {
-            entry: full(),
-            declared: size,
-        });
-    }
-    let method = entry.compression();
-    if !name.is_dir
-        && !matches!(
-            method,
-            CompressionMethod::Stored | CompressionMethod::Deflated
-        )
-    {
-        return Err(ZipError::UnsupportedCompression {
-            entry: full(),
-            method,
-        });
-    }
-    if entry.encrypted() {
-        return Err(ZipError::Encrypted { entry: full() });
+    match name.is_dir {
+        true => check_directory(name, entry)?,
+        false => check_readable(name, entry)?,
     }
     Ok(PlannedEntry {
         index,
         name: full(),
         is_dir: name.is_dir,
-        size,
+        size: entry.size(),
         crc32: entry.crc32(),
         check_crc32: entry.crc32() != 0 || entry.flags().is_using_data_descriptor(),
-        method,
+        method: entry.compression(),
         offset: entry.header_start(),
         copies,
     })
+}
+
+/// The 16 MiB limits on a root `go.mod` and `LICENSE`.
+fn check_file_limit(name: &EntryName<'_>, declared: u64) -> Result<(), ZipError> {
+    let limit = match name.path {
+        "go.mod" if !name.is_dir => MAX_GO_MOD_BYTES,
+        "LICENSE" if !name.is_dir => MAX_LICENSE_BYTES,
+        _ => return Ok(()),
+    };
+    if declared > limit {
+        return Err(ZipError::FileTooLarge {
+            entry: name.full.to_owned(),
+            declared,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// Go's reader opens a directory entry as empty data, and refuses one that declares data.
+fn check_directory(
+    name: &EntryName<'_>,
+    entry: &zip::read::ZipFileEntry<'_>,
+) -> Result<(), ZipError> {
+    if entry.size() != 0 {
+        return Err(ZipError::DirectoryWithData {
+            entry: name.full.to_owned(),
+            declared: entry.size(),
+        });
+    }
+    Ok(())
+}
+
+/// Go's reader knows only store and deflate, and no encryption.
+fn check_readable(
+    name: &EntryName<'_>,
+    entry: &zip::read::ZipFileEntry<'_>,
+) -> Result<(), ZipError> {
+    let method = entry.compression();
+    if !matches!(
+        method,
+        CompressionMethod::Stored | CompressionMethod::Deflated
+    ) {
+        return Err(ZipError::UnsupportedCompression {
+            entry: name.full.to_owned(),
+            method,
+        });
+    }
+    if entry.encrypted() {
+        return Err(ZipError::Encrypted {
+            entry: name.full.to_owned(),
+        });
+    }
+    Ok(())
 }

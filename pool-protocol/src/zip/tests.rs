@@ -42,6 +42,7 @@ fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
 /// One entry of a hand-built zip, with whatever header values the test wants to claim.
 struct RawEntry {
     name: String,
+    flags: u16,
     method: u16,
     data: Vec<u8>,
     crc32: u32,
@@ -53,6 +54,7 @@ impl RawEntry {
     fn stored(name: &str, data: &[u8]) -> RawEntry {
         RawEntry {
             name: name.to_owned(),
+            flags: 0x0800, // UTF-8 names
             method: 0,
             data: data.to_vec(),
             crc32: crc32fast::hash(data),
@@ -65,7 +67,7 @@ impl RawEntry {
     fn common_header(&self) -> Vec<u8> {
         let mut h = Vec::new();
         h.extend_from_slice(&20u16.to_le_bytes()); // version needed
-        h.extend_from_slice(&0x0800u16.to_le_bytes()); // flags: UTF-8 names
+        h.extend_from_slice(&self.flags.to_le_bytes());
         h.extend_from_slice(&self.method.to_le_bytes());
         h.extend_from_slice(&[0, 0, 0x21, 0]); // time, date (1980-01-01)
         h.extend_from_slice(&self.crc32.to_le_bytes());
@@ -266,6 +268,7 @@ fn inflating_stops_one_byte_past_a_lying_declared_size() {
     encoder.write_all(&vec![0u8; 8 << 20]).unwrap();
     let bomb = RawEntry {
         name: name("bomb.txt"),
+        flags: 0x0800,
         method: 8,
         data: encoder.finish().unwrap(),
         crc32: 0,
@@ -350,6 +353,13 @@ fn data_level_lies_are_refused() {
     };
     assert_refused(&raw_zip(&[bzip2]), |e| {
         matches!(e, ZipError::UnsupportedCompression { .. })
+    });
+    let encrypted = RawEntry {
+        flags: 0x0801,
+        ..RawEntry::stored(&name("a.go"), b"abc")
+    };
+    assert_refused(&raw_zip(&[encrypted]), |e| {
+        matches!(e, ZipError::Encrypted { .. })
     });
     let dir_with_data = RawEntry::stored(&name("d/"), b"abc");
     assert_refused(&raw_zip(&[dir_with_data]), |e| {
