@@ -4,7 +4,7 @@
 //! A record is valid by construction: [`ProvenanceRecord::new`] and decoding (serde goes through
 //! the same check) both require the current [`FORMAT_VERSION`], a canonical version, and text
 //! fields within fixed bounds, so every record encodes far below
-//! [`MAX_RECORD_BYTES`](crate::codec::MAX_RECORD_BYTES). Signed types hold no `HashMap`: every
+//! [`MAX_RECORD_BYTES`]. Signed types hold no `HashMap`: every
 //! field has one encoding, in declaration order.
 
 mod info_time;

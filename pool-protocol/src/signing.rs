@@ -10,6 +10,16 @@
 //! Records are stored and forwarded as the bytes that were signed, never re-encoded, so a
 //! signature stays checkable forever. [`SignedRecord::verify`] is the only way to get a
 //! [`VerifiedRecord`], which is what the [`trust`](crate::trust) policy accepts.
+//!
+//! # Why a signer is a public key here, not a PeerId
+//!
+//! A node's default signing key is its libp2p identity key, so its records could be named by
+//! its PeerId. This crate nevertheless names signers by the raw ed25519 public key
+//! ([`SignerId`], shown as `ed25519:<hex>`) and does not depend on libp2p: with `--signing-key`
+//! an organisation's shared key signs for many nodes and is no node's PeerId, the key is what a
+//! trust list must pin, and the pure vocabulary crate stays free of the networking stack's
+//! versions. `delos-node` converts (`keys::peer_id_of`): for an ed25519 key the PeerId is a
+//! pure function of the public key.
 
 mod node_key;
 mod signer_id;
