@@ -10,7 +10,8 @@
 //!    paths are equal under case folding; no path is both a file and a directory; no file
 //!    repeats; `go.mod` appears only at the root and in lowercase; the declared sizes of the
 //!    files add up to at most [`MAX_ZIP_BYTES`]; a root `go.mod` or `LICENSE` declares at most
-//!    16 MiB; only store and deflate are used.
+//!    16 MiB; only store and deflate are used; the files' compressed data fits in the file
+//!    (entries that share data, a zip bomb shape Go does not refuse, are refused here).
 //! 4. Each file is inflated through fixed buffers while its SHA-256 and CRC-32 are computed;
 //!    its real size must equal the declared one (reading stops one byte past it). Directory
 //!    entries count in the `h1:` hash as empty files, as in Go.
@@ -87,6 +88,7 @@ pub fn verify_module_zip<R: Read + Seek>(
     let prefix = format!("{}@{}/", path.as_str(), version.as_str());
     let (mut archive, repeated) = open_archive(BufReader::with_capacity(64 << 10, zip))?;
     let planned = plan_entries(&archive, &prefix, &repeated)?;
+    check_no_overlap(&planned, size)?;
     let mut buffers = Buffers::new();
     let h1 = hash_entries(&mut archive, planned, &mut buffers)?;
     let (sha256, size) = sha256_of_file(archive.into_inner(), buffers.scratch())?;
@@ -105,6 +107,22 @@ fn open_archive<R: Read + Seek>(reader: R) -> Result<(ZipArchive<R>, RepeatedNam
     reader.seek(SeekFrom::Start(0))?;
     let archive = ZipArchive::new(reader).map_err(ZipError::Malformed)?;
     Ok((archive, repeated))
+}
+
+/// Refuses files whose compressed data adds up to more than the zip: every byte read while
+/// inflating then comes from a distinct part of the file, so the work is bounded by its size.
+fn check_no_overlap(planned: &[PlannedEntry], file_size: u64) -> Result<(), ZipError> {
+    let compressed_total = planned
+        .iter()
+        .filter(|entry| !entry.is_dir)
+        .fold(0u64, |sum, entry| sum.saturating_add(entry.compressed_size));
+    if compressed_total > file_size {
+        return Err(ZipError::OverlappingEntries {
+            compressed_total,
+            file_size,
+        });
+    }
+    Ok(())
 }
 
 /// Reads every planned entry in file order and computes the `h1:` hash over all of them.

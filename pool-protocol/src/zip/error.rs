@@ -32,6 +32,18 @@ pub enum ZipError {
         /// The limit in bytes.
         limit: u64,
     },
+    /// The files' compressed data adds up to more than the zip file holds, so entries share
+    /// (overlap) their data: a zip bomb shape that would make every entry re-read the same
+    /// bytes. Go's own writer never produces it.
+    #[error(
+        "module zip entries overlap: {compressed_total} bytes of compressed data in a {file_size}-byte file"
+    )]
+    OverlappingEntries {
+        /// The sum of the files' compressed sizes.
+        compressed_total: u64,
+        /// The size of the zip file.
+        file_size: u64,
+    },
     /// A root `go.mod` or `LICENSE` declares more than its 16 MiB limit.
     #[error("{entry}: file too large ({declared} bytes; max size is {limit} bytes)")]
     FileTooLarge {

@@ -21,6 +21,8 @@ pub(super) struct PlannedEntry {
     pub(super) is_dir: bool,
     /// Declared uncompressed size.
     pub(super) size: u64,
+    /// Size of its stored (compressed) data.
+    pub(super) compressed_size: u64,
     /// Declared CRC-32.
     pub(super) crc32: u32,
     /// Whether the CRC-32 must match (see `entry_data::Declared::check_crc32`).
@@ -116,6 +118,7 @@ fn check_data(
         name: full(),
         is_dir: name.is_dir,
         size: entry.size(),
+        compressed_size: entry.compressed_size(),
         crc32: entry.crc32(),
         check_crc32: entry.crc32() != 0 || entry.flags().is_using_data_descriptor(),
         method: entry.compression(),

@@ -47,6 +47,8 @@ struct RawEntry {
     data: Vec<u8>,
     crc32: u32,
     declared_size: u32,
+    /// Point the central directory at this offset instead of writing a local header and data.
+    shared_at: Option<u32>,
 }
 
 impl RawEntry {
@@ -59,6 +61,7 @@ impl RawEntry {
             data: data.to_vec(),
             crc32: crc32fast::hash(data),
             declared_size: u32::try_from(data.len()).unwrap(),
+            shared_at: None,
         }
     }
 
@@ -83,11 +86,17 @@ impl RawEntry {
 fn raw_zip(entries: &[RawEntry]) -> Vec<u8> {
     let (mut out, mut central) = (Vec::new(), Vec::new());
     for entry in entries {
-        let offset = u32::try_from(out.len()).unwrap();
-        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        out.extend_from_slice(&entry.common_header());
-        out.extend_from_slice(entry.name.as_bytes());
-        out.extend_from_slice(&entry.data);
+        let offset = match entry.shared_at {
+            Some(offset) => offset,
+            None => {
+                let offset = u32::try_from(out.len()).unwrap();
+                out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+                out.extend_from_slice(&entry.common_header());
+                out.extend_from_slice(entry.name.as_bytes());
+                out.extend_from_slice(&entry.data);
+                offset
+            }
+        };
         central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
         central.extend_from_slice(&0x031eu16.to_le_bytes()); // made by: Unix
         central.extend_from_slice(&entry.common_header());
@@ -273,6 +282,7 @@ fn inflating_stops_one_byte_past_a_lying_declared_size() {
         data: encoder.finish().unwrap(),
         crc32: 0,
         declared_size: 1000,
+        shared_at: None,
     };
     assert_refused(&raw_zip(&[bomb]), |e| {
         matches!(
@@ -297,6 +307,27 @@ fn zip_bomb_is_refused_from_the_central_directory() {
         &raw_zip(&[lie("a.bin"), lie("b.bin")]),
         |e| matches!(e, ZipError::ContentTooLarge { limit } if *limit == MAX_ZIP_BYTES),
     );
+}
+
+#[test]
+fn entries_sharing_their_data_are_refused() {
+    let data = vec![b'x'; 1000];
+    let mut entries = vec![RawEntry::stored(&name("a.txt"), &data)];
+    for i in 0..5 {
+        entries.push(RawEntry {
+            shared_at: Some(0),
+            ..RawEntry::stored(&name(&format!("copy{i}.txt")), &data)
+        });
+    }
+    assert_refused(&raw_zip(&entries), |e| {
+        matches!(
+            e,
+            ZipError::OverlappingEntries {
+                compressed_total: 6000,
+                ..
+            }
+        )
+    });
 }
 
 #[test]
