@@ -166,7 +166,9 @@ fn find_go() -> Result<PathBuf> {
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
-    let repo_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // The e2e tests build as a test target of `node/`, whose parent is the repository root.
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let repo_root = manifest_dir.parent().unwrap_or(manifest_dir);
     let candidates = on_path.into_iter().chain([repo_root.join(PINNED_GO)]);
     let mut rejected = Vec::new();
     for candidate in candidates.filter(|c| c.is_file()) {
