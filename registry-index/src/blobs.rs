@@ -3,8 +3,8 @@
 //! Layout under the store's directory:
 //!
 //! ```text
-//! sha256/ab/cd/abcd…   one file per blob, named by the lowercase hex sha256 of its bytes
-//! sha256/ab/cd/abcd….corrupt   a blob that failed verification, moved aside for inspection
+//! sha256/ab/abcd…          one file per blob, named by the lowercase hex sha256 of its bytes
+//! sha256/ab/abcd….corrupt  a blob that failed verification, moved aside for inspection
 //! tmp/<pid>-<n>-<random>.part  writes in progress; every one is deleted by `BlobStore::open`
 //! ```
 //!
@@ -189,22 +189,23 @@ impl BlobStore {
         }
     }
 
-    /// `sha256/ab/cd/<hex>`: two levels of 256 directories keep each directory small.
+    /// `sha256/ab/<hex>`: one level of 256 directories.
+    ///
+    /// One level, not two (`ab/cd/`): a new directory costs extra directory fsyncs, and with
+    /// 65,536 second-level directories most writes of a young store would create one. A
+    /// million blobs still make only ~4,000 entries per directory, which ext4 and xfs index.
     fn path_of(&self, sha256: &Sha256) -> PathBuf {
         let hex = sha256.to_hex();
-        self.objects.join(&hex[..2]).join(&hex[2..4]).join(&hex)
+        self.objects.join(&hex[..2]).join(&hex)
     }
 
-    /// Creates the blob's shard directories if needed, fsyncing the parents of new ones.
+    /// Creates the blob's shard directory if needed, fsyncing its parent when it is new.
     fn ensure_shard_dir(&self, target: &Path) -> Result<PathBuf, BlobError> {
         let shard = target.parent().unwrap_or(&self.objects).to_path_buf();
         if shard.is_dir() {
             return Ok(shard);
         }
         fs::create_dir_all(&shard).map_err(BlobError::io(&shard))?;
-        if let Some(outer) = shard.parent() {
-            sync_dir(outer)?;
-        }
         sync_dir(&self.objects)?;
         Ok(shard)
     }

@@ -2,7 +2,7 @@
 //! of module versions.
 //!
 //! ```text
-//! <data dir>/blobs/sha256/ab/cd/<sha256 hex>   module zips and go.mod files, named by content
+//! <data dir>/blobs/sha256/ab/<sha256 hex>      module zips and go.mod files, named by content
 //! <data dir>/blobs/tmp/                         writes in progress (emptied on open)
 //! <data dir>/meta-sled/                         sled: tree "versions-v1" (see `schema`)
 //! ```

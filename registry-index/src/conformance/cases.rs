@@ -361,11 +361,6 @@ pub(super) fn stats_count_versions_and_bytes(backend: &dyn Backend) {
 
 /// Deletes a blob file behind the store's back, as a disk fault or an operator might.
 fn remove_blob_file(backend: &dyn Backend, hex: &str) {
-    let path = backend
-        .dir()
-        .join("blobs/sha256")
-        .join(&hex[..2])
-        .join(&hex[2..4])
-        .join(hex);
+    let path = backend.dir().join("blobs/sha256").join(&hex[..2]).join(hex);
     std::fs::remove_file(path).unwrap();
 }
