@@ -4,6 +4,7 @@
 //! in the same run. Where `go` refuses a path/version pair, `check_path_version` must refuse it
 //! too. The expected values come from `go`, except the worked example vectors documented in
 //! `goproxy-protocol.md` §4, which `go` must reproduce here as well.
+mod big_zip;
 mod doc_vectors;
 mod every_shape;
 mod major_versions;
@@ -122,7 +123,8 @@ fn with_ext(stem: &Path, ext: &str) -> PathBuf {
     name.into()
 }
 
-/// The directory go printed (`Dir`, `GoMod`, …), which must be there.
-fn dir(dir: &Option<PathBuf>) -> Result<&Path> {
-    dir.as_deref().ok_or_else(|| anyhow!("go printed no Dir"))
+/// A path go printed (`field` is `Dir`, `GoMod`, `Zip`, …), which must be there.
+fn printed<'a>(field: &str, path: &'a Option<PathBuf>) -> Result<&'a Path> {
+    path.as_deref()
+        .ok_or_else(|| anyhow!("go printed no {field}"))
 }

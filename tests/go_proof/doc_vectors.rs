@@ -5,7 +5,7 @@ use std::fs;
 use anyhow::{Result, ensure};
 use delos_pool_protocol::hash::H1Hash;
 
-use super::{check_download, dir};
+use super::{check_download, printed};
 use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
 use crate::support::shapes;
@@ -45,7 +45,7 @@ fn go_reproduces_the_documented_vectors_and_so_do_we() -> Result<()> {
     check_download(&go, hello)?;
     let legacy = got.ok("example.org/legacy.git", "v3.0.0+incompatible")?;
     ensure!(
-        fs::read(dir(&legacy.go_mod)?)? == DOC_LEGACY_GO_MOD.as_bytes(),
+        fs::read(printed("GoMod", &legacy.go_mod)?)? == DOC_LEGACY_GO_MOD.as_bytes(),
         "go's synthesized go.mod differs"
     );
     ensure!(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Result, anyhow, ensure};
 use delos_pool_protocol::version::Version;
 
-use super::{check_download, dir};
+use super::{check_download, printed};
 use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
 use crate::support::go_json::ModDownload;
@@ -229,7 +229,7 @@ fn check_pseudo(version: &Version, commit: &str, day: &str, base: Option<&str>) 
 
 /// The nested module keeps the root LICENSE; the root module leaves `sub/` out.
 fn check_mono_layout(root: &Option<PathBuf>, sub: &Option<PathBuf>) -> Result<()> {
-    let (root, sub) = (dir(root)?, dir(sub)?);
+    let (root, sub) = (printed("Dir", root)?, printed("Dir", sub)?);
     ensure!(
         root.join("LICENSE").is_file() && !root.join("sub").exists(),
         "root module tree {}",

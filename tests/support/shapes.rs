@@ -11,6 +11,7 @@
 //! | `mono`          | `example.org/mono.git`, `…/mono.git/sub`      | v1.0.0 and sub/v1.0.0; root LICENSE only |
 //! | `retract`       | `example.org/retract.git`                     | v1.0.0, v1.1.0, v1.2.0 (retracts v1.1.0) |
 //! | `dirs`          | `example.org/dirs.git`                        | v1.0.0: no go.mod, no file at the root |
+//! | `big` (opt-in)  | `example.org/big.git`                         | v1.0.0 with N bytes of random data |
 
 use anyhow::Result;
 
@@ -212,6 +213,34 @@ pub(crate) fn dirs(world: &GitWorld) -> Result<Built> {
         repo,
         commits: vec![commit],
     })
+}
+
+/// `big`: commits [v1.0.0], a package plus `data/random.bin` of `size` pseudo-random (so
+/// incompressible) bytes, the same bytes on every run.
+pub(crate) fn big(world: &GitWorld, size: usize) -> Result<Built> {
+    let repo = world.create_repo("big")?;
+    repo.write_file("go.mod", "module example.org/big.git\n\ngo 1.21\n")?;
+    repo.write_file("big.go", go_func("big", "Big", "random data in data/"))?;
+    repo.write_file("data/random.bin", random_bytes(size))?;
+    let commit = tagged(&repo, "v1.0.0", DAYS[0])?;
+    Ok(Built {
+        repo,
+        commits: vec![commit],
+    })
+}
+
+/// `size` bytes from a fixed-seed xorshift64 generator.
+fn random_bytes(size: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut bytes = Vec::with_capacity(size + 8);
+    while bytes.len() < size {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(size);
+    bytes
 }
 
 /// Commits everything and tags the commit `tag`; returns the commit hash.
