@@ -6,4 +6,5 @@
 //! The HTTP server, fetch pipeline and pool come next (docs/architecture.md).
 
 pub mod cli;
+pub mod fetch;
 pub mod keys;

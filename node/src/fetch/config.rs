@@ -1,0 +1,50 @@
+//! [`FetchConfig`]: how the fill path runs the `go` command and how long answers are cached.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Settings of a [`Fetcher`](super::Fetcher), built by the node from its validated config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FetchConfig {
+    /// The `GOPROXY` value the `go` workers use (`direct`, or a proxy URL list).
+    pub upstream: String,
+    /// How many `go` processes may run at once.
+    pub workers: usize,
+    /// Wall-clock limit of one `go` process; past it, its whole process group is killed.
+    pub timeout: Duration,
+    /// How long a `list`, `@latest` or query answer from the VCS is served before it is
+    /// refreshed (stale answers are still served while the refresh runs).
+    pub list_ttl: Duration,
+    /// How long a "not found" answer from the VCS is remembered, so probes are answered fast.
+    pub negative_ttl: Duration,
+    /// Serve only what is stored; never start `go`.
+    pub offline: bool,
+    /// The `GOSUMDB` value the `go` workers use (`sum.golang.org`, `off`, ...).
+    pub gosumdb: String,
+    /// GOPRIVATE-style patterns of private modules (passed as `GOPRIVATE` and `GONOSUMDB`).
+    pub private: Vec<String>,
+    /// A directory owned by the node for the workers' GOPATH, module cache and build cache.
+    pub work_dir: PathBuf,
+    /// The most fills (and VCS queries) that may be pending at once; more are refused.
+    pub max_pending: usize,
+}
+
+impl FetchConfig {
+    /// The defaults (`direct`, 4 workers, 5 min timeout, 1 min list TTL, `sum.golang.org`),
+    /// working in `work_dir`.
+    pub fn new(work_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            upstream: String::from("direct"),
+            workers: 4,
+            timeout: Duration::from_secs(300),
+            list_ttl: Duration::from_secs(60),
+            negative_ttl: Duration::from_secs(10),
+            offline: false,
+            gosumdb: String::from("sum.golang.org"),
+            private: Vec::new(),
+            work_dir: work_dir.into(),
+            max_pending: 1024,
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Filling one module version from version control: `go mod download -json M@Q`, the result
+//! checked against Go's rules and our own hashes, then stored through the index.
+//!
+//! The order follows `registry-index`: blobs first, then [`Index::store`], which pins the first
+//! entry forever (a moved tag later yields a [`Conflict`](delos_registry_index::Conflict), and
+//! the first bytes keep being served). Afterwards the version is removed from the workers' module
+//! cache so that the cache does not grow with the store.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use delos_pool_protocol::gomod::declared_module_path;
+use delos_pool_protocol::hash::H1Hash;
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::version::{Version, check_path_version};
+use delos_pool_protocol::zip::{MAX_GO_MOD_BYTES, MAX_ZIP_BYTES, verify_module_zip};
+use delos_registry_index::{HashedBlob, Index, IndexError, Source, VersionEntry};
+
+use super::error::{FetchError, one_line};
+use super::go_command::{GoCommand, GoRun};
+use super::go_json::{Download, InfoJson, parse_stream};
+
+/// Largest `.info` file accepted from `go`.
+const MAX_INFO_BYTES: u64 = 64 << 10;
+
+/// A version filled from the VCS: the entry the index now pins, and why it has no zip if so.
+#[derive(Debug, Clone)]
+pub(crate) struct Filled {
+    /// The canonical version.
+    pub(crate) version: Version,
+    /// The pinned entry (the first one ever stored for this version).
+    pub(crate) entry: VersionEntry,
+    /// Why the zip could not be built, for a `.mod`-only entry.
+    pub(crate) zip_problem: Option<String>,
+}
+
+/// What a fill is about: the module, and the version or query as requested.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    pub(crate) module: ModulePath,
+    pub(crate) query: String,
+}
+
+impl Request {
+    fn not_found(&self, reason: impl AsRef<str>) -> FetchError {
+        FetchError::not_found(&self.module, &self.query, reason)
+    }
+}
+
+/// Runs `go mod download -json module@query`, validates and stores what it produced.
+pub(crate) async fn fill(
+    go: &GoCommand,
+    index: &Arc<Index>,
+    request: Request,
+) -> Result<Filled, FetchError> {
+    let arg = format!("{}@{}", request.module, request.query);
+    let output = match go.run(&["mod", "download", "-json", &arg]).await {
+        Ok(GoRun::Finished(output)) => output,
+        Ok(GoRun::TimedOut(timeout)) => {
+            return Err(FetchError::TimedOut {
+                module: request.module,
+                query: request.query,
+                timeout,
+            });
+        }
+        Err(err) => return Err(FetchError::Spawn(err)),
+    };
+    let download = first_download(&request, &output.stdout, &output.stderr)?;
+    let (index, gomodcache) = (Arc::clone(index), go.gomodcache().to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        let filled = check_and_store(&index, &request, &download);
+        forget_version(&gomodcache, &request.module, &download.version);
+        filled
+    })
+    .await
+    .map_err(|_| FetchError::TaskFailed)?
+}
+
+/// The one object `go` printed; an error when it printed none or failed before the `.mod`.
+fn first_download(request: &Request, stdout: &[u8], stderr: &[u8]) -> Result<Download, FetchError> {
+    let stderr_line = || one_line(&String::from_utf8_lossy(stderr));
+    let mut objects: Vec<Download> = parse_stream(stdout).map_err(|err| {
+        request.not_found(format!("unreadable go output ({err}): {}", stderr_line()))
+    })?;
+    if objects.is_empty() {
+        return Err(request.not_found(stderr_line()));
+    }
+    let download = objects.swap_remove(0);
+    let usable =
+        download.info.is_some() && download.go_mod.is_some() && !download.version.is_empty();
+    match (&download.error, usable) {
+        (Some(error), false) => Err(request.not_found(error)),
+        _ => Ok(download),
+    }
+}
+
+/// Checks everything `go` produced and pins it; blocking.
+fn check_and_store(
+    index: &Index,
+    request: &Request,
+    download: &Download,
+) -> Result<Filled, FetchError> {
+    let version = checked_version(request, download)?;
+    let info = read_info(request, download, &version)?;
+    let (go_mod, go_mod_h1) = read_go_mod(request, download)?;
+    let go_mod_blob = index.blobs().write(&go_mod[..])?;
+    let mut entry = VersionEntry::new(
+        info,
+        HashedBlob::new(go_mod_blob, go_mod_h1),
+        now_unix_secs(),
+        Source::Vcs,
+    );
+    let zip_problem = match &download.error {
+        Some(error) => Some(one_line(error)),
+        None => {
+            entry = entry.with_zip(store_zip(index, request, download, &version)?);
+            None
+        }
+    };
+    let entry = pin(index, &request.module, &version, entry)?;
+    let zip_problem = zip_problem.filter(|_| !entry.is_full());
+    Ok(Filled {
+        version,
+        entry,
+        zip_problem,
+    })
+}
+
+/// The version `go` resolved to: canonical, fitting the path, and the requested one when the
+/// request named a canonical version.
+fn checked_version(request: &Request, download: &Download) -> Result<Version, FetchError> {
+    if download.path != request.module.as_str() {
+        return Err(request.not_found(format!("go answered for module {}", download.path)));
+    }
+    let version = Version::parse(&download.version)
+        .map_err(|err| request.not_found(format!("go resolved to an invalid version: {err}")))?;
+    if !version.is_canonical() {
+        return Err(request.not_found(format!("go resolved to non-canonical {version}")));
+    }
+    let requested = Version::parse(&request.query)
+        .ok()
+        .filter(Version::is_canonical);
+    if requested.is_some_and(|requested| requested != version) {
+        return Err(request.not_found(format!("go resolved to {version} instead")));
+    }
+    check_path_version(&request.module, &version)
+        .map_err(|err| request.not_found(err.to_string()))?;
+    Ok(version)
+}
+
+/// The `.info` bytes, which must name `version`.
+fn read_info(
+    request: &Request,
+    download: &Download,
+    version: &Version,
+) -> Result<Vec<u8>, FetchError> {
+    let path = download
+        .info
+        .as_deref()
+        .ok_or_else(|| request.not_found("go wrote no .info"))?;
+    let info = read_limited(path, MAX_INFO_BYTES)?;
+    let parsed: InfoJson = serde_json::from_slice(&info)
+        .map_err(|err| request.not_found(format!("go wrote an unreadable .info: {err}")))?;
+    if parsed.version != version.as_str() {
+        return Err(request.not_found(format!(".info names {} instead", parsed.version)));
+    }
+    Ok(info)
+}
+
+/// The go.mod bytes and their `h1:`, which must equal `GoModSum`; the file must declare the
+/// requested module path.
+fn read_go_mod(request: &Request, download: &Download) -> Result<(Vec<u8>, H1Hash), FetchError> {
+    let path = download
+        .go_mod
+        .as_deref()
+        .ok_or_else(|| request.not_found("go wrote no .mod"))?;
+    let go_mod = read_limited(path, MAX_GO_MOD_BYTES)?;
+    let h1 = H1Hash::of_go_mod(&go_mod);
+    if let Some(claimed) = &download.go_mod_sum
+        && claimed != &h1.to_string()
+    {
+        return Err(request.not_found(format!("go.mod hashes to {h1}, go said {claimed}")));
+    }
+    let declared =
+        declared_module_path(&go_mod).map_err(|err| request.not_found(err.to_string()))?;
+    if declared != request.module.as_str() {
+        return Err(request.not_found(format!("go.mod declares module {declared}")));
+    }
+    Ok((go_mod, h1))
+}
+
+/// Verifies the zip (every `CheckZip` rule, `h1:` equal to `Sum`) and stores it as a blob.
+fn store_zip(
+    index: &Index,
+    request: &Request,
+    download: &Download,
+    version: &Version,
+) -> Result<HashedBlob, FetchError> {
+    let (Some(path), Some(sum)) = (download.zip.as_deref(), download.sum.as_deref()) else {
+        return Err(request.not_found("go reported no zip and no error"));
+    };
+    let file = File::open(path).map_err(FetchError::WorkArea)?;
+    let verified = verify_module_zip(file, &request.module, version)
+        .map_err(|err| request.not_found(format!("invalid module zip: {err}")))?;
+    if verified.h1.to_string() != sum {
+        return Err(request.not_found(format!("zip hashes to {}, go said {sum}", verified.h1)));
+    }
+    let file = File::open(path).map_err(FetchError::WorkArea)?;
+    let blob = index.blobs().write_limited(file, MAX_ZIP_BYTES)?;
+    if blob.sha256() != &verified.sha256 {
+        return Err(request.not_found("the zip changed while it was being stored"));
+    }
+    Ok(HashedBlob::new(blob, verified.h1))
+}
+
+/// Stores `entry`; when another entry is pinned already, that one wins and is returned.
+fn pin(
+    index: &Index,
+    module: &ModulePath,
+    version: &Version,
+    entry: VersionEntry,
+) -> Result<VersionEntry, FetchError> {
+    match index.store(module, version, entry) {
+        Ok(stored) => Ok(stored.entry),
+        Err(IndexError::Conflict(conflict)) => {
+            tracing::warn!(
+                "{module}@{version}: the VCS now yields other hashes; serving the pinned ones"
+            );
+            Ok(conflict.existing)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Reads a whole file `go` wrote, refusing more than `limit` bytes.
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, FetchError> {
+    let file = File::open(path).map_err(FetchError::WorkArea)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(FetchError::WorkArea)?;
+    if bytes.len() as u64 > limit {
+        let too_big = std::io::Error::other(format!("{} exceeds {limit} bytes", path.display()));
+        return Err(FetchError::WorkArea(too_big));
+    }
+    Ok(bytes)
+}
+
+/// Removes `module@version` (extracted tree and download files) from the workers' module cache;
+/// failures only cost disk space, so they are logged and ignored.
+fn forget_version(gomodcache: &Path, module: &ModulePath, version: &str) {
+    let Ok(version) = Version::parse(version) else {
+        return;
+    };
+    let (path, version) = (module.escape(), version.escape());
+    let tree = gomodcache.join(format!("{path}@{version}"));
+    log_failure(&tree, std::fs::remove_dir_all(&tree));
+    let download_dir = gomodcache.join("cache/download").join(&path).join("@v");
+    for ext in ["info", "mod", "zip", "ziphash"] {
+        let file = download_dir.join(format!("{version}.{ext}"));
+        log_failure(&file, std::fs::remove_file(&file));
+    }
+}
+
+fn log_failure(path: &Path, result: std::io::Result<()>) {
+    if let Err(err) = result
+        && err.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::debug!(
+            "cleaning {} from the worker module cache: {err}",
+            path.display()
+        );
+    }
+}
+
+fn now_unix_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,264 @@
+//! The fill path: answering module versions, lists and queries from the store, and filling
+//! misses from version control with the real `go` command.
+//!
+//! [`Fetcher::version`] is the miss path in one place:
+//!
+//! 1. refuse what cannot exist (non-canonical version, version that does not fit the path);
+//! 2. the store (`spawn_blocking`, never behind a fill): a hit answers at once;
+//! 3. offline nodes stop here;
+//! 4. the negative cache answers recent "not found"s at once;
+//! 5. one fill per module version ([`single_flight`]), run in its own task on a bounded pool of
+//!    `go mod download -json` workers ([`from_vcs`]), validated and stored, then served.
+//!
+//! `list`, `@latest` and non-canonical queries ([`queries`]) are cached for `list_ttl`, served
+//! stale while a background refresh runs, and fall back to what the store holds.
+
+mod cached_query;
+mod config;
+mod error;
+mod from_vcs;
+mod go_command;
+mod go_json;
+mod queries;
+mod single_flight;
+mod stats;
+mod ttl_cache;
+
+use std::sync::Arc;
+
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::version::{Version, check_path_version};
+use delos_registry_index::{Index, VersionEntry};
+
+pub use config::FetchConfig;
+pub use error::FetchError;
+pub use stats::FetchStats;
+
+use from_vcs::{Filled, Request};
+use go_command::GoCommand;
+use queries::Queries;
+use single_flight::SingleFlight;
+use stats::Counters;
+use ttl_cache::TtlCache;
+
+/// Capacity of each answer cache (lists, queries, negative answers).
+const CACHE_CAPACITY: usize = 10_000;
+
+/// Answers module versions, lists and queries; fills misses from version control.
+///
+/// Cheap to clone: every clone shares the same store, worker pool, caches and counters.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    inner: Arc<Inner>,
+}
+
+/// What every clone of a [`Fetcher`] shares.
+#[derive(Debug)]
+struct Inner {
+    index: Arc<Index>,
+    config: FetchConfig,
+    go: GoCommand,
+    counters: Arc<Counters>,
+    fills: SingleFlight<(ModulePath, String), Filled>,
+    /// Recent "not found" answers, keyed by module and version, query, `list` or `zip:<v>`.
+    negative: TtlCache<(ModulePath, String), String>,
+    queries: Queries,
+}
+
+impl Fetcher {
+    /// A fetcher serving from `index`, running `go` as `config` says. Creates the work area.
+    pub fn new(index: Arc<Index>, config: FetchConfig) -> Result<Fetcher, FetchError> {
+        let counters = Arc::new(Counters::default());
+        let go = GoCommand::new(&config, Arc::clone(&counters)).map_err(FetchError::WorkArea)?;
+        let inner = Inner {
+            index,
+            go,
+            counters,
+            fills: SingleFlight::new(config.max_pending),
+            negative: TtlCache::new(config.negative_ttl, CACHE_CAPACITY),
+            queries: Queries::new(&config, CACHE_CAPACITY),
+            config,
+        };
+        Ok(Fetcher {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// A canonical version, from the store or filled from the VCS.
+    ///
+    /// With `want_zip = false` a `.mod`-only entry is an answer (for `.info` and `.mod`); with
+    /// `want_zip = true` such an entry gives [`FetchError::ZipUnavailable`]. A non-canonical
+    /// `version` is resolved as a query (see [`Self::resolve`]). Cancel-safe: a fill that was
+    /// started goes on when the caller goes away.
+    pub async fn version(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+        want_zip: bool,
+    ) -> Result<VersionEntry, FetchError> {
+        if !version.is_canonical() {
+            return Ok(self.resolve(module, version.as_str()).await?.1);
+        }
+        self.inner.version(module, version, want_zip).await
+    }
+
+    /// Resolves a non-canonical `.info` query (branch, commit hash prefix, `v1`, `v3.0.0` of a
+    /// module without go.mod) to its canonical version, filled and stored like any other.
+    pub async fn resolve(
+        &self,
+        module: &ModulePath,
+        query: &str,
+    ) -> Result<(Version, VersionEntry), FetchError> {
+        if let Some(version) = fitting_canonical(module, query) {
+            let entry = self.inner.version(module, &version, false).await?;
+            return Ok((version, entry));
+        }
+        let version = Arc::clone(&self.inner).resolve_query(module, query).await?;
+        let entry = self.inner.version(module, &version, false).await?;
+        Ok((version, entry))
+    }
+
+    /// The versions to list for `module`: stored ∪ the VCS's tagged versions (retracted ones
+    /// kept, pseudo-versions left out), in semver order.
+    pub async fn list(&self, module: &ModulePath) -> Result<Vec<Version>, FetchError> {
+        Arc::clone(&self.inner).list(module).await
+    }
+
+    /// What `@latest` answers: the VCS's latest (cached like `list`), else the highest stored.
+    pub async fn latest(&self, module: &ModulePath) -> Result<(Version, VersionEntry), FetchError> {
+        let version = Arc::clone(&self.inner).latest(module).await?;
+        let entry = self.inner.version(module, &version, false).await?;
+        Ok((version, entry))
+    }
+
+    /// The fill path's counters.
+    pub fn stats(&self) -> FetchStats {
+        let in_flight = self.inner.fills.len() + self.inner.queries.pending();
+        self.inner.counters.snapshot(in_flight as u64)
+    }
+
+    /// The store this fetcher serves from.
+    pub fn index(&self) -> &Arc<Index> {
+        &self.inner.index
+    }
+}
+
+impl Inner {
+    /// [`Fetcher::version`] for a canonical version.
+    async fn version(
+        self: &Arc<Self>,
+        module: &ModulePath,
+        version: &Version,
+        want_zip: bool,
+    ) -> Result<VersionEntry, FetchError> {
+        let query = version.as_str();
+        check_path_version(module, version)
+            .map_err(|err| FetchError::not_found(module, query, err.to_string()))?;
+        let stored = self.stored(module, version).await?;
+        if let Some(entry) = stored.as_ref().filter(|e| e.is_full() || !want_zip) {
+            Counters::bump(&self.counters.store_hits);
+            return Ok(entry.clone());
+        }
+        if self.config.offline {
+            return Err(offline(module, query, stored.is_some()));
+        }
+        let zip_key = (module.clone(), format!("zip:{query}"));
+        if let (true, Some(reason)) = (want_zip, self.negative.get_fresh(&zip_key)) {
+            return Err(zip_unavailable(module, version, reason));
+        }
+        let filled = self.fill(module, query).await?;
+        match (want_zip, filled.entry.is_full(), filled.zip_problem) {
+            (true, false, reason) => {
+                let reason = reason.unwrap_or_else(|| String::from("the zip is not stored"));
+                self.negative.put(zip_key, reason.clone());
+                Err(zip_unavailable(module, version, reason))
+            }
+            _ => Ok(filled.entry),
+        }
+    }
+
+    /// The stored entry of `module@version`, read off the async threads.
+    async fn stored(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<Option<VersionEntry>, FetchError> {
+        let (index, module, version) = (Arc::clone(&self.index), module.clone(), version.clone());
+        tokio::task::spawn_blocking(move || index.get(&module, &version))
+            .await
+            .map_err(|_| FetchError::TaskFailed)?
+            .map_err(FetchError::from)
+    }
+
+    /// One shared fill of `module@query`, unless it failed a moment ago.
+    async fn fill(
+        self: &Arc<Self>,
+        module: &ModulePath,
+        query: &str,
+    ) -> Result<Filled, FetchError> {
+        let key = (module.clone(), query.to_owned());
+        if let Some(reason) = self.negative.get_fresh(&key) {
+            Counters::bump(&self.counters.negative_cache_hits);
+            return Err(FetchError::not_found(module, query, reason));
+        }
+        let this = Arc::clone(self);
+        let request = Request {
+            module: module.clone(),
+            query: query.to_owned(),
+        };
+        let work = async move {
+            Counters::bump(&this.counters.fills_started);
+            let filled = from_vcs::fill(&this.go, &this.index, request.clone()).await;
+            this.record_fill(&request, &filled);
+            filled
+        };
+        self.fills.run(key, work).await.1
+    }
+
+    /// Counts a fill's outcome and remembers a "not found" briefly.
+    fn record_fill(&self, request: &Request, filled: &Result<Filled, FetchError>) {
+        match filled {
+            Ok(filled) => {
+                Counters::bump(&self.counters.fills_stored);
+                tracing::info!("filled {}@{} from the VCS", request.module, filled.version);
+            }
+            Err(err) => {
+                Counters::bump(&self.counters.fills_failed);
+                tracing::info!("fill of {}@{} failed: {err}", request.module, request.query);
+                if let FetchError::NotFound { reason, .. } = err {
+                    let key = (request.module.clone(), request.query.clone());
+                    self.negative.put(key, reason.clone());
+                }
+            }
+        }
+    }
+}
+
+/// `query` as a canonical version that fits `module`, if it is one.
+fn fitting_canonical(module: &ModulePath, query: &str) -> Option<Version> {
+    let version = Version::parse(query).ok().filter(Version::is_canonical)?;
+    check_path_version(module, &version).ok()?;
+    Some(version)
+}
+
+fn offline(module: &ModulePath, query: &str, mod_only: bool) -> FetchError {
+    match mod_only {
+        true => FetchError::ZipUnavailable {
+            module: module.clone(),
+            version: query.to_owned(),
+            reason: String::from("only the .mod is stored and the node is offline"),
+        },
+        false => FetchError::Offline {
+            module: module.clone(),
+            query: query.to_owned(),
+        },
+    }
+}
+
+fn zip_unavailable(module: &ModulePath, version: &Version, reason: String) -> FetchError {
+    FetchError::ZipUnavailable {
+        module: module.clone(),
+        version: version.as_str().to_owned(),
+        reason,
+    }
+}

@@ -1,0 +1,238 @@
+//! `list`, `@latest` and non-canonical `.info` queries, answered by `go list` and cached.
+//!
+//! - `list` = stored versions ∪ `go list -m -versions -retracted -json -e M`, pseudo-versions
+//!   left out, retracted versions kept (the client applies retractions itself).
+//! - a query (`master`, a hash prefix, `v1`, `v3.0.0`, `latest`) = `go list -m -json -e M@Q`,
+//!   which reads only `.info` and `.mod`; the version it names is then filled as usual.
+//! - VCS answers are cached for `list_ttl` and served stale while a refresh runs; "not found"
+//!   answers are remembered for `negative_ttl`, so prefix probes are answered at once.
+//! - `@latest` falls back to the highest stored version when the VCS cannot answer.
+
+use std::sync::Arc;
+
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::version::{Version, check_path_version};
+
+use super::Inner;
+use super::cached_query::CachedQuery;
+use super::config::FetchConfig;
+use super::error::{FetchError, one_line};
+use super::go_command::GoRun;
+use super::go_json::{ListedModule, parse_stream};
+use super::stats::Counters;
+
+/// The negative-cache key of a module's `list`.
+const LIST_KEY: &str = "list";
+
+/// The cached VCS questions of a fetcher.
+#[derive(Debug)]
+pub(crate) struct Queries {
+    lists: Arc<CachedQuery<ModulePath, Vec<Version>>>,
+    resolved: Arc<CachedQuery<(ModulePath, String), Version>>,
+}
+
+impl Queries {
+    /// Caches sized and timed as `config` says.
+    pub(crate) fn new(config: &FetchConfig, capacity: usize) -> Self {
+        let (ttl, pending) = (config.list_ttl, config.max_pending);
+        Self {
+            lists: Arc::new(CachedQuery::new(ttl, capacity, pending)),
+            resolved: Arc::new(CachedQuery::new(ttl, capacity, pending)),
+        }
+    }
+
+    /// VCS questions being asked now.
+    pub(crate) fn pending(&self) -> usize {
+        self.lists.pending() + self.resolved.pending()
+    }
+}
+
+impl Inner {
+    /// Stored ∪ VCS versions of `module`, in semver order.
+    pub(super) async fn list(
+        self: Arc<Self>,
+        module: &ModulePath,
+    ) -> Result<Vec<Version>, FetchError> {
+        let mut versions = self.stored_versions(module).await?;
+        versions.retain(|version| !version.is_pseudo());
+        if self.config.offline {
+            return match versions.is_empty() {
+                true => Err(self.offline(module, LIST_KEY)),
+                false => Ok(versions),
+            };
+        }
+        match self.vcs_versions(module).await {
+            Ok(vcs) => versions.extend(vcs),
+            Err(err) if err.is_not_found() && !versions.is_empty() => {}
+            Err(err) => return Err(err),
+        }
+        versions.sort();
+        versions.dedup();
+        Ok(versions)
+    }
+
+    /// The canonical version `query` resolves to (cached).
+    pub(super) async fn resolve_query(
+        self: Arc<Self>,
+        module: &ModulePath,
+        query: &str,
+    ) -> Result<Version, FetchError> {
+        if self.config.offline {
+            return Err(self.offline(module, query));
+        }
+        self.not_recently_missing(module, query)?;
+        let key = (module.clone(), query.to_owned());
+        let this = Arc::clone(&self);
+        let (module, query) = (module.clone(), query.to_owned());
+        let ask = move || async move { this.go_resolve(&module, &query).await };
+        self.queries.resolved.get(key, &self.counters, ask).await
+    }
+
+    /// The `@latest` version: the VCS's answer, else the highest stored version.
+    pub(super) async fn latest(
+        self: Arc<Self>,
+        module: &ModulePath,
+    ) -> Result<Version, FetchError> {
+        let failure = match self.config.offline {
+            true => self.offline(module, "latest"),
+            false => match Arc::clone(&self).resolve_query(module, "latest").await {
+                Ok(version) => return Ok(version),
+                Err(err) if err.is_not_found() => err,
+                Err(err) => return Err(err),
+            },
+        };
+        let stored = self.stored_versions(module).await?;
+        let release = stored.iter().filter(|v| v.prerelease().is_none()).max();
+        release.or(stored.iter().max()).cloned().ok_or(failure)
+    }
+
+    /// The versions of `module` in the store, in semver order.
+    async fn stored_versions(&self, module: &ModulePath) -> Result<Vec<Version>, FetchError> {
+        let (index, module) = (Arc::clone(&self.index), module.clone());
+        tokio::task::spawn_blocking(move || index.list_versions(&module))
+            .await
+            .map_err(|_| FetchError::TaskFailed)?
+            .map_err(FetchError::from)
+    }
+
+    /// The VCS's tagged versions of `module` (cached).
+    async fn vcs_versions(
+        self: &Arc<Self>,
+        module: &ModulePath,
+    ) -> Result<Vec<Version>, FetchError> {
+        self.not_recently_missing(module, LIST_KEY)?;
+        let this = Arc::clone(self);
+        let owned = module.clone();
+        let ask = move || async move { this.go_list_versions(&owned).await };
+        self.queries
+            .lists
+            .get(module.clone(), &self.counters, ask)
+            .await
+    }
+
+    /// `go list -m -versions -retracted -json -e module`.
+    async fn go_list_versions(&self, module: &ModulePath) -> Result<Vec<Version>, FetchError> {
+        let args = [
+            "list",
+            "-m",
+            "-versions",
+            "-retracted",
+            "-json",
+            "-e",
+            module.as_str(),
+        ];
+        let listed = self.go_list(module, LIST_KEY, &args).await?;
+        let mut versions: Vec<Version> = listed
+            .versions
+            .iter()
+            .filter_map(|text| Version::parse(text).ok())
+            .filter(|v| v.is_canonical() && !v.is_pseudo())
+            .filter(|v| check_path_version(module, v).is_ok())
+            .collect();
+        versions.sort();
+        Ok(versions)
+    }
+
+    /// `go list -m -json -e module@query`: the canonical version it names.
+    async fn go_resolve(&self, module: &ModulePath, query: &str) -> Result<Version, FetchError> {
+        let arg = format!("{module}@{query}");
+        let listed = self
+            .go_list(module, query, &["list", "-m", "-json", "-e", &arg])
+            .await?;
+        let version = Version::parse(&listed.version)
+            .ok()
+            .filter(Version::is_canonical)
+            .ok_or_else(|| {
+                let reason = format!("go resolved to {:?}", listed.version);
+                self.remember_missing(module, query, reason)
+            })?;
+        check_path_version(module, &version)
+            .map_err(|err| self.remember_missing(module, query, err.to_string()))?;
+        Ok(version)
+    }
+
+    /// Runs one `go list -m -json -e` and returns its object for `module`; a reported error
+    /// is a "not found", remembered briefly.
+    async fn go_list(
+        &self,
+        module: &ModulePath,
+        query: &str,
+        args: &[&str],
+    ) -> Result<ListedModule, FetchError> {
+        let output = match self.go.run(args).await.map_err(FetchError::Spawn)? {
+            GoRun::Finished(output) => output,
+            GoRun::TimedOut(timeout) => {
+                return Err(FetchError::TimedOut {
+                    module: module.clone(),
+                    query: query.to_owned(),
+                    timeout,
+                });
+            }
+        };
+        let stderr = one_line(&String::from_utf8_lossy(&output.stderr));
+        let listed = parse_stream::<ListedModule>(&output.stdout)
+            .ok()
+            .and_then(|mut objects| (!objects.is_empty()).then(|| objects.swap_remove(0)));
+        match listed {
+            Some(listed) if listed.path != module.as_str() => Err(self.remember_missing(
+                module,
+                query,
+                format!("go answered for {}", listed.path),
+            )),
+            Some(ListedModule {
+                error: Some(error), ..
+            }) => Err(self.remember_missing(module, query, error.err)),
+            Some(listed) => Ok(listed),
+            None => Err(self.remember_missing(module, query, stderr)),
+        }
+    }
+
+    /// Fails at once if `module@query` was not found a moment ago.
+    fn not_recently_missing(&self, module: &ModulePath, query: &str) -> Result<(), FetchError> {
+        let key = (module.clone(), query.to_owned());
+        match self.negative.get_fresh(&key) {
+            Some(reason) => {
+                Counters::bump(&self.counters.negative_cache_hits);
+                Err(FetchError::not_found(module, query, reason))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Remembers a "not found" for `negative_ttl` and returns it.
+    fn remember_missing(&self, module: &ModulePath, query: &str, reason: String) -> FetchError {
+        let error = FetchError::not_found(module, query, reason);
+        if let FetchError::NotFound { reason, .. } = &error {
+            self.negative
+                .put((module.clone(), query.to_owned()), reason.clone());
+        }
+        error
+    }
+
+    fn offline(&self, module: &ModulePath, query: &str) -> FetchError {
+        FetchError::Offline {
+            module: module.clone(),
+            query: query.to_owned(),
+        }
+    }
+}

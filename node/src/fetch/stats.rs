@@ -1,0 +1,67 @@
+//! [`FetchStats`]: counters of the fill path, for `/metrics` and `/status`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A snapshot of the fill path's counters. Plain numbers; all counts since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FetchStats {
+    /// `go` processes started (downloads, lists and queries).
+    pub go_processes_started: u64,
+    /// `go` processes killed because they ran past the timeout.
+    pub go_processes_timed_out: u64,
+    /// Module versions requested and found in the store.
+    pub store_hits: u64,
+    /// Fills started (one per module version, however many requests waited for it).
+    pub fills_started: u64,
+    /// Fills that stored a version (full or `.mod`-only).
+    pub fills_stored: u64,
+    /// Fills that failed.
+    pub fills_failed: u64,
+    /// Fills and VCS queries running now.
+    pub fills_in_flight: u64,
+    /// `list`, `@latest` and query answers served from the cache (fresh or stale).
+    pub list_cache_hits: u64,
+    /// `list`, `@latest` and query answers that had to wait for the VCS.
+    pub list_cache_misses: u64,
+    /// Requests answered from the negative cache.
+    pub negative_cache_hits: u64,
+}
+
+/// The live counters behind [`FetchStats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) go_processes_started: AtomicU64,
+    pub(crate) go_processes_timed_out: AtomicU64,
+    pub(crate) store_hits: AtomicU64,
+    pub(crate) fills_started: AtomicU64,
+    pub(crate) fills_stored: AtomicU64,
+    pub(crate) fills_failed: AtomicU64,
+    pub(crate) list_cache_hits: AtomicU64,
+    pub(crate) list_cache_misses: AtomicU64,
+    pub(crate) negative_cache_hits: AtomicU64,
+}
+
+impl Counters {
+    /// Adds one to `counter`.
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The current values; `fills_in_flight` comes from the single-flight maps.
+    pub(crate) fn snapshot(&self, fills_in_flight: u64) -> FetchStats {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        FetchStats {
+            go_processes_started: get(&self.go_processes_started),
+            go_processes_timed_out: get(&self.go_processes_timed_out),
+            store_hits: get(&self.store_hits),
+            fills_started: get(&self.fills_started),
+            fills_stored: get(&self.fills_stored),
+            fills_failed: get(&self.fills_failed),
+            fills_in_flight,
+            list_cache_hits: get(&self.list_cache_hits),
+            list_cache_misses: get(&self.list_cache_misses),
+            negative_cache_hits: get(&self.negative_cache_hits),
+        }
+    }
+}
