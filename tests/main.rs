@@ -5,4 +5,6 @@ mod support;
 
 mod crash_safety;
 mod go_proof;
+mod hostile_input;
 mod keys_cli;
+mod serve_cli;

@@ -25,6 +25,9 @@ pub enum Command {
     /// Print this node's PeerId and signing key, creating the node key if absent.
     #[command(long_about = ID_LONG_ABOUT)]
     Id(KeyArgs),
+    /// Serve the Go module download protocol (point GOPROXY at it), filling misses with
+    /// `go mod download`.
+    Serve(crate::config::ServeArgs),
 }
 
 /// The long help of `delos id`: states the output format scripts can rely on.

@@ -3,8 +3,16 @@
 //! Today it holds the command line ([`cli`]) and the node's keys ([`keys`]): the ed25519 key in
 //! the data directory that is both the libp2p identity (the PeerId) and, unless an organisation
 //! key is given, the key that signs provenance records (see `delos_pool_protocol::signing`).
-//! The HTTP server, fetch pipeline and pool come next (docs/architecture.md).
+//!
+//! `delos serve` runs a [`server::Node`]: the store (`delos-registry-index`), the fill path
+//! ([`fetch`]) and the HTTP server ([`http`]) that answers the Go module download protocol,
+//! configured by [`config`] and counted by [`metrics`]. The pool comes next
+//! (docs/architecture.md).
 
 pub mod cli;
+pub mod config;
 pub mod fetch;
+pub mod http;
 pub mod keys;
+pub mod metrics;
+pub mod server;

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use delos_node::cli::{Cli, Command, KeyArgs};
+use delos_node::config::{Config, ServeArgs};
 use delos_node::keys::NodeKeys;
+use delos_node::server::{Node, wait_for_signal};
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Id(args)) => print_id(&args),
+        Some(Command::Serve(args)) => serve(args),
         None => Ok(Cli::command().print_help()?),
     }
 }
@@ -35,4 +38,29 @@ fn print_id(args: &KeyArgs) -> anyhow::Result<()> {
         .lock()
         .write_all(keys.id_report().as_bytes())
         .context("writing to stdout")
+}
+
+/// `delos serve`: run a node until SIGINT or SIGTERM, then shut it down gracefully.
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_tracing();
+    let config = Config::load(args)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let node = Node::start(config).await?;
+        wait_for_signal().await.context("waiting for a signal")?;
+        node.shutdown().await?;
+        Ok(())
+    })
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`), colours only on a terminal.
+fn init_tracing() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }

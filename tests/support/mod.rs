@@ -3,4 +3,5 @@
 pub(crate) mod git;
 pub(crate) mod go;
 pub(crate) mod go_json;
+pub(crate) mod node;
 pub(crate) mod shapes;

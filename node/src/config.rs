@@ -1,0 +1,253 @@
+//! Configuration of `delos serve`: command-line flags ([`ServeArgs`], each with a `DELOS_*`
+//! environment fallback), an optional TOML file ([`FileConfig`]), and the validated [`Config`]
+//! the node runs with.
+//!
+//! Precedence: flag, then environment variable, then `--config` file, then the default.
+//! Every key is documented in `docs/configuration.md`.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use clap::builder::BoolishValueParser;
+use serde::Deserialize;
+
+use crate::cli::default_data_dir;
+
+/// The HTTP listen address when none is configured: loopback only, port 3000.
+pub const DEFAULT_HTTP_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 3000);
+/// The `GOPROXY` value the fill workers use by default: fetch straight from the VCS.
+pub const DEFAULT_UPSTREAM: &str = "direct";
+/// The `GOSUMDB` value the fill workers use by default: Go's own checksum database.
+pub const DEFAULT_GOSUMDB: &str = "sum.golang.org";
+/// How many `go mod download` processes run at once by default.
+pub const DEFAULT_FETCH_WORKERS: usize = 4;
+/// How long one `go` process may run by default before its process group is killed.
+pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a `list` or `@latest` answer is cached by default.
+pub const DEFAULT_LIST_TTL: Duration = Duration::from_secs(60);
+
+/// Flags of `delos serve`. Each one may also be given as the environment variable named in
+/// its help; a flag wins over the variable, which wins over the `--config` file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// TOML configuration file (keys as the flags, with `_`: `http_listen = "…"`).
+    #[arg(long, value_name = "FILE", env = "DELOS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (store, node key). Default: the platform data directory, e.g.
+    /// ~/.local/share/delos on Linux.
+    #[arg(long, value_name = "DIR", env = "DELOS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address the HTTP server listens on [default: 127.0.0.1:3000]. Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", env = "DELOS_HTTP_LISTEN")]
+    pub http_listen: Option<SocketAddr>,
+    /// The GOPROXY value the fill workers use [default: direct].
+    #[arg(long, value_name = "GOPROXY", env = "DELOS_UPSTREAM")]
+    pub upstream: Option<String>,
+    /// The GOSUMDB value the fill workers use [default: sum.golang.org].
+    #[arg(long, value_name = "GOSUMDB", env = "DELOS_GOSUMDB")]
+    pub gosumdb: Option<String>,
+    /// GOPRIVATE-style comma-separated patterns of private modules.
+    #[arg(
+        long,
+        value_name = "PATTERNS",
+        env = "DELOS_PRIVATE",
+        value_delimiter = ','
+    )]
+    pub private: Option<Vec<String>>,
+    /// How many `go mod download` processes may run at once [default: 4].
+    #[arg(long, value_name = "N", env = "DELOS_FETCH_WORKERS")]
+    pub fetch_workers: Option<usize>,
+    /// Time limit of one `go` process, e.g. "90s", "5m" [default: 5m].
+    #[arg(long, value_name = "DURATION", env = "DELOS_FETCH_TIMEOUT", value_parser = humantime::parse_duration)]
+    pub fetch_timeout: Option<Duration>,
+    /// How long `list` and `@latest` answers are cached, e.g. "1m" [default: 1m].
+    #[arg(long, value_name = "DURATION", env = "DELOS_LIST_TTL", value_parser = humantime::parse_duration)]
+    pub list_ttl: Option<Duration>,
+    /// Serve only what is stored; never start `go`.
+    #[arg(long, env = "DELOS_OFFLINE", num_args = 0..=1, default_missing_value = "true",
+          value_name = "BOOL", value_parser = BoolishValueParser::new())]
+    pub offline: Option<bool>,
+}
+
+/// The `--config` TOML file. Every key is optional; a missing key means "use the flag, the
+/// environment variable, or the default", in that order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct FileConfig {
+    /// Data directory. Missing: the platform data directory.
+    pub data_dir: Option<PathBuf>,
+    /// HTTP listen address. Missing: [`DEFAULT_HTTP_LISTEN`].
+    pub http_listen: Option<SocketAddr>,
+    /// GOPROXY for the fill workers. Missing: [`DEFAULT_UPSTREAM`].
+    pub upstream: Option<String>,
+    /// GOSUMDB for the fill workers. Missing: [`DEFAULT_GOSUMDB`].
+    pub gosumdb: Option<String>,
+    /// GOPRIVATE-style patterns. Missing: no private modules.
+    pub private: Option<Vec<String>>,
+    /// Concurrent `go` processes. Missing: [`DEFAULT_FETCH_WORKERS`].
+    pub fetch_workers: Option<usize>,
+    /// Time limit of one `go` process (`"5m"`). Missing: [`DEFAULT_FETCH_TIMEOUT`].
+    #[serde(default, with = "humantime_serde")]
+    pub fetch_timeout: Option<Duration>,
+    /// `list`/`@latest` cache lifetime (`"1m"`). Missing: [`DEFAULT_LIST_TTL`].
+    #[serde(default, with = "humantime_serde")]
+    pub list_ttl: Option<Duration>,
+    /// Serve only what is stored. Missing: `false`.
+    pub offline: Option<bool>,
+}
+
+/// The validated configuration a node runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Where the store lives (`<data_dir>/store`) and fill workers work (`<data_dir>/fetch`).
+    pub data_dir: PathBuf,
+    /// The HTTP listen address.
+    pub http_listen: SocketAddr,
+    /// The GOPROXY value of the fill workers.
+    pub upstream: String,
+    /// The GOSUMDB value of the fill workers.
+    pub gosumdb: String,
+    /// GOPRIVATE-style patterns of private modules.
+    pub private: Vec<String>,
+    /// Concurrent `go` processes, at least 1.
+    pub fetch_workers: usize,
+    /// Time limit of one `go` process, more than zero.
+    pub fetch_timeout: Duration,
+    /// `list`/`@latest` cache lifetime.
+    pub list_ttl: Duration,
+    /// Serve only what is stored.
+    pub offline: bool,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The `--config` file could not be read.
+    #[error("reading config file {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The `--config` file is not valid TOML for [`FileConfig`].
+    #[error("parsing config file {path}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the TOML parser said.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    /// No data directory was configured and the platform has none.
+    #[error("no data_dir configured and no platform data directory (is HOME set?)")]
+    NoDataDir,
+    /// A value is out of range.
+    #[error("{key} must be {expected}")]
+    OutOfRange {
+        /// The key, as in the TOML file.
+        key: &'static str,
+        /// What it must be.
+        expected: &'static str,
+    },
+}
+
+impl Config {
+    /// The development defaults, storing in `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            http_listen: DEFAULT_HTTP_LISTEN,
+            upstream: DEFAULT_UPSTREAM.to_owned(),
+            gosumdb: DEFAULT_GOSUMDB.to_owned(),
+            private: Vec::new(),
+            fetch_workers: DEFAULT_FETCH_WORKERS,
+            fetch_timeout: DEFAULT_FETCH_TIMEOUT,
+            list_ttl: DEFAULT_LIST_TTL,
+            offline: false,
+        }
+    }
+
+    /// Layers flags (with their environment fallbacks) over the `--config` file over the
+    /// defaults, and validates the result.
+    pub fn load(args: ServeArgs) -> Result<Config, ConfigError> {
+        let file = match &args.config {
+            Some(path) => FileConfig::read(path)?,
+            None => FileConfig::default(),
+        };
+        Config::layer(args, file)
+    }
+
+    /// Merges `args` over `file` over the defaults and validates.
+    pub fn layer(args: ServeArgs, file: FileConfig) -> Result<Config, ConfigError> {
+        let data_dir = args
+            .data_dir
+            .or(file.data_dir)
+            .or_else(default_data_dir)
+            .ok_or(ConfigError::NoDataDir)?;
+        let mut config = Config::new(data_dir);
+        config.http_listen = pick(args.http_listen, file.http_listen, config.http_listen);
+        config.upstream = pick(args.upstream, file.upstream, config.upstream);
+        config.gosumdb = pick(args.gosumdb, file.gosumdb, config.gosumdb);
+        config.private = pick(args.private, file.private, config.private);
+        config.fetch_workers = pick(args.fetch_workers, file.fetch_workers, config.fetch_workers);
+        config.fetch_timeout = pick(args.fetch_timeout, file.fetch_timeout, config.fetch_timeout);
+        config.list_ttl = pick(args.list_ttl, file.list_ttl, config.list_ttl);
+        config.offline = pick(args.offline, file.offline, config.offline);
+        config.validate()
+    }
+
+    fn validate(mut self) -> Result<Config, ConfigError> {
+        let out_of_range = |key, expected| Err(ConfigError::OutOfRange { key, expected });
+        if self.fetch_workers == 0 {
+            return out_of_range("fetch_workers", "at least 1");
+        }
+        if self.fetch_timeout.is_zero() {
+            return out_of_range("fetch_timeout", "longer than zero");
+        }
+        if self.upstream.trim().is_empty() {
+            return out_of_range("upstream", "a GOPROXY value such as \"direct\"");
+        }
+        self.private.retain(|pattern| !pattern.trim().is_empty());
+        Ok(self)
+    }
+
+    /// The store's directory.
+    pub fn store_dir(&self) -> PathBuf {
+        self.data_dir.join("store")
+    }
+
+    /// The fill workers' directory (GOPATH, module cache, empty work dir).
+    pub fn fetch_dir(&self) -> PathBuf {
+        self.data_dir.join("fetch")
+    }
+}
+
+/// The flag (or its environment variable) if given, else the file's value, else the default.
+fn pick<T>(flag: Option<T>, from_file: Option<T>, default: T) -> T {
+    flag.or(from_file).unwrap_or(default)
+}
+
+impl FileConfig {
+    /// Reads and parses a TOML config file.
+    pub fn read(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,87 @@
+//! Layering (flag > env > file > default) and validation of [`Config`].
+
+use super::*;
+
+fn args(data_dir: &str) -> ServeArgs {
+    ServeArgs {
+        data_dir: Some(PathBuf::from(data_dir)),
+        ..ServeArgs::default()
+    }
+}
+
+fn file(toml_text: &str) -> FileConfig {
+    toml::from_str(toml_text).unwrap()
+}
+
+#[test]
+fn defaults_apply_when_nothing_is_set() {
+    let config = Config::layer(args("/d"), FileConfig::default()).unwrap();
+    assert_eq!(config, Config::new("/d"));
+    assert_eq!(config.http_listen.to_string(), "127.0.0.1:3000");
+    assert_eq!(config.upstream, "direct");
+    assert!(!config.offline);
+}
+
+#[test]
+fn file_values_fill_what_flags_leave_out() {
+    let from_file = file(
+        r#"
+        data_dir = "/from-file"
+        http_listen = "0.0.0.0:8080"
+        upstream = "https://proxy.golang.org"
+        gosumdb = "off"
+        private = ["corp.example", "*.internal"]
+        fetch_workers = 9
+        fetch_timeout = "90s"
+        list_ttl = "2m"
+        offline = true
+        "#,
+    );
+    let config = Config::layer(ServeArgs::default(), from_file).unwrap();
+    assert_eq!(config.data_dir, PathBuf::from("/from-file"));
+    assert_eq!(config.http_listen.to_string(), "0.0.0.0:8080");
+    assert_eq!(config.upstream, "https://proxy.golang.org");
+    assert_eq!(config.gosumdb, "off");
+    assert_eq!(config.private, ["corp.example", "*.internal"]);
+    assert_eq!(config.fetch_workers, 9);
+    assert_eq!(config.fetch_timeout, Duration::from_secs(90));
+    assert_eq!(config.list_ttl, Duration::from_secs(120));
+    assert!(config.offline);
+}
+
+#[test]
+fn flags_win_over_the_file() {
+    let mut flags = args("/from-flag");
+    flags.fetch_workers = Some(2);
+    flags.offline = Some(false);
+    let from_file = file("data_dir = \"/f\"\nfetch_workers = 7\noffline = true\n");
+    let config = Config::layer(flags, from_file).unwrap();
+    assert_eq!(config.data_dir, PathBuf::from("/from-flag"));
+    assert_eq!(config.fetch_workers, 2);
+    assert!(!config.offline);
+}
+
+#[test]
+fn unknown_keys_and_bad_durations_are_refused() {
+    assert!(toml::from_str::<FileConfig>("fetch_wrokers = 3").is_err());
+    assert!(toml::from_str::<FileConfig>("list_ttl = \"soon\"").is_err());
+}
+
+#[test]
+fn out_of_range_values_are_refused() {
+    let mut zero = args("/d");
+    zero.fetch_workers = Some(0);
+    let err = Config::layer(zero, FileConfig::default()).unwrap_err();
+    assert!(err.to_string().contains("fetch_workers"), "{err}");
+    let mut instant = args("/d");
+    instant.fetch_timeout = Some(Duration::ZERO);
+    assert!(Config::layer(instant, FileConfig::default()).is_err());
+}
+
+#[test]
+fn a_missing_config_file_names_the_path() {
+    let mut flags = args("/d");
+    flags.config = Some(PathBuf::from("/nonexistent/delos.toml"));
+    let err = Config::load(flags).unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/delos.toml"), "{err}");
+}

@@ -1,0 +1,148 @@
+//! [`ApiError`]: every way a request can fail, each with its own HTTP status and one line the
+//! `go` command prints.
+//!
+//! "This node cannot serve it" is 404 with `not found: <reason>` (so `GOPROXY=node,direct`
+//! falls through); undecodable escapes are 400; real faults are 5xx with a generic body, the
+//! detail going to the log only.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use delos_pool_protocol::hash::Sha256;
+use delos_registry_index::{BlobError, IndexError};
+
+use crate::fetch::FetchError;
+use crate::http::request_path::RequestPathError;
+
+/// The content type under which the `go` command shows an error body to its user.
+pub(crate) const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+
+/// The most characters of a reason sent back; the `go` command shows at most 648 bytes.
+const MAX_REASON_CHARS: usize = 500;
+
+/// Why a request was not answered with content.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The path is not a valid download-protocol request.
+    #[error(transparent)]
+    Path(#[from] RequestPathError),
+    /// The fill path could not answer.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// Reading the store failed.
+    #[error("reading the store failed")]
+    Store(#[from] IndexError),
+    /// Reading a blob failed.
+    #[error("reading a blob failed")]
+    Blob(#[from] BlobError),
+    /// Reading an opened blob file failed.
+    #[error("reading blob sha256:{} failed", .sha256.to_hex())]
+    ReadBlob {
+        /// The blob.
+        sha256: Sha256,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A blocking task panicked or was cancelled.
+    #[error("a blocking task ended abnormally")]
+    Task(#[from] tokio::task::JoinError),
+    /// The method is neither GET nor HEAD.
+    #[error("method not allowed")]
+    Method,
+}
+
+impl ApiError {
+    /// The status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Path(err) if err.is_undecodable() => StatusCode::BAD_REQUEST,
+            Self::Path(_) => StatusCode::NOT_FOUND,
+            Self::Fetch(err) if err.is_not_found() => StatusCode::NOT_FOUND,
+            Self::Fetch(FetchError::Overloaded { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Method => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Fetch(_)
+            | Self::Store(_)
+            | Self::Blob(_)
+            | Self::ReadBlob { .. }
+            | Self::Task(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The one-line body: the reason for client errors, a generic line for faults.
+    fn body(&self, status: StatusCode) -> String {
+        if status.is_server_error() {
+            return format!("internal error: {self}\n");
+        }
+        let reason: String = self.to_string().chars().take(MAX_REASON_CHARS).collect();
+        // One line: the go command stops at the first blank line and shows at most 8.
+        let reason = reason.replace(['\n', '\r'], " ");
+        match status {
+            StatusCode::NOT_FOUND => format!("not found: {reason}\n"),
+            StatusCode::BAD_REQUEST => format!("bad request: {reason}\n"),
+            _ => format!("{reason}\n"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %error_chain(&self), "request failed");
+        } else {
+            tracing::debug!(error = %self, status = status.as_u16(), "request refused");
+        }
+        let mut response = (status, self.body(status)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
+        // "Not here" may change once the node fills the version: never cache it for long.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+/// The error and all its sources on one line, for the log.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::request_path::ProxyPath;
+
+    fn path_error(raw: &str) -> ApiError {
+        ApiError::Path(ProxyPath::parse(raw).unwrap_err())
+    }
+
+    #[test]
+    fn invalid_paths_are_not_found_with_the_reason_on_one_line() {
+        let err = path_error("/example.org/MixedCase.git/@v/list");
+        assert_eq!(err.status(), StatusCode::NOT_FOUND);
+        let body = err.body(StatusCode::NOT_FOUND);
+        assert!(body.starts_with("not found: "), "{body}");
+        assert!(body.contains("MixedCase"), "{body}");
+        assert_eq!(body.lines().count(), 1, "{body}");
+    }
+
+    #[test]
+    fn undecodable_escapes_are_bad_requests() {
+        let err = path_error("/example.org/x%zz/@v/list");
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn long_reasons_are_cut() {
+        let raw = format!("/example.org/{}/@v/list", "A".repeat(1500));
+        let err = path_error(&raw);
+        assert!(err.body(err.status()).len() < 600);
+    }
+}

@@ -1,0 +1,101 @@
+//! The node's HTTP face: the whole route table and its layers in [`router`].
+//!
+//! ```text
+//! GET /healthz                 200 "ok" once the node serves
+//! GET /metrics                 Prometheus text: HTTP, fill path, store
+//! GET /status                  the same as JSON
+//! GET|HEAD /{module}/@v/list   ┐
+//! GET|HEAD /{module}/@v/{v}.info|.mod|.zip   the Go module download protocol (download.rs)
+//! GET|HEAD /{module}/@latest   ┘
+//! ```
+//!
+//! Module paths contain `/`, so the download protocol is the fallback route and parses the
+//! raw path itself ([`request_path`]).
+
+mod download;
+pub mod error;
+pub mod request_path;
+mod status;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::fetch::Fetcher;
+use crate::metrics::Metrics;
+
+/// Requests carry no body; anything larger than this is refused unread.
+const MAX_REQUEST_BODY_BYTES: usize = 4096;
+/// Requests handled at once; more wait. Hits and fills both count, and fills are bounded
+/// separately by the fetcher, so this only caps memory under a flood.
+const MAX_CONCURRENT_REQUESTS: usize = 4096;
+/// Added to the fetch timeout to get the time a request may take to produce its headers.
+const REQUEST_TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
+
+/// What every handler shares: the fill path (and through it the store) and the counters.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    fetcher: Fetcher,
+    metrics: Arc<Metrics>,
+    request_timeout: Duration,
+}
+
+impl AppState {
+    /// State serving through `fetcher`; requests may take `fetch_timeout` plus a margin.
+    pub fn new(fetcher: Fetcher, fetch_timeout: Duration) -> AppState {
+        AppState {
+            fetcher,
+            metrics: Arc::new(Metrics::default()),
+            request_timeout: fetch_timeout.saturating_add(REQUEST_TIMEOUT_MARGIN),
+        }
+    }
+
+    /// The HTTP counters.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+}
+
+/// The whole application: every route and every layer. Tests can drive it without a socket.
+pub fn router(state: AppState) -> Router {
+    // Zips are already compressed; gzipping them again costs CPU and gains nothing.
+    let compress = DefaultPredicate::new().and(NotForContentType::new("application/zip"));
+    Router::new()
+        .route("/healthz", get(status::healthz))
+        .route("/metrics", get(status::metrics))
+        .route("/status", get(status::status))
+        .fallback(download::download)
+        .layer(CompressionLayer::new().compress_when(compress))
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY_BYTES))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(
+            MAX_CONCURRENT_REQUESTS,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            state.request_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_responses,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Counts every response by status class.
+async fn count_responses(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    state.metrics.count_response(response.status().as_u16());
+    response
+}

@@ -1,0 +1,184 @@
+//! [`Node`]: a running node, as a handle. `start` returns once the store is open and the HTTP
+//! listener is bound; `shutdown` drains in-flight responses and closes the store.
+//!
+//! The `delos serve` binary and the tests drive the same handle.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use delos_registry_index::{Index, IndexError};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::fetch::{FetchConfig, FetchError, Fetcher};
+use crate::http::{AppState, router};
+
+/// How long shutdown waits for in-flight responses before it cuts them off.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running node: its store, fill path and HTTP server.
+#[derive(Debug)]
+pub struct Node {
+    http_addr: SocketAddr,
+    fetcher: Fetcher,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<io::Result<()>>,
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The store could not be opened.
+    #[error("opening the store in {dir}")]
+    Store {
+        /// The store directory.
+        dir: std::path::PathBuf,
+        /// What the index said.
+        #[source]
+        source: IndexError,
+    },
+    /// The fill path could not be set up (its work directory).
+    #[error("setting up the fetcher")]
+    Fetcher(#[source] FetchError),
+    /// The HTTP listen address could not be bound.
+    #[error("binding the HTTP listener to {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// A blocking start-up task panicked.
+    #[error("a start-up task ended abnormally")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Why a node did not stop cleanly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShutdownError {
+    /// The HTTP server failed while running or draining.
+    #[error("the HTTP server failed")]
+    Serve(#[source] io::Error),
+    /// In-flight responses did not finish within the drain timeout; they were cut off.
+    #[error("in-flight responses did not finish within {0:?}")]
+    DrainTimeout(Duration),
+    /// The server task panicked.
+    #[error("the HTTP server task ended abnormally")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl Node {
+    /// Opens the store, sets up the fill path, binds the listener and starts serving. Logs
+    /// one line `listening http=<addr>` once requests are answered.
+    pub async fn start(config: Config) -> Result<Node, StartError> {
+        let dir = config.store_dir();
+        let open_dir = dir.clone();
+        let index = tokio::task::spawn_blocking(move || Index::open(open_dir))
+            .await?
+            .map_err(|source| StartError::Store { dir, source })?;
+        log_damage(&index);
+        let fetcher =
+            Fetcher::new(Arc::new(index), fetch_config(&config)).map_err(StartError::Fetcher)?;
+        let addr = config.http_listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let http_addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let app = router(AppState::new(fetcher.clone(), config.fetch_timeout));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    // A dropped sender also means stop.
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        tracing::info!(target: "delos", http = %http_addr, "listening");
+        Ok(Node {
+            http_addr,
+            fetcher,
+            stop,
+            server,
+        })
+    }
+
+    /// The address the HTTP server listens on (with the real port when configured as 0).
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// The fill path (and through it the store) this node serves from.
+    pub fn fetcher(&self) -> &Fetcher {
+        &self.fetcher
+    }
+
+    /// Stops accepting connections, lets in-flight responses finish (at most
+    /// 30 s), then closes the store. Every stored version was already flushed
+    /// when it was stored; closing releases the store's lock for the next process.
+    pub async fn shutdown(self) -> Result<(), ShutdownError> {
+        let Node {
+            fetcher,
+            stop,
+            mut server,
+            ..
+        } = self;
+        let _ = stop.send(());
+        let drained = tokio::time::timeout(DRAIN_TIMEOUT, &mut server).await;
+        let result = match drained {
+            Ok(joined) => joined?.map_err(ShutdownError::Serve),
+            Err(_) => {
+                server.abort();
+                Err(ShutdownError::DrainTimeout(DRAIN_TIMEOUT))
+            }
+        };
+        // The last handle closes the index; sled flushes on drop, which blocks.
+        tokio::task::spawn_blocking(move || drop(fetcher)).await?;
+        tracing::info!(target: "delos", "stopped");
+        result
+    }
+}
+
+/// The fill path's settings, from the node's.
+fn fetch_config(config: &Config) -> FetchConfig {
+    let mut fetch = FetchConfig::new(config.fetch_dir());
+    fetch.upstream.clone_from(&config.upstream);
+    fetch.gosumdb.clone_from(&config.gosumdb);
+    fetch.private.clone_from(&config.private);
+    fetch.workers = config.fetch_workers;
+    fetch.timeout = config.fetch_timeout;
+    fetch.list_ttl = config.list_ttl;
+    fetch.offline = config.offline;
+    fetch
+}
+
+/// Reports entries the store found damaged on open (hidden until stored again).
+fn log_damage(index: &Index) {
+    let report = index.open_report();
+    if !report.damaged.is_empty() {
+        let damaged = report.damaged.len();
+        tracing::warn!(
+            damaged,
+            "store opened with damaged entries; they stay hidden until stored again"
+        );
+    }
+}
+
+/// Waits for SIGINT (Ctrl-C) or SIGTERM.
+pub async fn wait_for_signal() -> io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result,
+        _ = terminate.recv() => Ok(()),
+    }
+}

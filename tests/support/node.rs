@@ -1,0 +1,406 @@
+//! [`TestNode`]: a real `delos serve` process on `127.0.0.1:0` with a temp data dir and its own
+//! log file; it reads the listen address from the node's `listening http=` log line, waits for
+//! `/healthz`, and kills the process on drop.
+//!
+//! [`TestNode::get`] sends the raw request path byte for byte over a plain TCP connection (no
+//! URL library normalises `..`, `//` or escapes away), which the hostile-input tests need.
+
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail, ensure};
+use tempfile::TempDir;
+
+use super::git::GitWorld;
+use super::go::go_binary;
+
+/// How long a node may take to log its address and answer `/healthz`.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one HTTP exchange may take (fills of big modules included).
+const HTTP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How to start a [`TestNode`]: extra flags and environment variables, an existing data dir.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct NodeOptions {
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+}
+
+impl NodeOptions {
+    /// Adds command-line arguments after `serve`.
+    pub(crate) fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets an environment variable of the node process (e.g. `GIT_CONFIG_GLOBAL`).
+    pub(crate) fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Lets the node's `go` see only `world`'s repositories (its git config and `HOME`).
+    pub(crate) fn git_world(mut self, world: &GitWorld) -> Self {
+        for (key, value) in world.git_env() {
+            self.env.push((key.into(), value));
+        }
+        self
+    }
+
+    /// Starts a node with these options and a fresh temp data dir.
+    pub(crate) fn start(self) -> Result<TestNode> {
+        let dir = tempfile::Builder::new()
+            .prefix("delos-node-")
+            .tempdir()
+            .context("creating the node's temp dir")?;
+        TestNode::spawn(dir, self)
+    }
+}
+
+/// A running `delos serve` process.
+#[derive(Debug)]
+pub(crate) struct TestNode {
+    child: Option<Child>,
+    addr: SocketAddr,
+    dir: Option<TempDir>,
+    options: NodeOptions,
+    log: PathBuf,
+}
+
+/// One HTTP response, read to its end.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpResponse {
+    /// The status code.
+    pub(crate) status: u16,
+    /// Header names (lowercase) and values, in order.
+    pub(crate) headers: Vec<(String, String)>,
+    /// The body, de-chunked (but not decompressed).
+    pub(crate) body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first value of header `name` (case-insensitive).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The body as (lossy) UTF-8 text.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+impl TestNode {
+    /// A node with default options, `--gosumdb off` and a fresh temp data dir.
+    pub(crate) fn start() -> Result<TestNode> {
+        NodeOptions::default().start()
+    }
+
+    /// Options for a node with extra flags or environment.
+    pub(crate) fn options() -> NodeOptions {
+        NodeOptions::default()
+    }
+
+    fn spawn(dir: TempDir, options: NodeOptions) -> Result<TestNode> {
+        let log = dir.path().join(format!("node-{}.log", unique_suffix()));
+        let mut child = node_command(dir.path(), &options, &log)?
+            .spawn()
+            .context("starting delos serve")?;
+        let addr = match wait_for_address(&mut child, &log) {
+            Ok(addr) => addr,
+            Err(err) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(err);
+            }
+        };
+        let node = TestNode {
+            child: Some(child),
+            addr,
+            dir: Some(dir),
+            options,
+            log,
+        };
+        node.wait_healthy()?;
+        Ok(node)
+    }
+
+    /// `http://127.0.0.1:<port>`, for `GOPROXY`.
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The node's data directory.
+    pub(crate) fn data_dir(&self) -> &Path {
+        self.dir
+            .as_ref()
+            .map_or(Path::new("/nonexistent"), |dir| dir.path())
+    }
+
+    /// Everything the node logged so far.
+    pub(crate) fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `GET path`, with `path` sent exactly as given.
+    pub(crate) fn get(&self, path: &str) -> Result<HttpResponse> {
+        self.request("GET", path, &[])
+    }
+
+    /// One request on a fresh connection; `path` and headers are sent exactly as given.
+    pub(crate) fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<HttpResponse> {
+        http_exchange(self.addr, method, path, headers)
+            .with_context(|| format!("{method} {path} on {}", self.addr))
+    }
+
+    /// The `/status` JSON.
+    pub(crate) fn status(&self) -> Result<serde_json::Value> {
+        let response = self.get("/status")?;
+        ensure!(
+            response.status == 200,
+            "/status answered {}",
+            response.status
+        );
+        serde_json::from_slice(&response.body).context("parsing /status")
+    }
+
+    /// How many `go` processes the node has started (from `/status`).
+    pub(crate) fn go_processes_started(&self) -> Result<u64> {
+        self.status()?["fetch"]["go_processes_started"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("no fetch.go_processes_started in /status"))
+    }
+
+    /// Sends SIGTERM (the node drains and exits; see [`Self::wait_exit`]).
+    pub(crate) fn terminate(&self) -> Result<()> {
+        let child = self.child.as_ref().context("the node is not running")?;
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .context("running kill -TERM")?;
+        ensure!(status.success(), "kill -TERM failed: {status}");
+        Ok(())
+    }
+
+    /// Waits (at most 30 s) for the process to exit.
+    pub(crate) fn wait_exit(&mut self) -> Result<ExitStatus> {
+        let mut child = self.child.take().context("the node is not running")?;
+        wait_with_timeout(&mut child, START_TIMEOUT)
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub(crate) fn stop(&mut self) -> Result<ExitStatus> {
+        self.terminate()?;
+        self.wait_exit()
+    }
+
+    /// Stops the node gracefully and starts it again on the same data dir and options
+    /// (a new port).
+    pub(crate) fn restart(mut self) -> Result<TestNode> {
+        let status = self.stop()?;
+        ensure!(status.success(), "the node exited with {status} on SIGTERM");
+        let dir = self.dir.take().context("the node has no data dir")?;
+        TestNode::spawn(dir, self.options.clone())
+    }
+
+    fn wait_healthy(&self) -> Result<()> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match self.get("/healthz") {
+                Ok(response) if response.status == 200 => return Ok(()),
+                _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+                other => bail!("/healthz never answered 200: {other:?}\n{}", self.log()),
+            }
+        }
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `delos serve` on port 0 in `dir`, logging to `log`, with `go` on its PATH.
+fn node_command(dir: &Path, options: &NodeOptions, log: &Path) -> Result<Command> {
+    let go_dir = go_binary()?.parent().context("go has no parent dir")?;
+    let mut paths = vec![go_dir.to_path_buf()];
+    paths.extend(
+        std::env::var_os("PATH").map_or_else(Vec::new, |p| std::env::split_paths(&p).collect()),
+    );
+    let log_file = File::create(log).context("creating the node log")?;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_delos"));
+    cmd.env_clear()
+        .env("PATH", std::env::join_paths(paths)?)
+        .env("HOME", dir)
+        .env("RUST_LOG", "info,delos_node=debug")
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["--http-listen", "127.0.0.1:0", "--gosumdb", "off"])
+        .args(&options.args)
+        .envs(options.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file);
+    Ok(cmd)
+}
+
+/// Polls the log for the `listening http=<addr>` line.
+fn wait_for_address(child: &mut Child, log: &Path) -> Result<SocketAddr> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    while Instant::now() < deadline {
+        let file = File::open(log).context("opening the node log")?;
+        for line in BufReader::new(file).lines() {
+            if let Some(addr) = parse_listen_line(&line?) {
+                return Ok(addr);
+            }
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "delos serve exited with {status}:\n{}",
+                fs::read_to_string(log)?
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    bail!(
+        "no `listening http=` line within {START_TIMEOUT:?}:\n{}",
+        fs::read_to_string(log)?
+    )
+}
+
+/// The address in a `... listening http=127.0.0.1:43123` log line.
+fn parse_listen_line(line: &str) -> Option<SocketAddr> {
+    let (_, rest) = line.split_once("listening http=")?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            bail!("the node did not exit within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// One HTTP/1.1 exchange with `Connection: close`, read to EOF.
+fn http_exchange(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<HttpResponse> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(HTTP_TIMEOUT))?;
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    parse_response(&raw, method == "HEAD")
+}
+
+fn parse_response(raw: &[u8], head: bool) -> Result<HttpResponse> {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("no end of headers in the response")?;
+    let head_text = std::str::from_utf8(&raw[..split]).context("non-UTF-8 headers")?;
+    let mut lines = head_text.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .with_context(|| format!("bad status line {status_line:?}"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let body = &raw[split + 4..];
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked && !head {
+        dechunk(body)?
+    } else {
+        body.to_vec()
+    };
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn dechunk(mut data: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .context("truncated chunk size")?;
+        let size_text = std::str::from_utf8(&data[..line_end])?;
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .with_context(|| format!("bad chunk size {size_text:?}"))?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        ensure!(data.len() >= size + 2, "truncated chunk");
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+#[test]
+fn listen_line_is_parsed() {
+    let line = "2026-01-01T00:00:00.000000Z  INFO delos: listening http=127.0.0.1:43123";
+    assert_eq!(
+        parse_listen_line(line),
+        Some(SocketAddr::from(([127, 0, 0, 1], 43123)))
+    );
+    assert_eq!(parse_listen_line("INFO delos: stopped"), None);
+}
