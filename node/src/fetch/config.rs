@@ -1,5 +1,6 @@
 //! [`FetchConfig`]: how the fill path runs the `go` command and how long answers are cached.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,6 +29,10 @@ pub struct FetchConfig {
     pub work_dir: PathBuf,
     /// The most fills (and VCS queries) that may be pending at once; more are refused.
     pub max_pending: usize,
+    /// Variables passed to `go` besides the fixed ones (`HOME`, `PATH`, `GIT_CONFIG_GLOBAL`,
+    /// `SSH_AUTH_SOCK`, `NETRC`, proxy and TLS settings): by default, those of the node's own
+    /// environment, so private VCS credentials work.
+    pub pass_env: Vec<(OsString, OsString)>,
 }
 
 impl FetchConfig {
@@ -45,6 +50,34 @@ impl FetchConfig {
             private: Vec::new(),
             work_dir: work_dir.into(),
             max_pending: 1024,
+            pass_env: inherited_env(),
         }
     }
+}
+
+/// Variables taken from the node's own environment when set: what git, ssh and the network
+/// stack need to reach private repositories and proxies.
+const PASS_THROUGH: &[&str] = &[
+    "HOME",
+    "PATH",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_NOSYSTEM",
+    "SSH_AUTH_SOCK",
+    "NETRC",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+];
+
+/// The [`PASS_THROUGH`] variables that are set in this process.
+fn inherited_env() -> Vec<(OsString, OsString)> {
+    PASS_THROUGH
+        .iter()
+        .filter_map(|key| Some((OsString::from(key), std::env::var_os(key)?)))
+        .collect()
 }

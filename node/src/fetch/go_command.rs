@@ -1,7 +1,7 @@
 //! [`GoCommand`]: runs the real `go` command for the fill path, isolated and bounded.
 //!
-//! Every run starts from an empty environment (only the variables below, plus what private VCS
-//! credentials need), in an empty directory outside any module, in its own process group, after
+//! Every run starts from an empty environment (the fixed variables below, plus
+//! [`FetchConfig::pass_env`]), in an empty directory outside any module, in its own process group, after
 //! taking one of `workers` permits. Past the timeout the whole group (`go` and the `git`
 //! processes it started) is killed with SIGKILL.
 
@@ -17,25 +17,6 @@ use tokio::sync::Semaphore;
 
 use super::config::FetchConfig;
 use super::stats::Counters;
-
-/// Variables passed through from the node's own environment when set: what git, ssh and the
-/// network stack need to reach private repositories and proxies.
-const PASS_THROUGH: &[&str] = &[
-    "HOME",
-    "PATH",
-    "GIT_CONFIG_GLOBAL",
-    "GIT_CONFIG_NOSYSTEM",
-    "SSH_AUTH_SOCK",
-    "NETRC",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "no_proxy",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-];
 
 /// How one run of `go` ended.
 #[derive(Debug)]
@@ -166,10 +147,6 @@ fn environment(
         .into_iter()
         .map(|(key, value)| (OsString::from(key), value))
         .collect();
-    for key in PASS_THROUGH {
-        if let Some(value) = std::env::var_os(key) {
-            env.push((OsString::from(key), value));
-        }
-    }
+    env.extend(config.pass_env.iter().cloned());
     env
 }
