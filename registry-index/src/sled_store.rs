@@ -1,6 +1,7 @@
 //! [`MetaStore`] on sled 0.34: one sled tree per schema tree, flushed with fsync on demand.
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::path::Path;
 
 use crate::meta::{KvIter, MetaError, MetaStore, Swap};
@@ -10,6 +11,9 @@ use crate::schema::{ALL_TREES, TreeName};
 /// the blobs a node streams.
 pub const DEFAULT_CACHE_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
 
+/// The file sled 0.34 keeps its log and pages in, under its directory.
+const SLED_LOG_FILE: &str = "db";
+
 /// The sled-backed metadata store.
 ///
 /// sled holds an exclusive lock on its directory, so only one process opens a given store.
@@ -17,6 +21,8 @@ pub const DEFAULT_CACHE_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
 pub struct SledStore {
     db: sled::Db,
     trees: HashMap<&'static str, sled::Tree>,
+    /// A second handle on sled's log file, only to fsync it; see [`MetaStore::flush`].
+    log_file: File,
 }
 
 impl SledStore {
@@ -37,7 +43,15 @@ impl SledStore {
             let tree = db.open_tree(name.as_str()).map_err(engine)?;
             trees.insert(name.as_str(), tree);
         }
-        Ok(Self { db, trees })
+        let log_file = File::open(dir.join(SLED_LOG_FILE)).map_err(|source| MetaError::Engine {
+            tree: "(database)",
+            source: Box::new(source),
+        })?;
+        Ok(Self {
+            db,
+            trees,
+            log_file,
+        })
     }
 
     fn tree(&self, name: TreeName) -> Result<&sled::Tree, MetaError> {
@@ -86,11 +100,16 @@ impl MetaStore for SledStore {
     }
 
     fn flush(&self) -> Result<(), MetaError> {
-        // `Db::flush` writes and fsyncs sled's log for every tree, not just the default one.
-        self.db.flush().map_err(|source| MetaError::Engine {
+        let engine = |source: Box<dyn std::error::Error + Send + Sync>| MetaError::Engine {
             tree: "(database)",
-            source: Box::new(source),
-        })?;
-        Ok(())
+            source,
+        };
+        // `Db::flush` writes sled's log for every tree, but on Linux sled 0.34 ends it with
+        // `sync_file_range`, which neither commits file metadata nor flushes the drive's write
+        // cache: enough for `kill -9`, not for power loss. The fsync makes it durable.
+        self.db.flush().map_err(|err| engine(Box::new(err)))?;
+        self.log_file
+            .sync_all()
+            .map_err(|err| engine(Box::new(err)))
     }
 }
