@@ -118,6 +118,7 @@ conformance!(
     blobs_must_be_stored_first,
     non_canonical_versions_are_refused,
     missing_blob_is_reported_hidden_and_repaired,
+    missing_zip_is_repaired_by_other_bytes_with_same_h1,
     mod_only_offer_cannot_repair_missing_zip,
     concurrent_stores_pin_exactly_one,
     stats_count_versions_and_bytes,

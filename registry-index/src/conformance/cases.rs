@@ -293,6 +293,30 @@ pub(super) fn missing_blob_is_reported_hidden_and_repaired(backend: &dyn Backend
     assert_eq!(index.stats().versions, 2);
 }
 
+pub(super) fn missing_zip_is_repaired_by_other_bytes_with_same_h1(backend: &dyn Backend) {
+    let (m, v) = (module("example.com/a/b"), version("v1.0.0"));
+    let h1 = stand_in_h1(ZIP);
+    let first = {
+        let index = backend.open();
+        let first = offer_with_h1(&index, GO_MOD, Some((ZIP, h1)));
+        index.store(&m, &v, first.clone()).unwrap();
+        first
+    };
+    remove_blob_file(backend, &first.zip().unwrap().blob().sha256().to_hex());
+    let index = backend.open();
+    let rebuilt = offer_with_h1(&index, GO_MOD, Some((b"PK same files, other deflate", h1)));
+    let stored = index.store(&m, &v, rebuilt.clone()).unwrap();
+    assert_eq!(stored.change, Change::Repaired);
+    let now = index.get(&m, &v).unwrap().unwrap();
+    assert_eq!(
+        now.zip(),
+        rebuilt.zip(),
+        "the lost bytes are replaced by the new ones"
+    );
+    assert_eq!(now.info(), first.info());
+    assert_eq!(now.go_mod(), first.go_mod());
+}
+
 pub(super) fn mod_only_offer_cannot_repair_missing_zip(backend: &dyn Backend) {
     let (m, v) = (module("example.com/a/b"), version("v1.0.0"));
     let entry = {
