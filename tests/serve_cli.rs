@@ -11,7 +11,8 @@ use anyhow::{Context, Result, ensure};
 
 use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
-use crate::support::node::{HttpResponse, TestNode};
+use crate::support::http::HttpResponse;
+use crate::support::node::TestNode;
 use crate::support::shapes;
 
 const HELLO: &str = "/example.org/hello.git";

@@ -3,5 +3,6 @@
 pub(crate) mod git;
 pub(crate) mod go;
 pub(crate) mod go_json;
+pub(crate) mod http;
 pub(crate) mod node;
 pub(crate) mod shapes;
