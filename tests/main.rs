@@ -4,7 +4,10 @@
 mod support;
 
 mod crash_safety;
+mod download_protocol;
+mod fill_concurrency;
 mod go_proof;
 mod hostile_input;
+mod immutability;
 mod keys_cli;
 mod serve_cli;

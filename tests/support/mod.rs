@@ -1,5 +1,6 @@
 //! Setup helpers shared by every scenario.
 
+pub(crate) mod app;
 pub(crate) mod git;
 pub(crate) mod go;
 pub(crate) mod go_json;
