@@ -189,13 +189,17 @@ fn parse_file(
     raw_file: &str,
     raw: &str,
 ) -> Result<ProxyRequest, RequestPathError> {
+    let not_proxy = || RequestPathError::NotProxyPath {
+        path: raw.to_owned(),
+    };
+    if raw_file.contains('/') {
+        return Err(not_proxy());
+    }
     let file = decode_segment(raw_file)?;
     if file == "list" {
         return Ok(ProxyRequest::List);
     }
-    let (stem, kind) = split_extension(&file).ok_or_else(|| RequestPathError::NotProxyPath {
-        path: raw.to_owned(),
-    })?;
+    let (stem, kind) = split_extension(&file).ok_or_else(not_proxy)?;
     if stem.is_empty() {
         return Err(RequestPathError::EmptyVersion {
             path: raw.to_owned(),

@@ -165,6 +165,11 @@ const HOSTILE: &[(&str, &str)] = &[
     ("newline", "/example.org/x%0A/@v/list"),
     ("space", "/example.org/x%20y/@v/list"),
     ("root", "/"),
+    (
+        "file with a slash",
+        "/example.org/hello.git/@v/v1/v1.0.0.info",
+    ),
+    ("list with a slash", "/example.org/hello.git/@v/list/"),
 ];
 
 #[test]
