@@ -6,6 +6,7 @@
 pub mod codec;
 pub mod gomod;
 pub mod hash;
+pub mod messages;
 pub mod module_path;
 pub mod provenance;
 pub mod signing;
@@ -16,6 +17,7 @@ pub mod zip;
 pub use codec::{Canonical, CodecError, MAX_RECORD_BYTES};
 pub use gomod::{GoModError, declared_module_path};
 pub use hash::{H1Builder, H1Hash, InvalidH1Hash, InvalidSha256, Sha256};
+pub use messages::{BlobKind, InvalidPoolName, PoolName};
 pub use module_path::{InvalidFilePath, InvalidModulePath, ModulePath};
 pub use provenance::{
     InfoTime, InvalidRecord, ProvenanceRecord, RecordFields, Source, VcsOrigin, ZipFacts,

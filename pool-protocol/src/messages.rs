@@ -1,0 +1,259 @@
+//! The pool's own wire messages (blob transfer, feed sync), their size limits, and the
+//! pool-namespaced names of every protocol and gossip topic.
+//!
+//! # Framing
+//!
+//! Every message here travels as one *frame*: a 4-byte big-endian length, then that many bytes
+//! of the message's canonical [`codec`] encoding. A receiver reads the prefix, refuses lengths
+//! above the type's [`Canonical::MAX_BYTES`] before reading further ([`frame_len`]), and decodes
+//! through [`codec::decode`], so every frame is bounded, canonical and free of trailing bytes.
+//!
+//! # Transfer (`/delos/<pool>/transfer/1`)
+//!
+//! The fetching side sends one [`TransferRequest`] frame; the serving side answers with one
+//! [`TransferHeader`] frame and, when the status is [`TransferStatus::Found`], exactly
+//! `length` raw bytes, then closes the stream. The fetching side never trusts `length` beyond
+//! its own limit ([`BlobKind::max_bytes`] at most) and verifies the bytes against signed hashes
+//! before using them: nothing in this protocol vouches for content.
+//!
+//! # Sync (`/delos/<pool>/sync/1`)
+//!
+//! The fetching side sends one [`SyncRequest`] frame (a cursor and a page size); the serving side
+//! answers with a [`SyncPageHeader`] frame followed by `items` [`SyncItem`] frames, each one
+//! signed record with its feed sequence number, in increasing order. A page never holds more
+//! than [`MAX_SYNC_PAGE_ITEMS`] items, so one page is at most about 1.1 MiB.
+
+mod pool_name;
+
+pub use pool_name::{InvalidPoolName, PoolName};
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{self, Canonical, CodecError};
+use crate::module_path::ModulePath;
+use crate::signing::SignedRecord;
+use crate::version::Version;
+use crate::zip::{MAX_GO_MOD_BYTES, MAX_ZIP_BYTES};
+
+/// The length of a frame's length prefix, in bytes (a big-endian `u32`).
+pub const FRAME_PREFIX_BYTES: usize = 4;
+
+/// The largest `.info` file served or accepted over the transfer protocol, in bytes.
+pub const MAX_INFO_BYTES: u64 = 64 << 10;
+
+/// The most records one sync page may carry.
+pub const MAX_SYNC_PAGE_ITEMS: u32 = 256;
+
+/// The largest gossipsub message a node sends or accepts: one signed record's wire form plus
+/// room for gossipsub's own envelope (author, sequence number, signature, key, topic).
+pub const GOSSIP_MAX_TRANSMIT_BYTES: usize = SignedRecord::MAX_BYTES + 1024;
+
+/// Which of a module version's three files a transfer moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BlobKind {
+    /// The `.info` JSON.
+    Info,
+    /// The `.mod` file (go.mod).
+    Mod,
+    /// The module `.zip`.
+    Zip,
+}
+
+impl BlobKind {
+    /// The largest file of this kind the protocol moves, in bytes.
+    pub fn max_bytes(self) -> u64 {
+        match self {
+            BlobKind::Info => MAX_INFO_BYTES,
+            BlobKind::Mod => MAX_GO_MOD_BYTES,
+            BlobKind::Zip => MAX_ZIP_BYTES,
+        }
+    }
+
+    /// The download-protocol file extension: `info`, `mod` or `zip`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            BlobKind::Info => "info",
+            BlobKind::Mod => "mod",
+            BlobKind::Zip => "zip",
+        }
+    }
+}
+
+/// "Send me this file of this module version": the first frame of a transfer stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "UncheckedTransferRequest")]
+pub struct TransferRequest {
+    module: ModulePath,
+    version: Version,
+    kind: BlobKind,
+}
+
+/// [`TransferRequest`]'s wire shape before its check (same fields, same order).
+#[derive(Deserialize)]
+struct UncheckedTransferRequest {
+    module: ModulePath,
+    version: Version,
+    kind: BlobKind,
+}
+
+/// A transfer request named a version that is not canonical (`v1.2`, `v1.2.3+meta`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("transfer request for version {version}: the version is not canonical")]
+pub struct NonCanonicalVersion {
+    /// The version named.
+    pub version: String,
+}
+
+impl TransferRequest {
+    /// A request for `kind` of `module@version`; the version must be canonical.
+    pub fn new(
+        module: ModulePath,
+        version: Version,
+        kind: BlobKind,
+    ) -> Result<TransferRequest, NonCanonicalVersion> {
+        if !version.is_canonical() {
+            return Err(NonCanonicalVersion {
+                version: version.into_string(),
+            });
+        }
+        Ok(TransferRequest {
+            module,
+            version,
+            kind,
+        })
+    }
+
+    /// The module path.
+    pub fn module(&self) -> &ModulePath {
+        &self.module
+    }
+
+    /// The (canonical) version.
+    pub fn version(&self) -> &Version {
+        &self.version
+    }
+
+    /// Which file.
+    pub fn kind(&self) -> BlobKind {
+        self.kind
+    }
+}
+
+impl TryFrom<UncheckedTransferRequest> for TransferRequest {
+    type Error = NonCanonicalVersion;
+
+    fn try_from(raw: UncheckedTransferRequest) -> Result<TransferRequest, NonCanonicalVersion> {
+        TransferRequest::new(raw.module, raw.version, raw.kind)
+    }
+}
+
+impl Canonical for TransferRequest {
+    /// A module path (512 bytes at most in records), a version and a tag, with room to spare.
+    const MAX_BYTES: usize = 1024;
+    const NAME: &'static str = "transfer request";
+}
+
+/// The serving side's answer to a [`TransferRequest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum TransferStatus {
+    /// The file follows: exactly `length` bytes.
+    Found,
+    /// The serving node does not hold that file (or will not say: private modules are
+    /// answered as not found).
+    NotFound,
+    /// The serving node is at its limit of concurrent transfers; ask again later or elsewhere.
+    Busy,
+    /// The request was malformed or the file is larger than the protocol allows.
+    Refused,
+}
+
+/// The first frame of a transfer response: a status, and the byte length that follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferHeader {
+    /// Whether the file follows.
+    pub status: TransferStatus,
+    /// How many raw bytes follow (0 unless `status` is [`TransferStatus::Found`]).
+    pub length: u64,
+}
+
+impl Canonical for TransferHeader {
+    const MAX_BYTES: usize = 16;
+    const NAME: &'static str = "transfer header";
+}
+
+/// "Send me the feed records after sequence number `after_seq`": the first frame of a sync
+/// stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// The last sequence number the asker already has from this peer (0: none yet; feeds
+    /// start at 1).
+    pub after_seq: u64,
+    /// The most items the asker wants in this page; servers cap it at [`MAX_SYNC_PAGE_ITEMS`].
+    pub max_items: u32,
+}
+
+impl Canonical for SyncRequest {
+    const MAX_BYTES: usize = 16;
+    const NAME: &'static str = "sync request";
+}
+
+/// The first frame of a sync response: how many [`SyncItem`] frames follow, and the newest
+/// sequence number in the serving node's feed (so the asker knows whether to ask again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncPageHeader {
+    /// The number of [`SyncItem`] frames that follow.
+    pub items: u32,
+    /// The newest sequence number in the serving node's feed (0 for an empty feed).
+    pub head_seq: u64,
+}
+
+impl Canonical for SyncPageHeader {
+    const MAX_BYTES: usize = 16;
+    const NAME: &'static str = "sync page header";
+}
+
+/// One record of a sync page, with its sequence number in the serving node's feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncItem {
+    /// The record's sequence number in the serving node's feed.
+    pub seq: u64,
+    /// The signed record (not yet verified: the receiver verifies it).
+    pub record: SignedRecord,
+}
+
+impl Canonical for SyncItem {
+    const MAX_BYTES: usize = SignedRecord::MAX_BYTES + 16;
+    const NAME: &'static str = "sync item";
+}
+
+/// `value` as one frame: its length as a big-endian `u32`, then its canonical encoding.
+pub fn encode_frame<T: Canonical>(value: &T) -> Result<Vec<u8>, CodecError> {
+    let body = codec::encode(value)?;
+    let len = u32::try_from(body.len()).map_err(|_| CodecError::TooLarge {
+        what: T::NAME,
+        len: body.len(),
+        max: T::MAX_BYTES,
+    })?;
+    let mut frame = Vec::with_capacity(FRAME_PREFIX_BYTES + body.len());
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(&body);
+    Ok(frame)
+}
+
+/// The body length a frame prefix announces, refused if it exceeds `T::MAX_BYTES` (before the
+/// body is read).
+pub fn frame_len<T: Canonical>(prefix: [u8; FRAME_PREFIX_BYTES]) -> Result<usize, CodecError> {
+    let len = usize::try_from(u32::from_be_bytes(prefix)).unwrap_or(usize::MAX);
+    if len > T::MAX_BYTES {
+        return Err(CodecError::TooLarge {
+            what: T::NAME,
+            len,
+            max: T::MAX_BYTES,
+        });
+    }
+    Ok(len)
+}
+
+#[cfg(test)]
+mod tests;
