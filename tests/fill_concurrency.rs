@@ -38,6 +38,20 @@ fn fifty_concurrent_requests_start_one_go_process() -> Result<()> {
             answer.text()
         );
     }
+    let gomodcache = node.data_dir().join("data/fetch/gopath/pkg/mod");
+    ensure!(
+        gomodcache.join("cache/download").is_dir(),
+        "no worker cache in {gomodcache:?}"
+    );
+    for gone in [
+        "example.org/hello.git@v1.0.0",
+        "cache/download/example.org/hello.git/@v/v1.0.0.zip",
+    ] {
+        ensure!(
+            !gomodcache.join(gone).exists(),
+            "{gone} left in the worker module cache"
+        );
+    }
     assert_eq!(
         node.go_processes_started()? - before,
         1,

@@ -31,6 +31,11 @@ where
         }
     }
 
+    /// Whether an answer (fresh or stale) is cached for `key`.
+    pub(crate) fn contains(&self, key: &K) -> bool {
+        !matches!(self.cache.get(key), Lookup::Missing)
+    }
+
     /// Questions being asked now.
     pub(crate) fn pending(&self) -> usize {
         self.flight.len()

@@ -80,8 +80,10 @@ impl Inner {
         if self.config.offline {
             return Err(self.offline(module, query));
         }
-        self.not_recently_missing(module, query)?;
         let key = (module.clone(), query.to_owned());
+        if !self.queries.resolved.contains(&key) {
+            self.not_recently_missing(module, query)?;
+        }
         let this = Arc::clone(&self);
         let (module, query) = (module.clone(), query.to_owned());
         let ask = move || async move { this.go_resolve(&module, &query).await };
@@ -120,7 +122,10 @@ impl Inner {
         self: &Arc<Self>,
         module: &ModulePath,
     ) -> Result<Vec<Version>, FetchError> {
-        self.not_recently_missing(module, LIST_KEY)?;
+        // A cached answer, even a stale one, beats a recent failure to refresh it.
+        if !self.queries.lists.contains(module) {
+            self.not_recently_missing(module, LIST_KEY)?;
+        }
         let this = Arc::clone(self);
         let owned = module.clone();
         let ask = move || async move { this.go_list_versions(&owned).await };
