@@ -108,3 +108,31 @@ fn wait_until(mut done: impl FnMut() -> Result<bool>) -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn latest_and_list_fall_back_to_the_store_when_the_vcs_is_gone() -> Result<()> {
+    let world = GitWorld::new()?;
+    shapes::hello(&world)?;
+    let node = app::node_options(&world).start()?;
+    for version in ["v1.0.0", "v1.1.0"] {
+        let info = node.get(&format!("/example.org/hello.git/@v/{version}.info"))?;
+        assert_eq!(info.status, 200, "{}", info.text());
+    }
+    world.delete_repo("hello")?;
+    let node = node.restart()?;
+    let latest = node.get("/example.org/hello.git/@latest")?;
+    assert_eq!(latest.status, 200, "{}", latest.text());
+    assert!(
+        latest.text().contains("\"Version\":\"v1.1.0\""),
+        "{}",
+        latest.text()
+    );
+    let list = node.get("/example.org/hello.git/@v/list")?;
+    assert_eq!(
+        (list.status, list.text()),
+        (200, "v1.0.0\nv1.1.0\n".to_owned())
+    );
+    let unknown = node.get("/example.org/gone.git/@latest")?;
+    assert_eq!(unknown.status, 404, "{}", unknown.text());
+    Ok(())
+}
