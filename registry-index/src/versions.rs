@@ -75,6 +75,10 @@ impl Target<'_> {
         }))
     }
 
+    fn decode(&self, record: &[u8]) -> Result<VersionEntry, IndexError> {
+        decode(record).map_err(|err| IndexError::corrupt_entry(self.module, self.version, err))
+    }
+
     fn blob_not_stored(&self, blob: &StoredBlob) -> IndexError {
         IndexError::BlobNotStored {
             at: Box::new(self.at()),
@@ -93,22 +97,13 @@ pub(crate) fn store(
     target: &Target<'_>,
     offered: &VersionEntry,
 ) -> Result<Stored, IndexError> {
-    if !target.version.is_canonical() {
-        return Err(IndexError::NonCanonicalVersion(Box::new(target.at())));
-    }
-    for blob in offered.blobs() {
-        if !is_present(blobs, blob)? {
-            return Err(target.blob_not_stored(blob));
-        }
-    }
+    check_offer(blobs, target, offered)?;
     let key = version_key(target.module, target.version);
     let mut current = meta.get(VERSIONS, &key)?;
     loop {
         let previous = match &current {
             None => None,
-            Some(bytes) => Some(decode(bytes).map_err(|source| {
-                IndexError::corrupt_entry(target.module, target.version, source)
-            })?),
+            Some(bytes) => Some(target.decode(bytes)?),
         };
         let (change, entry) = match &previous {
             None => (Change::Inserted, offered.clone()),
@@ -131,6 +126,23 @@ pub(crate) fn store(
             previous,
         });
     }
+}
+
+/// Refuses non-canonical versions and entries whose blobs are not (all) stored.
+fn check_offer(
+    blobs: &BlobStore,
+    target: &Target<'_>,
+    offered: &VersionEntry,
+) -> Result<(), IndexError> {
+    if !target.version.is_canonical() {
+        return Err(IndexError::NonCanonicalVersion(Box::new(target.at())));
+    }
+    for blob in offered.blobs() {
+        if !is_present(blobs, blob)? {
+            return Err(target.blob_not_stored(blob));
+        }
+    }
+    Ok(())
 }
 
 /// Decides what `offered` does to the `existing` entry.
