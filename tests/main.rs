@@ -5,6 +5,7 @@ mod support;
 
 mod crash_safety;
 mod download_protocol;
+mod fetcher;
 mod fill_answers;
 mod fill_concurrency;
 mod go_proof;

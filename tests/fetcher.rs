@@ -1,0 +1,122 @@
+//! The [`Fetcher`] in the test process, on real git repositories: what it stores equals what
+//! `go mod download` (direct) computes, and an offline fetcher serves exactly the store without
+//! ever starting `go`.
+
+use std::ffi::OsString;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use delos_node::fetch::{FetchConfig, FetchError, Fetcher};
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::version::Version;
+use delos_registry_index::Index;
+use tempfile::TempDir;
+
+use crate::support::git::GitWorld;
+use crate::support::go::{GoEnv, go_binary};
+use crate::support::shapes;
+
+/// A fetcher on a fresh index in `dir`, whose `go` sees only `world`.
+fn fetcher(world: &GitWorld, dir: &TempDir, offline: bool) -> Result<Fetcher> {
+    let index = Arc::new(Index::open(dir.path().join("data"))?);
+    let mut config = FetchConfig::new(dir.path().join("fetch"));
+    config.gosumdb = String::from("off");
+    config.offline = offline;
+    config.pass_env = world
+        .git_env()
+        .into_iter()
+        .map(|(key, value)| (OsString::from(key), value))
+        .collect();
+    config
+        .pass_env
+        .push((OsString::from("PATH"), path_with_go()?));
+    config
+        .pass_env
+        .push(("HTTPS_PROXY".into(), "http://127.0.0.1:9".into()));
+    Ok(Fetcher::new(index, config)?)
+}
+
+fn path_with_go() -> Result<OsString> {
+    let go_dir = go_binary()?.parent().context("go has no directory")?;
+    let mut paths = vec![go_dir.to_path_buf()];
+    paths.extend(
+        std::env::var_os("PATH").map_or_else(Vec::new, |p| std::env::split_paths(&p).collect()),
+    );
+    Ok(std::env::join_paths(paths)?)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+#[test]
+fn stored_hashes_equal_go_direct_and_offline_serves_only_the_store() -> Result<()> {
+    let world = GitWorld::new()?;
+    shapes::hello(&world)?;
+    shapes::mono(&world)?;
+    let direct = GoEnv::new(&world, "direct")?;
+    let wanted = [
+        ("example.org/hello.git", "v1.0.0"),
+        ("example.org/mono.git/sub", "v1.0.0"),
+    ];
+    let queries: Vec<String> = wanted.iter().map(|(m, v)| format!("{m}@{v}")).collect();
+    let queries: Vec<&str> = queries.iter().map(String::as_str).collect();
+    let expected = direct.mod_download(&queries)?;
+    let dir = tempfile::tempdir()?;
+    let rt = runtime()?;
+    {
+        let online = fetcher(&world, &dir, false)?;
+        for (module, version) in wanted {
+            let go = expected.ok(module, version)?;
+            let entry = rt.block_on(online.version(
+                &ModulePath::parse(module)?,
+                &Version::parse(version)?,
+                true,
+            ))?;
+            assert_eq!(
+                Some(entry.go_mod().h1().to_string()),
+                go.go_mod_sum,
+                "{module}"
+            );
+            assert_eq!(entry.zip().map(|z| z.h1().to_string()), go.sum, "{module}");
+        }
+        assert_eq!(online.stats().go_processes_started, 2);
+        let not_a_fit = Version::parse("v2.0.0")?;
+        let refused = rt.block_on(online.version(
+            &ModulePath::parse("example.org/hello.git")?,
+            &not_a_fit,
+            true,
+        ));
+        assert!(
+            matches!(refused, Err(FetchError::NotFound { .. })),
+            "{refused:?}"
+        );
+        assert_eq!(
+            online.stats().go_processes_started,
+            2,
+            "refused without running go"
+        );
+    }
+    let offline = fetcher(&world, &dir, true)?;
+    let hello = ModulePath::parse("example.org/hello.git")?;
+    let stored = rt.block_on(offline.version(&hello, &Version::parse("v1.0.0")?, true))?;
+    assert!(stored.is_full());
+    assert_eq!(
+        rt.block_on(offline.list(&hello))?,
+        vec![Version::parse("v1.0.0")?]
+    );
+    assert_eq!(
+        rt.block_on(offline.latest(&hello))?.0,
+        Version::parse("v1.0.0")?
+    );
+    let missing = rt.block_on(offline.version(&hello, &Version::parse("v1.1.0")?, false));
+    assert!(
+        matches!(missing, Err(FetchError::Offline { .. })),
+        "{missing:?}"
+    );
+    assert!(missing.is_err_and(|err| err.is_not_found()));
+    assert_eq!(offline.stats().go_processes_started, 0);
+    Ok(())
+}
