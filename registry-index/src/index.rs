@@ -93,8 +93,10 @@ impl Index {
     /// [`Self::open_report`]. Only one process may open a directory at a time.
     pub fn open_with(dir: impl AsRef<Path>, config: &IndexConfig) -> Result<Self, IndexError> {
         let dir = dir.as_ref();
-        let blobs = BlobStore::open(dir.join(BLOBS_DIR))?;
+        // sled first: it takes an exclusive lock on its directory, so a second process fails
+        // here, before `BlobStore::open` would delete the first process's temp files.
         let meta = SledStore::open(&dir.join(META_DIR), config.cache_capacity_bytes)?;
+        let blobs = BlobStore::open(dir.join(BLOBS_DIR))?;
         Self::with_backend(blobs, Box::new(meta))
     }
 
@@ -255,5 +257,35 @@ fn listed(key: &[u8], value: &[u8]) -> Result<Listed, IndexError> {
     match decode(value) {
         Ok(entry) => Ok((module, version, entry)),
         Err(source) => Err(IndexError::corrupt_entry(&module, &version, source)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn creates_missing_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::open(dir.path().join("not/yet/there")).unwrap();
+        assert_eq!(index.stats(), Stats::default());
+    }
+
+    #[test]
+    fn a_second_open_fails_without_touching_the_first_writers_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Index::open(dir.path()).unwrap();
+        let in_progress = dir.path().join(BLOBS_DIR).join("tmp").join("1-1-1.part");
+        std::fs::File::create(&in_progress)
+            .unwrap()
+            .write_all(b"half")
+            .unwrap();
+
+        let second = Index::open(dir.path());
+        assert!(matches!(second, Err(IndexError::Meta(_))), "{second:?}");
+        assert!(in_progress.exists());
+        drop(first);
     }
 }
