@@ -15,4 +15,5 @@ pub mod fetch;
 pub mod http;
 pub mod keys;
 pub mod metrics;
+pub mod p2p;
 pub mod server;

@@ -1,0 +1,149 @@
+//! Gossip of signed records: the gossipsub setup (strict, manually validated, payload-hash
+//! message ids, bounded size, peer scoring that punishes invalid records) and the cheap first
+//! check every incoming record gets before the node sees it.
+
+use std::collections::HashMap;
+
+use delos_pool_protocol::Sha256;
+use delos_pool_protocol::messages::{GOSSIP_MAX_TRANSMIT_BYTES, PoolName};
+use delos_pool_protocol::signing::{SignedRecord, SigningError, VerifiedRecord};
+use delos_pool_protocol::{Canonical, CodecError};
+use libp2p::gossipsub::{
+    self, IdentTopic, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds,
+    TopicScoreParams, ValidationMode,
+};
+use libp2p::identity::Keypair;
+
+use super::P2pConfig;
+use super::SpawnError;
+
+/// Why an incoming gossip message was rejected before the node saw it. Its sender is penalised.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordRejection {
+    /// The payload is larger than a signed record can be.
+    #[error("gossip payload of {len} bytes is larger than a signed record ({max} bytes)")]
+    TooLarge {
+        /// The payload length.
+        len: usize,
+        /// The largest signed record's wire form.
+        max: usize,
+    },
+    /// The payload is not a signed record's wire form.
+    #[error("gossip payload is not a signed record")]
+    Malformed(#[source] CodecError),
+    /// The record inside does not verify (bad signature, bad encoding, unusable signer).
+    #[error("gossiped record does not verify")]
+    Invalid(#[source] SigningError),
+}
+
+/// The pool's record topic.
+pub(crate) fn records_topic(pool: &PoolName) -> IdentTopic {
+    IdentTopic::new(pool.records_topic())
+}
+
+/// A message's id: the SHA-256 of its payload alone, so the same record published by two
+/// nodes (each with its own author and sequence number) is one message, seen and forwarded
+/// once.
+pub(crate) fn message_id(message: &gossipsub::Message) -> MessageId {
+    MessageId::new(Sha256::digest(&message.data).as_bytes())
+}
+
+/// The size, decode and signature checks, in that order, each before any costlier work.
+pub fn check_record(payload: &[u8]) -> Result<VerifiedRecord, RecordRejection> {
+    if payload.len() > SignedRecord::MAX_BYTES {
+        return Err(RecordRejection::TooLarge {
+            len: payload.len(),
+            max: SignedRecord::MAX_BYTES,
+        });
+    }
+    let signed = SignedRecord::from_wire(payload).map_err(RecordRejection::Malformed)?;
+    signed.verify().map_err(RecordRejection::Invalid)
+}
+
+/// The gossipsub behaviour for `config.pool`, signing its envelopes with `keypair`, subscribed
+/// to the records topic.
+pub(crate) fn behaviour(
+    keypair: &Keypair,
+    config: &P2pConfig,
+) -> Result<gossipsub::Behaviour, SpawnError> {
+    let gossip_config = gossipsub::ConfigBuilder::default()
+        .protocol_id_prefix(config.pool.gossipsub_protocol_prefix())
+        .validation_mode(ValidationMode::Strict)
+        .validate_messages()
+        .message_id_fn(message_id)
+        .max_transmit_size(GOSSIP_MAX_TRANSMIT_BYTES)
+        .heartbeat_interval(config.gossip_heartbeat)
+        .build()
+        .map_err(SpawnError::GossipConfig)?;
+    let mut gossip =
+        gossipsub::Behaviour::new(MessageAuthenticity::Signed(keypair.clone()), gossip_config)
+            .map_err(|reason| SpawnError::Gossip {
+                reason: reason.to_owned(),
+            })?;
+    let topic = records_topic(&config.pool);
+    gossip
+        .with_peer_score(score_params(&topic), PeerScoreThresholds::default())
+        .map_err(|reason| SpawnError::Gossip { reason })?;
+    gossip.subscribe(&topic).map_err(SpawnError::Subscribe)?;
+    Ok(gossip)
+}
+
+/// Peer scores that punish invalid records hard and nothing else much.
+///
+/// A sender of one rejected record drops below gossipsub's graylist threshold (-80), so its
+/// messages are ignored until the penalty decays. Mesh delivery-rate penalties are off: a
+/// quiet pool sends few records, and an honest peer with nothing to say must not be punished.
+/// IP colocation is off too: an organisation may run many nodes behind one address.
+fn score_params(topic: &IdentTopic) -> PeerScoreParams {
+    let topic_params = TopicScoreParams {
+        topic_weight: 1.0,
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: -100.0,
+        invalid_message_deliveries_decay: 0.5,
+        ..TopicScoreParams::default()
+    };
+    PeerScoreParams {
+        topics: HashMap::from([(topic.hash(), topic_params)]),
+        ip_colocation_factor_weight: 0.0,
+        ..PeerScoreParams::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use delos_pool_protocol::signing::NodeKey;
+
+    #[test]
+    fn oversized_payloads_are_refused_before_decoding() {
+        let junk = vec![0xff; SignedRecord::MAX_BYTES + 1];
+        assert!(matches!(
+            check_record(&junk),
+            Err(RecordRejection::TooLarge { .. })
+        ));
+        assert!(matches!(
+            check_record(&[0xff; 16]),
+            Err(RecordRejection::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn the_message_id_depends_on_the_payload_only() {
+        let key = NodeKey::from_secret_bytes([1; 32]);
+        let a = identity(&key);
+        let b = identity(&NodeKey::from_secret_bytes([2; 32]));
+        let message = |source| gossipsub::Message {
+            source: Some(source),
+            data: b"same record".to_vec(),
+            sequence_number: Some(7),
+            topic: records_topic(&PoolName::default()).hash(),
+        };
+        assert_eq!(message_id(&message(a)), message_id(&message(b)));
+    }
+
+    fn identity(key: &NodeKey) -> libp2p::PeerId {
+        crate::keys::peer_id(key)
+    }
+}

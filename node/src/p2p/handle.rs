@@ -1,0 +1,225 @@
+//! `PoolHandle`: the cloneable way into the pool. Swarm work goes to the event loop as
+//! commands over a bounded channel, each with a oneshot reply; transfers and sync open their
+//! own streams directly, outside the event loop.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use delos_pool_protocol::messages::{SyncRequest, TransferRequest};
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::version::Version;
+use libp2p::gossipsub::{MessageAcceptance, MessageId, PublishError};
+use libp2p::swarm::DialError;
+use libp2p::{Multiaddr, PeerId, StreamProtocol, kad};
+use libp2p_stream::Control;
+use tokio::sync::{mpsc, oneshot};
+
+use super::sync::{self, SyncError, SyncedPage};
+use super::transfer::{self, FetchRequest, TransferError};
+use super::{ConnectedPeer, PoolStatus, discovery};
+
+/// A request to the event loop, with where its answer goes.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Publish {
+        wire: Vec<u8>,
+        reply: oneshot::Sender<Result<MessageId, PublishError>>,
+    },
+    ReportValidation {
+        message_id: MessageId,
+        source: PeerId,
+        acceptance: MessageAcceptance,
+    },
+    Provide {
+        key: kad::RecordKey,
+        reply: oneshot::Sender<Result<(), kad::store::Error>>,
+    },
+    FindProviders {
+        key: kad::RecordKey,
+        reply: oneshot::Sender<HashSet<PeerId>>,
+    },
+    Dial {
+        addr: Multiaddr,
+        reply: oneshot::Sender<Result<PeerId, DialError>>,
+    },
+    Status {
+        reply: oneshot::Sender<PoolStatus>,
+    },
+}
+
+/// Why a [`PoolHandle`] call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandleError {
+    /// The event loop has stopped (the node is shutting down); nothing was done.
+    #[error("the pool's event loop has stopped")]
+    Stopped,
+    /// Gossipsub refused to publish (for example: no peer subscribed yet, or a duplicate).
+    #[error("cannot publish the record")]
+    Publish(#[source] PublishError),
+    /// Kademlia's local store refused to record this node as a provider (its limit is full).
+    #[error("cannot announce the module version in Kademlia")]
+    Provide(#[source] kad::store::Error),
+    /// The dial failed.
+    #[error("cannot dial {addr}")]
+    Dial {
+        /// The address dialled.
+        addr: Multiaddr,
+        /// libp2p's error.
+        #[source]
+        source: DialError,
+    },
+}
+
+/// The node's handle on the pool (cheap to clone; every clone talks to the same event loop).
+#[derive(Clone)]
+pub struct PoolHandle {
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) control: Control,
+    pub(crate) local_peer_id: PeerId,
+    pub(crate) transfer_protocol: StreamProtocol,
+    pub(crate) sync_protocol: StreamProtocol,
+}
+
+impl std::fmt::Debug for PoolHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolHandle")
+            .field("local_peer_id", &self.local_peer_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PoolHandle {
+    /// This node's PeerId.
+    pub fn local_peer_id(&self) -> PeerId {
+        self.local_peer_id
+    }
+
+    /// Publishes a signed record's wire form ([`SignedRecord::to_wire`]) on the pool's topic.
+    /// Not checked here: the node publishes only records it signed or verified, and peers
+    /// verify everything anyway.
+    ///
+    /// [`SignedRecord::to_wire`]: delos_pool_protocol::signing::SignedRecord::to_wire
+    pub async fn publish(&self, wire: Vec<u8>) -> Result<MessageId, HandleError> {
+        self.ask(|reply| Command::Publish { wire, reply })
+            .await?
+            .map_err(HandleError::Publish)
+    }
+
+    /// Answers a [`PoolEvent::RecordReceived`](super::PoolEvent::RecordReceived): `Accept`
+    /// forwards the message to the mesh, `Reject` drops it and penalises `source`, `Ignore`
+    /// drops it without penalty (e.g. a record already known). Call exactly once per message.
+    pub async fn report_validation(
+        &self,
+        message_id: MessageId,
+        source: PeerId,
+        acceptance: MessageAcceptance,
+    ) -> Result<(), HandleError> {
+        let command = Command::ReportValidation {
+            message_id,
+            source,
+            acceptance,
+        };
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| HandleError::Stopped)
+    }
+
+    /// Announces in Kademlia that this node holds `module@version`. Returns once recorded
+    /// locally; the announcement to other nodes continues in the background.
+    pub async fn provide(&self, module: &ModulePath, version: &Version) -> Result<(), HandleError> {
+        let key = discovery::provider_key(module, version);
+        self.ask(|reply| Command::Provide { key, reply })
+            .await?
+            .map_err(HandleError::Provide)
+    }
+
+    /// The peers Kademlia knows to hold `module@version` (this node excluded); waits for the
+    /// query to finish (at most the configured query timeout).
+    pub async fn find_providers(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<HashSet<PeerId>, HandleError> {
+        let key = discovery::provider_key(module, version);
+        self.ask(|reply| Command::FindProviders { key, reply })
+            .await
+    }
+
+    /// Dials `addr` and returns the PeerId once the connection is established.
+    pub async fn dial(&self, addr: Multiaddr) -> Result<PeerId, HandleError> {
+        let dialled = addr.clone();
+        self.ask(|reply| Command::Dial { addr, reply })
+            .await?
+            .map_err(|source| HandleError::Dial {
+                addr: dialled,
+                source,
+            })
+    }
+
+    /// The peers connected now, with their last measured round-trip time.
+    pub async fn connected_peers(&self) -> Result<Vec<ConnectedPeer>, HandleError> {
+        Ok(self.status().await?.connected_peers)
+    }
+
+    /// A snapshot of the swarm: listen addresses, peers, gossip mesh, Kademlia mode.
+    pub async fn status(&self) -> Result<PoolStatus, HandleError> {
+        self.ask(|reply| Command::Status { reply }).await
+    }
+
+    /// Fetches one file from `peer` into `fetch.dest` (see [`FetchRequest`] for the bounds);
+    /// returns the number of bytes written. The bytes are unverified: check them before use.
+    pub async fn fetch(&self, peer: PeerId, fetch: &FetchRequest) -> Result<u64, TransferError> {
+        let protocol = self.transfer_protocol.clone();
+        transfer::fetch(self.control.clone(), protocol, peer, fetch).await
+    }
+
+    /// [`fetch`](Self::fetch) with the parts of a [`FetchRequest`] spelled out.
+    pub async fn fetch_file(
+        &self,
+        peer: PeerId,
+        request: TransferRequest,
+        dest: std::path::PathBuf,
+        max_bytes: u64,
+        timeout: Duration,
+    ) -> Result<u64, TransferError> {
+        let fetch = FetchRequest {
+            request,
+            dest,
+            max_bytes,
+            timeout,
+        };
+        self.fetch(peer, &fetch).await
+    }
+
+    /// Pulls the page of `peer`'s feed after `after_seq` (at most `max_items` records), every
+    /// record verified.
+    pub async fn sync_page(
+        &self,
+        peer: PeerId,
+        after_seq: u64,
+        max_items: u32,
+        timeout: Duration,
+    ) -> Result<SyncedPage, SyncError> {
+        let request = SyncRequest {
+            after_seq,
+            max_items,
+        };
+        let protocol = self.sync_protocol.clone();
+        sync::fetch_page(self.control.clone(), protocol, peer, request, timeout).await
+    }
+
+    /// Sends the command `make` builds and waits for its reply.
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, HandleError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(make(reply))
+            .await
+            .map_err(|_| HandleError::Stopped)?;
+        answer.await.map_err(|_| HandleError::Stopped)
+    }
+}

@@ -1,0 +1,368 @@
+//! The transfer protocol: serve a module version's `.info`, `.mod` or `.zip` to peers from a
+//! [`BlobSource`], and fetch one from a peer into a file, within a byte limit and a timeout.
+//!
+//! Nothing here checks content: the fetching side gets bytes a peer claims are the file, and
+//! the caller must verify them (recompute `h1:`, validate the zip, ask the trust policy) before
+//! using them. Private modules are the [`BlobSource`]'s concern: it must answer `None` for
+//! anything that may not leave the node, which peers then see as "not found".
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use delos_pool_protocol::messages::{TransferHeader, TransferRequest, TransferStatus};
+use futures::future::BoxFuture;
+use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
+use libp2p::{PeerId, Stream, StreamProtocol};
+use libp2p_stream::{Control, IncomingStreams, OpenStreamError};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
+
+use super::frame::{self, FrameError};
+use super::{ServeLimits, SourceError};
+
+/// The copy buffer for transfers, in bytes.
+const CHUNK_BYTES: usize = 64 << 10;
+
+/// A file ready to be served: its exact length and a reader positioned at its start.
+pub struct Blob {
+    /// The exact number of bytes `reader` yields.
+    pub length: u64,
+    /// The file's bytes.
+    pub reader: Pin<Box<dyn AsyncRead + Send>>,
+}
+
+impl std::fmt::Debug for Blob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Blob")
+            .field("length", &self.length)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the transfer server finds the files it serves (the node implements it over its store).
+pub trait BlobSource: Send + Sync + 'static {
+    /// Opens the file `request` names, or `None` when the node does not hold it **or must not
+    /// share it** (private modules: the answer must not reveal that they exist).
+    fn open<'a>(
+        &'a self,
+        request: &'a TransferRequest,
+    ) -> BoxFuture<'a, Result<Option<Blob>, SourceError>>;
+}
+
+/// Why a fetch from a peer failed. Each variant names the peer asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransferError {
+    /// No stream could be opened (not reachable, or it does not speak this pool's protocol).
+    #[error("cannot open a transfer stream to {peer}")]
+    Open {
+        /// The peer.
+        peer: PeerId,
+        /// libp2p's error.
+        #[source]
+        source: OpenStreamError,
+    },
+    /// The request or the response header could not be moved, or the header is malformed.
+    #[error("transfer with {peer} failed")]
+    Frame {
+        /// The peer.
+        peer: PeerId,
+        /// What failed.
+        #[source]
+        source: FrameError,
+    },
+    /// The peer does not hold the file (or will not share it).
+    #[error("{peer} does not have the file")]
+    NotFound {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// The peer is at its limit of concurrent transfers.
+    #[error("{peer} is busy")]
+    Busy {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// The peer refused the request.
+    #[error("{peer} refused the request")]
+    Refused {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// The peer announced more bytes than the caller's limit; nothing was read.
+    #[error("{peer} announced {length} bytes, more than the limit of {max_bytes}")]
+    TooLarge {
+        /// The peer.
+        peer: PeerId,
+        /// The announced length.
+        length: u64,
+        /// The caller's limit.
+        max_bytes: u64,
+    },
+    /// The stream failed or ended before the announced length.
+    #[error("{peer} sent {received} of {length} bytes")]
+    Truncated {
+        /// The peer.
+        peer: PeerId,
+        /// Bytes received.
+        received: u64,
+        /// Bytes announced.
+        length: u64,
+    },
+    /// The whole fetch took longer than the caller allowed. The partial file is removed.
+    #[error("fetch from {peer} timed out after {after:?}")]
+    TimedOut {
+        /// The peer.
+        peer: PeerId,
+        /// The time allowed.
+        after: Duration,
+    },
+    /// The destination file could not be written.
+    #[error("cannot write {path}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// What one fetch asks for and within which bounds.
+#[derive(Debug, Clone)]
+pub struct FetchRequest {
+    /// The file to ask for.
+    pub request: TransferRequest,
+    /// Where the bytes go; written as `<dest>.part` and renamed on success. Must not exist.
+    pub dest: PathBuf,
+    /// The most bytes accepted; a larger announced length is refused before reading.
+    pub max_bytes: u64,
+    /// The longest the whole fetch may take.
+    pub timeout: Duration,
+}
+
+/// Fetches `fetch.request` from `peer` into `fetch.dest`; returns the number of bytes written.
+/// Cancel-safe: dropping the future leaves at most a `.part` file behind.
+pub(crate) async fn fetch(
+    mut control: Control,
+    protocol: StreamProtocol,
+    peer: PeerId,
+    fetch: &FetchRequest,
+) -> Result<u64, TransferError> {
+    let part = part_path(&fetch.dest);
+    let work = fetch_into(&mut control, protocol, peer, fetch, &part);
+    let result = match tokio::time::timeout(fetch.timeout, work).await {
+        Ok(result) => result,
+        Err(_) => Err(TransferError::TimedOut {
+            peer,
+            after: fetch.timeout,
+        }),
+    };
+    match result {
+        Ok(length) => {
+            tokio::fs::rename(&part, &fetch.dest)
+                .await
+                .map_err(|source| file_error(&fetch.dest, source))?;
+            Ok(length)
+        }
+        Err(err) => {
+            // The part file may not exist (nothing was read); either way it must not stay.
+            let _ = tokio::fs::remove_file(&part).await;
+            Err(err)
+        }
+    }
+}
+
+/// Opens the stream, sends the request, checks the header, and streams the body to `part`.
+async fn fetch_into(
+    control: &mut Control,
+    protocol: StreamProtocol,
+    peer: PeerId,
+    fetch: &FetchRequest,
+    part: &Path,
+) -> Result<u64, TransferError> {
+    let frame_err = |source| TransferError::Frame { peer, source };
+    let mut stream = control
+        .open_stream(peer, protocol)
+        .await
+        .map_err(|source| TransferError::Open { peer, source })?;
+    frame::write(&mut stream, &fetch.request)
+        .await
+        .map_err(frame_err)?;
+    let header: TransferHeader = frame::read(&mut stream).await.map_err(frame_err)?;
+    let length = check_header(peer, header, fetch.max_bytes)?;
+    let received = copy_to_file(&mut stream, part, length).await?;
+    if received != length {
+        return Err(TransferError::Truncated {
+            peer,
+            received,
+            length,
+        });
+    }
+    let _ = stream.close().await;
+    Ok(length)
+}
+
+/// The announced length, if the header says the file follows and it fits `max_bytes`.
+fn check_header(
+    peer: PeerId,
+    header: TransferHeader,
+    max_bytes: u64,
+) -> Result<u64, TransferError> {
+    match header.status {
+        TransferStatus::Found if header.length <= max_bytes => Ok(header.length),
+        TransferStatus::Found => Err(TransferError::TooLarge {
+            peer,
+            length: header.length,
+            max_bytes,
+        }),
+        TransferStatus::NotFound => Err(TransferError::NotFound { peer }),
+        TransferStatus::Busy => Err(TransferError::Busy { peer }),
+        _ => Err(TransferError::Refused { peer }),
+    }
+}
+
+/// Copies at most `length` bytes from `stream` into a new file at `path`; returns how many came.
+async fn copy_to_file(stream: &mut Stream, path: &Path, length: u64) -> Result<u64, TransferError> {
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .await
+        .map_err(|source| file_error(path, source))?;
+    // `take` makes the announced length a hard bound, whatever the peer sends after it.
+    let mut body = stream.take(length);
+    let mut buffer = vec![0u8; CHUNK_BYTES];
+    let mut received = 0u64;
+    loop {
+        let n = match body.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        file.write_all(&buffer[..n])
+            .await
+            .map_err(|source| file_error(path, source))?;
+        received += n as u64;
+    }
+    file.flush()
+        .await
+        .map_err(|source| file_error(path, source))?;
+    Ok(received)
+}
+
+/// Serves every incoming transfer stream until `incoming` ends, at most `limits.permits` at
+/// once; a stream beyond that is answered [`TransferStatus::Busy`].
+pub(crate) async fn serve(
+    mut incoming: IncomingStreams,
+    blobs: Arc<dyn BlobSource>,
+    limits: ServeLimits,
+) {
+    while let Some((peer, mut stream)) = incoming.next().await {
+        let Ok(permit) = limits.permits.clone().try_acquire_owned() else {
+            answer_busy(&mut stream).await;
+            continue;
+        };
+        let blobs = blobs.clone();
+        let timeout = limits.timeout;
+        tokio::spawn(async move {
+            let _permit = permit;
+            match tokio::time::timeout(timeout, serve_one(stream, &*blobs)).await {
+                Ok(Ok(())) => tracing::debug!(%peer, "served a transfer"),
+                Ok(Err(err)) => tracing::debug!(%peer, error = %err, "transfer not served"),
+                Err(_) => tracing::debug!(%peer, "transfer timed out while serving"),
+            }
+        });
+    }
+}
+
+/// Tells a peer the node is busy, giving up quickly if it does not read.
+pub(crate) async fn answer_busy(stream: &mut Stream) {
+    let header = TransferHeader {
+        status: TransferStatus::Busy,
+        length: 0,
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), frame::write(stream, &header)).await;
+    let _ = stream.close().await;
+}
+
+/// Answers one request on `stream`.
+async fn serve_one(mut stream: Stream, blobs: &dyn BlobSource) -> Result<(), ServeError> {
+    let request: TransferRequest = match frame::read(&mut stream).await {
+        Ok(request) => request,
+        Err(err) => {
+            reply(&mut stream, TransferStatus::Refused, 0).await?;
+            return Err(err.into());
+        }
+    };
+    let Some(blob) = blobs.open(&request).await? else {
+        return reply(&mut stream, TransferStatus::NotFound, 0).await;
+    };
+    if blob.length > request.kind().max_bytes() {
+        return reply(&mut stream, TransferStatus::Refused, 0).await;
+    }
+    reply(&mut stream, TransferStatus::Found, blob.length).await?;
+    copy_from_blob(blob, &mut stream).await?;
+    stream.close().await?;
+    Ok(())
+}
+
+/// Writes one response header.
+async fn reply(stream: &mut Stream, status: TransferStatus, length: u64) -> Result<(), ServeError> {
+    frame::write(stream, &TransferHeader { status, length }).await?;
+    if status != TransferStatus::Found {
+        stream.close().await?;
+    }
+    Ok(())
+}
+
+/// Copies exactly `blob.length` bytes to the stream.
+async fn copy_from_blob(blob: Blob, stream: &mut Stream) -> Result<(), ServeError> {
+    let mut reader = blob.reader.take(blob.length);
+    let mut buffer = vec![0u8; CHUNK_BYTES];
+    let mut sent = 0u64;
+    loop {
+        let n = reader.read(&mut buffer).await?;
+        if n == 0 {
+            break;
+        }
+        stream.write_all(&buffer[..n]).await?;
+        sent += n as u64;
+    }
+    if sent != blob.length {
+        return Err(ServeError::ShortBlob {
+            length: blob.length,
+            sent,
+        });
+    }
+    stream.flush().await?;
+    Ok(())
+}
+
+/// Why serving one stream failed (logged at debug level; the peer sees a reset or a status).
+#[derive(Debug, thiserror::Error)]
+enum ServeError {
+    #[error("stream failed")]
+    Io(#[from] io::Error),
+    #[error("bad request frame")]
+    Frame(#[from] FrameError),
+    #[error("blob source failed")]
+    Source(#[from] SourceError),
+    #[error("blob ended after {sent} of {length} bytes")]
+    ShortBlob { length: u64, sent: u64 },
+}
+
+/// `<dest>.part`.
+fn part_path(dest: &Path) -> PathBuf {
+    let mut name = dest.as_os_str().to_owned();
+    name.push(".part");
+    PathBuf::from(name)
+}
+
+fn file_error(path: &Path, source: io::Error) -> TransferError {
+    TransferError::File {
+        path: path.to_owned(),
+        source,
+    }
+}
