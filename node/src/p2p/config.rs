@@ -19,6 +19,11 @@ pub struct P2pConfig {
     pub bootstrap: Vec<Multiaddr>,
     /// Find peers on the local network with mDNS (`--mdns` / `--no-mdns`).
     pub mdns: bool,
+    /// Addresses other nodes can reach this node at (`--p2p-external`), taken as confirmed
+    /// external addresses at start: they are announced to peers and switch Kademlia to server
+    /// mode. Empty: Kademlia stays a client unless `listen_addrs_are_external` is set (there is
+    /// no AutoNAT probing yet).
+    pub external_addrs: Vec<Multiaddr>,
     /// Treat the node's own listen addresses as confirmed external addresses, so Kademlia runs
     /// in server mode at once. Meant for loopback tests and flat LANs; on the internet leave it
     /// off and let confirmed observed addresses switch Kademlia to server mode.
@@ -58,6 +63,7 @@ impl Default for P2pConfig {
                 wildcard("/ip4/0.0.0.0/udp/0/quic-v1"),
             ],
             bootstrap: Vec::new(),
+            external_addrs: Vec::new(),
             mdns: true,
             listen_addrs_are_external: false,
             random_walk_interval: Some(Duration::from_secs(300)),

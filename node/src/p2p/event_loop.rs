@@ -165,6 +165,12 @@ impl EventLoop {
             connected_peers,
             gossip_mesh_peers: gossip.mesh_peers(&self.topic.hash()).count(),
             kad_server_mode: self.swarm.behaviour().kad.mode() == kad::Mode::Server,
+            mdns_peers: self
+                .swarm
+                .behaviour()
+                .mdns
+                .as_ref()
+                .map_or(0, |mdns| mdns.discovered_nodes().count()),
         }
     }
 

@@ -106,6 +106,8 @@ pub struct PoolStatus {
     pub gossip_mesh_peers: usize,
     /// Whether Kademlia answers queries (server mode) or only asks (client mode).
     pub kad_server_mode: bool,
+    /// Peers mDNS has found on the local network and not yet expired (0 with mDNS off).
+    pub mdns_peers: usize,
 }
 
 /// A [`BlobSource`] or [`FeedSource`] failed (an I/O or store error on the serving node).
@@ -211,6 +213,9 @@ pub fn spawn(
             timeout: config.serve_timeout,
         },
     };
+    for addr in &config.external_addrs {
+        swarm.add_external_address(addr.clone());
+    }
     discovery::dial_bootstrap(&mut swarm, &config.bootstrap)?;
     let (commands, command_rx) = mpsc::channel(config.command_capacity.max(1));
     let (event_tx, events) = mpsc::channel(config.event_capacity.max(1));
