@@ -22,6 +22,7 @@ fn fetcher(world: &GitWorld, dir: &TempDir, offline: bool) -> Result<Fetcher> {
     let mut config = FetchConfig::new(dir.path().join("fetch"));
     config.gosumdb = String::from("off");
     config.offline = offline;
+    config.private = vec![String::from("example.org/mono.git")];
     config.pass_env = world
         .git_env()
         .into_iter()
@@ -83,6 +84,8 @@ fn stored_hashes_equal_go_direct_and_offline_serves_only_the_store() -> Result<(
             assert_eq!(entry.zip().map(|z| z.h1().to_string()), go.sum, "{module}");
         }
         assert_eq!(online.stats().go_processes_started, 2);
+        assert!(online.is_private(&ModulePath::parse("example.org/mono.git/sub")?));
+        assert!(!online.is_private(&ModulePath::parse("example.org/hello.git")?));
         let not_a_fit = Version::parse("v2.0.0")?;
         let refused = rt.block_on(online.version(
             &ModulePath::parse("example.org/hello.git")?,

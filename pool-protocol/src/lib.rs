@@ -8,6 +8,7 @@ pub mod gomod;
 pub mod hash;
 pub mod messages;
 pub mod module_path;
+pub mod private;
 pub mod provenance;
 pub mod signing;
 pub mod trust;
@@ -19,6 +20,7 @@ pub use gomod::{GoModError, declared_module_path};
 pub use hash::{H1Builder, H1Hash, InvalidH1Hash, InvalidSha256, Sha256};
 pub use messages::{BlobKind, InvalidPoolName, PoolName};
 pub use module_path::{InvalidFilePath, InvalidModulePath, ModulePath};
+pub use private::PrivatePatterns;
 pub use provenance::{
     InfoTime, InvalidRecord, ProvenanceRecord, RecordFields, Source, VcsOrigin, ZipFacts,
 };

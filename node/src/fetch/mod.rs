@@ -27,6 +27,7 @@ mod ttl_cache;
 use std::sync::Arc;
 
 use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::private::PrivatePatterns;
 use delos_pool_protocol::version::{Version, check_path_version};
 use delos_registry_index::{Index, VersionEntry};
 
@@ -63,6 +64,7 @@ struct Inner {
     /// Recent "not found" answers, keyed by module and version, query, `list` or `zip:<v>`.
     negative: TtlCache<(ModulePath, String), String>,
     queries: Queries,
+    private: PrivatePatterns,
 }
 
 impl Fetcher {
@@ -70,6 +72,10 @@ impl Fetcher {
     pub fn new(index: Arc<Index>, config: FetchConfig) -> Result<Fetcher, FetchError> {
         let counters = Arc::new(Counters::default());
         let go = GoCommand::new(&config, Arc::clone(&counters)).map_err(FetchError::WorkArea)?;
+        let private = PrivatePatterns::from_patterns(&config.private);
+        for pattern in private.malformed() {
+            tracing::warn!("private pattern {pattern:?} is malformed and matches nothing");
+        }
         let inner = Inner {
             index,
             go,
@@ -77,6 +83,7 @@ impl Fetcher {
             fills: SingleFlight::new(config.max_pending),
             negative: TtlCache::new(config.negative_ttl, CACHE_CAPACITY),
             queries: Queries::new(&config, CACHE_CAPACITY),
+            private,
             config,
         };
         Ok(Fetcher {
@@ -135,6 +142,12 @@ impl Fetcher {
     pub fn stats(&self) -> FetchStats {
         let in_flight = self.inner.fills.len() + self.inner.queries.pending();
         self.inner.counters.snapshot(in_flight as u64)
+    }
+
+    /// Whether `module` matches the node's private patterns (Go's GOPRIVATE rules): such
+    /// modules are fetched only from their VCS and never shared with the pool.
+    pub fn is_private(&self, module: &ModulePath) -> bool {
+        self.inner.private.matches(module.as_str())
     }
 
     /// The store this fetcher serves from.
