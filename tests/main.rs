@@ -3,6 +3,7 @@
 
 mod support;
 
+mod bench_builds;
 mod crash_safety;
 mod download_protocol;
 mod fetcher;
@@ -12,5 +13,4 @@ mod go_proof;
 mod hostile_input;
 mod immutability;
 mod keys_cli;
-mod private_patterns;
 mod serve_cli;
