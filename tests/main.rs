@@ -13,4 +13,5 @@ mod go_proof;
 mod hostile_input;
 mod immutability;
 mod keys_cli;
+mod private_patterns;
 mod serve_cli;
