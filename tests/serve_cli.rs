@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 
+use crate::support::app;
 use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
 use crate::support::http::HttpResponse;
@@ -97,15 +98,23 @@ fn a_bad_config_file_stops_serve_with_its_name() -> Result<()> {
     Ok(())
 }
 
+/// SIGTERM while a fill runs: the node stops accepting, the fill finishes, the waiting client
+/// gets its 200, and the process exits 0. The fill is of `big.git` (10 MiB of random data), so
+/// it runs long enough to be caught in flight.
 #[test]
 fn sigterm_lets_an_in_flight_fill_finish() -> Result<()> {
     let world = GitWorld::new()?;
-    shapes::hello(&world)?;
+    app::big(&world)?;
     let mut node = TestNode::options().git_world(&world).start()?;
     let response = std::thread::scope(|scope| -> Result<HttpResponse> {
-        let request = scope.spawn(|| node.get(&format!("{HELLO}/@v/v1.0.0.info")));
-        let in_flight = || Ok(node.status()?["fetch"]["fills_in_flight"].as_u64() >= Some(1));
-        wait_until(in_flight)?;
+        let request = scope.spawn(|| node.get("/example.org/big.git/@v/v1.0.0.info"));
+        wait_until(|| {
+            ensure!(
+                !request.is_finished(),
+                "the fill ended before SIGTERM was sent"
+            );
+            Ok(node.status()?["fetch"]["fills_in_flight"].as_u64() >= Some(1))
+        })?;
         node.terminate()?;
         request
             .join()
@@ -219,14 +228,14 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Polls `ready` every 20 ms for up to 30 s.
+/// Polls `ready` every 5 ms for up to 30 s.
 fn wait_until(mut ready: impl FnMut() -> Result<bool>) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if ready()? {
             return Ok(());
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(5));
     }
     anyhow::bail!("condition not reached within 30s")
 }
