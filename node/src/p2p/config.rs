@@ -17,6 +17,9 @@ pub struct P2pConfig {
     pub listen: Vec<Multiaddr>,
     /// Peers to dial on start (`--bootstrap`); each must end in `/p2p/<PeerId>`.
     pub bootstrap: Vec<Multiaddr>,
+    /// How often bootstrap peers that are not connected are dialled again (after a restart or
+    /// a partition).
+    pub bootstrap_redial_interval: Duration,
     /// Find peers on the local network with mDNS (`--mdns` / `--no-mdns`).
     pub mdns: bool,
     /// Addresses other nodes can reach this node at (`--p2p-external`), taken as confirmed
@@ -64,6 +67,7 @@ impl Default for P2pConfig {
             ],
             bootstrap: Vec::new(),
             external_addrs: Vec::new(),
+            bootstrap_redial_interval: Duration::from_secs(30),
             mdns: true,
             listen_addrs_are_external: false,
             random_walk_interval: Some(Duration::from_secs(300)),

@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::handle::Command;
-use super::{BlobSource, ConnectedPeer, FeedSource, PoolEvent, PoolStatus, ServeLimits};
+use super::{BlobSource, ConnectedPeer, FeedSource, P2pConfig, PoolEvent, PoolStatus, ServeLimits};
 use super::{discovery, gossip, sync, transfer};
 use delos_pool_protocol::messages::PoolName;
 
@@ -39,6 +39,8 @@ pub struct EventLoop {
     pool: PoolName,
     topic: IdentTopic,
     listen_addrs_are_external: bool,
+    bootstrap: Vec<(PeerId, Multiaddr)>,
+    redial_interval: Duration,
     servers: Option<Servers>,
     pending_dials: HashMap<ConnectionId, oneshot::Sender<Result<PeerId, DialError>>>,
     pending_providers: HashMap<kad::QueryId, (HashSet<PeerId>, oneshot::Sender<HashSet<PeerId>>)>,
@@ -60,17 +62,23 @@ impl EventLoop {
         swarm: Swarm<Behaviour>,
         commands: mpsc::Receiver<Command>,
         events: mpsc::Sender<PoolEvent>,
-        pool: PoolName,
-        listen_addrs_are_external: bool,
+        config: &P2pConfig,
         servers: Servers,
     ) -> EventLoop {
+        let bootstrap = config
+            .bootstrap
+            .iter()
+            .filter_map(|addr| Some((discovery::bootstrap_peer(addr).ok()?, addr.clone())))
+            .collect();
         EventLoop {
             swarm,
             commands,
             events,
-            topic: gossip::records_topic(&pool),
-            pool,
-            listen_addrs_are_external,
+            topic: gossip::records_topic(&config.pool),
+            pool: config.pool.clone(),
+            listen_addrs_are_external: config.listen_addrs_are_external,
+            bootstrap,
+            redial_interval: config.bootstrap_redial_interval,
             servers: Some(servers),
             pending_dials: HashMap::new(),
             pending_providers: HashMap::new(),
@@ -86,9 +94,13 @@ impl EventLoop {
             servers.spawn(transfer::serve(s.transfers, s.blobs, s.limits.clone()));
             servers.spawn(sync::serve(s.syncs, s.feed, s.limits));
         }
+        let period = self.redial_interval.max(Duration::from_millis(100));
+        let mut redial = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                _ = redial.tick() => self.redial_bootstrap(),
                 command = self.commands.recv() => match command {
                     Some(command) => self.on_command(command),
                     None => break,
@@ -131,6 +143,19 @@ impl EventLoop {
             Command::Dial { addr, reply } => self.dial(addr, reply),
             Command::Status { reply } => {
                 let _ = reply.send(self.status());
+            }
+        }
+    }
+
+    /// Dials every bootstrap peer that is not connected now.
+    fn redial_bootstrap(&mut self) {
+        for (peer, addr) in &self.bootstrap {
+            if self.swarm.is_connected(peer) {
+                continue;
+            }
+            tracing::debug!(%peer, %addr, "dialling bootstrap peer again");
+            if let Err(err) = self.swarm.dial(addr.clone()) {
+                tracing::debug!(%peer, error = %err, "cannot dial bootstrap peer");
             }
         }
     }

@@ -20,6 +20,7 @@
 //! [`PoolHandle::report_validation`] after storing them. Everything is namespaced by the pool
 //! name, so two pools never exchange records or files.
 
+pub mod args;
 mod behaviour;
 pub mod config;
 mod discovery;
@@ -33,6 +34,7 @@ pub mod transfer;
 #[cfg(test)]
 mod tests;
 
+pub use args::P2pArgs;
 pub use config::P2pConfig;
 pub use discovery::provider_key;
 pub use event_loop::EventLoop;
@@ -226,14 +228,7 @@ pub fn spawn(
         transfer_protocol,
         sync_protocol,
     };
-    let event_loop = EventLoop::new(
-        swarm,
-        command_rx,
-        event_tx,
-        config.pool.clone(),
-        config.listen_addrs_are_external,
-        servers,
-    );
+    let event_loop = EventLoop::new(swarm, command_rx, event_tx, config, servers);
     Ok((handle, events, event_loop))
 }
 

@@ -492,3 +492,61 @@ async fn mdns_finds_a_peer_without_any_bootstrap() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_reconnects_to_a_restarted_bootstrap_peer() {
+    let b = plain(2, no_discovery("t-redial"));
+    let b_addr = b.addr(false).await;
+    let b_peer = b.peer_id();
+    let mut config = no_discovery("t-redial");
+    config.bootstrap = vec![b_addr.clone()];
+    config.bootstrap_redial_interval = Duration::from_millis(200);
+    let a = plain(1, config);
+    eventually("A to reach B", || async {
+        a.is_connected_to(b_peer).await.then_some(())
+    })
+    .await;
+
+    drop(b);
+    eventually("A to lose B", || async {
+        (!a.is_connected_to(b_peer).await).then_some(())
+    })
+    .await;
+    let mut same_place = no_discovery("t-redial");
+    let mut tcp_addr = b_addr;
+    tcp_addr.pop();
+    same_place.listen = vec![tcp_addr];
+    let _b_again = plain(2, same_place);
+    eventually("A to reach B again", || async {
+        a.is_connected_to(b_peer).await.then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_at_its_serving_limit_answers_busy() {
+    let mut blobs = MemBlobs::default();
+    let key = (
+        "example.com/big".to_owned(),
+        "v1.0.0".to_owned(),
+        BlobKind::Zip,
+    );
+    blobs.0.insert(key, Arc::new(vec![1, 2, 3]));
+    let config = P2pConfig {
+        max_concurrent_serves: 0,
+        ..no_discovery("t-busy")
+    };
+    let a = start(1, config, blobs, MemFeed::default());
+    let b = plain(2, no_discovery("t-busy"));
+    b.handle.dial(a.addr(false).await).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fetch = FetchRequest {
+        request: zip_request("v1.0.0"),
+        dest: dir.path().join("busy.zip"),
+        max_bytes: 10,
+        timeout: Duration::from_secs(5),
+    };
+    let err = b.handle.fetch(a.peer_id(), &fetch).await.unwrap_err();
+    assert!(matches!(err, TransferError::Busy { .. }), "{err:?}");
+    assert!(!fetch.dest.exists());
+}
