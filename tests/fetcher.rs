@@ -52,6 +52,34 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// Leaves what a crashed run would: an extracted read-only tree and a download.
+fn plant_leftovers(dir: &TempDir) -> Result<Vec<std::path::PathBuf>> {
+    use std::os::unix::fs::PermissionsExt;
+    let cache = dir.path().join("fetch/gopath/pkg/mod");
+    let tree = cache.join("example.org/left.git@v1.0.0");
+    let download = cache.join("cache/download/example.org/left.git/@v");
+    let clone = cache.join("cache/vcs/0123");
+    for made in [&tree, &download, &clone] {
+        std::fs::create_dir_all(made)?;
+    }
+    std::fs::write(tree.join("left.go"), "package left\n")?;
+    std::fs::set_permissions(tree.join("left.go"), std::fs::Permissions::from_mode(0o444))?;
+    std::fs::write(download.join("v1.0.0.zip"), "zip")?;
+    Ok(vec![tree, download, clone])
+}
+
+#[test]
+fn a_new_fetcher_sweeps_leftovers_but_keeps_vcs_clones() -> Result<()> {
+    let world = GitWorld::new()?;
+    let dir = tempfile::tempdir()?;
+    let planted = plant_leftovers(&dir)?;
+    let _fetcher = fetcher(&world, &dir, false)?;
+    assert!(!planted[0].exists(), "extracted tree swept");
+    assert!(!planted[1].exists(), "download swept");
+    assert!(planted[2].is_dir(), "VCS clone kept");
+    Ok(())
+}
+
 #[test]
 fn stored_hashes_equal_go_direct_and_offline_serves_only_the_store() -> Result<()> {
     let world = GitWorld::new()?;

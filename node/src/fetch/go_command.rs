@@ -39,7 +39,8 @@ pub(crate) struct GoCommand {
 }
 
 impl GoCommand {
-    /// Prepares the work area (`gopath/`, `gocache/`, `empty/` under `config.work_dir`).
+    /// Prepares the work area (`gopath/`, `gocache/`, `empty/` under `config.work_dir`), and
+    /// sweeps what an earlier run left in the module cache (see [`sweep_module_cache`]).
     pub(crate) fn new(config: &FetchConfig, counters: Arc<Counters>) -> std::io::Result<Self> {
         let gopath = config.work_dir.join("gopath");
         let gomodcache = gopath.join("pkg").join("mod");
@@ -48,6 +49,7 @@ impl GoCommand {
         for dir in [&gomodcache, &gocache, &cwd] {
             std::fs::create_dir_all(dir)?;
         }
+        sweep_module_cache(&gomodcache)?;
         let env = environment(config, &gopath, &gomodcache, &gocache);
         Ok(Self {
             env,
@@ -94,6 +96,34 @@ impl GoCommand {
                 Ok(GoRun::TimedOut(self.timeout))
             }
         }
+    }
+}
+
+/// Removes everything from the workers' module cache but the VCS clones (`cache/vcs`, which
+/// make later fetches from the same repositories faster): extracted trees and downloads a crash
+/// or a query left behind. With `-modcacherw` the read-only files sit in writable directories,
+/// so they can be removed. Runs at start, before any `go` process uses the cache.
+fn sweep_module_cache(gomodcache: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(gomodcache)? {
+        let path = entry?.path();
+        if path.file_name() == Some("cache".as_ref()) {
+            remove_all(&path.join("download"))?;
+        } else {
+            remove_all(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes a file or a directory tree; absent is fine.
+fn remove_all(path: &Path) -> std::io::Result<()> {
+    let removed = match path.is_dir() {
+        true => std::fs::remove_dir_all(path),
+        false => std::fs::remove_file(path),
+    };
+    match removed {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
+        _ => Ok(()),
     }
 }
 
