@@ -140,6 +140,32 @@ mod tests {
     }
 
     #[test]
+    fn fetch_errors_map_to_not_found_overload_or_fault() {
+        let module = delos_pool_protocol::module_path::ModulePath::parse("example.org/m").unwrap();
+        let not_found = ApiError::Fetch(FetchError::NotFound {
+            module: module.clone(),
+            query: String::from("v9.0.0"),
+            reason: String::from("unknown revision v9.0.0"),
+        });
+        assert_eq!(not_found.status(), StatusCode::NOT_FOUND);
+        let body = not_found.body(StatusCode::NOT_FOUND);
+        assert!(
+            body.starts_with("not found: example.org/m@v9.0.0: unknown revision"),
+            "{body}"
+        );
+        let offline = ApiError::Fetch(FetchError::Offline {
+            module,
+            query: String::from("list"),
+        });
+        assert_eq!(offline.status(), StatusCode::NOT_FOUND);
+        let overloaded = ApiError::Fetch(FetchError::Overloaded { limit: 1 });
+        assert_eq!(overloaded.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let fault = ApiError::Fetch(FetchError::TaskFailed);
+        assert_eq!(fault.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(fault.body(fault.status()).starts_with("internal error: "));
+    }
+
+    #[test]
     fn long_reasons_are_cut() {
         let raw = format!("/example.org/{}/@v/list", "A".repeat(1500));
         let err = path_error(&raw);
