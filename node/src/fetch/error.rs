@@ -118,3 +118,27 @@ pub(crate) fn one_line(text: &str) -> String {
         .join("; ");
     joined.chars().take(MAX_CHARS).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_one_line_and_classes_are_right() -> Result<(), Box<dyn std::error::Error>> {
+        let module = ModulePath::parse("example.org/m.git")?;
+        let err = FetchError::not_found(&module, "v1.0.0", "first\n\n  second  \n");
+        assert_eq!(err.to_string(), "example.org/m.git@v1.0.0: first; second");
+        assert!(err.is_not_found());
+        assert!(FetchError::from_shared(Arc::new(err)).is_not_found());
+        let shared = Arc::new(FetchError::TaskFailed);
+        let kept = Arc::clone(&shared);
+        assert!(matches!(
+            FetchError::from_shared(shared),
+            FetchError::Shared(_)
+        ));
+        assert!(!kept.is_not_found());
+        assert!(!FetchError::Overloaded { limit: 1 }.is_not_found());
+        assert_eq!(one_line(&"x".repeat(600)).len(), 500);
+        Ok(())
+    }
+}
