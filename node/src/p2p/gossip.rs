@@ -3,6 +3,7 @@
 //! check every incoming record gets before the node sees it.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use delos_pool_protocol::Sha256;
 use delos_pool_protocol::messages::{GOSSIP_MAX_TRANSMIT_BYTES, PoolName};
@@ -89,27 +90,38 @@ pub(crate) fn behaviour(
     Ok(gossip)
 }
 
-/// Peer scores that punish invalid records hard and nothing else much.
+/// Peer scores that punish invalid records hard and reward little.
 ///
-/// A sender of one rejected record drops below gossipsub's graylist threshold (-80), so its
-/// messages are ignored until the penalty decays. Mesh delivery-rate penalties are off: a
-/// quiet pool sends few records, and an honest peer with nothing to say must not be punished.
-/// IP colocation is off too: an organisation may run many nodes behind one address.
+/// One rejected record costs 1000 points (squared per record counted, decaying by 10% a
+/// second), while everything good a peer can earn is capped at [`MAX_POSITIVE_SCORE`], so its
+/// sender falls below gossipsub's graylist threshold (-80) for about 12 seconds, and repeat
+/// offenders for much longer; a graylisted peer's messages are dropped unread. Mesh
+/// delivery-rate penalties are off: a quiet pool sends few records, and an honest peer with
+/// nothing to say must not be punished. IP colocation is off too: an organisation may run
+/// many nodes behind one address.
 fn score_params(topic: &IdentTopic) -> PeerScoreParams {
     let topic_params = TopicScoreParams {
         topic_weight: 1.0,
+        time_in_mesh_weight: 0.01,
+        time_in_mesh_quantum: Duration::from_secs(1),
+        time_in_mesh_cap: 3600.0,
+        first_message_deliveries_cap: MAX_POSITIVE_SCORE,
         mesh_message_deliveries_weight: 0.0,
         mesh_failure_penalty_weight: 0.0,
-        invalid_message_deliveries_weight: -100.0,
-        invalid_message_deliveries_decay: 0.5,
+        invalid_message_deliveries_weight: -1000.0,
+        invalid_message_deliveries_decay: 0.9,
         ..TopicScoreParams::default()
     };
     PeerScoreParams {
         topics: HashMap::from([(topic.hash(), topic_params)]),
+        topic_score_cap: MAX_POSITIVE_SCORE,
         ip_colocation_factor_weight: 0.0,
         ..PeerScoreParams::default()
     }
 }
+
+/// The most a peer's good behaviour on the records topic can add to its score.
+const MAX_POSITIVE_SCORE: f64 = 100.0;
 
 #[cfg(test)]
 mod tests {

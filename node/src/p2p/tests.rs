@@ -550,3 +550,51 @@ async fn a_node_at_its_serving_limit_answers_busy() {
     assert!(matches!(err, TransferError::Busy { .. }), "{err:?}");
     assert!(!fetch.dest.exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_oversized_payloads_are_rejected_and_their_senders_penalised() {
+    let a = plain(1, no_discovery("t-junk"));
+    let mut b = plain(2, no_discovery("t-junk"));
+    let d = plain(4, no_discovery("t-junk"));
+    let b_addr = b.addr(false).await;
+    a.handle.dial(b_addr.clone()).await.unwrap();
+    d.handle.dial(b_addr).await.unwrap();
+    eventually("gossip meshes", || async {
+        (b.mesh_peers().await == 2 && a.mesh_peers().await == 1 && d.mesh_peers().await == 1)
+            .then_some(())
+    })
+    .await;
+
+    a.handle.publish(b"not a record".to_vec()).await.unwrap();
+    match b.next_event(Duration::from_secs(5)).await {
+        Some(PoolEvent::RecordRejected { source, reason }) => {
+            assert_eq!(source, a.peer_id());
+            assert!(
+                matches!(reason, gossip::RecordRejection::Malformed(_)),
+                "{reason:?}"
+            );
+        }
+        other => panic!("B did not reject the malformed payload: {other:?}"),
+    }
+    let oversized = vec![7u8; <SignedRecord as delos_pool_protocol::Canonical>::MAX_BYTES + 1];
+    d.handle.publish(oversized).await.unwrap();
+    match b.next_event(Duration::from_secs(5)).await {
+        Some(PoolEvent::RecordRejected { source, reason }) => {
+            assert_eq!(source, d.peer_id());
+            assert!(
+                matches!(reason, gossip::RecordRejection::TooLarge { .. }),
+                "{reason:?}"
+            );
+        }
+        other => panic!("B did not reject the oversized payload: {other:?}"),
+    }
+    // Penalised: A's next, valid record is dropped unread while A is graylisted.
+    a.handle
+        .publish(record(&a.key, 1).to_wire().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        b.next_event(Duration::from_secs(1)).await.is_none(),
+        "A was not penalised"
+    );
+}
