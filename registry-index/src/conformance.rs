@@ -122,4 +122,11 @@ conformance!(
     mod_only_offer_cannot_repair_missing_zip,
     concurrent_stores_pin_exactly_one,
     stats_count_versions_and_bytes,
+    records_round_trip_with_exact_wire_bytes,
+    same_signer_keeps_first_upgrades_mod_only_and_flags_contradiction,
+    feed_is_contiguous_and_never_holds_private_records,
+    record_disagreeing_with_the_pin_is_evidence_and_pin_stays,
+    record_seen_before_the_pin_becomes_evidence_with_the_own_record,
+    concurrent_inserts_number_the_feed_without_gaps,
+    commit_writes_all_or_nothing,
 );

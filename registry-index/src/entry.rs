@@ -2,6 +2,7 @@
 //! `h1:` hashes, and when and how the node obtained them.
 
 use delos_pool_protocol::hash::H1Hash;
+use delos_pool_protocol::trust::ClaimedHashes;
 
 use crate::blobs::StoredBlob;
 
@@ -131,6 +132,14 @@ impl VersionEntry {
             _ => true,
         };
         self.go_mod.h1 == other.go_mod.h1 && zips_agree
+    }
+
+    /// The hashes this entry pins, as a provenance record would claim them.
+    pub fn claimed_hashes(&self) -> ClaimedHashes {
+        ClaimedHashes {
+            go_mod_h1: self.go_mod.h1,
+            zip_h1: self.zip.as_ref().map(|zip| zip.h1),
+        }
     }
 
     pub(crate) fn set_go_mod(&mut self, go_mod: HashedBlob) {

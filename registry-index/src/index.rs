@@ -8,11 +8,15 @@ use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::version::Version;
 
 use crate::blobs::BlobStore;
+use crate::conflicts::Conflicts;
 use crate::entry::VersionEntry;
 use crate::entry_codec::decode;
 use crate::error::IndexError;
+use crate::feed::Feed;
 use crate::meta::MetaStore;
 use crate::open_report::{OpenReport, scan};
+use crate::records::Records;
+use crate::records_state::RecordsState;
 use crate::schema::{VERSIONS, module_prefix, parse_version_key, version_key};
 use crate::sled_store::{DEFAULT_CACHE_CAPACITY_BYTES, SledStore};
 use crate::stats::Stats;
@@ -79,6 +83,7 @@ pub struct Index {
     meta: Box<dyn MetaStore>,
     visibility: Mutex<Visibility>,
     report: OpenReport,
+    records: RecordsState,
 }
 
 impl Index {
@@ -106,6 +111,7 @@ impl Index {
         meta: Box<dyn MetaStore>,
     ) -> Result<Self, IndexError> {
         let scan = scan(meta.as_ref(), &blobs)?;
+        let records = RecordsState::load(meta.as_ref())?;
         let visibility = Visibility {
             hidden: scan.hidden,
             stats: scan.stats,
@@ -116,12 +122,36 @@ impl Index {
             meta,
             visibility: Mutex::new(visibility),
             report: scan.report,
+            records,
         })
     }
 
     /// The blob store: write a version's blobs here before [`Self::store`], read them to serve.
     pub fn blobs(&self) -> &BlobStore {
         &self.blobs
+    }
+
+    /// The signed provenance records: insert (with the feed and conflict checks) and read.
+    pub fn records(&self) -> Records<'_> {
+        Records { index: self }
+    }
+
+    /// The local feed of public records, for peers to sync from.
+    pub fn feed(&self) -> Feed<'_> {
+        Feed { index: self }
+    }
+
+    /// The conflict evidence: disagreeing signed records, kept, never served.
+    pub fn conflicts(&self) -> Conflicts<'_> {
+        Conflicts { index: self }
+    }
+
+    pub(crate) fn meta(&self) -> &dyn MetaStore {
+        self.meta.as_ref()
+    }
+
+    pub(crate) fn records_state(&self) -> &RecordsState {
+        &self.records
     }
 
     /// Entries found damaged when the index was opened.

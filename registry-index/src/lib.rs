@@ -4,7 +4,8 @@
 //! ```text
 //! <data dir>/blobs/sha256/ab/<sha256 hex>      module zips and go.mod files, named by content
 //! <data dir>/blobs/tmp/                         writes in progress (emptied on open)
-//! <data dir>/meta-sled/                         sled: tree "versions-v1" (see `schema`)
+//! <data dir>/meta-sled/                         sled: trees "versions-v1", "records-v1",
+//!                                               "feed-v1", "conflicts-v1" (see `schema`)
 //! ```
 //!
 //! # Storing a version
@@ -54,6 +55,13 @@
 //! - **Reads can verify.** [`BlobStore::open_verified`] re-hashes a blob and moves a corrupt
 //!   file aside (`.corrupt`), returning [`BlobError::CorruptBlob`].
 //!
+//! # Provenance
+//!
+//! Signed provenance records (already verified) are kept per signer per version in
+//! [`records`], appended to a contiguous local [`feed`] for peers in the same atomic step, and
+//! checked against the pinned entry: disagreement is kept as [`conflicts`] evidence and never
+//! changes what is served.
+//!
 //! No file name is ever built from a module path or version: the API takes validated
 //! `pool-protocol` types, and those only ever become sled keys.
 //!
@@ -63,12 +71,17 @@
 //! dedicated thread) in async code, never directly on an async worker thread.
 
 mod blobs;
+pub mod conflicts;
 mod entry;
 pub mod entry_codec;
 mod error;
+pub mod feed;
 mod index;
 mod meta;
 mod open_report;
+mod record_plan;
+pub mod records;
+mod records_state;
 pub mod schema;
 mod sled_store;
 mod stats;
@@ -82,12 +95,15 @@ mod large_blob;
 mod memory_store;
 
 pub use blobs::{BlobError, BlobReader, BlobStore, StoredBlob};
+pub use conflicts::{ConflictEvidence, ConflictKind, Conflicts};
 pub use entry::{HashedBlob, Source, VersionEntry};
 pub use entry_codec::DecodeError;
 pub use error::{Conflict, IndexError, ModuleVersion};
+pub use feed::{Feed, FeedItem};
 pub use index::{Index, IndexConfig, Listed};
-pub use meta::{EngineError, KeyValue, KvIter, MetaError, MetaStore, Swap};
+pub use meta::{Commit, EngineError, KeyValue, KvIter, MetaError, MetaStore, Swap, Write};
 pub use open_report::{Damage, OpenReport};
+pub use records::{RecordChange, RecordError, RecordStored, Records, Sharing};
 pub use sled_store::{DEFAULT_CACHE_CAPACITY_BYTES, SledStore};
 pub use stats::Stats;
 pub use versions::{Change, Stored};

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::meta::{KeyValue, KvIter, MetaError, MetaStore, Swap};
+use crate::meta::{Commit, KeyValue, KvIter, MetaError, MetaStore, Swap, Write};
 use crate::schema::TreeName;
 
 /// Pairs keyed by (tree, key).
@@ -44,6 +44,44 @@ impl MetaStore for MemoryStore {
         }
         map.insert(slot, new.to_vec());
         Ok(Swap::Done)
+    }
+
+    fn commit(&self, writes: &[Write<'_>]) -> Result<Commit, MetaError> {
+        let mut map = self.lock();
+        let holds = |w: &Write<'_>| {
+            map.get(&(w.tree.as_str(), w.key.to_vec()))
+                .map(Vec::as_slice)
+                == w.expected
+        };
+        if !writes.iter().all(holds) {
+            return Ok(Commit::Stale);
+        }
+        for write in writes {
+            map.insert(
+                (write.tree.as_str(), write.key.to_vec()),
+                write.value.to_vec(),
+            );
+        }
+        Ok(Commit::Done)
+    }
+
+    fn scan_from(&self, tree: TreeName, start: &[u8]) -> Result<KvIter<'_>, MetaError> {
+        let pairs: Vec<KeyValue> = self
+            .lock()
+            .iter()
+            .filter(|((name, key), _)| *name == tree.as_str() && key.as_slice() >= start)
+            .map(|((_, key), value)| (key.clone(), value.clone()))
+            .collect();
+        Ok(Box::new(pairs.into_iter().map(Ok)))
+    }
+
+    fn last(&self, tree: TreeName) -> Result<Option<KeyValue>, MetaError> {
+        let map = self.lock();
+        let last = map
+            .iter()
+            .rfind(|((name, _), _)| *name == tree.as_str())
+            .map(|((_, key), value)| (key.clone(), value.clone()));
+        Ok(last)
     }
 
     fn scan_prefix(&self, tree: TreeName, prefix: &[u8]) -> Result<KvIter<'_>, MetaError> {

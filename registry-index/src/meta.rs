@@ -37,6 +37,30 @@ pub enum Swap {
     Current(Option<Vec<u8>>),
 }
 
+/// One conditional write of a [`MetaStore::commit`]: set `key` in `tree` to `value`, provided
+/// it currently holds `expected` (`None`: absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Write<'a> {
+    /// The tree.
+    pub tree: TreeName,
+    /// The key.
+    pub key: &'a [u8],
+    /// What the key must hold for the commit to happen (`None`: absent).
+    pub expected: Option<&'a [u8]>,
+    /// The new value.
+    pub value: &'a [u8],
+}
+
+/// The result of a [`MetaStore::commit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Commit {
+    /// Every key held its expected value; every write is done.
+    Done,
+    /// Some key did not hold its expected value; nothing was written.
+    Stale,
+}
+
 /// One key/value pair read from a tree.
 pub type KeyValue = (Vec<u8>, Vec<u8>);
 
@@ -60,6 +84,18 @@ pub trait MetaStore: Send + Sync + fmt::Debug {
         expected: Option<&[u8]>,
         new: &[u8],
     ) -> Result<Swap, MetaError>;
+
+    /// Atomically applies every write, across trees, if every key holds its expected value;
+    /// otherwise writes nothing. A crash leaves all of the writes or none of them.
+    ///
+    /// The writes are visible to later reads at once, and durable after [`Self::flush`].
+    fn commit(&self, writes: &[Write<'_>]) -> Result<Commit, MetaError>;
+
+    /// Every pair whose key is `start` or sorts after it, in key order.
+    fn scan_from(&self, tree: TreeName, start: &[u8]) -> Result<KvIter<'_>, MetaError>;
+
+    /// The pair with the greatest key, if the tree is not empty.
+    fn last(&self, tree: TreeName) -> Result<Option<KeyValue>, MetaError>;
 
     /// Every pair whose key starts with `prefix` (all pairs for an empty prefix), in key order.
     fn scan_prefix(&self, tree: TreeName, prefix: &[u8]) -> Result<KvIter<'_>, MetaError>;

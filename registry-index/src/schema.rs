@@ -5,6 +5,7 @@
 //! versions tree are encoded by [`crate::entry_codec`], which carries its own format byte.
 
 use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::signing::SignerId;
 use delos_pool_protocol::version::Version;
 
 /// The name of one metadata tree (a sorted key/value map) of the index.
@@ -22,8 +23,21 @@ impl TreeName {
 /// [`entry_codec`](crate::entry_codec) record.
 pub const VERSIONS: TreeName = TreeName("versions-v1");
 
+/// Signed provenance records, one per signer per module version: key `module path, 0x00,
+/// version, 0x00, signer public key (32 bytes)`, value the record's wire form
+/// ([`SignedRecord::to_wire`](delos_pool_protocol::SignedRecord::to_wire)) exactly as received.
+pub const RECORDS: TreeName = TreeName("records-v1");
+
+/// The local feed of records for peers: key the sequence number (`u64`, big-endian, from 1, no
+/// gaps), value a record's wire form. Append-only.
+pub const FEED: TreeName = TreeName("feed-v1");
+
+/// Conflict evidence, at most one per disputed signer per module version: key as in
+/// [`RECORDS`] (the disputed record's signer), value a [`crate::conflicts`] evidence encoding.
+pub const CONFLICTS: TreeName = TreeName("conflicts-v1");
+
 /// Every tree the index uses; a backend may open them all up front.
-pub const ALL_TREES: &[TreeName] = &[VERSIONS];
+pub const ALL_TREES: &[TreeName] = &[VERSIONS, RECORDS, FEED, CONFLICTS];
 
 /// Separates the module path from the version in a key. A validated module path never contains
 /// a NUL byte, so the module path ends exactly where the first NUL is.
@@ -46,6 +60,30 @@ pub(crate) fn module_prefix(module: &ModulePath) -> Vec<u8> {
     prefix.extend_from_slice(path);
     prefix.push(SEPARATOR);
     prefix
+}
+
+/// `module path, 0x00, version, 0x00`: every records- or conflicts-tree key of this version.
+pub(crate) fn version_prefix(module: &ModulePath, version: &Version) -> Vec<u8> {
+    let mut prefix = version_key(module, version);
+    prefix.push(SEPARATOR);
+    prefix
+}
+
+/// `module path, 0x00, version, 0x00, signer`: the records- and conflicts-tree key.
+pub(crate) fn signer_key(module: &ModulePath, version: &Version, signer: &SignerId) -> Vec<u8> {
+    let mut key = version_prefix(module, version);
+    key.extend_from_slice(signer.as_bytes());
+    key
+}
+
+/// The feed-tree key of sequence number `seq`: big-endian, so key order is number order.
+pub(crate) fn feed_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+/// The sequence number of a feed-tree key, if it is one.
+pub(crate) fn parse_feed_key(key: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(key).ok().map(u64::from_be_bytes)
 }
 
 /// A versions-tree key that does not decode to a valid module path and version.
@@ -116,6 +154,24 @@ mod tests {
                 "{other} matched the prefix of example.com/a/b"
             );
         }
+    }
+
+    #[test]
+    fn feed_keys_sort_as_numbers() {
+        let keys: Vec<[u8; 8]> = [1u64, 2, 255, 256, u64::MAX].map(feed_key).to_vec();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(parse_feed_key(&feed_key(258)), Some(258));
+        assert_eq!(parse_feed_key(b"short"), None);
+    }
+
+    #[test]
+    fn signer_keys_of_one_version_share_its_prefix_only() {
+        let signer = SignerId::from_bytes([7; 32]);
+        let prefix = version_prefix(&path("example.com/a"), &version("v1.0.0"));
+        let own = signer_key(&path("example.com/a"), &version("v1.0.0"), &signer);
+        let longer = signer_key(&path("example.com/a"), &version("v1.0.0-pre"), &signer);
+        assert!(own.starts_with(&prefix));
+        assert!(!longer.starts_with(&prefix));
     }
 
     #[test]

@@ -4,7 +4,10 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
 
-use crate::meta::{KvIter, MetaError, MetaStore, Swap};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+
+use crate::meta::{Commit, KeyValue, KvIter, MetaError, MetaStore, Swap, Write};
 use crate::schema::{ALL_TREES, TreeName};
 
 /// Default size of sled's page cache: enough for the hot part of a large index, small next to
@@ -91,6 +94,38 @@ impl MetaStore for SledStore {
         })
     }
 
+    fn commit(&self, writes: &[Write<'_>]) -> Result<Commit, MetaError> {
+        let mut names: Vec<TreeName> = writes.iter().map(|w| w.tree).collect();
+        names.sort_by_key(|name| name.as_str());
+        names.dedup();
+        let trees = names
+            .iter()
+            .map(|name| self.tree(*name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let outcome = trees[..].transaction(|views| apply_writes(&names, views, writes));
+        match outcome {
+            Ok(()) => Ok(Commit::Done),
+            Err(TransactionError::Abort(())) => Ok(Commit::Stale),
+            Err(TransactionError::Storage(source)) => Err(MetaError::Engine {
+                tree: names.first().map_or("(database)", |name| name.as_str()),
+                source: Box::new(source),
+            }),
+        }
+    }
+
+    fn scan_from(&self, tree: TreeName, start: &[u8]) -> Result<KvIter<'_>, MetaError> {
+        let iter = self.tree(tree)?.range(start..).map(move |item| {
+            item.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .map_err(engine_error(tree))
+        });
+        Ok(Box::new(iter))
+    }
+
+    fn last(&self, tree: TreeName) -> Result<Option<KeyValue>, MetaError> {
+        let last = self.tree(tree)?.last().map_err(engine_error(tree))?;
+        Ok(last.map(|(k, v)| (k.to_vec(), v.to_vec())))
+    }
+
     fn scan_prefix(&self, tree: TreeName, prefix: &[u8]) -> Result<KvIter<'_>, MetaError> {
         let iter = self.tree(tree)?.scan_prefix(prefix).map(move |item| {
             item.map(|(k, v)| (k.to_vec(), v.to_vec()))
@@ -112,4 +147,30 @@ impl MetaStore for SledStore {
             .sync_all()
             .map_err(|err| engine(Box::new(err)))
     }
+}
+
+/// The body of a [`MetaStore::commit`] transaction: check every expectation, then write.
+/// `views[i]` is the transactional view of `names[i]`.
+fn apply_writes(
+    names: &[TreeName],
+    views: &[TransactionalTree],
+    writes: &[Write<'_>],
+) -> Result<(), ConflictableTransactionError<()>> {
+    let view = |tree: TreeName| {
+        names
+            .iter()
+            .position(|name| *name == tree)
+            .and_then(|i| views.get(i))
+            .ok_or(ConflictableTransactionError::Abort(()))
+    };
+    for write in writes {
+        let current = view(write.tree)?.get(write.key)?;
+        if current.as_deref() != write.expected {
+            return Err(ConflictableTransactionError::Abort(()));
+        }
+    }
+    for write in writes {
+        view(write.tree)?.insert(write.key, write.value)?;
+    }
+    Ok(())
 }

@@ -2,10 +2,12 @@
 
 mod damage;
 mod pinning;
+mod provenance;
 mod queries;
 
 pub(crate) use damage::*;
 pub(crate) use pinning::*;
+pub(crate) use provenance::*;
 pub(crate) use queries::*;
 
 const GO_MOD: &[u8] = b"module example.com/a/b\n\ngo 1.22\n";

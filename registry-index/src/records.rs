@@ -1,0 +1,229 @@
+//! Signed provenance records: every valid record seen, one per signer per module version.
+//!
+//! [`Records::insert`] takes only a [`VerifiedRecord`] (its signature already checked) and
+//! stores its wire form ([`SignedRecord::to_wire`]) exactly as received; reads verify the
+//! stored bytes again. When a signer's record for a version is already stored:
+//!
+//! | stored record       | offered record from the same signer        | result                     |
+//! |---------------------|--------------------------------------------|----------------------------|
+//! | same bytes          |                                            | `AlreadyPresent`           |
+//! | same hashes         | other bytes (later `obtained_at`, source)  | `KeptFirst`                |
+//! | `.mod`-only         | full, same go.mod `h1:`                     | `Upgraded`: replaced       |
+//! | full                | `.mod`-only, same go.mod `h1:`              | `KeptFirst`                |
+//! | any                 | conflicting hashes                         | `Contradiction`: evidence  |
+//!
+//! The first statement of a signer stays; the only replacement is a `.mod`-only record by the
+//! same signer's record that adds the zip (a node that filled the `.mod` first, then the zip).
+//! Conflicts are kept as evidence in [`crate::conflicts`].
+//!
+//! # The feed, atomically
+//!
+//! A record that takes a slot (`Inserted`, `Upgraded`) is appended to the [`crate::Feed`] unless
+//! the caller says it is [`Sharing::Private`]. The slot, the feed item and any new evidence are
+//! one [`MetaStore::commit`](crate::MetaStore::commit): a sled transaction across the trees, so a
+//! crash leaves all of them or none, and the feed never misses a stored public record nor holds
+//! one the records tree lacks. Inserts are serialised by one writer lock (sled also locks the
+//! directory against other processes), so sequence numbers are contiguous: the next one is the
+//! last one plus one, and the commit also requires its key to be absent. See [`crate::feed`]
+//! for why a sequence number is never shown to peers before it is durable.
+
+use delos_pool_protocol::CodecError;
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::signing::{SignedRecord, SignerId, SigningError, VerifiedRecord};
+use delos_pool_protocol::trust::ClaimedHashes;
+use delos_pool_protocol::version::Version;
+
+use crate::conflicts::ConflictEvidence;
+use crate::entry_codec::{self, DecodeError};
+use crate::error::ModuleVersion;
+use crate::index::Index;
+use crate::meta::MetaError;
+use crate::record_plan::Plan;
+use crate::schema::{RECORDS, VERSIONS, signer_key, version_key, version_prefix};
+
+/// Whether an inserted record may be shared with peers through the feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Sharing {
+    /// The module is public: the record goes into the feed.
+    Public,
+    /// The module is private: the record is stored, never put in the feed.
+    Private,
+}
+
+/// What [`Records::insert`] did with the signer's slot (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordChange {
+    /// The signer had no record for the version; this one is stored.
+    Inserted,
+    /// The signer's `.mod`-only record was replaced by this one, which adds the zip.
+    Upgraded,
+    /// These exact bytes were already stored.
+    AlreadyPresent,
+    /// The signer's earlier record, with the same (or more) hashes, stays.
+    KeptFirst,
+    /// The signer's earlier record conflicts with this one; it stays, and both are evidence.
+    Contradiction,
+}
+
+/// A successful [`Records::insert`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordStored {
+    /// What happened to the signer's slot.
+    pub change: RecordChange,
+    /// The record's sequence number in the feed, if it was appended.
+    pub seq: Option<u64>,
+    /// Evidence created by this insert (each piece is created once, ever: log it now).
+    pub new_conflicts: Vec<ConflictEvidence>,
+}
+
+/// An error from [`Records`], [`crate::Feed`] or [`crate::Conflicts`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The record's wire form cannot be produced.
+    #[error("signed record cannot be encoded")]
+    Unencodable(#[source] CodecError),
+    /// A stored record no longer decodes or verifies (the disk was altered or damaged).
+    #[error("stored record in {tree} under key {key:?} does not verify")]
+    UnreadableRecord {
+        /// The tree.
+        tree: &'static str,
+        /// The key, lossily shown as text.
+        key: String,
+        /// Why it failed.
+        #[source]
+        source: SigningError,
+    },
+    /// A stored conflict-evidence value is malformed.
+    #[error("stored conflict evidence under key {key:?} is malformed")]
+    MalformedEvidence {
+        /// The key, lossily shown as text.
+        key: String,
+    },
+    /// The pinned entry of the version cannot be decoded.
+    #[error("pinned entry of {at} is unreadable")]
+    CorruptEntry {
+        /// The module version.
+        at: Box<ModuleVersion>,
+        /// Why decoding failed.
+        #[source]
+        source: DecodeError,
+    },
+    /// The metadata engine failed.
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+}
+
+/// The provenance records of an [`Index`]: `index.records()`.
+#[derive(Debug, Clone, Copy)]
+pub struct Records<'a> {
+    pub(crate) index: &'a Index,
+}
+
+impl Records<'_> {
+    /// Stores `record` by the rules in the module docs, appends it to the feed when it takes a
+    /// slot and `sharing` is [`Sharing::Public`], records conflict evidence, then flushes.
+    pub fn insert(
+        &self,
+        record: &VerifiedRecord,
+        sharing: Sharing,
+    ) -> Result<RecordStored, RecordError> {
+        let wire = record
+            .signed()
+            .to_wire()
+            .map_err(RecordError::Unencodable)?;
+        let state = self.index.records_state();
+        let stored = {
+            let mut last_seq = state.lock_writer();
+            let (stored, evidence) = loop {
+                let plan = Plan::make(*self, record, &wire, sharing, *last_seq)?;
+                if let Some(done) = plan.commit(self.index.meta())? {
+                    break done;
+                }
+            };
+            if let Some(seq) = stored.seq {
+                *last_seq = seq;
+            }
+            state.add_conflicts(evidence);
+            stored
+        };
+        self.index.meta().flush()?;
+        if let Some(seq) = stored.seq {
+            state.mark_durable(seq);
+        }
+        Ok(stored)
+    }
+
+    /// The record `signer` made for `module@version`, if stored.
+    pub fn get(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+        signer: &SignerId,
+    ) -> Result<Option<VerifiedRecord>, RecordError> {
+        let key = signer_key(module, version, signer);
+        match self.index.meta().get(RECORDS, &key)? {
+            None => Ok(None),
+            Some(wire) => verify_stored(RECORDS.as_str(), &key, &wire).map(Some),
+        }
+    }
+
+    /// Every stored record for `module@version`, ordered by signer.
+    pub fn for_version(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<Vec<VerifiedRecord>, RecordError> {
+        let prefix = version_prefix(module, version);
+        self.index
+            .meta()
+            .scan_prefix(RECORDS, &prefix)?
+            .map(|item| {
+                let (key, wire) = item?;
+                verify_stored(RECORDS.as_str(), &key, &wire)
+            })
+            .collect()
+    }
+
+    /// The hashes pinned for `module@version` in the versions tree, if it is pinned.
+    pub fn pinned(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<Option<ClaimedHashes>, RecordError> {
+        let Some(bytes) = self
+            .index
+            .meta()
+            .get(VERSIONS, &version_key(module, version))?
+        else {
+            return Ok(None);
+        };
+        let entry = entry_codec::decode(&bytes).map_err(|source| RecordError::CorruptEntry {
+            at: Box::new(ModuleVersion {
+                module: module.clone(),
+                version: version.clone(),
+            }),
+            source,
+        })?;
+        Ok(Some(entry.claimed_hashes()))
+    }
+}
+
+/// Decodes and verifies stored wire bytes.
+pub(crate) fn verify_stored(
+    tree: &'static str,
+    key: &[u8],
+    wire: &[u8],
+) -> Result<VerifiedRecord, RecordError> {
+    SignedRecord::from_wire(wire)
+        .map_err(SigningError::from)
+        .and_then(|signed| signed.verify())
+        .map_err(|source| RecordError::UnreadableRecord {
+            tree,
+            key: String::from_utf8_lossy(key).into_owned(),
+            source,
+        })
+}
