@@ -44,9 +44,15 @@ pub const MAX_INFO_BYTES: u64 = 64 << 10;
 /// The most records one sync page may carry.
 pub const MAX_SYNC_PAGE_ITEMS: u32 = 256;
 
-/// The largest gossipsub message a node sends or accepts: one signed record's wire form plus
-/// room for gossipsub's own envelope (author, sequence number, signature, key, topic).
-pub const GOSSIP_MAX_TRANSMIT_BYTES: usize = SignedRecord::MAX_BYTES + 1024;
+/// The largest gossipsub RPC frame a node sends or accepts, in bytes (gossipsub's own default).
+///
+/// It must hold one signed record plus gossipsub's envelope (author, sequence number,
+/// signature, key, topic, about 200 bytes), but also the control frames that share the limit:
+/// an IHAVE or IWANT listing many message ids reaches gossipsub's 16 KiB control limit during a
+/// burst, and a frame over the limit breaks the whole inbound stream, losing every message
+/// behind it. So the frame limit stays generous, and the record limit is enforced per message
+/// by the receiver ([`SignedRecord::MAX_BYTES`], before decoding).
+pub const GOSSIP_MAX_TRANSMIT_BYTES: usize = 64 << 10;
 
 /// Which of a module version's three files a transfer moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

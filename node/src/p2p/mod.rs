@@ -86,6 +86,7 @@ pub enum PoolEvent {
 
 /// A connected peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConnectedPeer {
     /// Its PeerId.
     pub peer_id: PeerId,
@@ -95,6 +96,7 @@ pub struct ConnectedPeer {
 
 /// A snapshot of the swarm, for status pages and tests.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PoolStatus {
     /// This node's PeerId.
     pub peer_id: PeerId,

@@ -37,6 +37,7 @@ pub trait FeedSource: Send + Sync + 'static {
 
 /// A verified page of a peer's feed.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SyncedPage {
     /// The records, each verified, with the peer's sequence numbers, in increasing order.
     pub records: Vec<(u64, VerifiedRecord)>,

@@ -598,3 +598,63 @@ async fn malformed_and_oversized_payloads_are_rejected_and_their_senders_penalis
         "A was not penalised"
     );
 }
+
+/// A burst of records must cross a 5-node ring intact: gossipsub's frame limit once cut
+/// IHAVE/IWANT frames during a burst, which broke the inbound stream and lost most records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_records_reaches_every_node_of_a_ring() {
+    const RECORDS: u32 = 100;
+    let mut nodes: Vec<TestNode> = (0..5)
+        .map(|i| plain(10 + i, no_discovery("t-burst")))
+        .collect();
+    let mut addrs = Vec::new();
+    for node in &nodes {
+        addrs.push(node.addr(false).await);
+    }
+    for (i, node) in nodes.iter().enumerate() {
+        node.handle
+            .dial(addrs[(i + 1) % addrs.len()].clone())
+            .await
+            .unwrap();
+    }
+    let publisher = nodes.remove(0);
+    eventually("a mesh", || async {
+        (publisher.mesh_peers().await >= 2).then_some(())
+    })
+    .await;
+    let receivers: Vec<_> = nodes
+        .into_iter()
+        .map(|node| tokio::spawn(accept_until_quiet(node)))
+        .collect();
+    for n in 0..RECORDS {
+        let wire = record(&publisher.key, n).to_wire().unwrap();
+        publisher.handle.publish(wire).await.unwrap();
+    }
+    let mut counts = Vec::new();
+    for receiver in receivers {
+        counts.push(receiver.await.unwrap().0);
+    }
+    assert_eq!(counts, vec![RECORDS; 4]);
+}
+
+/// Accepts every record `node` receives until none comes for 2 s; returns the count (and the
+/// node, so it stays up until then).
+async fn accept_until_quiet(mut node: TestNode) -> (u32, TestNode) {
+    let mut got = 0;
+    while let Some(event) = node.next_event(Duration::from_secs(2)).await {
+        if let PoolEvent::RecordReceived {
+            message_id,
+            propagation_source,
+            ..
+        } = event
+        {
+            got += 1;
+            let accept = MessageAcceptance::Accept;
+            node.handle
+                .report_validation(message_id, propagation_source, accept)
+                .await
+                .unwrap();
+        }
+    }
+    (got, node)
+}
