@@ -14,4 +14,5 @@ mod hostile_input;
 mod immutability;
 mod keys_cli;
 mod private_patterns;
+mod provenance;
 mod serve_cli;

@@ -28,6 +28,9 @@ pub enum Command {
     /// Serve the Go module download protocol (point GOPROXY at it), filling misses with
     /// `go mod download`.
     Serve(crate::config::ServeArgs),
+    /// Verify signed provenance records (files of their wire bytes) and store them in a
+    /// stopped node's store; disagreement with pinned versions is kept as conflict evidence.
+    ImportRecord(ImportArgs),
 }
 
 /// The long help of `delos id`: states the output format scripts can rely on.
@@ -58,6 +61,38 @@ pub struct KeyArgs {
     /// ed25519 secret-key bytes, mode 0600) instead of the node key. Never created.
     #[arg(long, value_name = "FILE", env = "DELOS_SIGNING_KEY")]
     pub signing_key: Option<PathBuf>,
+}
+
+/// Arguments of `delos import-record`. The node must be stopped: the store is locked while it
+/// runs.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// Data directory of the node whose store receives the records. Default: the platform
+    /// data directory, e.g. ~/.local/share/delos on Linux.
+    #[arg(long, value_name = "DIR", env = "DELOS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// GOPRIVATE-style comma-separated patterns: records of matching modules are stored but
+    /// never put in the feed peers sync from (pass the node's own --private value).
+    #[arg(
+        long,
+        value_name = "PATTERNS",
+        env = "DELOS_PRIVATE",
+        value_delimiter = ','
+    )]
+    pub private: Vec<String>,
+    /// Files each holding one signed record's wire bytes (`SignedRecord::to_wire`).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+impl ImportArgs {
+    /// The data directory: `--data-dir`, else the platform default.
+    pub fn data_dir(&self) -> Result<PathBuf, NoDataDir> {
+        match &self.data_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => default_data_dir().ok_or(NoDataDir),
+        }
+    }
 }
 
 /// Whose provenance records the node believes (flatten into commands that run a node).

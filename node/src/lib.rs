@@ -16,4 +16,5 @@ pub mod http;
 pub mod keys;
 pub mod metrics;
 pub mod p2p;
+pub mod provenance;
 pub mod server;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
-use delos_node::cli::{Cli, Command, KeyArgs};
+use delos_node::cli::{Cli, Command, ImportArgs, KeyArgs};
 use delos_node::config::{Config, ServeArgs};
 use delos_node::keys::NodeKeys;
 use delos_node::server::{Node, wait_for_signal};
@@ -25,6 +25,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Id(args)) => print_id(&args),
         Some(Command::Serve(args)) => serve(args),
+        Some(Command::ImportRecord(args)) => import_records(&args),
         None => Ok(Cli::command().print_help()?),
     }
 }
@@ -51,6 +52,40 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         node.shutdown().await?;
         Ok(())
     })
+}
+
+/// `delos import-record`: verify and store signed records in a stopped node's store, one
+/// line per record on stdout.
+fn import_records(args: &ImportArgs) -> anyhow::Result<()> {
+    use delos_node::provenance::import_record;
+    use delos_pool_protocol::private::PrivatePatterns;
+    init_tracing();
+    let store = Config::new(args.data_dir()?).store_dir();
+    let index = delos_registry_index::Index::open(&store).with_context(|| {
+        format!(
+            "opening the store in {} (stop the node first)",
+            store.display()
+        )
+    })?;
+    let private = PrivatePatterns::from_patterns(&args.private);
+    let mut out = std::io::stdout().lock();
+    for file in &args.files {
+        let wire = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let (record, stored) = import_record(&index, &wire, &private)
+            .with_context(|| format!("importing {}", file.display()))?;
+        let at = record.record();
+        writeln!(
+            out,
+            "{}@{} signer {}: {:?}, new conflicts: {}",
+            at.module(),
+            at.version(),
+            record.signer(),
+            stored.change,
+            stored.new_conflicts.len()
+        )
+        .context("writing to stdout")?;
+    }
+    Ok(())
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`), colours only on a terminal.

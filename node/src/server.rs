@@ -16,6 +16,8 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::fetch::{FetchConfig, FetchError, Fetcher};
 use crate::http::{AppState, router};
+use crate::keys::NodeKeys;
+use crate::provenance::OwnRecords;
 
 /// How long shutdown waits for in-flight responses before it cuts them off.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,6 +44,9 @@ pub enum StartError {
         #[source]
         source: IndexError,
     },
+    /// The node's keys could not be loaded or created.
+    #[error("loading the node's keys")]
+    Keys(#[source] crate::keys::KeyError),
     /// The fill path could not be set up (its work directory).
     #[error("setting up the fetcher")]
     Fetcher(#[source] FetchError),
@@ -84,8 +89,10 @@ impl Node {
             .await?
             .map_err(|source| StartError::Store { dir, source })?;
         log_damage(&index);
+        let own_records = own_records(&config).await?;
         let fetcher =
-            Fetcher::new(Arc::new(index), fetch_config(&config)).map_err(StartError::Fetcher)?;
+            Fetcher::with_own_records(Arc::new(index), fetch_config(&config), own_records)
+                .map_err(StartError::Fetcher)?;
         let addr = config.http_listen;
         let listener = TcpListener::bind(addr)
             .await
@@ -146,6 +153,16 @@ impl Node {
         tracing::info!(target: "delos", "stopped");
         result
     }
+}
+
+/// The signer of the node's own provenance records: the key in `<data dir>/node.key`,
+/// created on first start.
+async fn own_records(config: &Config) -> Result<Option<OwnRecords>, StartError> {
+    let data_dir = config.data_dir.clone();
+    let keys = tokio::task::spawn_blocking(move || NodeKeys::load(&data_dir, None))
+        .await?
+        .map_err(StartError::Keys)?;
+    Ok(Some(OwnRecords::new(keys.signing, config.upstream.clone())))
 }
 
 /// The fill path's settings, from the node's.

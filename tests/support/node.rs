@@ -193,6 +193,19 @@ impl TestNode {
         TestNode::spawn(dir, self.options.clone())
     }
 
+    /// Stops the node gracefully, runs `offline` on its data dir (the `--data-dir` it was
+    /// started with, while nothing holds the store's lock), and starts it again (a new port).
+    pub(crate) fn restart_with(
+        mut self,
+        offline: impl FnOnce(&Path) -> Result<()>,
+    ) -> Result<TestNode> {
+        let status = self.stop()?;
+        ensure!(status.success(), "the node exited with {status} on SIGTERM");
+        let dir = self.dir.take().context("the node has no data dir")?;
+        offline(&dir.path().join("data"))?;
+        TestNode::spawn(dir, self.options.clone())
+    }
+
     fn wait_healthy(&self) -> Result<()> {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {

@@ -15,6 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use delos_pool_protocol::gomod::declared_module_path;
 use delos_pool_protocol::hash::H1Hash;
 use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::provenance::VcsOrigin;
 use delos_pool_protocol::version::{Version, check_path_version};
 use delos_pool_protocol::zip::{MAX_GO_MOD_BYTES, MAX_ZIP_BYTES, verify_module_zip};
 use delos_registry_index::{HashedBlob, Index, IndexError, Source, VersionEntry};
@@ -35,6 +36,11 @@ pub(crate) struct Filled {
     pub(crate) entry: VersionEntry,
     /// Why the zip could not be built, for a `.mod`-only entry.
     pub(crate) zip_problem: Option<String>,
+    /// Where `go` got it (`Origin`), for the node's provenance record.
+    pub(crate) origin: Option<VcsOrigin>,
+    /// Whether the pinned entry agrees with what this fill produced (false after a moved tag:
+    /// then the node signs nothing, see `crate::provenance`).
+    pub(crate) pinned_is_ours: bool,
 }
 
 /// What a fill is about: the module, and the version or query as requested.
@@ -120,12 +126,15 @@ fn check_and_store(
             None
         }
     };
+    let produced = entry.claimed_hashes();
     let entry = pin(index, &request.module, &version, entry)?;
     let zip_problem = zip_problem.filter(|_| !entry.is_full());
     Ok(Filled {
         version,
+        pinned_is_ours: !entry.claimed_hashes().conflicts(&produced),
         entry,
         zip_problem,
+        origin: download.origin.as_ref().and_then(|o| o.to_vcs_origin()),
     })
 }
 

@@ -27,6 +27,42 @@ pub(crate) struct Download {
     pub(crate) sum: Option<String>,
     /// The `.mod` file's `h1:` hash.
     pub(crate) go_mod_sum: Option<String>,
+    /// Where the VCS bytes came from (commit hash, ref), for the node's provenance record.
+    pub(crate) origin: Option<Origin>,
+}
+
+/// The `Origin` object of `go mod download -json` (`codehost.Origin`); other keys are ignored.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub(crate) struct Origin {
+    /// The version control system (`git`, ...).
+    #[serde(rename = "VCS", default)]
+    pub(crate) vcs: String,
+    /// The repository URL.
+    #[serde(rename = "URL", default)]
+    pub(crate) url: String,
+    /// The module's directory in the repository, if not the root.
+    #[serde(rename = "Subdir", default)]
+    pub(crate) subdir: String,
+    /// The commit hash.
+    #[serde(rename = "Hash", default)]
+    pub(crate) hash: String,
+    /// The ref the version was resolved through (`refs/tags/v1.0.0`), if any.
+    #[serde(rename = "Ref", default)]
+    pub(crate) ref_name: String,
+}
+
+impl Origin {
+    /// As a provenance record's origin; `None` unless VCS, URL and hash are all present.
+    pub(crate) fn to_vcs_origin(&self) -> Option<delos_pool_protocol::provenance::VcsOrigin> {
+        let present = |text: &str| (!text.is_empty()).then(|| text.to_owned());
+        Some(delos_pool_protocol::provenance::VcsOrigin {
+            vcs: present(&self.vcs)?,
+            url: present(&self.url)?,
+            subdir: present(&self.subdir),
+            hash: present(&self.hash)?,
+            ref_name: present(&self.ref_name),
+        })
+    }
 }
 
 /// One object of `go list -m -json [-versions -retracted] -e` (`modload` modinfo).

@@ -31,11 +31,14 @@ use delos_pool_protocol::private::PrivatePatterns;
 use delos_pool_protocol::version::{Version, check_path_version};
 use delos_registry_index::{Index, VersionEntry};
 
+use crate::provenance::{self, OwnRecords};
+
 pub use config::FetchConfig;
 pub use error::FetchError;
 pub use stats::FetchStats;
 
-use from_vcs::{Filled, Request};
+pub(crate) use from_vcs::Filled;
+use from_vcs::Request;
 use go_command::GoCommand;
 use queries::Queries;
 use single_flight::SingleFlight;
@@ -65,11 +68,23 @@ struct Inner {
     negative: TtlCache<(ModulePath, String), String>,
     queries: Queries,
     private: PrivatePatterns,
+    /// Signs and stores the node's record after each fill (`None`: no records).
+    own_records: Option<OwnRecords>,
 }
 
 impl Fetcher {
     /// A fetcher serving from `index`, running `go` as `config` says. Creates the work area.
     pub fn new(index: Arc<Index>, config: FetchConfig) -> Result<Fetcher, FetchError> {
+        Self::with_own_records(index, config, None)
+    }
+
+    /// Like [`Self::new`], and after every fill the node's record is signed and stored by
+    /// `own_records` (see [`crate::provenance`]).
+    pub fn with_own_records(
+        index: Arc<Index>,
+        config: FetchConfig,
+        own_records: Option<OwnRecords>,
+    ) -> Result<Fetcher, FetchError> {
         let counters = Arc::new(Counters::default());
         let go = GoCommand::new(&config, Arc::clone(&counters)).map_err(FetchError::WorkArea)?;
         let private = PrivatePatterns::from_patterns(&config.private);
@@ -85,6 +100,7 @@ impl Fetcher {
             queries: Queries::new(&config, CACHE_CAPACITY),
             private,
             config,
+            own_records,
         };
         Ok(Fetcher {
             inner: Arc::new(inner),
@@ -148,6 +164,11 @@ impl Fetcher {
     /// modules are fetched only from their VCS and never shared with the pool.
     pub fn is_private(&self, module: &ModulePath) -> bool {
         self.inner.private.matches(module.as_str())
+    }
+
+    /// The signer of the node's own records, if it signs them.
+    pub fn own_signer(&self) -> Option<delos_pool_protocol::signing::SignerId> {
+        self.inner.own_records.as_ref().map(OwnRecords::signer)
     }
 
     /// The store this fetcher serves from.
@@ -223,6 +244,9 @@ impl Inner {
             Counters::bump(&this.counters.fills_started);
             let filled = from_vcs::fill(&this.go, &this.index, request.clone()).await;
             this.record_fill(&request, &filled);
+            let own = this.own_records.as_ref();
+            provenance::record_fill(own, &this.index, &this.private, &request.module, &filled)
+                .await;
             filled
         };
         self.fills.run(key, work).await.1

@@ -4,6 +4,7 @@
 //! GET /healthz                 200 "ok" once the node serves
 //! GET /metrics                 Prometheus text: HTTP, fill path, store
 //! GET /status                  the same as JSON
+//! GET /provenance/{module}/@v/{version}   pinned hashes, signed records, conflicts (JSON)
 //! GET|HEAD /{module}/@v/list   ┐
 //! GET|HEAD /{module}/@v/{v}.info|.mod|.zip   the Go module download protocol (download.rs)
 //! GET|HEAD /{module}/@latest   ┘
@@ -14,6 +15,7 @@
 
 mod download;
 pub mod error;
+mod provenance;
 pub mod request_path;
 mod status;
 
@@ -75,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(status::healthz))
         .route("/metrics", get(status::metrics))
         .route("/status", get(status::status))
+        .route("/provenance/{*path}", get(provenance::provenance))
         .fallback(download::download)
         .layer(CompressionLayer::new().compress_when(compress))
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY_BYTES))

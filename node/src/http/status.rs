@@ -22,7 +22,8 @@ pub(crate) async fn healthz() -> Response {
 /// `GET /metrics`: HTTP, fill-path and store counters.
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let store = state.fetcher.index().stats();
-    let text = state.metrics.render(&state.fetcher.stats(), &store);
+    let mut text = state.metrics.render(&state.fetcher.stats(), &store);
+    text.push_str(&super::provenance::metrics_text(state.fetcher.index()));
     let content_type = HeaderValue::from_static(PROMETHEUS_TEXT);
     ([(header::CONTENT_TYPE, content_type)], text).into_response()
 }
@@ -57,6 +58,7 @@ pub(crate) async fn status(State(state): State<AppState>) -> Response {
             "full_versions": store.full_versions,
             "blob_bytes": store.blob_bytes,
         },
+        "provenance": super::provenance::status_json(state.fetcher.index()),
     });
     let content_type = HeaderValue::from_static("application/json");
     ([(header::CONTENT_TYPE, content_type)], format!("{body}\n")).into_response()

@@ -1,0 +1,232 @@
+//! The node's own provenance: after every fill it signs a [`ProvenanceRecord`] for what it
+//! pinned and stores it (with the feed and conflict checks of `delos_registry_index::records`);
+//! operators can import records others signed ([`import_record`]).
+//!
+//! The record describes the *pinned* entry: its `h1:` hashes, the zip's sha256 and size
+//! (absent for a `.mod`-only entry), the `.info` `Time`, and where the node got it: the VCS
+//! `Origin` that `go mod download -json` reported (VCS, URL, subdir, commit hash, ref), or the
+//! upstream `GOPROXY` value when `go` reported none. When a fill produced other hashes than the
+//! ones already pinned (a moved tag), the node signs nothing: it never signs a statement that
+//! contradicts the bytes it serves.
+//!
+//! A failure to sign or store a record is logged and does not fail the fill: the bytes are
+//! pinned and served either way.
+
+use std::sync::Arc;
+
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::private::PrivatePatterns;
+use delos_pool_protocol::provenance::{
+    InfoTime, InvalidRecord, ProvenanceRecord, RecordFields, Source, VcsOrigin, ZipFacts,
+};
+use delos_pool_protocol::signing::{NodeKey, SignedRecord, SignerId, SigningError, VerifiedRecord};
+use delos_pool_protocol::version::Version;
+use delos_registry_index::{
+    ConflictEvidence, Index, RecordError, RecordStored, Sharing, VersionEntry,
+};
+
+use crate::fetch::{FetchError, Filled};
+
+impl From<InvalidRecord> for ProvenanceError {
+    fn from(err: InvalidRecord) -> Self {
+        Self::Invalid(Box::new(err))
+    }
+}
+
+impl From<SigningError> for ProvenanceError {
+    fn from(err: SigningError) -> Self {
+        Self::Signing(Box::new(err))
+    }
+}
+
+impl From<RecordError> for ProvenanceError {
+    fn from(err: RecordError) -> Self {
+        Self::Store(Box::new(err))
+    }
+}
+
+/// Signs and stores the node's own records. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct OwnRecords {
+    key: Arc<NodeKey>,
+    /// The `GOPROXY` value the fill workers use: the source named when `go` gives no origin.
+    upstream: String,
+}
+
+/// Why a record could not be made, signed, stored or imported.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProvenanceError {
+    /// The pinned `.info` has no valid `Time`.
+    #[error("the .info of {0} has no valid Time")]
+    InfoTime(String),
+    /// The record's fields break the record rules.
+    #[error(transparent)]
+    Invalid(Box<InvalidRecord>),
+    /// Signing, or reading and verifying an imported record, failed.
+    #[error("the record does not verify")]
+    Signing(#[source] Box<SigningError>),
+    /// The store failed.
+    #[error("storing the record failed")]
+    Store(#[source] Box<RecordError>),
+}
+
+impl OwnRecords {
+    /// Records signed with `key`; `upstream` is the fill workers' `GOPROXY` value.
+    pub fn new(key: NodeKey, upstream: impl Into<String>) -> OwnRecords {
+        OwnRecords {
+            key: Arc::new(key),
+            upstream: upstream.into(),
+        }
+    }
+
+    /// The signer these records name.
+    pub fn signer(&self) -> SignerId {
+        self.key.signer_id()
+    }
+
+    /// Signs the record of `entry`, pinned as `module@version`, and stores it; blocking.
+    pub fn sign_and_store(
+        &self,
+        index: &Index,
+        module: &ModulePath,
+        version: &Version,
+        entry: &VersionEntry,
+        origin: Option<&VcsOrigin>,
+        sharing: Sharing,
+    ) -> Result<RecordStored, ProvenanceError> {
+        let source = match origin {
+            Some(origin) => Source::Vcs(origin.clone()),
+            None => Source::Upstream(self.upstream.clone()),
+        };
+        let record = ProvenanceRecord::new(RecordFields {
+            module: module.clone(),
+            version: version.clone(),
+            go_mod_h1: *entry.go_mod().h1(),
+            zip: entry.zip().map(|zip| ZipFacts {
+                h1: *zip.h1(),
+                sha256: *zip.blob().sha256(),
+                size: zip.blob().size(),
+            }),
+            info_time: info_time(entry.info())
+                .ok_or_else(|| ProvenanceError::InfoTime(format!("{module}@{version}")))?,
+            source,
+            obtained_at: entry.obtained_at_unix_secs(),
+        })?;
+        let verified = self.key.sign(&record)?.verify()?;
+        let stored = index.records().insert(&verified, sharing)?;
+        warn_conflicts(&stored.new_conflicts);
+        Ok(stored)
+    }
+}
+
+/// The hook of the fill path: after a successful fill whose pinned entry is what it produced,
+/// sign and store the node's record (off the async threads). Logs failures; never fails.
+pub(crate) async fn record_fill(
+    own: Option<&OwnRecords>,
+    index: &Arc<Index>,
+    private: &PrivatePatterns,
+    module: &ModulePath,
+    filled: &Result<Filled, FetchError>,
+) {
+    let (Some(own), Ok(filled)) = (own, filled) else {
+        return;
+    };
+    if !filled.pinned_is_ours {
+        tracing::debug!(%module, version = %filled.version, "pinned entry predates this fill; not signing");
+        return;
+    }
+    let sharing = sharing_of(private, module);
+    let (own, index, module) = (own.clone(), Arc::clone(index), module.clone());
+    let (version, entry, origin) = (
+        filled.version.clone(),
+        filled.entry.clone(),
+        filled.origin.clone(),
+    );
+    let signed = tokio::task::spawn_blocking(move || {
+        let stored =
+            own.sign_and_store(&index, &module, &version, &entry, origin.as_ref(), sharing);
+        if let Err(err) = stored {
+            let error = error_chain(&err);
+            tracing::warn!(%module, %version, %error, "could not record provenance");
+        }
+    })
+    .await;
+    if let Err(err) = signed {
+        tracing::warn!(error = %err, "provenance task ended abnormally");
+    }
+}
+
+/// Verifies a signed record's wire bytes and stores it (shared with peers unless `private`
+/// matches its module); blocking. Used by `delos import-record`.
+pub fn import_record(
+    index: &Index,
+    wire: &[u8],
+    private: &PrivatePatterns,
+) -> Result<(VerifiedRecord, RecordStored), ProvenanceError> {
+    let verified = SignedRecord::from_wire(wire)
+        .map_err(SigningError::from)?
+        .verify()?;
+    let sharing = sharing_of(private, verified.record().module());
+    let stored = index.records().insert(&verified, sharing)?;
+    warn_conflicts(&stored.new_conflicts);
+    Ok((verified, stored))
+}
+
+fn sharing_of(private: &PrivatePatterns, module: &ModulePath) -> Sharing {
+    match private.matches(module.as_str()) {
+        true => Sharing::Private,
+        false => Sharing::Public,
+    }
+}
+
+/// Logs each new piece of evidence once, at warn (it is created once, ever).
+pub fn warn_conflicts(new: &[ConflictEvidence]) {
+    for evidence in new {
+        let counter = evidence.counter.as_ref().map(|c| c.signer().to_string());
+        tracing::warn!(
+            module = %evidence.module(),
+            version = %evidence.version(),
+            disputed_signer = %evidence.disputed.signer(),
+            counter_signer = counter.as_deref().unwrap_or("none"),
+            kind = ?evidence.kind(),
+            "conflicting provenance records; the pinned hashes keep being served"
+        );
+    }
+}
+
+/// The `Time` of `.info` bytes.
+fn info_time(info: &[u8]) -> Option<InfoTime> {
+    #[derive(serde::Deserialize)]
+    struct Info {
+        #[serde(rename = "Time")]
+        time: String,
+    }
+    let info: Info = serde_json::from_slice(info).ok()?;
+    InfoTime::parse(&info.time).ok()
+}
+
+/// The error and its sources on one line.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_time_is_read_from_go_info_bytes() {
+        let info = br#"{"Version":"v1.0.0","Time":"2026-01-01T00:00:00Z","Origin":{"VCS":"git"}}"#;
+        assert_eq!(info_time(info).unwrap().as_str(), "2026-01-01T00:00:00Z");
+        assert!(info_time(br#"{"Version":"v1.0.0"}"#).is_none());
+        assert!(info_time(br#"{"Time":"yesterday"}"#).is_none());
+    }
+}
