@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// ~/.local/share/delos on Linux.
     #[arg(long, value_name = "DIR", env = "DELOS_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Sign provenance records with this key file (an organisation's shared key, 32 raw
+    /// ed25519 secret-key bytes, mode 0600) instead of `<data dir>/node.key`. Never created.
+    #[arg(long, value_name = "FILE", env = "DELOS_SIGNING_KEY")]
+    pub signing_key: Option<PathBuf>,
     /// Address the HTTP server listens on [default: 127.0.0.1:3000]. Port 0 picks a free port.
     #[arg(long, value_name = "ADDR", env = "DELOS_HTTP_LISTEN")]
     pub http_listen: Option<SocketAddr>,
@@ -80,6 +84,8 @@ pub struct ServeArgs {
 pub struct FileConfig {
     /// Data directory. Missing: the platform data directory.
     pub data_dir: Option<PathBuf>,
+    /// Signing key file. Missing: the node key, `<data_dir>/node.key`.
+    pub signing_key: Option<PathBuf>,
     /// HTTP listen address. Missing: [`DEFAULT_HTTP_LISTEN`].
     pub http_listen: Option<SocketAddr>,
     /// GOPROXY for the fill workers. Missing: [`DEFAULT_UPSTREAM`].
@@ -106,6 +112,8 @@ pub struct FileConfig {
 pub struct Config {
     /// Where the store lives (`<data_dir>/store`) and fill workers work (`<data_dir>/fetch`).
     pub data_dir: PathBuf,
+    /// The key file that signs provenance records (`None`: `<data_dir>/node.key`).
+    pub signing_key: Option<PathBuf>,
     /// The HTTP listen address.
     pub http_listen: SocketAddr,
     /// The GOPROXY value of the fill workers.
@@ -164,6 +172,7 @@ impl Config {
     pub fn new(data_dir: impl Into<PathBuf>) -> Config {
         Config {
             data_dir: data_dir.into(),
+            signing_key: None,
             http_listen: DEFAULT_HTTP_LISTEN,
             upstream: DEFAULT_UPSTREAM.to_owned(),
             gosumdb: DEFAULT_GOSUMDB.to_owned(),
@@ -193,6 +202,7 @@ impl Config {
             .or_else(default_data_dir)
             .ok_or(ConfigError::NoDataDir)?;
         let mut config = Config::new(data_dir);
+        config.signing_key = args.signing_key.or(file.signing_key);
         config.http_listen = pick(args.http_listen, file.http_listen, config.http_listen);
         config.upstream = pick(args.upstream, file.upstream, config.upstream);
         config.gosumdb = pick(args.gosumdb, file.gosumdb, config.gosumdb);

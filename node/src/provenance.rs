@@ -222,6 +222,52 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
 
+    use delos_pool_protocol::hash::H1Hash;
+    use delos_registry_index::{HashedBlob, RecordChange};
+
+    fn mod_only_entry(index: &Index) -> VersionEntry {
+        let go_mod = b"module example.org/m\n";
+        let blob = index.blobs().write(&go_mod[..]).unwrap();
+        VersionEntry::new(
+            br#"{"Version":"v1.0.0","Time":"2026-01-01T00:00:00Z"}"#.to_vec(),
+            HashedBlob::new(blob, H1Hash::of_go_mod(go_mod)),
+            1_767_225_600,
+            delos_registry_index::Source::Vcs,
+        )
+    }
+
+    #[test]
+    fn a_mod_only_fill_is_signed_without_zip_facts_and_named_by_upstream() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::open(dir.path()).unwrap();
+        let (module, version) = (
+            ModulePath::parse("example.org/m").unwrap(),
+            Version::parse("v1.0.0").unwrap(),
+        );
+        let entry = mod_only_entry(&index);
+        index.store(&module, &version, entry.clone()).unwrap();
+        let own = OwnRecords::new(NodeKey::from_secret_bytes([9; 32]), "https://proxy.example");
+        let stored = own
+            .sign_and_store(&index, &module, &version, &entry, None, Sharing::Private)
+            .unwrap();
+        assert_eq!((stored.change, stored.seq), (RecordChange::Inserted, None));
+        let record = index
+            .records()
+            .get(&module, &version, &own.signer())
+            .unwrap()
+            .unwrap();
+        let record = record.record();
+        assert!(record.zip().is_none());
+        assert_eq!(record.go_mod_h1(), entry.go_mod().h1());
+        assert_eq!(record.fields().info_time.as_str(), "2026-01-01T00:00:00Z");
+        assert_eq!(record.fields().obtained_at, 1_767_225_600);
+        assert_eq!(
+            record.source(),
+            &Source::Upstream("https://proxy.example".into())
+        );
+        assert_eq!(index.feed().last_seq(), 0, "private: not in the feed");
+    }
+
     #[test]
     fn info_time_is_read_from_go_info_bytes() {
         let info = br#"{"Version":"v1.0.0","Time":"2026-01-01T00:00:00Z","Origin":{"VCS":"git"}}"#;

@@ -155,13 +155,14 @@ impl Node {
     }
 }
 
-/// The signer of the node's own provenance records: the key in `<data dir>/node.key`,
-/// created on first start.
+/// The signer of the node's own provenance records: the `--signing-key` file, else the key in
+/// `<data dir>/node.key` (created on first start).
 async fn own_records(config: &Config) -> Result<Option<OwnRecords>, StartError> {
-    let data_dir = config.data_dir.clone();
-    let keys = tokio::task::spawn_blocking(move || NodeKeys::load(&data_dir, None))
-        .await?
-        .map_err(StartError::Keys)?;
+    let (data_dir, signing_key) = (config.data_dir.clone(), config.signing_key.clone());
+    let keys =
+        tokio::task::spawn_blocking(move || NodeKeys::load(&data_dir, signing_key.as_deref()))
+            .await?
+            .map_err(StartError::Keys)?;
     Ok(Some(OwnRecords::new(keys.signing, config.upstream.clone())))
 }
 
