@@ -34,16 +34,13 @@ impl Plan {
     ) -> Result<Plan, RecordError> {
         let (module, version) = (offered.record().module(), offered.record().version());
         let key = signer_key(module, version, &offered.signer());
-        let meta = records.index.meta();
-        let current = meta.get(RECORDS, &key)?;
+        let current = records.index.meta().get(RECORDS, &key)?;
         let existing = match &current {
             Some(stored) => Some(verify_stored(RECORDS.as_str(), &key, stored)?),
             None => None,
         };
         let change = decide(existing.as_ref(), current.as_deref() == Some(wire), offered);
-        let takes_slot = matches!(change, RecordChange::Inserted | RecordChange::Upgraded);
-        let seq = (takes_slot && sharing == Sharing::Public).then_some(last_seq + 1);
-        let pinned = records.pinned(module, version)?;
+        let seq = (takes_slot(change) && sharing == Sharing::Public).then_some(last_seq + 1);
         let mut plan = Plan {
             change,
             key,
@@ -52,23 +49,37 @@ impl Plan {
             seq,
             evidence: Vec::new(),
         };
-        if change == RecordChange::Contradiction {
+        plan.find_evidence(records, offered, existing)?;
+        Ok(plan)
+    }
+
+    /// Plans the evidence this insert creates: a contradiction of the signer's `existing`
+    /// record, and every record of the version (with this one in its slot) against the pin.
+    fn find_evidence(
+        &mut self,
+        records: Records<'_>,
+        offered: &VerifiedRecord,
+        existing: Option<VerifiedRecord>,
+    ) -> Result<(), RecordError> {
+        let (module, version) = (offered.record().module(), offered.record().version());
+        let pinned = records.pinned(module, version)?;
+        if self.change == RecordChange::Contradiction {
             let evidence = ConflictEvidence {
                 disputed: offered.clone(),
                 counter: existing,
                 pinned,
             };
-            plan.add_evidence(meta, plan.key.clone(), evidence)?;
+            self.add_evidence(records.index.meta(), self.key.clone(), evidence)?;
         }
         if let Some(pinned) = pinned {
             let mut all = records.for_version(module, version)?;
-            if takes_slot {
+            if takes_slot(self.change) {
                 all.retain(|record| record.signer() != offered.signer());
                 all.push(offered.clone());
             }
-            plan.sweep(records, &all, offered, pinned)?;
+            self.sweep(records, &all, offered, pinned)?;
         }
-        Ok(plan)
+        Ok(())
     }
 
     /// Adds evidence for every record in `all` that conflicts with the pinned hashes and has
@@ -122,10 +133,9 @@ impl Plan {
         self,
         meta: &dyn MetaStore,
     ) -> Result<Option<(RecordStored, u64)>, RecordError> {
-        let takes_slot = matches!(self.change, RecordChange::Inserted | RecordChange::Upgraded);
         let seq_key = self.seq.map(feed_key);
         let mut writes = Vec::new();
-        if takes_slot {
+        if takes_slot(self.change) {
             let expected = self.current.as_deref();
             writes.push(write(RECORDS, &self.key, expected, &self.wire));
         }
@@ -160,6 +170,11 @@ fn write<'a>(
         expected,
         value,
     }
+}
+
+/// Whether the offered record is written into its signer's slot.
+fn takes_slot(change: RecordChange) -> bool {
+    matches!(change, RecordChange::Inserted | RecordChange::Upgraded)
 }
 
 /// What an offered record does to its signer's slot (rules in [`crate::records`]).
