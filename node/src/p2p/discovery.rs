@@ -94,17 +94,18 @@ pub(crate) fn dial_bootstrap(
 }
 
 /// What identify told about `peer`: a peer of another pool is disconnected; a peer of this
-/// pool that serves Kademlia has its listen addresses added to the routing table.
+/// pool that serves Kademlia has its listen addresses added to the routing table. Returns
+/// whether `peer` belongs to this pool.
 pub(crate) fn on_identify(
     swarm: &mut Swarm<Behaviour>,
     pool: &PoolName,
     peer: PeerId,
     info: identify::Info,
-) {
+) -> bool {
     if info.protocol_version != pool.identify_protocol_version() {
         tracing::debug!(%peer, theirs = %info.protocol_version, "peer of another pool; disconnecting");
         let _ = swarm.disconnect_peer_id(peer);
-        return;
+        return false;
     }
     let serves_kad = info
         .protocols
@@ -115,6 +116,7 @@ pub(crate) fn on_identify(
             swarm.behaviour_mut().kad.add_address(&peer, addr);
         }
     }
+    true
 }
 
 /// Dials peers mDNS found on the local network (identify then decides whether they are of this

@@ -94,6 +94,7 @@ impl EventLoop {
             servers.spawn(transfer::serve(s.transfers, s.blobs, s.limits.clone()));
             servers.spawn(sync::serve(s.syncs, s.feed, s.limits));
         }
+        let mut shutdown_reply = None;
         let period = self.redial_interval.max(Duration::from_millis(100));
         let mut redial = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -102,12 +103,22 @@ impl EventLoop {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 _ = redial.tick() => self.redial_bootstrap(),
                 command = self.commands.recv() => match command {
+                    Some(Command::Shutdown { reply }) => {
+                        shutdown_reply = Some(reply);
+                        break;
+                    }
                     Some(command) => self.on_command(command),
                     None => break,
                 },
             }
         }
         tracing::info!(peer_id = %self.swarm.local_peer_id(), "pool event loop stopped");
+        // Close every connection and server before saying so.
+        servers.shutdown().await;
+        drop(self);
+        if let Some(reply) = shutdown_reply {
+            let _ = reply.send(());
+        }
     }
 
     fn on_command(&mut self, command: Command) {
@@ -143,6 +154,10 @@ impl EventLoop {
             Command::Dial { addr, reply } => self.dial(addr, reply),
             Command::Status { reply } => {
                 let _ = reply.send(self.status());
+            }
+            // Handled by `run`, which stops the loop.
+            Command::Shutdown { reply } => {
+                let _ = reply.send(());
             }
         }
     }
@@ -248,6 +263,7 @@ impl EventLoop {
             } => {
                 tracing::debug!(peer = %peer_id, "disconnected");
                 self.round_trips.remove(&peer_id);
+                self.tell(PoolEvent::PeerDisconnected { peer_id });
             }
             other => tracing::trace!(event = ?other, "swarm event"),
         }
@@ -261,7 +277,9 @@ impl EventLoop {
                 message,
             }) => self.on_gossip(propagation_source, message_id, message),
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
-                discovery::on_identify(&mut self.swarm, &self.pool, peer_id, info);
+                if discovery::on_identify(&mut self.swarm, &self.pool, peer_id, info) {
+                    self.tell(PoolEvent::PeerIdentified { peer_id });
+                }
             }
             BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
                 id, result, step, ..
@@ -303,6 +321,13 @@ impl EventLoop {
             // sync will bring it later.
             tracing::warn!(peer = %source, "pool event queue full; ignoring a gossiped record");
             self.report(&id, &source, MessageAcceptance::Ignore);
+        }
+    }
+
+    /// Sends an informational event, dropping it (with a debug line) if the node is behind.
+    fn tell(&self, event: PoolEvent) {
+        if let Err(err) = self.events.try_send(event) {
+            tracing::debug!(event = ?err.into_inner(), "pool event queue full; event dropped");
         }
     }
 

@@ -45,6 +45,9 @@ pub(crate) enum Command {
     Status {
         reply: oneshot::Sender<PoolStatus>,
     },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// Why a [`PoolHandle`] call failed.
@@ -208,6 +211,13 @@ impl PoolHandle {
         };
         let protocol = self.sync_protocol.clone();
         sync::fetch_page(self.control.clone(), protocol, peer, request, timeout).await
+    }
+
+    /// Stops the event loop: every connection and the transfer and sync servers close (streams
+    /// being served are cut). Returns once done, or at once if the loop had already stopped.
+    /// Other handles then fail with [`HandleError::Stopped`].
+    pub async fn shutdown(&self) {
+        let _ = self.ask(|reply| Command::Shutdown { reply }).await;
     }
 
     /// Sends the command `make` builds and waits for its reply.

@@ -74,6 +74,17 @@ pub enum PoolEvent {
         /// The signed record's wire form, exactly as received.
         wire_bytes: Vec<u8>,
     },
+    /// A peer of this pool connected and identified itself (its protocols match this pool's).
+    /// A good moment to sync its feed. May repeat for one peer (identify runs again later).
+    PeerIdentified {
+        /// The peer.
+        peer_id: PeerId,
+    },
+    /// The last connection to a peer closed.
+    PeerDisconnected {
+        /// The peer.
+        peer_id: PeerId,
+    },
     /// A gossiped record failed the first checks; it was rejected and `source` penalised.
     /// For metrics; nothing to answer.
     RecordRejected {

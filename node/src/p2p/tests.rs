@@ -98,13 +98,40 @@ impl TestNode {
             .map_or(0, |s| s.gossip_mesh_peers)
     }
 
-    /// The next event within `wait`, if any.
+    /// The next record event (received or rejected) within `wait`, if any; peer events are
+    /// skipped.
     async fn next_event(&mut self, wait: Duration) -> Option<PoolEvent> {
-        tokio::time::timeout(wait, self.events.recv())
+        self.next_matching(wait, |event| !is_peer_event(event))
             .await
-            .ok()
-            .flatten()
     }
+
+    /// The next peer event within `wait`, if any; record events are skipped.
+    async fn next_peer_event(&mut self, wait: Duration) -> Option<PoolEvent> {
+        self.next_matching(wait, is_peer_event).await
+    }
+
+    async fn next_matching(
+        &mut self,
+        wait: Duration,
+        wanted: impl Fn(&PoolEvent) -> bool,
+    ) -> Option<PoolEvent> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let event = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .ok()??;
+            if wanted(&event) {
+                return Some(event);
+            }
+        }
+    }
+}
+
+fn is_peer_event(event: &PoolEvent) -> bool {
+    matches!(
+        event,
+        PoolEvent::PeerIdentified { .. } | PoolEvent::PeerDisconnected { .. }
+    )
 }
 
 fn is_quic(addr: &Multiaddr) -> bool {
@@ -463,6 +490,31 @@ async fn two_pools_never_exchange_gossip() {
         y.next_event(Duration::from_secs(1)).await.is_none(),
         "beta saw alpha's record"
     );
+    let event = y.next_peer_event(Duration::from_millis(100)).await;
+    assert!(
+        !matches!(event, Some(PoolEvent::PeerIdentified { .. })),
+        "{event:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_are_announced_on_identify_and_shutdown_disconnects_them() {
+    let mut a = plain(1, no_discovery("t-peers"));
+    let b = plain(2, no_discovery("t-peers"));
+    b.handle.dial(a.addr(false).await).await.unwrap();
+    match a.next_peer_event(Duration::from_secs(5)).await {
+        Some(PoolEvent::PeerIdentified { peer_id }) => assert_eq!(peer_id, b.peer_id()),
+        other => panic!("no PeerIdentified: {other:?}"),
+    }
+    b.handle.shutdown().await;
+    assert!(matches!(b.handle.status().await, Err(HandleError::Stopped)));
+    loop {
+        match a.next_peer_event(Duration::from_secs(5)).await {
+            Some(PoolEvent::PeerDisconnected { peer_id }) if peer_id == b.peer_id() => break,
+            Some(PoolEvent::PeerIdentified { .. }) => continue,
+            other => panic!("no PeerDisconnected: {other:?}"),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
