@@ -15,4 +15,5 @@ mod immutability;
 mod keys_cli;
 mod private_patterns;
 mod provenance;
+mod record_crash_safety;
 mod serve_cli;
