@@ -181,6 +181,13 @@ fn a_build_leaves_signed_records_and_a_moved_tag_leaves_evidence() -> Result<()>
     ensure!(sums.len() >= 10, "{sums:?}");
 
     let key = signing_key(&node.data_dir().join("data"))?;
+    for unknown in [
+        "example.org/hello.git/@v/v9.9.9",
+        "example.org/hello.git/@v/v1.1",
+    ] {
+        let response = node.get(&format!("/provenance/{unknown}"))?;
+        ensure!(response.status == 404, "{unknown}: {}", response.status);
+    }
     for ((module, version), hashes) in &sums {
         check_own_record(&world, &node, &key, (module, version), hashes)?;
     }

@@ -2,7 +2,9 @@
 //! numbered 1, 2, 3, … without gaps, for peers to sync from.
 //!
 //! Items are appended in the same atomic commit as the record itself (see
-//! [`crate::records`]), so the feed and the records tree never disagree after a crash.
+//! [`crate::records`]), so the feed and the records tree never disagree after a crash. A record
+//! that disagrees with the pinned entry is in the feed too (it took its signer's slot): peers
+//! judge it by their own pins and trust policy, and the evidence travels.
 //!
 //! # Never showing a number that a crash could reuse
 //!
