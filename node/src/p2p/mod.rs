@@ -19,6 +19,30 @@
 //! to the node as [`PoolEvent::RecordReceived`], and the node answers with
 //! [`PoolHandle::report_validation`] after storing them. Everything is namespaced by the pool
 //! name, so two pools never exchange records or files.
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # async fn run(
+//! #     keypair: libp2p::identity::Keypair,
+//! #     blobs: Arc<dyn delos_node::p2p::BlobSource>,
+//! #     feed: Arc<dyn delos_node::p2p::FeedSource>,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
+//! use delos_node::p2p::{P2pConfig, PoolEvent, spawn};
+//! use libp2p::gossipsub::MessageAcceptance;
+//!
+//! let (pool, mut events, event_loop) = spawn(&keypair, &P2pConfig::default(), blobs, feed)?;
+//! tokio::spawn(event_loop.run());
+//! while let Some(event) = events.recv().await {
+//!     if let PoolEvent::RecordReceived { message_id, propagation_source, record, .. } = event {
+//!         // Store `record` first (a conflict is evidence to keep, not a reason to reject);
+//!         // answer Ignore for a record already known, Accept for a new one.
+//!         let verdict = MessageAcceptance::Accept;
+//!         pool.report_validation(message_id, propagation_source, verdict).await?;
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod args;
 mod behaviour;
