@@ -23,7 +23,7 @@ pub struct P2pArgs {
         value_delimiter = ','
     )]
     pub listen: Option<Vec<Multiaddr>>,
-    /// A peer to dial on start (repeatable), ending in /p2p/<PeerId> (`delos id` prints it).
+    /// A peer to dial on start (repeatable), ending in `/p2p/<PeerId>` (`delos id` prints it).
     #[arg(
         long = "bootstrap",
         value_name = "MULTIADDR",
