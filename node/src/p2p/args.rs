@@ -40,6 +40,10 @@ pub struct P2pArgs {
         value_delimiter = ','
     )]
     pub external: Option<Vec<Multiaddr>>,
+    /// Announce this node's own listen addresses as reachable (loopback tests, flat LANs), which
+    /// makes it a Kademlia server at once.
+    #[arg(long, env = "DELOS_P2P_LISTEN_IS_EXTERNAL")]
+    pub p2p_listen_is_external: bool,
     /// Find peers on the local network with mDNS [default: on].
     #[arg(long, overrides_with = "no_mdns")]
     pub mdns: bool,
@@ -62,6 +66,9 @@ impl P2pArgs {
         }
         if let Some(external) = self.external {
             config.external_addrs = external;
+        }
+        if self.p2p_listen_is_external {
+            config.listen_addrs_are_external = true;
         }
         if self.mdns {
             config.mdns = true;
@@ -99,6 +106,7 @@ mod tests {
             "--bootstrap",
             &bootstrap,
             "--no-mdns",
+            "--p2p-listen-is-external",
         ])
         .unwrap();
         let config = cli.p2p.apply(P2pConfig::default());
@@ -106,6 +114,7 @@ mod tests {
         assert_eq!(config.listen.len(), 2);
         assert_eq!(config.bootstrap[0].to_string(), bootstrap);
         assert!(!config.mdns);
+        assert!(config.listen_addrs_are_external);
     }
 
     #[test]
