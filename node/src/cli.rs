@@ -27,7 +27,7 @@ pub enum Command {
     Id(KeyArgs),
     /// Serve the Go module download protocol (point GOPROXY at it), filling misses with
     /// `go mod download`.
-    Serve(crate::config::ServeArgs),
+    Serve(Box<crate::config::ServeArgs>),
     /// Verify signed provenance records (files of their wire bytes) and store them in a
     /// stopped node's store; disagreement with pinned versions is kept as conflict evidence.
     ImportRecord(ImportArgs),
@@ -96,6 +96,7 @@ impl ImportArgs {
 }
 
 /// Whose provenance records the node believes (flatten into commands that run a node).
+/// `Default` is what no flag gives: no trusted signer, quorum 2.
 #[derive(Debug, Clone, Args)]
 pub struct TrustArgs {
     /// Believe records signed by this key on its own (repeatable; the value `delos id` prints
@@ -112,6 +113,15 @@ pub struct TrustArgs {
     /// believed. With no trusted signer and no quorum, nothing from peers is accepted.
     #[arg(long, value_name = "N", env = "DELOS_QUORUM", default_value_t = TrustPolicy::DEFAULT_QUORUM)]
     pub quorum: NonZeroU8,
+}
+
+impl Default for TrustArgs {
+    fn default() -> TrustArgs {
+        TrustArgs {
+            trusted_signers: Vec::new(),
+            quorum: TrustPolicy::DEFAULT_QUORUM,
+        }
+    }
 }
 
 impl TrustArgs {

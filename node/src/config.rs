@@ -13,7 +13,13 @@ use clap::Args;
 use clap::builder::BoolishValueParser;
 use serde::Deserialize;
 
-use crate::cli::default_data_dir;
+use std::num::NonZeroU8;
+
+use delos_pool_protocol::signing::SignerId;
+use delos_pool_protocol::trust::TrustPolicy;
+
+use crate::cli::{TrustArgs, default_data_dir};
+use crate::p2p::{P2pArgs, P2pConfig};
 
 /// The HTTP listen address when none is configured: loopback only, port 3000.
 pub const DEFAULT_HTTP_LISTEN: SocketAddr =
@@ -74,6 +80,18 @@ pub struct ServeArgs {
     #[arg(long, env = "DELOS_OFFLINE", num_args = 0..=1, default_missing_value = "true",
           value_name = "BOOL", value_parser = BoolishValueParser::new())]
     pub offline: Option<bool>,
+    /// Join a pool of Delos nodes [default: only when --p2p-listen or --bootstrap is given].
+    #[arg(long, env = "DELOS_P2P", overrides_with = "no_p2p")]
+    pub p2p: bool,
+    /// Run alone, without a pool, whatever other pool flags say.
+    #[arg(long, overrides_with = "p2p")]
+    pub no_p2p: bool,
+    /// The pool's flags.
+    #[command(flatten)]
+    pub pool: P2pArgs,
+    /// Whose records are believed.
+    #[command(flatten)]
+    pub trust: TrustArgs,
 }
 
 /// The `--config` TOML file. Every key is optional; a missing key means "use the flag, the
@@ -130,6 +148,12 @@ pub struct Config {
     pub list_ttl: Duration,
     /// Serve only what is stored.
     pub offline: bool,
+    /// The pool's settings; `None`: the node runs alone.
+    pub p2p: Option<P2pConfig>,
+    /// Signers whose records are believed on their own (`--trusted-signer`).
+    pub trusted_signers: Vec<SignerId>,
+    /// Distinct agreeing signers that make untrusted records believed (`--quorum`).
+    pub quorum: NonZeroU8,
 }
 
 /// Why the configuration could not be loaded.
@@ -181,6 +205,9 @@ impl Config {
             fetch_timeout: DEFAULT_FETCH_TIMEOUT,
             list_ttl: DEFAULT_LIST_TTL,
             offline: false,
+            p2p: None,
+            trusted_signers: Vec::new(),
+            quorum: TrustPolicy::DEFAULT_QUORUM,
         }
     }
 
@@ -211,6 +238,9 @@ impl Config {
         config.fetch_timeout = pick(args.fetch_timeout, file.fetch_timeout, config.fetch_timeout);
         config.list_ttl = pick(args.list_ttl, file.list_ttl, config.list_ttl);
         config.offline = pick(args.offline, file.offline, config.offline);
+        config.p2p = pool_config(args.p2p, args.no_p2p, args.pool);
+        config.trusted_signers = args.trust.trusted_signers;
+        config.quorum = args.trust.quorum;
         config.validate()
     }
 
@@ -229,6 +259,11 @@ impl Config {
         Ok(self)
     }
 
+    /// The trust policy of a node whose own signing key is `own`.
+    pub fn trust_policy(&self, own: SignerId) -> TrustPolicy {
+        TrustPolicy::new(own, self.trusted_signers.iter().copied(), self.quorum)
+    }
+
     /// The store's directory.
     pub fn store_dir(&self) -> PathBuf {
         self.data_dir.join("store")
@@ -238,6 +273,13 @@ impl Config {
     pub fn fetch_dir(&self) -> PathBuf {
         self.data_dir.join("fetch")
     }
+}
+
+/// The pool's settings when the pool is on: `--p2p`, or any of `--p2p-listen` and `--bootstrap`,
+/// unless `--no-p2p`.
+fn pool_config(on: bool, off: bool, args: P2pArgs) -> Option<P2pConfig> {
+    let asked = on || args.listen.is_some() || args.bootstrap.is_some();
+    (asked && !off).then(|| args.apply(P2pConfig::default()))
 }
 
 /// The flag (or its environment variable) if given, else the file's value, else the default.

@@ -16,5 +16,6 @@ pub mod http;
 pub mod keys;
 pub mod metrics;
 pub mod p2p;
+pub mod pool;
 pub mod provenance;
 pub mod server;

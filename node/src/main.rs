@@ -24,7 +24,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Id(args)) => print_id(&args),
-        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Serve(args)) => serve(*args),
         Some(Command::ImportRecord(args)) => import_records(&args),
         None => Ok(Cli::command().print_help()?),
     }

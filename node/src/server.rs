@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use delos_pool_protocol::private::PrivatePatterns;
 use delos_registry_index::{Index, IndexError};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -17,6 +18,7 @@ use crate::config::Config;
 use crate::fetch::{FetchConfig, FetchError, Fetcher};
 use crate::http::{AppState, router};
 use crate::keys::NodeKeys;
+use crate::pool::{Pool, PoolSetup};
 use crate::provenance::OwnRecords;
 
 /// How long shutdown waits for in-flight responses before it cuts them off.
@@ -27,6 +29,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Node {
     http_addr: SocketAddr,
     fetcher: Fetcher,
+    pool: Option<Pool>,
     stop: oneshot::Sender<()>,
     server: JoinHandle<io::Result<()>>,
 }
@@ -59,6 +62,9 @@ pub enum StartError {
         #[source]
         source: io::Error,
     },
+    /// The pool could not start (a listen address, a bootstrap address, mDNS).
+    #[error("starting the pool")]
+    Pool(#[source] crate::p2p::SpawnError),
     /// A blocking start-up task panicked.
     #[error("a start-up task ended abnormally")]
     Task(#[from] tokio::task::JoinError),
@@ -89,10 +95,12 @@ impl Node {
             .await?
             .map_err(|source| StartError::Store { dir, source })?;
         log_damage(&index);
-        let own_records = own_records(&config).await?;
+        let keys = load_keys(&config).await?;
+        let own_records = OwnRecords::new(keys.signing.clone(), config.upstream.clone());
         let fetcher =
-            Fetcher::with_own_records(Arc::new(index), fetch_config(&config), own_records)
+            Fetcher::with_own_records(Arc::new(index), fetch_config(&config), Some(own_records))
                 .map_err(StartError::Fetcher)?;
+        let pool = start_pool(&config, &keys, &fetcher).await?;
         let addr = config.http_listen;
         let listener = TcpListener::bind(addr)
             .await
@@ -100,7 +108,8 @@ impl Node {
         let http_addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
-        let app = router(AppState::new(fetcher.clone(), config.fetch_timeout));
+        let app =
+            router(AppState::new(fetcher.clone(), config.fetch_timeout).with_pool(pool.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -114,6 +123,7 @@ impl Node {
         Ok(Node {
             http_addr,
             fetcher,
+            pool,
             stop,
             server,
         })
@@ -129,17 +139,26 @@ impl Node {
         &self.fetcher
     }
 
+    /// The node's pool, when it runs in one.
+    pub fn pool(&self) -> Option<&Pool> {
+        self.pool.as_ref()
+    }
+
     /// Stops accepting connections, lets in-flight responses finish (at most
     /// 30 s), then closes the store. Every stored version was already flushed
     /// when it was stored; closing releases the store's lock for the next process.
     pub async fn shutdown(self) -> Result<(), ShutdownError> {
         let Node {
             fetcher,
+            pool,
             stop,
             mut server,
             ..
         } = self;
         let _ = stop.send(());
+        if let Some(pool) = pool {
+            pool.shutdown().await;
+        }
         let drained = tokio::time::timeout(DRAIN_TIMEOUT, &mut server).await;
         let result = match drained {
             Ok(joined) => joined?.map_err(ShutdownError::Serve),
@@ -155,15 +174,29 @@ impl Node {
     }
 }
 
-/// The signer of the node's own provenance records: the `--signing-key` file, else the key in
-/// `<data dir>/node.key` (created on first start).
-async fn own_records(config: &Config) -> Result<Option<OwnRecords>, StartError> {
+/// The node's keys: its identity in `<data dir>/node.key` (created on first start), and the
+/// signer of its provenance records, the `--signing-key` file or else the identity.
+async fn load_keys(config: &Config) -> Result<NodeKeys, StartError> {
     let (data_dir, signing_key) = (config.data_dir.clone(), config.signing_key.clone());
-    let keys =
-        tokio::task::spawn_blocking(move || NodeKeys::load(&data_dir, signing_key.as_deref()))
-            .await?
-            .map_err(StartError::Keys)?;
-    Ok(Some(OwnRecords::new(keys.signing, config.upstream.clone())))
+    tokio::task::spawn_blocking(move || NodeKeys::load(&data_dir, signing_key.as_deref()))
+        .await?
+        .map_err(StartError::Keys)
+}
+
+/// Starts the pool when the configuration asks for one.
+async fn start_pool(
+    config: &Config,
+    keys: &NodeKeys,
+    fetcher: &Fetcher,
+) -> Result<Option<Pool>, StartError> {
+    let Some(p2p) = &config.p2p else {
+        return Ok(None);
+    };
+    let private = PrivatePatterns::from_patterns(&config.private);
+    let index = Arc::clone(fetcher.index());
+    let setup = PoolSetup::new(&keys.identity, p2p, index, private, keys.signer_id());
+    let pool = Pool::start(setup).await.map_err(StartError::Pool)?;
+    Ok(Some(pool))
 }
 
 /// The fill path's settings, from the node's.

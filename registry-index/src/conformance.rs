@@ -129,4 +129,5 @@ conformance!(
     record_seen_before_the_pin_becomes_evidence_with_the_own_record,
     concurrent_inserts_number_the_feed_without_gaps,
     commit_writes_all_or_nothing,
+    sync_cursors_are_per_peer_and_survive_reopen,
 );

@@ -20,6 +20,7 @@ use crate::records_state::RecordsState;
 use crate::schema::{VERSIONS, module_prefix, parse_version_key, version_key};
 use crate::sled_store::{DEFAULT_CACHE_CAPACITY_BYTES, SledStore};
 use crate::stats::Stats;
+use crate::sync_cursors::SyncCursors;
 use crate::versions::{Change, Stored, Target, store};
 
 /// Directory (under the data dir) of the blob store.
@@ -139,6 +140,11 @@ impl Index {
     /// The local feed of public records, for peers to sync from.
     pub fn feed(&self) -> Feed<'_> {
         Feed { index: self }
+    }
+
+    /// The per-peer cursors of the feed sync (where to resume pulling each peer's feed).
+    pub fn sync_cursors(&self) -> SyncCursors<'_> {
+        SyncCursors { index: self }
     }
 
     /// The conflict evidence: disagreeing signed records, kept, never served.

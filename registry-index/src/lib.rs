@@ -85,6 +85,7 @@ mod records_state;
 pub mod schema;
 mod sled_store;
 mod stats;
+pub mod sync_cursors;
 pub mod versions;
 
 #[cfg(test)]
@@ -106,4 +107,5 @@ pub use open_report::{Damage, OpenReport};
 pub use records::{RecordChange, RecordError, RecordStored, Records, Sharing};
 pub use sled_store::{DEFAULT_CACHE_CAPACITY_BYTES, SledStore};
 pub use stats::Stats;
+pub use sync_cursors::{SyncCursorError, SyncCursors};
 pub use versions::{Change, Stored};

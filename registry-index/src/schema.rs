@@ -36,8 +36,12 @@ pub const FEED: TreeName = TreeName("feed-v1");
 /// [`RECORDS`] (the disputed record's signer), value a [`crate::conflicts`] evidence encoding.
 pub const CONFLICTS: TreeName = TreeName("conflicts-v1");
 
+/// Per peer, the last sequence number of its feed this node has synced: key the peer's bytes
+/// (a PeerId's binary form), value a `u64`, big-endian. See [`crate::sync_cursors`].
+pub const SYNC_CURSORS: TreeName = TreeName("sync-cursors-v1");
+
 /// Every tree the index uses; a backend may open them all up front.
-pub const ALL_TREES: &[TreeName] = &[VERSIONS, RECORDS, FEED, CONFLICTS];
+pub const ALL_TREES: &[TreeName] = &[VERSIONS, RECORDS, FEED, CONFLICTS, SYNC_CURSORS];
 
 /// Separates the module path from the version in a key. A validated module path never contains
 /// a NUL byte, so the module path ends exactly where the first NUL is.

@@ -85,3 +85,28 @@ fn a_missing_config_file_names_the_path() {
     let err = Config::load(flags).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/delos.toml"), "{err}");
 }
+
+#[test]
+fn the_pool_is_off_unless_asked_for() {
+    use clap::Parser;
+    #[derive(Debug, Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+    let pool_of = |argv: &[&str]| {
+        let mut full = vec!["serve", "--data-dir", "/d"];
+        full.extend_from_slice(argv);
+        Config::layer(Serve::try_parse_from(full).unwrap().args, FileConfig::default())
+            .unwrap()
+            .p2p
+    };
+    assert_eq!(pool_of(&[]), None);
+    let listen = pool_of(&["--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"]).unwrap();
+    assert_eq!(listen.listen.len(), 1);
+    assert!(!listen.mdns);
+    assert!(pool_of(&["--p2p"]).unwrap().mdns);
+    assert_eq!(pool_of(&["--p2p", "--no-p2p"]), None);
+    let quorum = Serve::try_parse_from(["serve", "--quorum", "3"]).unwrap().args;
+    assert_eq!(quorum.trust.quorum.get(), 3);
+}

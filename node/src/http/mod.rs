@@ -36,6 +36,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::fetch::Fetcher;
 use crate::metrics::Metrics;
+use crate::pool::Pool;
 
 /// Requests carry no body; anything larger than this is refused unread.
 const MAX_REQUEST_BODY_BYTES: usize = 4096;
@@ -51,6 +52,7 @@ pub struct AppState {
     fetcher: Fetcher,
     metrics: Arc<Metrics>,
     request_timeout: Duration,
+    pool: Option<Pool>,
 }
 
 impl AppState {
@@ -60,7 +62,14 @@ impl AppState {
             fetcher,
             metrics: Arc::new(Metrics::default()),
             request_timeout: fetch_timeout.saturating_add(REQUEST_TIMEOUT_MARGIN),
+            pool: None,
         }
+    }
+
+    /// This state with the node's pool (shown in `/status` and `/metrics`), if it has one.
+    pub fn with_pool(mut self, pool: Option<Pool>) -> AppState {
+        self.pool = pool;
+        self
     }
 
     /// The HTTP counters.

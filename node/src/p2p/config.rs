@@ -7,7 +7,7 @@ use libp2p::Multiaddr;
 
 /// The pool layer's settings. `Default` is a node that joins the default pool on all
 /// interfaces (TCP and QUIC, OS-chosen ports) with mDNS on and no bootstrap peers.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct P2pConfig {
     /// The pool to join; namespaces the gossip topic and every protocol name.

@@ -4,11 +4,13 @@ mod damage;
 mod pinning;
 mod provenance;
 mod queries;
+mod sync_cursors;
 
 pub(crate) use damage::*;
 pub(crate) use pinning::*;
 pub(crate) use provenance::*;
 pub(crate) use queries::*;
+pub(crate) use sync_cursors::*;
 
 const GO_MOD: &[u8] = b"module example.com/a/b\n\ngo 1.22\n";
 const ZIP: &[u8] = b"PK stand-in zip bytes, version one";

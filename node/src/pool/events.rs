@@ -1,0 +1,133 @@
+//! `EventHandler`: what the node does with the pool's events. A gossiped record (already
+//! decoded and verified by the p2p layer) is stored first — a conflict is evidence to keep —
+//! and only then answered: `Accept` (forward it) when it was new to this node, `Ignore` when
+//! it was known. Rejections were decided by the p2p layer; they are only counted here. A peer
+//! that identifies itself is handed to the feed sync.
+
+use std::sync::Arc;
+
+use delos_pool_protocol::private::PrivatePatterns;
+use delos_pool_protocol::signing::VerifiedRecord;
+use delos_registry_index::{Index, RecordChange, RecordError, RecordStored};
+use libp2p::PeerId;
+use libp2p::gossipsub::{MessageAcceptance, MessageId};
+use tokio::sync::mpsc;
+
+use super::{PoolStats, sharing_of};
+use crate::p2p::{PoolEvent, PoolHandle};
+use crate::provenance::warn_conflicts;
+
+/// Handles [`PoolEvent`]s until the p2p layer stops.
+#[derive(Debug)]
+pub struct EventHandler {
+    handle: PoolHandle,
+    index: Arc<Index>,
+    private: PrivatePatterns,
+    stats: Arc<PoolStats>,
+    sync_requests: mpsc::Sender<PeerId>,
+}
+
+impl EventHandler {
+    /// A handler storing into `index`, asking `sync_requests` to sync identified peers.
+    pub fn new(
+        handle: PoolHandle,
+        index: Arc<Index>,
+        private: PrivatePatterns,
+        stats: Arc<PoolStats>,
+        sync_requests: mpsc::Sender<PeerId>,
+    ) -> EventHandler {
+        EventHandler {
+            handle,
+            index,
+            private,
+            stats,
+            sync_requests,
+        }
+    }
+
+    /// Handles events one by one until the channel closes.
+    pub async fn run(self, mut events: mpsc::Receiver<PoolEvent>) {
+        while let Some(event) = events.recv().await {
+            match event {
+                PoolEvent::RecordReceived {
+                    message_id,
+                    propagation_source,
+                    record,
+                    ..
+                } => {
+                    self.on_record(message_id, propagation_source, *record)
+                        .await
+                }
+                PoolEvent::RecordRejected { source, reason } => {
+                    self.stats.rejected();
+                    tracing::info!(peer = %source, %reason, "rejected a gossiped record");
+                }
+                PoolEvent::PeerIdentified { peer_id } => {
+                    // Full queue: a sync is due anyway; the periodic round catches up.
+                    let _ = self.sync_requests.try_send(peer_id);
+                }
+                PoolEvent::PeerDisconnected { peer_id } => {
+                    tracing::debug!(peer = %peer_id, "pool peer disconnected");
+                }
+            }
+        }
+    }
+
+    /// Stores a received record, then tells gossipsub whether to forward it.
+    async fn on_record(&self, message_id: MessageId, source: PeerId, record: VerifiedRecord) {
+        self.stats.received();
+        let stored = store_record(&self.index, &self.private, record).await;
+        let acceptance = match stored {
+            Some(stored) if is_new(&stored) => {
+                self.stats.new_record();
+                MessageAcceptance::Accept
+            }
+            _ => MessageAcceptance::Ignore,
+        };
+        if let Err(err) = self
+            .handle
+            .report_validation(message_id, source, acceptance)
+            .await
+        {
+            tracing::debug!(error = %err, "validation result not delivered");
+        }
+    }
+}
+
+/// Whether an insert added something to this node (a new slot, an upgrade, or new evidence):
+/// such a record is worth forwarding and counting.
+pub(crate) fn is_new(stored: &RecordStored) -> bool {
+    matches!(
+        stored.change,
+        RecordChange::Inserted | RecordChange::Upgraded
+    ) || !stored.new_conflicts.is_empty()
+}
+
+/// Stores a verified record from a peer (shared through the feed unless its module is
+/// private), logs new conflicts; `None` when the store failed (logged).
+pub(crate) async fn store_record(
+    index: &Arc<Index>,
+    private: &PrivatePatterns,
+    record: VerifiedRecord,
+) -> Option<RecordStored> {
+    let sharing = sharing_of(private, record.record().module());
+    let index = Arc::clone(index);
+    let inserted = tokio::task::spawn_blocking(move || -> Result<RecordStored, RecordError> {
+        index.records().insert(&record, sharing)
+    })
+    .await;
+    match inserted {
+        Ok(Ok(stored)) => {
+            warn_conflicts(&stored.new_conflicts);
+            Some(stored)
+        }
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "could not store a record from the pool");
+            None
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "storing a record from the pool failed");
+            None
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The node in its pool: [`Pool`] starts the libp2p layer ([`crate::p2p`]) over the node's
+//! store and keeps three things running beside it:
+//!
+//! - the sources peers are served from ([`sources`]): the store's files and its feed, private
+//!   modules left out;
+//! - the handler of pool events ([`events`]): every gossiped record that verifies is stored
+//!   (conflicts become evidence) and then accepted for forwarding, or ignored when known;
+//! - the feed sync ([`sync`]): when a peer identifies itself, and every little while, the
+//!   records after the cursor persisted for that peer are pulled page by page.
+//!
+//! The fill path announces what it filled through [`Pool::announce`] (publish on the records
+//! topic + provide in Kademlia) and asks peers for files through [`Pool::handle`].
+//!
+//! The pool is off unless asked for (`--p2p`, `--p2p-listen` or `--bootstrap`): a single node
+//! runs exactly as before.
+
+pub mod events;
+pub mod sources;
+pub mod stats;
+pub mod sync;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::private::PrivatePatterns;
+use delos_pool_protocol::signing::{NodeKey, SignedRecord, SignerId};
+use delos_pool_protocol::version::Version;
+use delos_registry_index::{Index, Sharing};
+use tokio::task::JoinHandle;
+
+use crate::keys::identity_keypair;
+use crate::p2p::{self, P2pConfig, PoolHandle, PoolStatus, SpawnError};
+
+pub use stats::{PoolStats, PoolStatsSnapshot};
+
+/// How long start-up waits for the listeners to report their addresses (for the log line).
+const LISTEN_WAIT: Duration = Duration::from_secs(2);
+
+/// The node's membership in its pool. Cheap to clone; every clone drives the same swarm.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    handle: PoolHandle,
+    stats: Arc<PoolStats>,
+    index: Arc<Index>,
+    private: PrivatePatterns,
+    own_signer: SignerId,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// What the pool is started from.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct PoolSetup<'a> {
+    /// The node's identity key (its PeerId).
+    pub identity: &'a NodeKey,
+    /// The swarm's settings.
+    pub config: &'a P2pConfig,
+    /// The node's store: served to peers, and where received records go.
+    pub index: Arc<Index>,
+    /// The node's private modules: never served, announced or put in the feed.
+    pub private: PrivatePatterns,
+    /// The signer of the node's own records.
+    pub own_signer: SignerId,
+}
+
+impl<'a> PoolSetup<'a> {
+    /// A setup from its parts.
+    pub fn new(
+        identity: &'a NodeKey,
+        config: &'a P2pConfig,
+        index: Arc<Index>,
+        private: PrivatePatterns,
+        own_signer: SignerId,
+    ) -> PoolSetup<'a> {
+        PoolSetup {
+            identity,
+            config,
+            index,
+            private,
+            own_signer,
+        }
+    }
+}
+
+impl Pool {
+    /// Starts the swarm, the event handler and the feed sync; logs the PeerId and the listen
+    /// addresses. Must be called within a Tokio runtime.
+    pub async fn start(setup: PoolSetup<'_>) -> Result<Pool, SpawnError> {
+        let sources = Arc::new(sources::StoreSources::new(
+            Arc::clone(&setup.index),
+            setup.private.clone(),
+        ));
+        let keypair = identity_keypair(setup.identity);
+        let (handle, events, event_loop) =
+            p2p::spawn(&keypair, setup.config, sources.clone(), sources)?;
+        let mut tasks = vec![tokio::spawn(event_loop.run())];
+        let stats = Arc::new(PoolStats::default());
+        let syncer = sync::Syncer::new(handle.clone(), Arc::clone(&setup.index), &setup.private);
+        let (sync_requests, sync_task) = syncer.spawn(Arc::clone(&stats));
+        tasks.push(sync_task);
+        let handler = events::EventHandler::new(
+            handle.clone(),
+            Arc::clone(&setup.index),
+            setup.private.clone(),
+            Arc::clone(&stats),
+            sync_requests,
+        );
+        tasks.push(tokio::spawn(handler.run(events)));
+        log_started(&handle, setup.config.listen.len()).await;
+        let inner = Inner {
+            handle,
+            stats,
+            index: setup.index,
+            private: setup.private,
+            own_signer: setup.own_signer,
+            tasks: Mutex::new(tasks),
+        };
+        Ok(Pool {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The swarm's handle: providers, connected peers (with ping times), transfers.
+    pub fn handle(&self) -> &PoolHandle {
+        &self.inner.handle
+    }
+
+    /// The pool's counters (the peer-fill path adds bad peers and bytes from peers).
+    pub fn stats(&self) -> &Arc<PoolStats> {
+        &self.inner.stats
+    }
+
+    /// A snapshot of the swarm, or `None` once it has stopped.
+    pub async fn status(&self) -> Option<PoolStatus> {
+        self.inner.handle.status().await.ok()
+    }
+
+    /// Tells the pool this node holds `module@version`: publishes `record` on the records
+    /// topic and provides the version's key in Kademlia. Never for private modules. Failures
+    /// (e.g. no peer subscribed yet) are logged and counted, never returned: the fill stands,
+    /// and peers still find the record through sync.
+    pub async fn announce(&self, record: &SignedRecord, module: &ModulePath, version: &Version) {
+        if self.is_private(module) {
+            return;
+        }
+        let handle = &self.inner.handle;
+        match record.to_wire() {
+            Ok(wire) => match handle.publish(wire).await {
+                Ok(_) => self.inner.stats.announced(),
+                Err(err) => {
+                    self.inner.stats.announce_failed();
+                    tracing::debug!(%module, %version, error = %err, "record not published");
+                }
+            },
+            Err(err) => tracing::warn!(%module, %version, error = %err, "record not encodable"),
+        }
+        if let Err(err) = handle.provide(module, version).await {
+            self.inner.stats.announce_failed();
+            tracing::debug!(%module, %version, error = %err, "not provided in Kademlia");
+        }
+    }
+
+    /// [`announce`](Self::announce) of the node's own stored record for `module@version` (the
+    /// one `OwnRecords::sign_and_store` made); does nothing if there is none.
+    pub async fn announce_own(&self, module: &ModulePath, version: &Version) {
+        let (index, signer) = (Arc::clone(&self.inner.index), self.inner.own_signer);
+        let (m, v) = (module.clone(), version.clone());
+        let read = tokio::task::spawn_blocking(move || index.records().get(&m, &v, &signer)).await;
+        match read {
+            Ok(Ok(Some(record))) => self.announce(record.signed(), module, version).await,
+            Ok(Ok(None)) => tracing::debug!(%module, %version, "no own record to announce"),
+            Ok(Err(err)) => {
+                tracing::warn!(%module, %version, error = %err, "own record unreadable")
+            }
+            Err(err) => tracing::warn!(error = %err, "reading the own record failed"),
+        }
+    }
+
+    /// Whether `module` is one of the node's private modules.
+    pub fn is_private(&self, module: &ModulePath) -> bool {
+        self.inner.private.matches(module.as_str())
+    }
+
+    /// Stops the swarm and the pool's tasks.
+    pub async fn shutdown(&self) {
+        self.inner.handle.shutdown().await;
+        let tasks = match self.inner.tasks.lock() {
+            Ok(mut tasks) => std::mem::take(&mut *tasks),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        for task in tasks {
+            task.abort();
+        }
+    }
+}
+
+/// How records of `module` may be shared: never when it is private.
+pub(crate) fn sharing_of(private: &PrivatePatterns, module: &ModulePath) -> Sharing {
+    match private.matches(module.as_str()) {
+        true => Sharing::Private,
+        false => Sharing::Public,
+    }
+}
+
+/// Logs the PeerId and the listen addresses once the listeners have reported them (at most
+/// [`LISTEN_WAIT`]).
+async fn log_started(handle: &PoolHandle, listeners: usize) {
+    let deadline = tokio::time::Instant::now() + LISTEN_WAIT;
+    let mut status = handle.status().await.ok();
+    while status
+        .as_ref()
+        .is_some_and(|s| s.listen_addrs.len() < listeners)
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        status = handle.status().await.ok();
+    }
+    let Some(status) = status else { return };
+    let addrs: Vec<String> = status.listen_addrs.iter().map(|a| a.to_string()).collect();
+    tracing::info!(
+        target: "delos",
+        peer_id = %status.peer_id,
+        listen = %addrs.join(","),
+        kad_server = status.kad_server_mode,
+        "pool started"
+    );
+}

@@ -1,0 +1,190 @@
+//! `Syncer`: pulls the records a node missed from its peers' feeds. When a peer identifies
+//! itself (and every [`SYNC_INTERVAL`] for every connected peer), the records after the cursor
+//! persisted for that peer (`index.sync_cursors()`) are pulled in pages of at most
+//! [`PAGE_ITEMS`], each stored like a gossiped one, and the cursor is saved after each page.
+//! At most [`MAX_CONCURRENT_SYNCS`] peers are synced at once, and one sync pulls at most
+//! [`MAX_PAGES`] pages (the next round goes on from its cursor).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use delos_pool_protocol::private::PrivatePatterns;
+use delos_registry_index::Index;
+use libp2p::PeerId;
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::PoolStats;
+use super::events::{is_new, store_record};
+use crate::p2p::PoolHandle;
+
+/// How often every connected peer is synced, besides when it identifies itself.
+pub const SYNC_INTERVAL: Duration = Duration::from_secs(15);
+/// The most records asked for in one page.
+pub const PAGE_ITEMS: u32 = 256;
+/// The most pages one sync of one peer pulls.
+pub const MAX_PAGES: usize = 64;
+/// The most peers synced at once.
+pub const MAX_CONCURRENT_SYNCS: usize = 4;
+/// How long one page may take.
+const PAGE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Queued sync requests; more are dropped (the periodic round catches up).
+const REQUEST_CAPACITY: usize = 256;
+
+/// Syncs peers' feeds into the node's store.
+#[derive(Debug, Clone)]
+pub struct Syncer {
+    handle: PoolHandle,
+    index: Arc<Index>,
+    private: PrivatePatterns,
+}
+
+/// Which peers are being synced, and which asked again meanwhile.
+#[derive(Debug, Default)]
+struct Running {
+    syncing: HashSet<PeerId>,
+    again: HashSet<PeerId>,
+}
+
+impl Syncer {
+    /// A syncer pulling through `handle` into `index`.
+    pub fn new(handle: PoolHandle, index: Arc<Index>, private: &PrivatePatterns) -> Syncer {
+        Syncer {
+            handle,
+            index,
+            private: private.clone(),
+        }
+    }
+
+    /// Runs the sync task; send a PeerId to the returned sender to sync that peer soon.
+    pub fn spawn(self, stats: Arc<PoolStats>) -> (mpsc::Sender<PeerId>, JoinHandle<()>) {
+        let (requests, receiver) = mpsc::channel(REQUEST_CAPACITY);
+        let task = tokio::spawn(self.run(receiver, stats));
+        (requests, task)
+    }
+
+    async fn run(self, mut requests: mpsc::Receiver<PeerId>, stats: Arc<PoolStats>) {
+        let mut running = Running::default();
+        let mut tasks = JoinSet::new();
+        let mut tick = tokio::time::interval(SYNC_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                request = requests.recv() => match request {
+                    Some(peer) => self.start(peer, &mut running, &mut tasks, &stats),
+                    None => break,
+                },
+                Some(done) = tasks.join_next() => {
+                    let Ok(peer) = done else { continue };
+                    running.syncing.remove(&peer);
+                    if running.again.remove(&peer) {
+                        self.start(peer, &mut running, &mut tasks, &stats);
+                    }
+                }
+                _ = tick.tick() => {
+                    for peer in self.handle.connected_peers().await.unwrap_or_default() {
+                        self.start(peer.peer_id, &mut running, &mut tasks, &stats);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts syncing `peer`, or remembers to sync it again when it is being synced (or when
+    /// [`MAX_CONCURRENT_SYNCS`] are running; the next round picks it up).
+    fn start(
+        &self,
+        peer: PeerId,
+        running: &mut Running,
+        tasks: &mut JoinSet<PeerId>,
+        stats: &Arc<PoolStats>,
+    ) {
+        if running.syncing.contains(&peer) || running.syncing.len() >= MAX_CONCURRENT_SYNCS {
+            running.again.insert(peer);
+            return;
+        }
+        running.syncing.insert(peer);
+        let (this, stats) = (self.clone(), Arc::clone(stats));
+        tasks.spawn(async move {
+            this.sync_peer(peer, &stats).await;
+            peer
+        });
+    }
+
+    /// Pulls `peer`'s feed after its cursor, page by page (at most [`MAX_PAGES`]).
+    async fn sync_peer(&self, peer: PeerId, stats: &PoolStats) {
+        let Some(mut cursor) = self.cursor(peer).await else {
+            return;
+        };
+        let mut reset = false;
+        for _ in 0..MAX_PAGES {
+            let page = match self
+                .handle
+                .sync_page(peer, cursor, PAGE_ITEMS, PAGE_TIMEOUT)
+                .await
+            {
+                Ok(page) => page,
+                Err(err) => {
+                    stats.sync_failed();
+                    tracing::debug!(%peer, error = %err, "feed sync failed");
+                    return;
+                }
+            };
+            if page.head_seq < cursor && !reset {
+                tracing::info!(%peer, cursor, head = page.head_seq, "peer's feed restarted; syncing from its start");
+                (cursor, reset) = (0, true);
+                continue;
+            }
+            let (received, last) = (page.records.len(), page.is_last());
+            let mut new = 0;
+            for (_, record) in page.records {
+                let stored = store_record(&self.index, &self.private, record).await;
+                new += usize::from(stored.as_ref().is_some_and(is_new));
+            }
+            stats.synced(received as u64);
+            (0..new).for_each(|_| stats.new_record());
+            if page.next_cursor != cursor || reset {
+                cursor = page.next_cursor;
+                self.save_cursor(peer, cursor).await;
+            }
+            if received > 0 || new > 0 {
+                tracing::debug!(%peer, received, new, cursor, "synced a feed page");
+            }
+            if last || received == 0 {
+                return;
+            }
+        }
+    }
+
+    /// The persisted cursor of `peer` (0 when none); `None` when the store failed (logged).
+    async fn cursor(&self, peer: PeerId) -> Option<u64> {
+        let index = Arc::clone(&self.index);
+        let read =
+            tokio::task::spawn_blocking(move || index.sync_cursors().get(&peer.to_bytes())).await;
+        match read {
+            Ok(Ok(cursor)) => Some(cursor),
+            Ok(Err(err)) => {
+                tracing::warn!(%peer, error = %err, "sync cursor unreadable; syncing from the start");
+                Some(0)
+            }
+            Err(err) => {
+                tracing::warn!(%peer, error = %err, "reading the sync cursor failed");
+                None
+            }
+        }
+    }
+
+    /// Persists `peer`'s cursor; a failure is logged (the next sync repeats some records).
+    async fn save_cursor(&self, peer: PeerId, cursor: u64) {
+        let index = Arc::clone(&self.index);
+        let saved =
+            tokio::task::spawn_blocking(move || index.sync_cursors().set(&peer.to_bytes(), cursor))
+                .await;
+        match saved {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!(%peer, error = %err, "sync cursor not saved"),
+            Err(err) => tracing::warn!(%peer, error = %err, "saving the sync cursor failed"),
+        }
+    }
+}
