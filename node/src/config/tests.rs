@@ -97,9 +97,12 @@ fn the_pool_is_off_unless_asked_for() {
     let pool_of = |argv: &[&str]| {
         let mut full = vec!["serve", "--data-dir", "/d"];
         full.extend_from_slice(argv);
-        Config::layer(Serve::try_parse_from(full).unwrap().args, FileConfig::default())
-            .unwrap()
-            .p2p
+        Config::layer(
+            Serve::try_parse_from(full).unwrap().args,
+            FileConfig::default(),
+        )
+        .unwrap()
+        .p2p
     };
     assert_eq!(pool_of(&[]), None);
     let listen = pool_of(&["--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"]).unwrap();
@@ -107,6 +110,8 @@ fn the_pool_is_off_unless_asked_for() {
     assert!(!listen.mdns);
     assert!(pool_of(&["--p2p"]).unwrap().mdns);
     assert_eq!(pool_of(&["--p2p", "--no-p2p"]), None);
-    let quorum = Serve::try_parse_from(["serve", "--quorum", "3"]).unwrap().args;
+    let quorum = Serve::try_parse_from(["serve", "--quorum", "3"])
+        .unwrap()
+        .args;
     assert_eq!(quorum.trust.quorum.get(), 3);
 }
