@@ -99,6 +99,20 @@ impl OwnRecords {
             Some(origin) => Source::Vcs(origin.clone()),
             None => Source::Upstream(self.upstream.clone()),
         };
+        self.sign_and_store_from(index, module, version, entry, source, sharing)
+    }
+
+    /// [`Self::sign_and_store`] naming `source` as where the node got the version (a peer
+    /// fill names [`Source::Peer`]); blocking.
+    pub fn sign_and_store_from(
+        &self,
+        index: &Index,
+        module: &ModulePath,
+        version: &Version,
+        entry: &VersionEntry,
+        source: Source,
+        sharing: Sharing,
+    ) -> Result<RecordStored, ProvenanceError> {
         let record = ProvenanceRecord::new(RecordFields {
             module: module.clone(),
             version: version.clone(),
@@ -207,7 +221,7 @@ fn info_time(info: &[u8]) -> Option<InfoTime> {
 }
 
 /// The error and its sources on one line.
-fn error_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

@@ -7,8 +7,11 @@
 //! 2. the store (`spawn_blocking`, never behind a fill): a hit answers at once;
 //! 3. offline nodes stop here;
 //! 4. the negative cache answers recent "not found"s at once;
-//! 5. one fill per module version ([`single_flight`]), run in its own task on a bounded pool of
-//!    `go mod download -json` workers ([`from_vcs`]), validated and stored, then served.
+//! 5. one fill per module version ([`single_flight`]), run in its own task: first from pool
+//!    peers when a pool is attached and the module is not private ([`from_peers`]: only bytes
+//!    whose hashes the trust policy accepts), else on a bounded pool of `go mod download -json`
+//!    workers ([`from_vcs`]); validated and stored, signed as the node's record, announced to
+//!    the pool, then served.
 //!
 //! `list`, `@latest` and non-canonical queries ([`queries`]) are cached for `list_ttl`, served
 //! stale while a background refresh runs, and fall back to what the store holds.
@@ -16,6 +19,7 @@
 mod cached_query;
 mod config;
 mod error;
+mod from_peers;
 mod from_vcs;
 mod go_command;
 mod go_json;
@@ -24,7 +28,7 @@ mod single_flight;
 mod stats;
 mod ttl_cache;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::private::PrivatePatterns;
@@ -35,8 +39,10 @@ use crate::provenance::{self, OwnRecords};
 
 pub use config::FetchConfig;
 pub use error::FetchError;
+pub use from_peers::{PeerFillHooks, PoolLink};
 pub use stats::FetchStats;
 
+use from_peers::BadPeers;
 pub(crate) use from_vcs::Filled;
 use from_vcs::Request;
 use go_command::GoCommand;
@@ -70,6 +76,10 @@ struct Inner {
     private: PrivatePatterns,
     /// Signs and stores the node's record after each fill (`None`: no records).
     own_records: Option<OwnRecords>,
+    /// The pool, once attached: misses are filled from peers first, fills are announced.
+    pool: OnceLock<PoolLink>,
+    /// Peers that sent mismatching bytes, not asked again for a while.
+    bad_peers: BadPeers,
 }
 
 impl Fetcher {
@@ -101,6 +111,8 @@ impl Fetcher {
             private,
             config,
             own_records,
+            pool: OnceLock::new(),
+            bad_peers: BadPeers::new(from_peers::BAD_PEER_PENALTY, from_peers::BAD_PEER_CAPACITY),
         };
         Ok(Fetcher {
             inner: Arc::new(inner),
@@ -157,7 +169,16 @@ impl Fetcher {
     /// The fill path's counters.
     pub fn stats(&self) -> FetchStats {
         let in_flight = self.inner.fills.len() + self.inner.queries.pending();
-        self.inner.counters.snapshot(in_flight as u64)
+        let bad_peers = self.inner.bad_peers.count();
+        self.inner.counters.snapshot(in_flight as u64, bad_peers)
+    }
+
+    /// Attaches the pool: from now on misses of public modules are filled from peers first
+    /// (bytes verified against hashes `link`'s trust policy accepts), and every fill is
+    /// announced. Returns `false`, changing nothing, if a pool was attached already.
+    pub fn attach_pool(&self, link: PoolLink) -> bool {
+        from_peers::sweep_work_area(&self.inner.config.work_dir);
+        self.inner.pool.set(link).is_ok()
     }
 
     /// Whether `module` matches the node's private patterns (Go's GOPRIVATE rules): such
@@ -242,11 +263,17 @@ impl Inner {
         };
         let work = async move {
             Counters::bump(&this.counters.fills_started);
+            if let Some(filled) = this.fill_from_peers(&request).await {
+                return Ok(filled);
+            }
             let filled = from_vcs::fill(&this.go, &this.index, request.clone()).await;
             this.record_fill(&request, &filled);
             let own = this.own_records.as_ref();
             provenance::record_fill(own, &this.index, &this.private, &request.module, &filled)
                 .await;
+            if let Ok(filled) = &filled {
+                this.announce(&request.module, filled);
+            }
             filled
         };
         self.fills.run(key, work).await.1
@@ -257,6 +284,7 @@ impl Inner {
         match filled {
             Ok(filled) => {
                 Counters::bump(&self.counters.fills_stored);
+                Counters::bump(&self.counters.vcs_fills);
                 tracing::info!("filled {}@{} from the VCS", request.module, filled.version);
             }
             Err(err) => {

@@ -14,8 +14,18 @@ pub struct FetchStats {
     pub store_hits: u64,
     /// Fills started (one per module version, however many requests waited for it).
     pub fills_started: u64,
-    /// Fills that stored a version (full or `.mod`-only).
+    /// Fills that stored a version (full or `.mod`-only), from peers or from the VCS.
     pub fills_stored: u64,
+    /// Of `fills_stored`, those filled from pool peers (verified against trusted hashes).
+    pub peer_fills: u64,
+    /// Of `fills_stored`, those filled from the VCS.
+    pub vcs_fills: u64,
+    /// Bytes received from peers by transfers (verified or not).
+    pub peer_bytes: u64,
+    /// Times a peer sent bytes that did not match the trusted hashes (the bytes were dropped).
+    pub peer_mismatches: u64,
+    /// Peers not asked now because they sent mismatching bytes recently.
+    pub bad_peers: u64,
     /// Fills that failed.
     pub fills_failed: u64,
     /// Fills and VCS queries running now.
@@ -36,6 +46,10 @@ pub(crate) struct Counters {
     pub(crate) store_hits: AtomicU64,
     pub(crate) fills_started: AtomicU64,
     pub(crate) fills_stored: AtomicU64,
+    pub(crate) peer_fills: AtomicU64,
+    pub(crate) vcs_fills: AtomicU64,
+    pub(crate) peer_bytes: AtomicU64,
+    pub(crate) peer_mismatches: AtomicU64,
     pub(crate) fills_failed: AtomicU64,
     pub(crate) list_cache_hits: AtomicU64,
     pub(crate) list_cache_misses: AtomicU64,
@@ -48,8 +62,9 @@ impl Counters {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The current values; `fills_in_flight` comes from the single-flight maps.
-    pub(crate) fn snapshot(&self, fills_in_flight: u64) -> FetchStats {
+    /// The current values; `fills_in_flight` comes from the single-flight maps, `bad_peers`
+    /// from the bad-peer map.
+    pub(crate) fn snapshot(&self, fills_in_flight: u64, bad_peers: u64) -> FetchStats {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         FetchStats {
             go_processes_started: get(&self.go_processes_started),
@@ -57,6 +72,11 @@ impl Counters {
             store_hits: get(&self.store_hits),
             fills_started: get(&self.fills_started),
             fills_stored: get(&self.fills_stored),
+            peer_fills: get(&self.peer_fills),
+            vcs_fills: get(&self.vcs_fills),
+            peer_bytes: get(&self.peer_bytes),
+            peer_mismatches: get(&self.peer_mismatches),
+            bad_peers,
             fills_failed: get(&self.fills_failed),
             fills_in_flight,
             list_cache_hits: get(&self.list_cache_hits),

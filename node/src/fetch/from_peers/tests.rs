@@ -1,0 +1,426 @@
+//! In-process tests of the peer fill: real swarms on loopback (a serving node with its files
+//! in memory, honest or tampered), and a real [`Fetcher`] over a real [`Index`] in a temp
+//! directory. The VCS fallback runs the real `go` with `GOPROXY=off`, so it never reaches the
+//! network and answers "not found".
+
+use std::num::NonZeroU8;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+
+use delos_pool_protocol::provenance::{InfoTime, ProvenanceRecord, RecordFields, ZipFacts};
+use delos_pool_protocol::signing::{NodeKey, SignerId};
+use delos_pool_protocol::zip::verify_module_zip;
+use futures::FutureExt;
+use libp2p::Multiaddr;
+use libp2p::multiaddr::Protocol;
+
+use super::*;
+use crate::fetch::{FetchConfig, FetchStats, Fetcher};
+use crate::p2p::{Blob, BlobSource, FeedPage, FeedSource, P2pConfig, SourceError};
+use crate::provenance::OwnRecords;
+
+const MODULE: &str = "example.com/m";
+const VERSION: &str = "v1.0.0";
+const TIME: &str = "2026-01-02T03:04:05Z";
+/// The seed of the fetching node's key.
+const CLIENT: u8 = 100;
+
+/// A module version's three files.
+#[derive(Clone)]
+struct Files {
+    info: Vec<u8>,
+    go_mod: Vec<u8>,
+    zip: Vec<u8>,
+}
+
+fn module() -> ModulePath {
+    ModulePath::parse(MODULE).unwrap()
+}
+
+fn version() -> Version {
+    Version::parse(VERSION).unwrap()
+}
+
+fn key(seed: u8) -> NodeKey {
+    NodeKey::from_secret_bytes([seed; 32])
+}
+
+fn peer(seed: u8) -> PeerId {
+    crate::keys::peer_id(&key(seed))
+}
+
+/// A module zip whose `m.go` holds `body`.
+fn module_zip(body: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    let prefix = format!("{MODULE}@{VERSION}");
+    writer
+        .start_file(format!("{prefix}/go.mod"), options)
+        .unwrap();
+    writer.write_all(b"module example.com/m\n").unwrap();
+    writer
+        .start_file(format!("{prefix}/m.go"), options)
+        .unwrap();
+    writer.write_all(body.as_bytes()).unwrap();
+    writer.finish().unwrap().into_inner()
+}
+
+fn honest() -> Files {
+    Files {
+        info: format!(r#"{{"Version":"{VERSION}","Time":"{TIME}"}}"#).into_bytes(),
+        go_mod: b"module example.com/m\n".to_vec(),
+        zip: module_zip("package m\n\nconst Answer = 42\n"),
+    }
+}
+
+/// The honest files with another (valid) zip: its `h1:` differs.
+fn tampered_zip() -> Files {
+    Files {
+        zip: module_zip("package m\n\nconst Answer = 666\n"),
+        ..honest()
+    }
+}
+
+/// `key`'s record vouching for `files`.
+fn record(key: &NodeKey, files: &Files) -> VerifiedRecord {
+    let zip = verify_module_zip(std::io::Cursor::new(&files.zip), &module(), &version()).unwrap();
+    let fields = RecordFields {
+        module: module(),
+        version: version(),
+        go_mod_h1: H1Hash::of_go_mod(&files.go_mod),
+        zip: Some(ZipFacts {
+            h1: zip.h1,
+            sha256: zip.sha256,
+            size: zip.size,
+        }),
+        info_time: InfoTime::parse(TIME).unwrap(),
+        source: RecordSource::Import,
+        obtained_at: 1_790_000_000,
+    };
+    let record = ProvenanceRecord::new(fields).unwrap();
+    key.sign(&record).unwrap().verify().unwrap()
+}
+
+/// Serves one module version's files from memory.
+struct MemBlobs(Files);
+
+impl BlobSource for MemBlobs {
+    fn open<'a>(
+        &'a self,
+        request: &'a TransferRequest,
+    ) -> BoxFuture<'a, Result<Option<Blob>, SourceError>> {
+        let bytes = match request.kind() {
+            BlobKind::Info => self.0.info.clone(),
+            BlobKind::Mod => self.0.go_mod.clone(),
+            BlobKind::Zip => self.0.zip.clone(),
+        };
+        let blob = Blob {
+            length: bytes.len() as u64,
+            reader: Box::pin(std::io::Cursor::new(bytes)),
+        };
+        async move { Ok(Some(blob)) }.boxed()
+    }
+}
+
+/// An empty feed.
+struct NoFeed;
+
+impl FeedSource for NoFeed {
+    fn page(&self, _after: u64, _max: u32) -> BoxFuture<'_, Result<FeedPage, SourceError>> {
+        let page = FeedPage {
+            items: Vec::new(),
+            head_seq: 0,
+        };
+        async move { Ok(page) }.boxed()
+    }
+}
+
+/// What the fill path told the pool.
+#[derive(Debug, Default)]
+struct Hooks {
+    announced: Mutex<Vec<String>>,
+    bad: Mutex<Vec<PeerId>>,
+    bytes: AtomicU64,
+}
+
+impl PeerFillHooks for Hooks {
+    fn announce_own<'a>(
+        &'a self,
+        module: &'a ModulePath,
+        version: &'a Version,
+    ) -> BoxFuture<'a, ()> {
+        self.announced
+            .lock()
+            .unwrap()
+            .push(format!("{module}@{version}"));
+        async {}.boxed()
+    }
+
+    fn bad_peer(&self, peer: PeerId) {
+        self.bad.lock().unwrap().push(peer);
+    }
+
+    fn bytes_from_peers(&self, bytes: u64) {
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+fn config() -> P2pConfig {
+    P2pConfig::loopback(delos_pool_protocol::messages::PoolName::parse("peerfill-test").unwrap())
+}
+
+/// Starts a node with identity `seed` serving `files`; returns its handle and TCP address.
+async fn server(seed: u8, files: Files) -> (PoolHandle, Multiaddr) {
+    let keypair = crate::keys::identity_keypair(&key(seed));
+    let (handle, _events, event_loop) = crate::p2p::spawn(
+        &keypair,
+        &config(),
+        Arc::new(MemBlobs(files)),
+        Arc::new(NoFeed),
+    )
+    .unwrap();
+    tokio::spawn(event_loop.run());
+    for _ in 0..200 {
+        let status = handle.status().await.unwrap();
+        let tcp = status
+            .listen_addrs
+            .iter()
+            .find(|a| a.iter().any(|p| matches!(p, Protocol::Tcp(_))));
+        if let Some(addr) = tcp {
+            let addr = addr.clone().with(Protocol::P2p(handle.local_peer_id()));
+            return (handle, addr);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("node {seed} never listened");
+}
+
+/// The fetching node: a fetcher over a fresh store holding `records`, attached to a pool
+/// connected to `servers`.
+struct Client {
+    fetcher: Fetcher,
+    hooks: Arc<Hooks>,
+    _handle: PoolHandle,
+    _dir: tempfile::TempDir,
+}
+
+async fn client(
+    trusted: &[u8],
+    quorum: u8,
+    records: &[VerifiedRecord],
+    servers: &[Multiaddr],
+) -> Client {
+    let dir = tempfile::tempdir().unwrap();
+    let index = Arc::new(Index::open(dir.path().join("store")).unwrap());
+    for record in records {
+        index.records().insert(record, Sharing::Public).unwrap();
+    }
+    let mut fetch = FetchConfig::new(dir.path().join("work"));
+    fetch.upstream = String::from("off");
+    fetch.gosumdb = String::from("off");
+    let own = OwnRecords::new(key(CLIENT), "off");
+    let fetcher = Fetcher::with_own_records(index, fetch, Some(own)).unwrap();
+    let keypair = crate::keys::identity_keypair(&key(CLIENT));
+    let (handle, _events, event_loop) =
+        crate::p2p::spawn(&keypair, &config(), Arc::new(NoFeed2), Arc::new(NoFeed)).unwrap();
+    tokio::spawn(event_loop.run());
+    for addr in servers {
+        handle.dial(addr.clone()).await.unwrap();
+    }
+    let trusted: Vec<SignerId> = trusted.iter().map(|s| key(*s).signer_id()).collect();
+    let quorum = NonZeroU8::new(quorum).unwrap();
+    let trust = TrustPolicy::new(key(CLIENT).signer_id(), trusted, quorum);
+    let hooks = Arc::new(Hooks::default());
+    let link = PoolLink::new(
+        handle.clone(),
+        trust,
+        Arc::clone(&hooks) as Arc<dyn PeerFillHooks>,
+    );
+    assert!(fetcher.attach_pool(link));
+    Client {
+        fetcher,
+        hooks,
+        _handle: handle,
+        _dir: dir,
+    }
+}
+
+/// Serves nothing.
+struct NoFeed2;
+
+impl BlobSource for NoFeed2 {
+    fn open<'a>(
+        &'a self,
+        _request: &'a TransferRequest,
+    ) -> BoxFuture<'a, Result<Option<Blob>, SourceError>> {
+        async { Ok(None) }.boxed()
+    }
+}
+
+impl Client {
+    async fn get(&self) -> Result<VersionEntry, FetchError> {
+        self.fetcher.version(&module(), &version(), true).await
+    }
+
+    fn stored(&self) -> Option<VersionEntry> {
+        self.fetcher.index().get(&module(), &version()).unwrap()
+    }
+
+    fn stats(&self) -> FetchStats {
+        self.fetcher.stats()
+    }
+
+    fn bad(&self) -> Vec<PeerId> {
+        self.hooks.bad.lock().unwrap().clone()
+    }
+}
+
+fn total_len(files: &Files) -> u64 {
+    (files.info.len() + files.go_mod.len() + files.zip.len()) as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn honest_bytes_from_a_trusted_signer_are_stored_signed_and_announced() {
+    let files = honest();
+    let (_a, addr) = server(1, files.clone()).await;
+    let c = client(&[1], 2, &[record(&key(1), &files)], &[addr]).await;
+    let entry = c.get().await.unwrap();
+    assert_eq!(entry.source(), &Source::Peer(peer(1).to_string()));
+    assert_eq!(entry.info(), &files.info[..]);
+    let sent = verify_module_zip(std::io::Cursor::new(&files.zip), &module(), &version()).unwrap();
+    let zip = entry.zip().unwrap();
+    assert_eq!((zip.h1(), zip.blob().sha256()), (&sent.h1, &sent.sha256));
+    let own = c.fetcher.own_signer().unwrap();
+    let records = c.fetcher.index().records();
+    let mine = records.get(&module(), &version(), &own).unwrap().unwrap();
+    assert_eq!(
+        mine.record().source(),
+        &RecordSource::Peer(key(1).signer_id())
+    );
+    let stats = c.stats();
+    assert_eq!(
+        (stats.peer_fills, stats.vcs_fills, stats.fills_stored),
+        (1, 0, 1)
+    );
+    assert_eq!(stats.go_processes_started, 0, "the VCS was not asked");
+    assert_eq!(stats.peer_bytes, total_len(&files));
+    assert_eq!(c.hooks.bytes.load(Ordering::Relaxed), total_len(&files));
+    assert!(c.bad().is_empty());
+    for _ in 0..100 {
+        if !c.hooks.announced.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        *c.hooks.announced.lock().unwrap(),
+        vec![format!("{MODULE}@{VERSION}")]
+    );
+    c.get().await.unwrap();
+    assert_eq!(c.stats().store_hits, 1, "the second request is a store hit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_zip_is_dropped_the_peer_marked_bad_and_the_vcs_asked() {
+    let (_a, addr) = server(1, tampered_zip()).await;
+    let c = client(&[1], 2, &[record(&key(1), &honest())], &[addr]).await;
+    let err = c.get().await.unwrap_err();
+    assert!(err.is_not_found(), "GOPROXY=off: {err}");
+    assert!(c.stored().is_none(), "no byte of the liar was stored");
+    let stats = c.stats();
+    assert_eq!((stats.peer_mismatches, stats.bad_peers), (1, 1));
+    assert_eq!((stats.peer_fills, stats.fills_stored), (0, 0));
+    assert!(stats.go_processes_started >= 1, "the VCS came next");
+    assert_eq!(c.bad(), vec![peer(1)]);
+    assert!(c.fetcher.inner.bad_peers.is_bad(&peer(1)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_liar_asked_first_is_skipped_for_an_honest_peer() {
+    let files = honest();
+    let (_liar, liar_addr) = server(3, tampered_zip()).await;
+    let (_honest, honest_addr) = server(4, files.clone()).await;
+    // The liar signed the honest hashes and is trusted, so it is asked first.
+    let records = [record(&key(3), &files), record(&key(4), &files)];
+    let c = client(&[3], 2, &records, &[liar_addr, honest_addr]).await;
+    let entry = c.get().await.unwrap();
+    assert_eq!(entry.source(), &Source::Peer(peer(4).to_string()));
+    let stats = c.stats();
+    assert_eq!((stats.peer_fills, stats.peer_mismatches), (1, 1));
+    assert_eq!(c.bad(), vec![peer(3)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_untrusted_signer_is_not_enough_for_a_quorum_of_two() {
+    let files = honest();
+    let (_a, addr) = server(1, files.clone()).await;
+    let c = client(&[], 2, &[record(&key(1), &files)], &[addr]).await;
+    let err = c.get().await.unwrap_err();
+    assert!(err.is_not_found(), "GOPROXY=off: {err}");
+    assert!(c.stored().is_none());
+    assert_eq!(c.stats().peer_bytes, 0, "no peer was asked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_agreeing_untrusted_signers_make_a_quorum_of_two() {
+    let files = honest();
+    let (_a, addr) = server(1, files.clone()).await;
+    // Signer 2 runs no node: asking it fails, and peer 1 delivers.
+    let records = [record(&key(1), &files), record(&key(2), &files)];
+    let c = client(&[], 2, &records, &[addr]).await;
+    let entry = c.get().await.unwrap();
+    assert_eq!(entry.source(), &Source::Peer(peer(1).to_string()));
+    assert_eq!(c.stats().peer_fills, 1);
+}
+
+fn expected() -> Expected {
+    let files = honest();
+    let r = record(&key(1), &files);
+    let hashes = ClaimedHashes::of(r.record());
+    let vouched = [r.signer()].into_iter().collect();
+    Expected::new(module(), version(), hashes, &vouched, &[r])
+}
+
+#[test]
+fn the_info_must_name_the_version_and_a_vouched_time() {
+    let expected = expected();
+    assert!(expected.check_info(&honest().info).is_ok());
+    let other_version = br#"{"Version":"v1.0.1","Time":"2026-01-02T03:04:05Z"}"#;
+    assert!(matches!(
+        expected.check_info(other_version),
+        Err(Mismatch::InfoVersion { .. })
+    ));
+    let other_time = br#"{"Version":"v1.0.0","Time":"2027-01-02T03:04:05Z"}"#;
+    assert!(matches!(
+        expected.check_info(other_time),
+        Err(Mismatch::InfoTime { .. })
+    ));
+    assert!(matches!(
+        expected.check_info(b"not json"),
+        Err(Mismatch::InfoUnreadable(_))
+    ));
+}
+
+#[test]
+fn the_mod_and_zip_must_hash_as_vouched() {
+    let expected = expected();
+    assert!(expected.check_go_mod(&honest().go_mod).is_ok());
+    assert!(matches!(
+        expected.check_go_mod(b"module example.com/evil\n"),
+        Err(Mismatch::GoMod { .. })
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let want = expected.hashes.zip_h1.unwrap();
+    let check = |bytes: &[u8]| {
+        let path = dir.path().join("zip");
+        std::fs::write(&path, bytes).unwrap();
+        expected.check_zip(&path, want)
+    };
+    assert!(check(&honest().zip).is_ok());
+    assert!(matches!(
+        check(&tampered_zip().zip),
+        Err(Mismatch::ZipHash { .. })
+    ));
+    assert!(matches!(check(b"PK not a zip"), Err(Mismatch::Zip(_))));
+}
