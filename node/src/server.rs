@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use delos_pool_protocol::private::PrivatePatterns;
+use delos_pool_protocol::trust::TrustPolicy;
 use delos_registry_index::{Index, IndexError};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::fetch::{FetchConfig, FetchError, Fetcher};
+use crate::fetch::{FetchConfig, FetchError, Fetcher, PeerFillHooks, PoolLink};
 use crate::http::{AppState, router};
 use crate::keys::NodeKeys;
 use crate::pool::{Pool, PoolSetup};
@@ -196,6 +197,13 @@ async fn start_pool(
     let index = Arc::clone(fetcher.index());
     let setup = PoolSetup::new(&keys.identity, p2p, index, private, keys.signer_id());
     let pool = Pool::start(setup).await.map_err(StartError::Pool)?;
+    let trust = TrustPolicy::new(
+        keys.signer_id(),
+        config.trusted_signers.iter().copied(),
+        config.quorum,
+    );
+    let hooks: Arc<dyn PeerFillHooks> = Arc::new(pool.clone());
+    fetcher.attach_pool(PoolLink::new(pool.handle().clone(), trust, hooks));
     Ok(Some(pool))
 }
 
