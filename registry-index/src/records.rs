@@ -188,6 +188,16 @@ impl Records<'_> {
             .collect()
     }
 
+    /// How many records are stored, of every signer (a scan of the keys: for status pages).
+    pub fn count(&self) -> Result<u64, RecordError> {
+        let mut count = 0;
+        for item in self.index.meta().scan_prefix(RECORDS, &[])? {
+            item?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
     /// The hashes pinned for `module@version` in the versions tree, if it is pinned.
     pub fn pinned(
         &self,

@@ -24,6 +24,8 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let store = state.fetcher.index().stats();
     let mut text = state.metrics.render(&state.fetcher.stats(), &store);
     text.push_str(&super::provenance::metrics_text(state.fetcher.index()));
+    let pool = state.pool.as_ref();
+    text.push_str(&crate::pool::report::metrics_text(pool, state.fetcher.index()).await);
     let content_type = HeaderValue::from_static(PROMETHEUS_TEXT);
     ([(header::CONTENT_TYPE, content_type)], text).into_response()
 }
@@ -59,6 +61,7 @@ pub(crate) async fn status(State(state): State<AppState>) -> Response {
             "blob_bytes": store.blob_bytes,
         },
         "provenance": super::provenance::status_json(state.fetcher.index()),
+        "pool": crate::pool::report::status_json(state.pool.as_ref(), state.fetcher.index()).await,
     });
     let content_type = HeaderValue::from_static("application/json");
     ([(header::CONTENT_TYPE, content_type)], format!("{body}\n")).into_response()

@@ -15,9 +15,13 @@
 //! runs exactly as before.
 
 pub mod events;
+pub mod report;
 pub mod sources;
 pub mod stats;
 pub mod sync;
+
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -75,6 +75,7 @@ pub(crate) fn records_round_trip_with_exact_wire_bytes(backend: &dyn Backend) {
     let raw = index.meta().get(RECORDS, &key_bytes).unwrap().unwrap();
     assert_eq!(raw, record.signed().to_wire().unwrap());
     assert_eq!(index.feed().last_seq(), 1);
+    assert_eq!(index.records().count().unwrap(), 1);
     let page = index.feed().page(0, 10).unwrap();
     assert_eq!(page.len(), 1);
     assert_eq!((page[0].seq, &page[0].record), (1, record.signed()));

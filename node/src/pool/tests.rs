@@ -1,0 +1,154 @@
+//! In-process tests of the node's pool: real stores (sled in temp dirs) and real swarms on
+//! loopback, started through [`Pool::start`] as `delos serve` does.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use delos_pool_protocol::messages::PoolName;
+use delos_pool_protocol::private::PrivatePatterns;
+use delos_pool_protocol::provenance::{InfoTime, ProvenanceRecord, RecordFields, Source};
+use delos_pool_protocol::signing::{NodeKey, VerifiedRecord};
+use delos_pool_protocol::{H1Hash, ModulePath, Version};
+use delos_registry_index::{Index, Sharing};
+use libp2p::Multiaddr;
+use libp2p::multiaddr::Protocol;
+
+use super::*;
+
+/// One node: its store, its pool, and the temp dir holding the store.
+struct TestNode {
+    index: Arc<Index>,
+    pool: Pool,
+    _dir: tempfile::TempDir,
+}
+
+fn key(seed: u8) -> NodeKey {
+    NodeKey::from_secret_bytes([seed; 32])
+}
+
+/// A record signed by `key` for `example.com/m@v1.0.<n>`.
+fn record(key: &NodeKey, n: u32) -> VerifiedRecord {
+    let fields = RecordFields {
+        module: ModulePath::parse("example.com/m").unwrap(),
+        version: Version::parse(&format!("v1.0.{n}")).unwrap(),
+        go_mod_h1: H1Hash::of_go_mod(b"module example.com/m\n"),
+        zip: None,
+        info_time: InfoTime::parse("2026-01-01T00:00:00Z").unwrap(),
+        source: Source::Import,
+        obtained_at: 1_790_000_000 + u64::from(n),
+    };
+    let signed = key.sign(&ProvenanceRecord::new(fields).unwrap()).unwrap();
+    signed.verify().unwrap()
+}
+
+async fn start(seed: u8, index: Arc<Index>, bootstrap: Vec<Multiaddr>) -> Pool {
+    let identity = key(seed);
+    let config = P2pConfig {
+        bootstrap,
+        ..P2pConfig::loopback(PoolName::parse("pooltest").unwrap())
+    };
+    let setup = PoolSetup::new(
+        &identity,
+        &config,
+        index,
+        PrivatePatterns::default(),
+        identity.signer_id(),
+    );
+    Pool::start(setup).await.unwrap()
+}
+
+async fn node(seed: u8, bootstrap: Vec<Multiaddr>) -> TestNode {
+    let dir = tempfile::tempdir().unwrap();
+    let index = Arc::new(Index::open(dir.path()).unwrap());
+    let pool = start(seed, Arc::clone(&index), bootstrap).await;
+    TestNode {
+        index,
+        pool,
+        _dir: dir,
+    }
+}
+
+/// The node's TCP listen address with `/p2p/<PeerId>`.
+async fn tcp_addr(pool: &Pool) -> Multiaddr {
+    let status = pool.status().await.unwrap();
+    let addr = status
+        .listen_addrs
+        .iter()
+        .find(|a| a.iter().any(|p| matches!(p, Protocol::Tcp(_))))
+        .unwrap()
+        .clone();
+    addr.with(Protocol::P2p(pool.handle().local_peer_id()))
+}
+
+fn insert(index: &Index, record: &VerifiedRecord) {
+    index.records().insert(record, Sharing::Public).unwrap();
+}
+
+/// Waits (at most 10 s) until `index` holds `count` records.
+async fn wait_for_records(index: &Index, count: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while index.records().count().unwrap() < count {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out with {} of {count} records",
+            index.records().count().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_joiner_syncs_the_feed_and_resumes_from_its_cursor() {
+    let a = node(1, Vec::new()).await;
+    for n in 0..20 {
+        insert(&a.index, &record(&key(1), n));
+    }
+    let a_addr = tcp_addr(&a.pool).await;
+    let b = node(2, vec![a_addr.clone()]).await;
+    wait_for_records(&b.index, 20).await;
+    let a_peer = a.pool.handle().local_peer_id().to_bytes();
+    assert_eq!(b.index.sync_cursors().get(&a_peer).unwrap(), 20);
+    assert_eq!(b.pool.stats().snapshot().records_synced, 20);
+    assert_eq!(
+        b.index.feed().last_seq(),
+        20,
+        "synced records are shared on"
+    );
+
+    b.pool.shutdown().await;
+    for n in 20..25 {
+        insert(&a.index, &record(&key(1), n));
+    }
+    let again = start(2, Arc::clone(&b.index), vec![a_addr]).await;
+    wait_for_records(&b.index, 25).await;
+    let synced = again.stats().snapshot().records_synced;
+    assert_eq!(synced, 5, "only the records after the cursor are pulled");
+    assert_eq!(b.index.sync_cursors().get(&a_peer).unwrap(), 25);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_announced_record_is_stored_by_a_peer_through_gossip() {
+    let a = node(3, Vec::new()).await;
+    let b = node(4, vec![tcp_addr(&a.pool).await]).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while a.pool.status().await.map_or(0, |s| s.gossip_mesh_peers) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no gossip mesh");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let own = record(&key(3), 1);
+    insert(&a.index, &own);
+    let (module, version) = (own.record().module(), own.record().version());
+    a.pool.announce_own(module, version).await;
+    assert_eq!(a.pool.stats().snapshot().records_announced, 1);
+    wait_for_records(&b.index, 1).await;
+    let stored = b.index.records().for_version(module, version).unwrap();
+    assert_eq!(stored, vec![own]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while b.pool.stats().snapshot().records_received == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not received by gossip"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
