@@ -11,14 +11,18 @@ use delos_pool_protocol::signing::VerifiedRecord;
 use delos_registry_index::{Index, RecordChange, RecordError, RecordStored};
 use libp2p::PeerId;
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 use super::{PoolStats, sharing_of};
 use crate::p2p::{PoolEvent, PoolHandle};
 use crate::provenance::warn_conflicts;
 
+/// Received records stored at once: each insert waits for its flush, and concurrent flushes
+/// share the disk's sync, so a burst of gossip is not stored one fsync at a time.
+const CONCURRENT_INSERTS: usize = 16;
+
 /// Handles [`PoolEvent`]s until the p2p layer stops.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct EventHandler {
     handle: PoolHandle,
     index: Arc<Index>,
@@ -45,8 +49,10 @@ impl EventHandler {
         }
     }
 
-    /// Handles events one by one until the channel closes.
+    /// Handles events until the channel closes; records are stored by at most
+    /// [`CONCURRENT_INSERTS`] tasks at once.
     pub async fn run(self, mut events: mpsc::Receiver<PoolEvent>) {
+        let inserts = Arc::new(Semaphore::new(CONCURRENT_INSERTS));
         while let Some(event) = events.recv().await {
             match event {
                 PoolEvent::RecordReceived {
@@ -55,8 +61,15 @@ impl EventHandler {
                     record,
                     ..
                 } => {
-                    self.on_record(message_id, propagation_source, *record)
-                        .await
+                    let Ok(permit) = Arc::clone(&inserts).acquire_owned().await else {
+                        return;
+                    };
+                    let this = self.clone();
+                    tokio::spawn(async move {
+                        this.on_record(message_id, propagation_source, *record)
+                            .await;
+                        drop(permit);
+                    });
                 }
                 PoolEvent::RecordRejected { source, reason } => {
                     self.stats.rejected();
