@@ -39,7 +39,7 @@ use crate::error::ModuleVersion;
 use crate::index::Index;
 use crate::meta::MetaError;
 use crate::record_plan::Plan;
-use crate::schema::{RECORDS, VERSIONS, signer_key, version_key, version_prefix};
+use crate::schema::{RECORDS, VERSIONS, module_prefix, signer_key, version_key, version_prefix};
 
 /// Whether an inserted record may be shared with peers through the feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,6 +196,19 @@ impl Records<'_> {
             count += 1;
         }
         Ok(count)
+    }
+
+    /// Every stored record about any version of exactly `module` (not `module/v2`), ordered
+    /// by version key, then signer. What `list` and `@latest` learn from the pool.
+    pub fn for_module(&self, module: &ModulePath) -> Result<Vec<VerifiedRecord>, RecordError> {
+        self.index
+            .meta()
+            .scan_prefix(RECORDS, &module_prefix(module))?
+            .map(|item| {
+                let (key, wire) = item?;
+                verify_stored(RECORDS.as_str(), &key, &wire)
+            })
+            .collect()
     }
 
     /// The hashes pinned for `module@version` in the versions tree, if it is pinned.

@@ -15,6 +15,7 @@
 
 mod bad_peers;
 mod candidates;
+mod known;
 mod pool_hooks;
 mod verify;
 

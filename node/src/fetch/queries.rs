@@ -7,6 +7,8 @@
 //! - VCS answers are cached for `list_ttl` and served stale while a refresh runs; "not found"
 //!   answers are remembered for `negative_ttl`, so prefix probes are answered at once.
 //! - `@latest` falls back to the highest stored version when the VCS cannot answer.
+//! - with a pool attached, versions known only from records the trust policy accepts count as
+//!   stored ones, so a node without VCS access still answers `list` and `@latest`.
 
 use std::sync::Arc;
 
@@ -48,12 +50,12 @@ impl Queries {
 }
 
 impl Inner {
-    /// Stored ∪ VCS versions of `module`, in semver order.
+    /// Stored ∪ pool-vouched ∪ VCS versions of `module`, in semver order.
     pub(super) async fn list(
         self: Arc<Self>,
         module: &ModulePath,
     ) -> Result<Vec<Version>, FetchError> {
-        let mut versions = self.stored_versions(module).await?;
+        let mut versions = self.known_versions(module).await?;
         versions.retain(|version| !version.is_pseudo());
         if self.config.offline {
             return match versions.is_empty() {
@@ -103,9 +105,18 @@ impl Inner {
                 Err(err) => return Err(err),
             },
         };
-        let stored = self.stored_versions(module).await?;
+        let stored = self.known_versions(module).await?;
         let release = stored.iter().filter(|v| v.prerelease().is_none()).max();
         release.or(stored.iter().max()).cloned().ok_or(failure)
+    }
+
+    /// The versions of `module` in the store or vouched for by the pool, sorted, no repeats.
+    async fn known_versions(&self, module: &ModulePath) -> Result<Vec<Version>, FetchError> {
+        let mut versions = self.stored_versions(module).await?;
+        versions.extend(self.pool_versions(module).await);
+        versions.sort();
+        versions.dedup();
+        Ok(versions)
     }
 
     /// The versions of `module` in the store, in semver order.
