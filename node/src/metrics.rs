@@ -199,6 +199,22 @@ fn render_fetch(out: &mut String, fetch: &FetchStats) {
         ),
         ("fills_failed", "Fills that failed.", fetch.fills_failed),
         (
+            "peer_fills",
+            "Fills from pool peers (verified against trusted hashes).",
+            fetch.peer_fills,
+        ),
+        ("vcs_fills", "Fills from the VCS.", fetch.vcs_fills),
+        (
+            "peer_bytes",
+            "Bytes received from peers by the fill path.",
+            fetch.peer_bytes,
+        ),
+        (
+            "peer_mismatches",
+            "Peer files dropped because they did not match the trusted hashes.",
+            fetch.peer_mismatches,
+        ),
+        (
             "list_cache_hits",
             "list/@latest/query answers from the cache.",
             fetch.list_cache_hits,
@@ -221,6 +237,12 @@ fn render_fetch(out: &mut String, fetch: &FetchStats) {
         "delos_fetch_in_flight",
         "Fills and VCS queries running now.",
         fetch.fills_in_flight,
+    );
+    gauge(
+        out,
+        "delos_fetch_bad_peers",
+        "Peers not asked now because they sent mismatching bytes recently.",
+        fetch.bad_peers,
     );
 }
 
