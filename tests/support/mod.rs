@@ -6,4 +6,5 @@ pub(crate) mod go;
 pub(crate) mod go_json;
 pub(crate) mod http;
 pub(crate) mod node;
+pub(crate) mod pool;
 pub(crate) mod shapes;
