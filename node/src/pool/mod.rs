@@ -191,15 +191,19 @@ impl Pool {
         self.inner.private.matches(module.as_str())
     }
 
-    /// Stops the swarm and the pool's tasks.
+    /// Stops the swarm and the pool's tasks; returns once they are gone (and with them their
+    /// handles on the store).
     pub async fn shutdown(&self) {
         self.inner.handle.shutdown().await;
         let tasks = match self.inner.tasks.lock() {
             Ok(mut tasks) => std::mem::take(&mut *tasks),
             Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
         };
-        for task in tasks {
+        for task in &tasks {
             task.abort();
+        }
+        for task in tasks {
+            let _ = task.await;
         }
     }
 }

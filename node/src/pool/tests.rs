@@ -84,6 +84,19 @@ fn insert(index: &Index, record: &VerifiedRecord) {
     index.records().insert(record, Sharing::Public).unwrap();
 }
 
+/// Waits (at most 10 s) until the cursor of `peer` in `index` reaches `seq` (it is saved after
+/// the page's records are stored and counted).
+async fn wait_for_cursor(index: &Index, peer: &[u8], seq: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while index.sync_cursors().get(peer).unwrap() < seq {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "cursor never reached {seq}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Waits (at most 10 s) until `index` holds `count` records.
 async fn wait_for_records(index: &Index, count: u64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -107,6 +120,7 @@ async fn a_late_joiner_syncs_the_feed_and_resumes_from_its_cursor() {
     let b = node(2, vec![a_addr.clone()]).await;
     wait_for_records(&b.index, 20).await;
     let a_peer = a.pool.handle().local_peer_id().to_bytes();
+    wait_for_cursor(&b.index, &a_peer, 20).await;
     assert_eq!(b.index.sync_cursors().get(&a_peer).unwrap(), 20);
     assert_eq!(b.pool.stats().snapshot().records_synced, 20);
     assert_eq!(
@@ -121,6 +135,7 @@ async fn a_late_joiner_syncs_the_feed_and_resumes_from_its_cursor() {
     }
     let again = start(2, Arc::clone(&b.index), vec![a_addr]).await;
     wait_for_records(&b.index, 25).await;
+    wait_for_cursor(&b.index, &a_peer, 25).await;
     let synced = again.stats().snapshot().records_synced;
     assert_eq!(synced, 5, "only the records after the cursor are pulled");
     assert_eq!(b.index.sync_cursors().get(&a_peer).unwrap(), 25);
