@@ -16,40 +16,33 @@
 mod bad_peers;
 mod candidates;
 mod known;
+mod peer_fill;
 mod pool_hooks;
+mod store;
 mod verify;
 
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use delos_pool_protocol::hash::H1Hash;
-use delos_pool_protocol::messages::{BlobKind, TransferRequest};
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::provenance::Source as RecordSource;
-use delos_pool_protocol::signing::VerifiedRecord;
-use delos_pool_protocol::trust::{ClaimedHashes, TrustPolicy, Verdict};
+use delos_pool_protocol::trust::TrustPolicy;
 use delos_pool_protocol::version::Version;
-use delos_pool_protocol::zip::{MAX_ZIP_BYTES, VerifiedZip};
-use delos_registry_index::{HashedBlob, Index, IndexError, Sharing, Source, VersionEntry};
+use delos_registry_index::Sharing;
 use futures::future::BoxFuture;
 use libp2p::PeerId;
 
-use super::error::FetchError;
 use super::from_vcs::{Filled, Request};
 use super::stats::Counters;
-use crate::p2p::{PoolHandle, TransferError};
+use crate::p2p::PoolHandle;
 
 pub(crate) use bad_peers::BadPeers;
-pub(crate) use candidates::signer_of;
-use candidates::{Candidate, order};
-use verify::{Expected, Mismatch};
+use candidates::signer_of;
+use peer_fill::PeerFill;
 
 /// The directory under the fetch work area where peers' files wait to be verified.
 const WORK_DIR: &str = "peer-fills";
@@ -200,283 +193,4 @@ pub(super) fn sweep_work_area(work_dir: &Path) {
     {
         tracing::debug!(dir = %dir.display(), error = %err, "cannot sweep the peer fill area");
     }
-}
-
-/// One fill from peers, with what it borrows from the fetcher.
-pub(crate) struct PeerFill<'a> {
-    pub(crate) link: &'a PoolLink,
-    pub(crate) index: &'a Arc<Index>,
-    /// Where the per-fill work directories are made.
-    pub(crate) work_dir: &'a Path,
-    pub(crate) bad: &'a BadPeers,
-    pub(crate) counters: &'a Counters,
-}
-
-/// Why one peer did not deliver.
-enum PeerFailure {
-    /// It could not (not reachable, does not have it, busy, too slow): not its fault.
-    Unavailable(TransferError),
-    /// It sent bytes other than those vouched for.
-    Mismatch(Mismatch),
-    /// This node failed (work area, store).
-    Local(FetchError),
-}
-
-impl PeerFill<'_> {
-    /// Fills `module@version` from the first peer whose bytes verify; `None` when the pool
-    /// cannot vouch for it or no peer delivered. Returns the peer that delivered.
-    pub(crate) async fn run(
-        &self,
-        module: &ModulePath,
-        version: &Version,
-    ) -> Option<(Filled, PeerId)> {
-        let records = self.records(module, version).await?;
-        let expected = self.expected(module, version, &records)?;
-        let connected = self.link.handle.connected_peers().await.ok()?;
-        let own = self.link.handle.local_peer_id();
-        let signers = records
-            .iter()
-            .filter(|r| !ClaimedHashes::of(r.record()).conflicts(&expected.hashes))
-            .filter_map(|r| crate::keys::peer_id_of(&r.signer()));
-        let mut tried = HashSet::from([own]);
-        let first = self.candidates(signers, &tried, &connected);
-        if let Some(done) = self.try_each(first, &expected, &mut tried).await {
-            return Some(done);
-        }
-        let find = self.link.handle.find_providers(module, version);
-        let providers = tokio::time::timeout(PROVIDERS_TIMEOUT, find).await;
-        let providers = providers.ok()?.ok()?;
-        let next = self.candidates(providers.into_iter(), &tried, &connected);
-        self.try_each(next, &expected, &mut tried).await
-    }
-
-    /// The stored records of `module@version`.
-    async fn records(&self, module: &ModulePath, version: &Version) -> Option<Vec<VerifiedRecord>> {
-        let (index, m, v) = (Arc::clone(self.index), module.clone(), version.clone());
-        let read = tokio::task::spawn_blocking(move || index.records().for_version(&m, &v)).await;
-        match read {
-            Ok(Ok(records)) if !records.is_empty() => Some(records),
-            Ok(Ok(_)) => None,
-            Ok(Err(err)) => {
-                tracing::warn!(%module, %version, error = %err, "cannot read provenance records");
-                None
-            }
-            Err(_) => None,
-        }
-    }
-
-    /// What the files must be, when the trust policy accepts a full claim.
-    fn expected(
-        &self,
-        module: &ModulePath,
-        version: &Version,
-        records: &[VerifiedRecord],
-    ) -> Option<Expected> {
-        match self.link.trust.verdict(module, version, records) {
-            Verdict::Accepted {
-                hashes, vouched_by, ..
-            } if hashes.zip_h1.is_some() => Some(Expected::new(
-                module.clone(),
-                version.clone(),
-                hashes,
-                &vouched_by,
-                records,
-            )),
-            verdict => {
-                tracing::debug!(%module, %version, ?verdict, "the pool cannot vouch for a full fill");
-                None
-            }
-        }
-    }
-
-    /// `peers` not tried yet and not marked bad, best first.
-    fn candidates(
-        &self,
-        peers: impl Iterator<Item = PeerId>,
-        tried: &HashSet<PeerId>,
-        connected: &[crate::p2p::ConnectedPeer],
-    ) -> Vec<Candidate> {
-        let fresh = peers.filter(|p| !tried.contains(p) && !self.bad.is_bad(p));
-        order(
-            fresh
-                .map(|p| Candidate::new(p, &self.link.trust, connected))
-                .collect(),
-        )
-    }
-
-    /// Asks each candidate in turn until one delivers verified bytes.
-    async fn try_each(
-        &self,
-        candidates: Vec<Candidate>,
-        expected: &Expected,
-        tried: &mut HashSet<PeerId>,
-    ) -> Option<(Filled, PeerId)> {
-        let (module, version) = (&expected.module, &expected.version);
-        for candidate in candidates {
-            let peer = candidate.peer;
-            tried.insert(peer);
-            match self.try_peer(peer, expected).await {
-                Ok(filled) => return Some((filled, peer)),
-                Err(PeerFailure::Unavailable(err)) => {
-                    tracing::debug!(%module, %version, error = %err, "peer could not deliver");
-                }
-                Err(PeerFailure::Mismatch(err)) => {
-                    Counters::bump(&self.counters.peer_mismatches);
-                    self.bad.mark(peer);
-                    self.link.hooks.bad_peer(peer);
-                    let error = crate::provenance::error_chain(&err);
-                    tracing::warn!(%module, %version, %peer, %error, "peer sent bytes that do not match the trusted hashes; not asking it again for a while");
-                }
-                Err(PeerFailure::Local(err)) => {
-                    tracing::warn!(%module, %version, error = %err, "storing a peer's files failed");
-                    return None;
-                }
-            }
-        }
-        None
-    }
-
-    /// Downloads and checks the three files from `peer`, then stores them.
-    async fn try_peer(&self, peer: PeerId, expected: &Expected) -> Result<Filled, PeerFailure> {
-        let dir = WorkDir::create(self.work_dir).map_err(PeerFailure::Local)?;
-        let go_mod = self.download(peer, expected, BlobKind::Mod, &dir).await?;
-        let go_mod = read_small(&go_mod)?;
-        let go_mod_h1 = expected
-            .check_go_mod(&go_mod)
-            .map_err(PeerFailure::Mismatch)?;
-        let info = self.download(peer, expected, BlobKind::Info, &dir).await?;
-        let info = read_small(&info)?;
-        expected.check_info(&info).map_err(PeerFailure::Mismatch)?;
-        let zip = self.download(peer, expected, BlobKind::Zip, &dir).await?;
-        let checked = expected.clone();
-        let files = PeerFiles {
-            info,
-            go_mod,
-            go_mod_h1,
-            zip,
-            peer,
-        };
-        let index = Arc::clone(self.index);
-        tokio::task::spawn_blocking(move || {
-            let verified = check_zip(&checked, &files.zip)?;
-            store(&index, &checked, files, verified).map_err(PeerFailure::Local)
-        })
-        .await
-        .map_err(|_| PeerFailure::Local(FetchError::TaskFailed))?
-    }
-
-    /// Fetches one file of `expected`'s version from `peer` into `dir`; returns its path.
-    async fn download(
-        &self,
-        peer: PeerId,
-        expected: &Expected,
-        kind: BlobKind,
-        dir: &WorkDir,
-    ) -> Result<PathBuf, PeerFailure> {
-        let request = TransferRequest::new(expected.module.clone(), expected.version.clone(), kind)
-            .map_err(|err| PeerFailure::Local(FetchError::WorkArea(std::io::Error::other(err))))?;
-        let dest = dir.0.join(kind.extension());
-        let timeout = match kind {
-            BlobKind::Zip => ZIP_TIMEOUT,
-            _ => SMALL_FILE_TIMEOUT,
-        };
-        let handle = &self.link.handle;
-        let received = handle
-            .fetch_file(peer, request, dest.clone(), kind.max_bytes(), timeout)
-            .await
-            .map_err(PeerFailure::Unavailable)?;
-        self.counters
-            .peer_bytes
-            .fetch_add(received, Ordering::Relaxed);
-        self.link.hooks.bytes_from_peers(received);
-        Ok(dest)
-    }
-}
-
-/// The verified small files and the downloaded zip of one peer.
-struct PeerFiles {
-    info: Vec<u8>,
-    go_mod: Vec<u8>,
-    go_mod_h1: H1Hash,
-    zip: PathBuf,
-    peer: PeerId,
-}
-
-/// Checks the downloaded zip against the accepted zip hash; blocking.
-fn check_zip(expected: &Expected, zip: &Path) -> Result<VerifiedZip, PeerFailure> {
-    let Some(want) = expected.hashes.zip_h1 else {
-        let missing = std::io::Error::other("no accepted zip hash");
-        return Err(PeerFailure::Local(FetchError::WorkArea(missing)));
-    };
-    expected.check_zip(zip, want).map_err(PeerFailure::Mismatch)
-}
-
-/// Stores verified files and pins the entry (the first entry ever pinned wins); blocking.
-fn store(
-    index: &Index,
-    expected: &Expected,
-    files: PeerFiles,
-    verified: VerifiedZip,
-) -> Result<Filled, FetchError> {
-    let go_mod_blob = index.blobs().write(&files.go_mod[..])?;
-    let zip = File::open(&files.zip).map_err(FetchError::WorkArea)?;
-    let zip_blob = index.blobs().write_limited(zip, MAX_ZIP_BYTES)?;
-    if zip_blob.sha256() != &verified.sha256 {
-        let changed = std::io::Error::other("the zip changed while it was being stored");
-        return Err(FetchError::WorkArea(changed));
-    }
-    let entry = VersionEntry::new(
-        files.info,
-        HashedBlob::new(go_mod_blob, files.go_mod_h1),
-        now_unix_secs(),
-        Source::Peer(files.peer.to_string()),
-    )
-    .with_zip(HashedBlob::new(zip_blob, verified.h1));
-    let produced = entry.claimed_hashes();
-    let (module, version) = (&expected.module, &expected.version);
-    let entry = match index.store(module, version, entry) {
-        Ok(stored) => stored.entry,
-        Err(IndexError::Conflict(conflict)) => conflict.existing,
-        Err(err) => return Err(err.into()),
-    };
-    Ok(Filled {
-        version: version.clone(),
-        pinned_is_ours: !entry.claimed_hashes().conflicts(&produced),
-        entry,
-        zip_problem: None,
-        origin: None,
-    })
-}
-
-/// Reads a `.info` or `.mod` the transfer already bounded in size.
-fn read_small(path: &Path) -> Result<Vec<u8>, PeerFailure> {
-    std::fs::read(path).map_err(|err| PeerFailure::Local(FetchError::WorkArea(err)))
-}
-
-/// A fresh directory for one peer's files, removed (with what is left in it) when dropped.
-struct WorkDir(PathBuf);
-
-impl WorkDir {
-    fn create(parent: &Path) -> Result<WorkDir, FetchError> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = parent.join(format!("{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(FetchError::WorkArea)?;
-        Ok(WorkDir(dir))
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        if let Err(err) = std::fs::remove_dir_all(&self.0) {
-            tracing::debug!(dir = %self.0.display(), error = %err, "cannot remove a peer fill directory");
-        }
-    }
-}
-
-fn now_unix_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .unwrap_or(0)
 }

@@ -14,8 +14,26 @@ use futures::FutureExt;
 use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
 
-use super::*;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use delos_pool_protocol::hash::H1Hash;
+use delos_pool_protocol::messages::{BlobKind, TransferRequest};
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::provenance::Source as RecordSource;
+use delos_pool_protocol::signing::VerifiedRecord;
+use delos_pool_protocol::trust::{ClaimedHashes, TrustPolicy};
+use delos_pool_protocol::version::Version;
+use delos_registry_index::{Index, Sharing, Source, VersionEntry};
+use futures::future::BoxFuture;
+use libp2p::PeerId;
+
+use super::verify::{Expected, Mismatch};
+use super::{PeerFillHooks, PoolLink, known};
+use crate::fetch::FetchError;
 use crate::fetch::{FetchConfig, FetchStats, Fetcher};
+use crate::p2p::PoolHandle;
 use crate::p2p::{Blob, BlobSource, FeedPage, FeedSource, P2pConfig, SourceError};
 use crate::provenance::OwnRecords;
 
