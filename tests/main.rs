@@ -15,6 +15,8 @@ mod immutability;
 mod keys_cli;
 mod pool_discovery;
 mod pool_fetch;
+mod pool_hostile;
+mod pool_sync;
 mod pool_trust;
 mod private_patterns;
 mod provenance;

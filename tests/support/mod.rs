@@ -5,6 +5,7 @@ pub(crate) mod git;
 pub(crate) mod go;
 pub(crate) mod go_json;
 pub(crate) mod http;
+pub(crate) mod liar;
 pub(crate) mod node;
 pub(crate) mod pool;
 pub(crate) mod shapes;

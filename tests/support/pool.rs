@@ -113,6 +113,7 @@ impl PoolOptions {
 #[derive(Debug)]
 pub(crate) struct PoolNode {
     node: TestNode,
+    options: PoolOptions,
     peer_id: String,
     addrs: Vec<String>,
     signing_key: String,
@@ -124,6 +125,7 @@ impl PoolNode {
         let signing_key = signing_key(&node)?;
         Ok(PoolNode {
             node,
+            options,
             peer_id,
             addrs,
             signing_key,
@@ -158,6 +160,21 @@ impl PoolNode {
             .find(|a| transport.matches(a))
             .with_context(|| format!("the node does not listen on {transport:?}"))?;
         Ok(format!("{addr}/p2p/{}", self.peer_id))
+    }
+
+    /// Stops the node gracefully, runs `offline` while it is down, and starts it again on the
+    /// same data dir and flags (new ports, same PeerId and signing key).
+    pub(crate) fn restart_with(self, offline: impl FnOnce() -> Result<()>) -> Result<PoolNode> {
+        let node = self.node.restart_with(|_| offline())?;
+        PoolNode::from_running(node, self.options)
+    }
+
+    /// A pool counter of `/status` (`pool.<name>`).
+    pub(crate) fn pool_stat(&self, name: &str) -> Result<u64> {
+        let status = self.node.status()?;
+        status["pool"][name]
+            .as_u64()
+            .with_context(|| format!("no pool.{name} in /status: {status}"))
     }
 
     /// The records the node knows for `module@version` (`/provenance`; none when it answers
