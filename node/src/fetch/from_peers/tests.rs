@@ -37,6 +37,10 @@ use crate::p2p::PoolHandle;
 use crate::p2p::{Blob, BlobSource, FeedPage, FeedSource, P2pConfig, SourceError};
 use crate::provenance::OwnRecords;
 
+mod checks;
+mod fill;
+mod known_versions;
+
 const MODULE: &str = "example.com/m";
 const VERSION: &str = "v1.0.0";
 const TIME: &str = "2026-01-02T03:04:05Z";
@@ -241,7 +245,7 @@ async fn client(
     let fetcher = Fetcher::with_own_records(index, fetch, Some(own)).unwrap();
     let keypair = crate::keys::identity_keypair(&key(CLIENT));
     let (handle, _events, event_loop) =
-        crate::p2p::spawn(&keypair, &config(), Arc::new(NoFeed2), Arc::new(NoFeed)).unwrap();
+        crate::p2p::spawn(&keypair, &config(), Arc::new(NoBlobs), Arc::new(NoFeed)).unwrap();
     tokio::spawn(event_loop.run());
     for addr in servers {
         handle.dial(addr.clone()).await.unwrap();
@@ -265,9 +269,9 @@ async fn client(
 }
 
 /// Serves nothing.
-struct NoFeed2;
+struct NoBlobs;
 
-impl BlobSource for NoFeed2 {
+impl BlobSource for NoBlobs {
     fn open<'a>(
         &'a self,
         _request: &'a TransferRequest,
@@ -298,151 +302,6 @@ fn total_len(files: &Files) -> u64 {
     (files.info.len() + files.go_mod.len() + files.zip.len()) as u64
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn honest_bytes_from_a_trusted_signer_are_stored_signed_and_announced() {
-    let files = honest();
-    let (_a, addr) = server(1, files.clone()).await;
-    let c = client(&[1], 2, &[record(&key(1), &files)], &[addr]).await;
-    let entry = c.get().await.unwrap();
-    assert_eq!(entry.source(), &Source::Peer(peer(1).to_string()));
-    assert_eq!(entry.info(), &files.info[..]);
-    let sent = verify_module_zip(std::io::Cursor::new(&files.zip), &module(), &version()).unwrap();
-    let zip = entry.zip().unwrap();
-    assert_eq!((zip.h1(), zip.blob().sha256()), (&sent.h1, &sent.sha256));
-    let own = c.fetcher.own_signer().unwrap();
-    let records = c.fetcher.index().records();
-    let mine = records.get(&module(), &version(), &own).unwrap().unwrap();
-    assert_eq!(
-        mine.record().source(),
-        &RecordSource::Peer(key(1).signer_id())
-    );
-    let stats = c.stats();
-    assert_eq!(
-        (stats.peer_fills, stats.vcs_fills, stats.fills_stored),
-        (1, 0, 1)
-    );
-    assert_eq!(stats.go_processes_started, 0, "the VCS was not asked");
-    assert_eq!(stats.peer_bytes, total_len(&files));
-    assert_eq!(c.hooks.bytes.load(Ordering::Relaxed), total_len(&files));
-    assert!(c.bad().is_empty());
-    for _ in 0..100 {
-        if !c.hooks.announced.lock().unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(
-        *c.hooks.announced.lock().unwrap(),
-        vec![format!("{MODULE}@{VERSION}")]
-    );
-    c.get().await.unwrap();
-    assert_eq!(c.stats().store_hits, 1, "the second request is a store hit");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tampered_zip_is_dropped_the_peer_marked_bad_and_the_vcs_asked() {
-    let (_a, addr) = server(1, tampered_zip()).await;
-    let c = client(&[1], 2, &[record(&key(1), &honest())], &[addr]).await;
-    let err = c.get().await.unwrap_err();
-    assert!(err.is_not_found(), "GOPROXY=off: {err}");
-    assert!(c.stored().is_none(), "no byte of the liar was stored");
-    let stats = c.stats();
-    assert_eq!((stats.peer_mismatches, stats.bad_peers), (1, 1));
-    assert_eq!((stats.peer_fills, stats.fills_stored), (0, 0));
-    assert!(stats.go_processes_started >= 1, "the VCS came next");
-    assert_eq!(c.bad(), vec![peer(1)]);
-    assert!(c.fetcher.inner.bad_peers.is_bad(&peer(1)));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_liar_asked_first_is_skipped_for_an_honest_peer() {
-    let files = honest();
-    let (_liar, liar_addr) = server(3, tampered_zip()).await;
-    let (_honest, honest_addr) = server(4, files.clone()).await;
-    // The liar signed the honest hashes and is trusted, so it is asked first.
-    let records = [record(&key(3), &files), record(&key(4), &files)];
-    let c = client(&[3], 2, &records, &[liar_addr, honest_addr]).await;
-    let entry = c.get().await.unwrap();
-    assert_eq!(entry.source(), &Source::Peer(peer(4).to_string()));
-    let stats = c.stats();
-    assert_eq!((stats.peer_fills, stats.peer_mismatches), (1, 1));
-    assert_eq!(c.bad(), vec![peer(3)]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_untrusted_signer_is_not_enough_for_a_quorum_of_two() {
-    let files = honest();
-    let (_a, addr) = server(1, files.clone()).await;
-    let c = client(&[], 2, &[record(&key(1), &files)], &[addr]).await;
-    let err = c.get().await.unwrap_err();
-    assert!(err.is_not_found(), "GOPROXY=off: {err}");
-    assert!(c.stored().is_none());
-    assert_eq!(c.stats().peer_bytes, 0, "no peer was asked");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_agreeing_untrusted_signers_make_a_quorum_of_two() {
-    let files = honest();
-    let (_a, addr) = server(1, files.clone()).await;
-    // Signer 2 runs no node: asking it fails, and peer 1 delivers.
-    let records = [record(&key(1), &files), record(&key(2), &files)];
-    let c = client(&[], 2, &records, &[addr]).await;
-    let entry = c.get().await.unwrap();
-    assert_eq!(entry.source(), &Source::Peer(peer(1).to_string()));
-    assert_eq!(c.stats().peer_fills, 1);
-}
-
-fn expected() -> Expected {
-    let files = honest();
-    let r = record(&key(1), &files);
-    let hashes = ClaimedHashes::of(r.record());
-    let vouched = [r.signer()].into_iter().collect();
-    Expected::new(module(), version(), hashes, &vouched, &[r])
-}
-
-#[test]
-fn the_info_must_name_the_version_and_a_vouched_time() {
-    let expected = expected();
-    assert!(expected.check_info(&honest().info).is_ok());
-    let other_version = br#"{"Version":"v1.0.1","Time":"2026-01-02T03:04:05Z"}"#;
-    assert!(matches!(
-        expected.check_info(other_version),
-        Err(Mismatch::InfoVersion { .. })
-    ));
-    let other_time = br#"{"Version":"v1.0.0","Time":"2027-01-02T03:04:05Z"}"#;
-    assert!(matches!(
-        expected.check_info(other_time),
-        Err(Mismatch::InfoTime { .. })
-    ));
-    assert!(matches!(
-        expected.check_info(b"not json"),
-        Err(Mismatch::InfoUnreadable(_))
-    ));
-}
-
-#[test]
-fn the_mod_and_zip_must_hash_as_vouched() {
-    let expected = expected();
-    assert!(expected.check_go_mod(&honest().go_mod).is_ok());
-    assert!(matches!(
-        expected.check_go_mod(b"module example.com/evil\n"),
-        Err(Mismatch::GoMod { .. })
-    ));
-    let dir = tempfile::tempdir().unwrap();
-    let want = expected.hashes.zip_h1.unwrap();
-    let check = |bytes: &[u8]| {
-        let path = dir.path().join("zip");
-        std::fs::write(&path, bytes).unwrap();
-        expected.check_zip(&path, want)
-    };
-    assert!(check(&honest().zip).is_ok());
-    assert!(matches!(
-        check(&tampered_zip().zip),
-        Err(Mismatch::ZipHash { .. })
-    ));
-    assert!(matches!(check(b"PK not a zip"), Err(Mismatch::Zip(_))));
-}
-
 /// `key`'s `.mod`-only record for `module@version`.
 fn mod_record(key: &NodeKey, module: &str, version: &str) -> VerifiedRecord {
     let fields = RecordFields {
@@ -456,57 +315,4 @@ fn mod_record(key: &NodeKey, module: &str, version: &str) -> VerifiedRecord {
     };
     let record = ProvenanceRecord::new(fields).unwrap();
     key.sign(&record).unwrap().verify().unwrap()
-}
-
-#[test]
-fn only_versions_the_policy_accepts_are_known_from_the_pool() {
-    let trust = TrustPolicy::new(
-        key(CLIENT).signer_id(),
-        [key(1).signer_id()],
-        NonZeroU8::MIN.saturating_add(1),
-    );
-    let records = [
-        mod_record(&key(1), MODULE, "v1.0.0"),
-        mod_record(&key(5), MODULE, "v1.1.0"),
-        mod_record(&key(5), MODULE, "v1.2.0"),
-        mod_record(&key(6), MODULE, "v1.2.0"),
-        mod_record(&key(1), "example.com/other", "v9.0.0"),
-    ];
-    let known = known::accepted_versions(&trust, &module(), &records);
-    let expected: Vec<Version> = ["v1.0.0", "v1.2.0"]
-        .map(|v| Version::parse(v).unwrap())
-        .into();
-    assert_eq!(
-        known, expected,
-        "trusted v1.0.0, quorum v1.2.0, lone v1.1.0 left out"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn list_and_latest_answer_from_trusted_records_without_vcs() {
-    let files = honest();
-    let (_a, addr) = server(1, files.clone()).await;
-    let records = [
-        record(&key(1), &files),
-        mod_record(&key(5), MODULE, "v1.3.0"),
-        mod_record(&key(1), "example.com/m/v2", "v2.0.0"),
-    ];
-    let c = client(&[1], 2, &records, &[addr]).await;
-    let listed = c.fetcher.list(&module()).await.unwrap();
-    assert_eq!(
-        listed,
-        vec![version()],
-        "untrusted v1.3.0 and module /v2 left out"
-    );
-    let (latest, entry) = c.fetcher.latest(&module()).await.unwrap();
-    assert_eq!(latest, version());
-    assert_eq!(entry.source(), &Source::Peer(peer(1).to_string()));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_trusted_records_list_is_not_found_as_before() {
-    let (_a, addr) = server(1, honest()).await;
-    let c = client(&[], 2, &[record(&key(1), &honest())], &[addr]).await;
-    let err = c.fetcher.list(&module()).await.unwrap_err();
-    assert!(err.is_not_found(), "{err}");
 }

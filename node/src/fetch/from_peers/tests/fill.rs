@@ -1,0 +1,145 @@
+//! Filling from peers: trusted and quorum fills, tampered bytes, liars and fallbacks.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn honest_bytes_from_a_trusted_signer_are_stored_signed_and_announced() {
+    let files = honest();
+    let (_a, addr) = server(1, files.clone()).await;
+    let c = client(&[1], 2, &[record(&key(1), &files)], &[addr]).await;
+    let entry = c.get().await.unwrap();
+    assert_eq!(entry.source(), &Source::Peer(peer(1).to_string()));
+    assert_eq!(entry.info(), &files.info[..]);
+    let sent = verify_module_zip(std::io::Cursor::new(&files.zip), &module(), &version()).unwrap();
+    let zip = entry.zip().unwrap();
+    assert_eq!((zip.h1(), zip.blob().sha256()), (&sent.h1, &sent.sha256));
+    let own = c.fetcher.own_signer().unwrap();
+    let records = c.fetcher.index().records();
+    let mine = records.get(&module(), &version(), &own).unwrap().unwrap();
+    assert_eq!(
+        mine.record().source(),
+        &RecordSource::Peer(key(1).signer_id())
+    );
+    let stats = c.stats();
+    assert_eq!(
+        (stats.peer_fills, stats.vcs_fills, stats.fills_stored),
+        (1, 0, 1)
+    );
+    assert_eq!(stats.go_processes_started, 0, "the VCS was not asked");
+    assert_eq!(stats.peer_bytes, total_len(&files));
+    assert_eq!(c.hooks.bytes.load(Ordering::Relaxed), total_len(&files));
+    assert!(c.bad().is_empty());
+    for _ in 0..100 {
+        if !c.hooks.announced.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        *c.hooks.announced.lock().unwrap(),
+        vec![format!("{MODULE}@{VERSION}")]
+    );
+    c.get().await.unwrap();
+    assert_eq!(c.stats().store_hits, 1, "the second request is a store hit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_zip_is_dropped_the_peer_marked_bad_and_the_vcs_asked() {
+    let (_a, addr) = server(1, tampered_zip()).await;
+    let c = client(&[1], 2, &[record(&key(1), &honest())], &[addr]).await;
+    let err = c.get().await.unwrap_err();
+    assert!(err.is_not_found(), "GOPROXY=off: {err}");
+    assert!(c.stored().is_none(), "no byte of the liar was stored");
+    let stats = c.stats();
+    assert_eq!((stats.peer_mismatches, stats.bad_peers), (1, 1));
+    assert_eq!((stats.peer_fills, stats.fills_stored), (0, 0));
+    assert!(stats.go_processes_started >= 1, "the VCS came next");
+    assert_eq!(c.bad(), vec![peer(1)]);
+    assert!(c.fetcher.inner.bad_peers.is_bad(&peer(1)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_liar_asked_first_is_skipped_for_an_honest_peer() {
+    let files = honest();
+    let (_liar, liar_addr) = server(3, tampered_zip()).await;
+    let (_honest, honest_addr) = server(4, files.clone()).await;
+    // The liar signed the honest hashes and is trusted, so it is asked first.
+    let records = [record(&key(3), &files), record(&key(4), &files)];
+    let c = client(&[3], 2, &records, &[liar_addr, honest_addr]).await;
+    let entry = c.get().await.unwrap();
+    assert_eq!(entry.source(), &Source::Peer(peer(4).to_string()));
+    let stats = c.stats();
+    assert_eq!((stats.peer_fills, stats.peer_mismatches), (1, 1));
+    assert_eq!(c.bad(), vec![peer(3)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_untrusted_signer_is_not_enough_for_a_quorum_of_two() {
+    let files = honest();
+    let (_a, addr) = server(1, files.clone()).await;
+    let c = client(&[], 2, &[record(&key(1), &files)], &[addr]).await;
+    let err = c.get().await.unwrap_err();
+    assert!(err.is_not_found(), "GOPROXY=off: {err}");
+    assert!(c.stored().is_none());
+    assert_eq!(c.stats().peer_bytes, 0, "no peer was asked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_agreeing_untrusted_signers_make_a_quorum_of_two() {
+    let files = honest();
+    let (_a, addr) = server(1, files.clone()).await;
+    // Signer 2 runs no node: asking it fails, and peer 1 delivers.
+    let records = [record(&key(1), &files), record(&key(2), &files)];
+    let c = client(&[], 2, &records, &[addr]).await;
+    let entry = c.get().await.unwrap();
+    assert_eq!(entry.source(), &Source::Peer(peer(1).to_string()));
+    assert_eq!(c.stats().peer_fills, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_share_one_peer_fill() {
+    let files = honest();
+    let (_a, addr) = server(1, files.clone()).await;
+    let c = Arc::new(client(&[1], 2, &[record(&key(1), &files)], &[addr]).await);
+    let requests: Vec<_> = (0..8)
+        .map(|_| {
+            let c = Arc::clone(&c);
+            tokio::spawn(async move { c.get().await.map(|e| e.claimed_hashes()) })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for request in requests {
+        answers.push(request.await.unwrap().unwrap());
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]));
+    let stats = c.stats();
+    assert_eq!(answers.len(), 8, "every request answered");
+    assert_eq!(
+        stats.fills_started, 1,
+        "waiters share the fill, later ones hit the store"
+    );
+    assert_eq!(stats.peer_fills, 1, "one fill from the peer");
+    assert_eq!(stats.peer_bytes, total_len(&files), "the files moved once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kademlia_provider_is_asked_when_no_signer_is_reachable() {
+    let files = honest();
+    let (a, addr) = server(1, files.clone()).await;
+    a.provide(&module(), &version()).await.unwrap();
+    // Signer 7 (trusted) runs no node, say a shared signing key: only Kademlia knows peer 1.
+    let c = client(&[7], 2, &[record(&key(7), &files)], &[addr]).await;
+    let mut entry = None;
+    for _ in 0..50 {
+        match c.get().await {
+            Ok(found) => {
+                entry = Some(found);
+                break;
+            }
+            // Not found until the routing table holds peer 1; the negative cache is per query.
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let entry = entry.expect("filled from the provider");
+    assert_eq!(entry.source(), &Source::Peer(peer(1).to_string()));
+}
