@@ -96,8 +96,8 @@ impl ImportArgs {
 }
 
 /// Whose provenance records the node believes (flatten into commands that run a node).
-/// `Default` is what no flag gives: no trusted signer, quorum 2.
-#[derive(Debug, Clone, Args)]
+/// `Default` is what no flag gives: no trusted signer, the default quorum.
+#[derive(Debug, Clone, Default, Args)]
 pub struct TrustArgs {
     /// Believe records signed by this key on its own (repeatable; the value `delos id` prints
     /// as signing-key on the signer's node). The node's own signing key is always trusted.
@@ -110,24 +110,16 @@ pub struct TrustArgs {
     pub trusted_signers: Vec<SignerId>,
 
     /// Number of distinct signers that must agree before records from untrusted signers are
-    /// believed. With no trusted signer and no quorum, nothing from peers is accepted.
-    #[arg(long, value_name = "N", env = "DELOS_QUORUM", default_value_t = TrustPolicy::DEFAULT_QUORUM)]
-    pub quorum: NonZeroU8,
-}
-
-impl Default for TrustArgs {
-    fn default() -> TrustArgs {
-        TrustArgs {
-            trusted_signers: Vec::new(),
-            quorum: TrustPolicy::DEFAULT_QUORUM,
-        }
-    }
+    /// believed [default: 2].
+    #[arg(long, value_name = "N", env = "DELOS_QUORUM")]
+    pub quorum: Option<NonZeroU8>,
 }
 
 impl TrustArgs {
     /// The trust policy for a node whose own signing key is `own`.
     pub fn policy(&self, own: SignerId) -> TrustPolicy {
-        TrustPolicy::new(own, self.trusted_signers.iter().copied(), self.quorum)
+        let quorum = self.quorum.unwrap_or(TrustPolicy::DEFAULT_QUORUM);
+        TrustPolicy::new(own, self.trusted_signers.iter().copied(), quorum)
     }
 }
 
@@ -203,7 +195,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(parsed.trust.trusted_signers, vec![signer(1), signer(2)]);
-        assert_eq!(parsed.trust.quorum.get(), 2);
+        assert_eq!(parsed.trust.quorum, None);
         let policy = parsed.trust.policy(signer(3));
         assert!(policy.is_trusted(&signer(1)) && policy.is_trusted(&signer(3)));
         assert!(!policy.is_trusted(&signer(4)));

@@ -6,20 +6,22 @@
 //! Every key is documented in `docs/configuration.md`.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::num::NonZeroU8;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
 use clap::builder::BoolishValueParser;
-use serde::Deserialize;
-
-use std::num::NonZeroU8;
-
+use delos_pool_protocol::messages::PoolName;
 use delos_pool_protocol::signing::SignerId;
 use delos_pool_protocol::trust::TrustPolicy;
+use libp2p::Multiaddr;
+use serde::Deserialize;
 
 use crate::cli::{TrustArgs, default_data_dir};
 use crate::p2p::{P2pArgs, P2pConfig};
+
+mod pool;
 
 /// The HTTP listen address when none is configured: loopback only, port 3000.
 pub const DEFAULT_HTTP_LISTEN: SocketAddr =
@@ -122,6 +124,29 @@ pub struct FileConfig {
     pub list_ttl: Option<Duration>,
     /// Serve only what is stored. Missing: `false`.
     pub offline: Option<bool>,
+    /// Join a pool (`true`) or run alone (`false`). Missing: join when `p2p_listen` or
+    /// `bootstrap` is set.
+    pub p2p: Option<bool>,
+    /// The pool's name. Missing: `public`.
+    #[serde(default, deserialize_with = "pool::parsed")]
+    pub pool: Option<PoolName>,
+    /// libp2p listen addresses. Missing: TCP and QUIC on all interfaces, free ports.
+    #[serde(default, deserialize_with = "pool::parsed_list")]
+    pub p2p_listen: Option<Vec<Multiaddr>>,
+    /// Peers to dial on start, each ending in `/p2p/<PeerId>`. Missing: none.
+    #[serde(default, deserialize_with = "pool::parsed_list")]
+    pub bootstrap: Option<Vec<Multiaddr>>,
+    /// Addresses other nodes reach this node at. Missing: none.
+    #[serde(default, deserialize_with = "pool::parsed_list")]
+    pub p2p_external: Option<Vec<Multiaddr>>,
+    /// Take the listen addresses as reachable. Missing: `false`.
+    pub p2p_listen_is_external: Option<bool>,
+    /// Find peers with mDNS. Missing: `true`.
+    pub mdns: Option<bool>,
+    /// Signers believed on their own (`ed25519:<hex>`). Missing: none.
+    pub trusted_signers: Option<Vec<SignerId>>,
+    /// Agreeing signers that make untrusted records believed. Missing: 2.
+    pub quorum: Option<NonZeroU8>,
 }
 
 /// The validated configuration a node runs with.
@@ -223,6 +248,12 @@ impl Config {
 
     /// Merges `args` over `file` over the defaults and validates.
     pub fn layer(args: ServeArgs, file: FileConfig) -> Result<Config, ConfigError> {
+        let switch = pool::Switch {
+            on: args.p2p,
+            off: args.no_p2p,
+        };
+        let p2p = pool::pool_config(switch, args.pool, &file);
+        let (trusted_signers, quorum) = pool::trust(args.trust, &file);
         let data_dir = args
             .data_dir
             .or(file.data_dir)
@@ -238,9 +269,7 @@ impl Config {
         config.fetch_timeout = pick(args.fetch_timeout, file.fetch_timeout, config.fetch_timeout);
         config.list_ttl = pick(args.list_ttl, file.list_ttl, config.list_ttl);
         config.offline = pick(args.offline, file.offline, config.offline);
-        config.p2p = pool_config(args.p2p, args.no_p2p, args.pool);
-        config.trusted_signers = args.trust.trusted_signers;
-        config.quorum = args.trust.quorum;
+        (config.p2p, config.trusted_signers, config.quorum) = (p2p, trusted_signers, quorum);
         config.validate()
     }
 
@@ -273,13 +302,6 @@ impl Config {
     pub fn fetch_dir(&self) -> PathBuf {
         self.data_dir.join("fetch")
     }
-}
-
-/// The pool's settings when the pool is on: `--p2p`, or any of `--p2p-listen` and `--bootstrap`,
-/// unless `--no-p2p`.
-fn pool_config(on: bool, off: bool, args: P2pArgs) -> Option<P2pConfig> {
-    let asked = on || args.listen.is_some() || args.bootstrap.is_some();
-    (asked && !off).then(|| args.apply(P2pConfig::default()))
 }
 
 /// The flag (or its environment variable) if given, else the file's value, else the default.

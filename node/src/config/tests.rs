@@ -113,5 +113,38 @@ fn the_pool_is_off_unless_asked_for() {
     let quorum = Serve::try_parse_from(["serve", "--quorum", "3"])
         .unwrap()
         .args;
-    assert_eq!(quorum.trust.quorum.get(), 3);
+    assert_eq!(quorum.trust.quorum.map(NonZeroU8::get), Some(3));
+}
+
+#[test]
+fn pool_keys_in_the_file_apply_under_the_flags() {
+    use clap::Parser;
+    #[derive(Debug, Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+    let signer = delos_pool_protocol::signing::NodeKey::from_secret_bytes([7; 32]).signer_id();
+    let from_file = file(&format!(
+        "pool = \"acme\"\np2p_listen = [\"/ip4/127.0.0.1/tcp/0\"]\nmdns = false\n\
+         trusted_signers = [\"{signer}\"]\nquorum = 3\n"
+    ));
+    let layer = |argv: &[&str]| {
+        let mut full = vec!["serve", "--data-dir", "/d"];
+        full.extend_from_slice(argv);
+        Config::layer(Serve::try_parse_from(full).unwrap().args, from_file.clone()).unwrap()
+    };
+    let config = layer(&[]);
+    let p2p = config.p2p.clone().unwrap();
+    assert_eq!(
+        (p2p.pool.as_str(), p2p.listen.len(), p2p.mdns),
+        ("acme", 1, false)
+    );
+    assert_eq!(config.trusted_signers, vec![signer]);
+    assert_eq!(config.quorum.get(), 3);
+    let flags = layer(&["--mdns", "--quorum", "1"]);
+    assert!(flags.p2p.unwrap().mdns);
+    assert_eq!(flags.quorum.get(), 1);
+    assert_eq!(layer(&["--no-p2p"]).p2p, None);
+    assert!(toml::from_str::<FileConfig>("bootstrap = [\"tcp://nope\"]").is_err());
 }
