@@ -233,6 +233,17 @@ async fn client(
     records: &[VerifiedRecord],
     servers: &[Multiaddr],
 ) -> Client {
+    client_with_private(trusted, quorum, records, servers, &[]).await
+}
+
+/// [`client`] with the node's private patterns.
+async fn client_with_private(
+    trusted: &[u8],
+    quorum: u8,
+    records: &[VerifiedRecord],
+    servers: &[Multiaddr],
+    private: &[&str],
+) -> Client {
     let dir = tempfile::tempdir().unwrap();
     let index = Arc::new(Index::open(dir.path().join("store")).unwrap());
     for record in records {
@@ -241,6 +252,7 @@ async fn client(
     let mut fetch = FetchConfig::new(dir.path().join("work"));
     fetch.upstream = String::from("off");
     fetch.gosumdb = String::from("off");
+    fetch.private = private.iter().map(|p| p.to_string()).collect();
     let own = OwnRecords::new(key(CLIENT), "off");
     let fetcher = Fetcher::with_own_records(index, fetch, Some(own)).unwrap();
     let keypair = crate::keys::identity_keypair(&key(CLIENT));

@@ -143,3 +143,31 @@ async fn a_kademlia_provider_is_asked_when_no_signer_is_reachable() {
     let entry = entry.expect("filled from the provider");
     assert_eq!(entry.source(), &Source::Peer(peer(1).to_string()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_modules_are_never_asked_from_peers() {
+    let files = honest();
+    let (_a, addr) = server(1, files.clone()).await;
+    let records = [record(&key(1), &files)];
+    let c = client_with_private(&[1], 2, &records, &[addr], &["example.com"]).await;
+    let request = crate::fetch::from_vcs::Request {
+        module: module(),
+        query: VERSION.to_owned(),
+    };
+    assert!(c.fetcher.inner.fill_from_peers(&request).await.is_none());
+    assert_eq!(c.stats().peer_bytes, 0);
+    assert!(c.stored().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_canonical_query_is_not_asked_from_peers() {
+    let files = honest();
+    let (_a, addr) = server(1, files.clone()).await;
+    let c = client(&[1], 2, &[record(&key(1), &files)], &[addr]).await;
+    let request = crate::fetch::from_vcs::Request {
+        module: module(),
+        query: String::from("v1.0"),
+    };
+    assert!(c.fetcher.inner.fill_from_peers(&request).await.is_none());
+    assert_eq!(c.stats().peer_bytes, 0);
+}
