@@ -6,7 +6,9 @@
 //!
 //! `delos serve` runs a [`server::Node`]: the store (`delos-registry-index`), the fill path
 //! ([`fetch`]) and the HTTP server ([`http`]) that answers the Go module download protocol,
-//! configured by [`config`] and counted by [`metrics`]. The pool comes next
+//! configured by [`config`] and counted by [`metrics`]. With a pool configured it also runs
+//! a [`pool::Pool`]: the libp2p layer ([`p2p`]) over the store, gossiped records stored and
+//! forwarded, peers' feeds synced, and misses filled from peers before the VCS
 //! (docs/architecture.md).
 
 pub mod cli;
