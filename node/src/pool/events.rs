@@ -50,7 +50,7 @@ impl EventHandler {
     }
 
     /// Handles events until the channel closes; records are stored by at most
-    /// [`CONCURRENT_INSERTS`] tasks at once.
+    /// 16 tasks at once.
     pub async fn run(self, mut events: mpsc::Receiver<PoolEvent>) {
         let inserts = Arc::new(Semaphore::new(CONCURRENT_INSERTS));
         while let Some(event) = events.recv().await {
