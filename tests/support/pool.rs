@@ -29,11 +29,16 @@ pub(crate) enum Transport {
 }
 
 impl Transport {
-    /// The loopback listen address on an OS-chosen port.
-    fn listen_addr(self) -> &'static str {
+    /// The listen address on an OS-chosen port: loopback, or every interface.
+    fn listen_addr(self, all_interfaces: bool) -> String {
+        let ip = if all_interfaces {
+            "0.0.0.0"
+        } else {
+            "127.0.0.1"
+        };
         match self {
-            Transport::Tcp => "/ip4/127.0.0.1/tcp/0",
-            Transport::Quic => "/ip4/127.0.0.1/udp/0/quic-v1",
+            Transport::Tcp => format!("/ip4/{ip}/tcp/0"),
+            Transport::Quic => format!("/ip4/{ip}/udp/0/quic-v1"),
         }
     }
 
@@ -51,6 +56,7 @@ impl Transport {
 pub(crate) struct PoolOptions {
     node: NodeOptions,
     transports: Vec<Transport>,
+    all_interfaces: bool,
     extra: Vec<String>,
 }
 
@@ -60,6 +66,7 @@ impl PoolOptions {
         PoolOptions {
             node,
             transports: vec![Transport::Tcp],
+            all_interfaces: false,
             extra: vec!["--p2p-listen-is-external".to_owned()],
         }
     }
@@ -67,6 +74,13 @@ impl PoolOptions {
     /// Listens on exactly these transports.
     pub(crate) fn transports(mut self, transports: &[Transport]) -> PoolOptions {
         self.transports = transports.to_vec();
+        self
+    }
+
+    /// Listens on every interface instead of loopback only (mDNS advertises only addresses of
+    /// the interface it runs on, never loopback ones).
+    pub(crate) fn all_interfaces(mut self) -> PoolOptions {
+        self.all_interfaces = true;
         self
     }
 
@@ -102,7 +116,7 @@ impl PoolOptions {
         }
         for transport in &self.transports {
             args.push("--p2p-listen".to_owned());
-            args.push(transport.listen_addr().to_owned());
+            args.push(transport.listen_addr(self.all_interfaces));
         }
         let node = self.node.clone().args(args).start()?;
         PoolNode::from_running(node, self)
