@@ -31,10 +31,11 @@ use delos_pool_protocol::private::PrivatePatterns;
 use delos_pool_protocol::signing::{NodeKey, SignedRecord, SignerId};
 use delos_pool_protocol::version::Version;
 use delos_registry_index::{Index, Sharing};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::keys::identity_keypair;
-use crate::p2p::{self, P2pConfig, PoolHandle, PoolStatus, SpawnError};
+use crate::p2p::{self, P2pConfig, PoolEvent, PoolHandle, PoolStatus, SpawnError};
 
 pub use stats::{PoolStats, PoolStatsSnapshot};
 
@@ -103,19 +104,9 @@ impl Pool {
         let keypair = identity_keypair(setup.identity);
         let (handle, events, event_loop) =
             p2p::spawn(&keypair, setup.config, sources.clone(), sources)?;
-        let mut tasks = vec![tokio::spawn(event_loop.run())];
         let stats = Arc::new(PoolStats::default());
-        let syncer = sync::Syncer::new(handle.clone(), Arc::clone(&setup.index), &setup.private);
-        let (sync_requests, sync_task) = syncer.spawn(Arc::clone(&stats));
-        tasks.push(sync_task);
-        let handler = events::EventHandler::new(
-            handle.clone(),
-            Arc::clone(&setup.index),
-            setup.private.clone(),
-            Arc::clone(&stats),
-            sync_requests,
-        );
-        tasks.push(tokio::spawn(handler.run(events)));
+        let mut tasks = vec![tokio::spawn(event_loop.run())];
+        tasks.extend(spawn_node_side(&handle, events, &setup, &stats));
         log_started(&handle, setup.config.listen.len()).await;
         let inner = Inner {
             handle,
@@ -206,6 +197,25 @@ impl Pool {
             let _ = task.await;
         }
     }
+}
+
+/// Starts the feed sync and the event handler (which hands identified peers to the sync).
+fn spawn_node_side(
+    handle: &PoolHandle,
+    events: mpsc::Receiver<PoolEvent>,
+    setup: &PoolSetup<'_>,
+    stats: &Arc<PoolStats>,
+) -> [JoinHandle<()>; 2] {
+    let syncer = sync::Syncer::new(handle.clone(), Arc::clone(&setup.index), &setup.private);
+    let (sync_requests, sync_task) = syncer.spawn(Arc::clone(stats));
+    let handler = events::EventHandler::new(
+        handle.clone(),
+        Arc::clone(&setup.index),
+        setup.private.clone(),
+        Arc::clone(stats),
+        sync_requests,
+    );
+    [sync_task, tokio::spawn(handler.run(events))]
 }
 
 /// How records of `module` may be shared: never when it is private.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use delos_pool_protocol::private::PrivatePatterns;
+use delos_pool_protocol::signing::VerifiedRecord;
 use delos_registry_index::Index;
 use libp2p::PeerId;
 use tokio::sync::mpsc;
@@ -17,7 +18,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::PoolStats;
 use super::events::{is_new, store_record};
-use crate::p2p::PoolHandle;
+use crate::p2p::{PoolHandle, SyncedPage};
 
 /// How often every connected peer is synced, besides when it identifies itself.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(15);
@@ -119,42 +120,57 @@ impl Syncer {
         };
         let mut reset = false;
         for _ in 0..MAX_PAGES {
-            let page = match self
-                .handle
-                .sync_page(peer, cursor, PAGE_ITEMS, PAGE_TIMEOUT)
-                .await
-            {
-                Ok(page) => page,
-                Err(err) => {
-                    stats.sync_failed();
-                    tracing::debug!(%peer, error = %err, "feed sync failed");
-                    return;
-                }
+            let Some(page) = self.page(peer, cursor, stats).await else {
+                return;
             };
             if page.head_seq < cursor && !reset {
                 tracing::info!(%peer, cursor, head = page.head_seq, "peer's feed restarted; syncing from its start");
                 (cursor, reset) = (0, true);
                 continue;
             }
-            let (received, last) = (page.records.len(), page.is_last());
-            let mut new = 0;
-            for (_, record) in page.records {
-                let stored = store_record(&self.index, &self.private, record).await;
-                new += usize::from(stored.as_ref().is_some_and(is_new));
-            }
-            stats.synced(received as u64);
-            (0..new).for_each(|_| stats.new_record());
-            if page.next_cursor != cursor || reset {
-                cursor = page.next_cursor;
+            let (received, last, next) = (page.records.len(), page.is_last(), page.next_cursor);
+            let new = self.store_page(page.records, stats).await;
+            if next != cursor || reset {
+                cursor = next;
                 self.save_cursor(peer, cursor).await;
             }
-            if received > 0 || new > 0 {
+            if received > 0 {
                 tracing::debug!(%peer, received, new, cursor, "synced a feed page");
             }
             if last || received == 0 {
                 return;
             }
         }
+    }
+
+    /// The page of `peer`'s feed after `cursor`; `None` when it failed (logged, counted).
+    async fn page(&self, peer: PeerId, cursor: u64, stats: &PoolStats) -> Option<SyncedPage> {
+        let page = self
+            .handle
+            .sync_page(peer, cursor, PAGE_ITEMS, PAGE_TIMEOUT)
+            .await;
+        page.map_err(|err| {
+            stats.sync_failed();
+            tracing::debug!(%peer, error = %err, "feed sync failed");
+        })
+        .ok()
+    }
+
+    /// Stores a page's records; returns how many were new to this node.
+    async fn store_page(&self, records: Vec<(u64, VerifiedRecord)>, stats: &PoolStats) -> usize {
+        stats.synced(records.len() as u64);
+        let mut new = 0;
+        for (_, record) in records {
+            if store_record(&self.index, &self.private, record)
+                .await
+                .as_ref()
+                .is_some_and(is_new)
+            {
+                stats.new_record();
+                new += 1;
+            }
+        }
+        new
     }
 
     /// The persisted cursor of `peer` (0 when none); `None` when the store failed (logged).
