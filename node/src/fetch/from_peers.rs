@@ -115,21 +115,9 @@ impl super::Inner {
     /// and the request names a canonical version; then signed as the node's record (source:
     /// the peer) and announced. `None`: the VCS is next.
     pub(super) async fn fill_from_peers(self: &Arc<Self>, request: &Request) -> Option<Filled> {
-        let link = self.pool.get()?;
-        if self.private.matches(request.module.as_str()) {
-            return None;
-        }
-        let version = Version::parse(&request.query)
-            .ok()
-            .filter(Version::is_canonical)?;
+        let (link, version) = self.peer_target(request)?;
         let work_dir = self.config.work_dir.join(WORK_DIR);
-        let fill = PeerFill {
-            link,
-            index: &self.index,
-            work_dir: &work_dir,
-            bad: &self.bad_peers,
-            counters: &self.counters,
-        };
+        let fill = self.peer_fill(link, &work_dir);
         let (filled, peer) = fill.run(&request.module, &version).await?;
         Counters::bump(&self.counters.fills_stored);
         Counters::bump(&self.counters.peer_fills);
@@ -137,6 +125,40 @@ impl super::Inner {
         self.sign_peer_fill(&request.module, &filled, peer).await;
         self.announce(&request.module, &filled);
         Some(filled)
+    }
+
+    /// Whether peers may be asked for `request` now: a pool is attached and `request` is a
+    /// canonical version of a public module, and the stored records give an accepted full
+    /// claim. A recent "not found" must not hide such a version (its records came since).
+    pub(super) async fn pool_vouches(&self, request: &Request) -> bool {
+        let Some((link, version)) = self.peer_target(request) else {
+            return false;
+        };
+        let work_dir = self.config.work_dir.join(WORK_DIR);
+        let fill = self.peer_fill(link, &work_dir);
+        fill.vouched(&request.module, &version).await
+    }
+
+    /// The pool and the canonical version, when `request` may be filled from peers at all.
+    fn peer_target(&self, request: &Request) -> Option<(&PoolLink, Version)> {
+        let link = self.pool.get()?;
+        if self.private.matches(request.module.as_str()) {
+            return None;
+        }
+        let version = Version::parse(&request.query)
+            .ok()
+            .filter(Version::is_canonical)?;
+        Some((link, version))
+    }
+
+    fn peer_fill<'a>(&'a self, link: &'a PoolLink, work_dir: &'a Path) -> PeerFill<'a> {
+        PeerFill {
+            link,
+            index: &self.index,
+            work_dir,
+            bad: &self.bad_peers,
+            counters: &self.counters,
+        }
     }
 
     /// Signs and stores the node's record of a peer fill, naming the peer as its source.

@@ -252,15 +252,17 @@ impl Inner {
         query: &str,
     ) -> Result<Filled, FetchError> {
         let key = (module.clone(), query.to_owned());
-        if let Some(reason) = self.negative.get_fresh(&key) {
-            Counters::bump(&self.counters.negative_cache_hits);
-            return Err(FetchError::not_found(module, query, reason));
-        }
-        let this = Arc::clone(self);
         let request = Request {
             module: module.clone(),
             query: query.to_owned(),
         };
+        if let Some(reason) = self.negative.get_fresh(&key)
+            && !self.pool_vouches(&request).await
+        {
+            Counters::bump(&self.counters.negative_cache_hits);
+            return Err(FetchError::not_found(module, query, reason));
+        }
+        let this = Arc::clone(self);
         let work = async move {
             Counters::bump(&this.counters.fills_started);
             if let Some(filled) = this.fill_from_peers(&request).await {

@@ -72,6 +72,14 @@ impl PeerFill<'_> {
         self.try_each(next, &expected, &mut tried).await
     }
 
+    /// Whether the stored records give an accepted full claim for `module@version`.
+    pub(super) async fn vouched(&self, module: &ModulePath, version: &Version) -> bool {
+        match self.records(module, version).await {
+            Some(records) => self.expected(module, version, &records).is_some(),
+            None => false,
+        }
+    }
+
     /// The stored records of `module@version`.
     async fn records(&self, module: &ModulePath, version: &Version) -> Option<Vec<VerifiedRecord>> {
         let (index, m, v) = (Arc::clone(self.index), module.clone(), version.clone());

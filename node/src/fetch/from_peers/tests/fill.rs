@@ -171,3 +171,19 @@ async fn a_non_canonical_query_is_not_asked_from_peers() {
     assert!(c.fetcher.inner.fill_from_peers(&request).await.is_none());
     assert_eq!(c.stats().peer_bytes, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recent_not_found_does_not_hide_a_version_whose_records_came_since() {
+    let files = honest();
+    let (_a, addr) = server(1, files.clone()).await;
+    let c = client(&[1], 2, &[], &[addr]).await;
+    assert!(c.get().await.unwrap_err().is_not_found(), "no record yet");
+    assert!(c.get().await.unwrap_err().is_not_found(), "remembered");
+    assert_eq!(c.stats().negative_cache_hits, 1);
+    let records = c.fetcher.index().records();
+    records
+        .insert(&record(&key(1), &files), Sharing::Public)
+        .unwrap();
+    let entry = c.get().await.unwrap();
+    assert_eq!(entry.source(), &Source::Peer(peer(1).to_string()));
+}
