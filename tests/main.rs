@@ -5,6 +5,7 @@ mod support;
 
 mod bench_builds;
 mod crash_safety;
+mod deploy_configs;
 mod download_protocol;
 mod fetcher;
 mod fill_answers;
