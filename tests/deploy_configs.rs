@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use delos_node::config::{Config, FileConfig, ServeArgs};
 
 fn load(name: &str) -> Config {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/config").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy/config")
+        .join(name);
     let file = FileConfig::read(&path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
     Config::layer(ServeArgs::default(), file).unwrap_or_else(|e| panic!("{name}: {e:#}"))
 }
@@ -14,7 +16,10 @@ fn load(name: &str) -> Config {
 #[test]
 fn single_node_runs_alone_and_fills_from_vcs() {
     let config = load("single-node.toml");
-    assert!(config.p2p.is_none(), "single-node.toml must not join a pool");
+    assert!(
+        config.p2p.is_none(),
+        "single-node.toml must not join a pool"
+    );
     assert_eq!(config.upstream, "direct");
     assert_eq!(config.gosumdb, "sum.golang.org");
     assert!(!config.offline);
