@@ -13,6 +13,9 @@ use futures::future::BoxFuture;
 
 use crate::p2p::{Blob, BlobSource, FeedPage, FeedSource, SourceError};
 
+#[cfg(test)]
+mod tests;
+
 /// The node's store as the pool's [`BlobSource`] and [`FeedSource`]. Every read runs off the
 /// async threads.
 #[derive(Debug)]
