@@ -101,7 +101,6 @@ impl Node {
         let fetcher =
             Fetcher::with_own_records(Arc::new(index), fetch_config(&config), Some(own_records))
                 .map_err(StartError::Fetcher)?;
-        let pool = start_pool(&config, &keys, &fetcher).await?;
         let addr = config.http_listen;
         let listener = TcpListener::bind(addr)
             .await
@@ -109,6 +108,9 @@ impl Node {
         let http_addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
+        // After the bind, so a start that fails leaves no pool running; requests wait in the
+        // listener's backlog until the router serves them.
+        let pool = start_pool(&config, &keys, &fetcher).await?;
         let app =
             router(AppState::new(fetcher.clone(), config.fetch_timeout).with_pool(pool.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
