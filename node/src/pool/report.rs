@@ -2,6 +2,7 @@
 //! records known, received, rejected and synced, announcements, bad peers, bytes from peers.
 
 use std::fmt::Write;
+use std::sync::Arc;
 
 use delos_registry_index::Index;
 use serde_json::{Value, json};
@@ -10,7 +11,7 @@ use super::{Pool, PoolStatsSnapshot};
 use crate::p2p::PoolStatus;
 
 /// The `pool` object of `/status`: `{"enabled": false}` for a node without a pool.
-pub async fn status_json(pool: Option<&Pool>, index: &Index) -> Value {
+pub async fn status_json(pool: Option<&Pool>, index: &Arc<Index>) -> Value {
     let Some(pool) = pool else {
         return json!({ "enabled": false });
     };
@@ -39,7 +40,7 @@ pub async fn status_json(pool: Option<&Pool>, index: &Index) -> Value {
         "gossip_mesh_peers": swarm.as_ref().map(|s| s.gossip_mesh_peers),
         "kad_server_mode": swarm.as_ref().map(|s| s.kad_server_mode),
         "mdns_peers": swarm.as_ref().map(|s| s.mdns_peers),
-        "records_known": records_known(index),
+        "records_known": records_known(index).await,
         "records_received": stats.records_received,
         "records_new": stats.records_new,
         "records_rejected": stats.records_rejected,
@@ -53,7 +54,7 @@ pub async fn status_json(pool: Option<&Pool>, index: &Index) -> Value {
 }
 
 /// The pool's Prometheus metrics (nothing for a node without a pool).
-pub async fn metrics_text(pool: Option<&Pool>, index: &Index) -> String {
+pub async fn metrics_text(pool: Option<&Pool>, index: &Arc<Index>) -> String {
     let Some(pool) = pool else {
         return String::new();
     };
@@ -69,7 +70,7 @@ pub async fn metrics_text(pool: Option<&Pool>, index: &Index) -> String {
         (
             "pool_records_known",
             "Signed records stored, of every signer.",
-            records_known(index),
+            records_known(index).await,
         ),
     ];
     for (name, help, value) in gauges {
@@ -139,10 +140,18 @@ fn metric(text: &mut String, name: &str, kind: &str, help: &str, value: u64) {
     );
 }
 
-/// Records stored (0 when the store cannot count them; logged).
-fn records_known(index: &Index) -> u64 {
-    index.records().count().unwrap_or_else(|err| {
-        tracing::warn!(error = %err, "counting records failed");
-        0
-    })
+/// Records stored, counted off the async threads (0 when the store cannot count them; logged).
+async fn records_known(index: &Arc<Index>) -> u64 {
+    let index = Arc::clone(index);
+    match tokio::task::spawn_blocking(move || index.records().count()).await {
+        Ok(Ok(count)) => count,
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "counting records failed");
+            0
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "counting records ended abnormally");
+            0
+        }
+    }
 }
