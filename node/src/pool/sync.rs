@@ -21,7 +21,11 @@ use super::events::{is_new, store_record};
 use crate::p2p::{PoolHandle, SyncedPage};
 
 /// How often every connected peer is synced, besides when it identifies itself.
-pub const SYNC_INTERVAL: Duration = Duration::from_secs(15);
+pub const SYNC_INTERVAL: Duration = Duration::from_secs(10);
+/// How often one page is asked for before the sync of that peer waits for the next round.
+const PAGE_ATTEMPTS: u32 = 3;
+/// The pause after the first failed attempt (doubled after each further one).
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// The most records asked for in one page.
 pub const PAGE_ITEMS: u32 = 256;
 /// The most pages one sync of one peer pulls.
@@ -143,17 +147,29 @@ impl Syncer {
         }
     }
 
-    /// The page of `peer`'s feed after `cursor`; `None` when it failed (logged, counted).
+    /// The page of `peer`'s feed after `cursor`, asked up to [`PAGE_ATTEMPTS`] times (a busy
+    /// peer or a connection still settling should not delay a late joiner to the next round);
+    /// `None` when every attempt failed (each logged and counted).
     async fn page(&self, peer: PeerId, cursor: u64, stats: &PoolStats) -> Option<SyncedPage> {
-        let page = self
-            .handle
-            .sync_page(peer, cursor, PAGE_ITEMS, PAGE_TIMEOUT)
-            .await;
-        page.map_err(|err| {
-            stats.sync_failed();
-            tracing::debug!(%peer, error = %err, "feed sync failed");
-        })
-        .ok()
+        let mut pause = RETRY_PAUSE;
+        for attempt in 1..=PAGE_ATTEMPTS {
+            let page = self
+                .handle
+                .sync_page(peer, cursor, PAGE_ITEMS, PAGE_TIMEOUT)
+                .await;
+            match page {
+                Ok(page) => return Some(page),
+                Err(err) => {
+                    stats.sync_failed();
+                    tracing::debug!(%peer, attempt, error = %err, "feed sync failed");
+                }
+            }
+            if attempt < PAGE_ATTEMPTS {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+        }
+        None
     }
 
     /// Stores a page's records; returns how many were new to this node.
