@@ -140,6 +140,23 @@ fn b_and_c_build_the_app_from_peers_over_tcp() -> Result<()> {
     wait_for_records(&c, a.signing_key(), &versions)?;
     build_through(&world, &c, template.path()).context("building through C")?;
     check_filled_from_peers(&c, &versions)?;
+    check_queries_from_pool_knowledge(&b)?;
+    Ok(())
+}
+
+/// `node` (no VCS) answers `list` and `@latest` from the versions of records it trusts.
+fn check_queries_from_pool_knowledge(node: &PoolNode) -> Result<()> {
+    let list = node.http().get("/example.org/greet.git/@v/list")?;
+    ensure!(
+        list.status == 200 && list.text().lines().any(|l| l == "v1.0.0"),
+        "list: {} {}",
+        list.status,
+        list.text()
+    );
+    let latest = node.http().get("/example.org/greet.git/@latest")?;
+    let info: serde_json::Value = serde_json::from_slice(&latest.body)
+        .with_context(|| format!("@latest: {} {}", latest.status, latest.text()))?;
+    ensure!(info["Version"] == "v1.0.0", "@latest: {info}");
     Ok(())
 }
 

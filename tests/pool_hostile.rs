@@ -3,6 +3,9 @@
 //! - a peer V trusts signs a record with the true hashes of hello v1.1.0 but serves a tampered
 //!   zip: not a byte of it reaches V's store or the client; V falls back to its VCS, serves
 //!   exactly the bytes `go` gets directly, and counts the liar as a bad peer;
+//! - a peer announcing a record whose hashes disagree with the trusted signer's (and serving
+//!   the matching tampered zip) gets nothing through either: V fills from the honest peer and
+//!   keeps the lie as disagreeing evidence;
 //! - forged, malformed, oversized and replayed-with-altered-bytes records are rejected by V,
 //!   not stored, and never forwarded to W, a third node connected to V.
 
@@ -121,6 +124,58 @@ fn a_trusted_peer_serving_a_tampered_zip_gets_no_byte_through() -> Result<()> {
     ensure!(
         own.is_some_and(|r| r["source"]["kind"] == "vcs"),
         "V's own record names the VCS: {records:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_peer_announcing_disagreeing_hashes_gets_no_byte_through() -> Result<()> {
+    let world = GitWorld::new()?;
+    shapes::hello(&world)?;
+    let direct = GoEnv::new(&world, "direct")?;
+    let downloads = direct.mod_download(&[&format!("{HELLO}@v1.1.0")])?;
+    let got = downloads.ok(HELLO, "v1.1.0")?;
+    let true_zip = fs::read(got.zip.as_ref().context("no zip")?)?;
+    let a = PoolOptions::new(app::node_options(&world)).start()?;
+    ensure!(a.http().get("/example.org/hello.git/@v/v1.1.0.zip")?.status == 200);
+
+    let key = NodeKey::generate()?;
+    let files = tampered_files(got)?;
+    let tampered = &files[&(HELLO.to_owned(), "v1.1.0".to_owned(), BlobKind::Zip)];
+    let made_up = H1Hash::of_go_mod(tampered).to_string();
+    let go_mod_sum = got.go_mod_sum.clone().context("no GoModSum")?;
+    let lie = record(&key, HELLO, "v1.1.0", &go_mod_sum, (&made_up, tampered))?;
+    let liar = Liar::start_with_key(key, files, vec![lie])?;
+
+    let nothing = GitWorld::new()?;
+    let v = PoolOptions::new(app::node_options(&nothing))
+        .bootstrap(&a)?
+        .arg("--bootstrap")
+        .arg(&liar.addr()?)
+        .trust(&a)
+        .start()?;
+    for signer in [a.signing_key().to_owned(), liar.signer()] {
+        wait_until(REACT_TIMEOUT, "V knows both records", || {
+            v.has_record(HELLO, "v1.1.0", &signer)
+        })
+        .with_context(|| v.log())?;
+    }
+    let client = GoEnv::new(&world, &v.url())?;
+    let through_v = client.mod_download(&[&format!("{HELLO}@v1.1.0")])?;
+    let served = through_v.ok(HELLO, "v1.1.0").with_context(|| v.log())?;
+    ensure!(served.sum == got.sum, "{served:?}");
+    let zip = v.http().get("/example.org/hello.git/@v/v1.1.0.zip")?;
+    ensure!(
+        zip.status == 200 && zip.body == true_zip,
+        "V serves other bytes"
+    );
+    let records = v.records(HELLO, "v1.1.0")?;
+    let theirs = records
+        .iter()
+        .find(|r| r["signer"] == liar.signer().as_str());
+    ensure!(
+        theirs.is_some_and(|r| r["agrees_with_pinned"] == false),
+        "the lie is kept as disagreeing evidence: {records:?}"
     );
     Ok(())
 }
