@@ -4,30 +4,31 @@
 //! This test binary re-executes itself to run [`writer_child`] as the writer: it opens the
 //! store, stores versions in a loop (every third one `.mod`-only first, then upgraded) and
 //! prints `ACK <n>` (or `ACKMOD <n>`) only after `Index::store` returned. The parent sends
-//! SIGKILL after a random delay, reopens the store, and checks it.
+//! SIGKILL at a random moment (`support::crash`), reopens the store, and checks it.
 
 // Helpers here are test code too: a panic is the failure report (as clippy.toml allows in
 // `#[test]` functions, which it cannot see these helpers belong to).
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use delos_pool_protocol::hash::{H1Hash, Sha256};
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::version::Version;
 use delos_registry_index::{HashedBlob, Index, Source, VersionEntry};
 
+use crate::support::crash::{KillAt, Rng, Writer, run_and_kill};
+
 /// Tells the re-executed child where to store; without it [`writer_child`] does nothing.
 const DIR_VAR: &str = "DELOS_CRASH_WRITER_DIR";
 /// The first version number the child stores.
 const START_VAR: &str = "DELOS_CRASH_WRITER_START";
 const KILLS: usize = 24;
-/// Kill delays are drawn from this range (from spawn), so some kills land while the store is
-/// still opening and recovering, most while versions are being written.
+/// Kill delays are drawn from this range: counted from spawn for some kills (they land while
+/// the store opens and recovers), from a new acknowledgement for most (they land in writes).
 const MAX_DELAY_MS: u64 = 400;
 
 /// What the writer acknowledged for a version.
@@ -130,65 +131,51 @@ fn kill_9_during_stores_loses_nothing_acknowledged() {
     let started = Instant::now();
     let mut rng = Rng::seeded();
     let mut acked: BTreeMap<u64, Acked> = BTreeMap::new();
+    let mut rounds_in_writes = 0;
     for round in 0..KILLS {
         // Restart one before the highest acknowledged version: re-storing it after a crash
         // must be an idempotent success, never a conflict.
         let start = acked.keys().next_back().map_or(0, |n| n.saturating_sub(1));
-        let delay = Duration::from_millis(rng.below(MAX_DELAY_MS));
-        let lines = run_and_kill(dir.path(), start, delay, round);
-        for (n, kind) in lines {
+        let fresh_from = acked.keys().next_back().map_or(0, |n| n + 1);
+        let is_fresh =
+            |line: &str| matches!(parse_ack(line), Some((n, Acked::Full)) if n >= fresh_from);
+        let delay = rng.delay_below_ms(MAX_DELAY_MS);
+        // Every fourth kill counts from spawn (it may land while the store opens and
+        // recovers); the others from the writer's first new acknowledgement (in writes).
+        let kill = if round % 4 == 0 {
+            KillAt::AfterSpawn(delay)
+        } else {
+            rounds_in_writes += 1;
+            KillAt::AfterFresh {
+                delay,
+                fresh: &is_fresh,
+            }
+        };
+        let writer = Writer {
+            test: "crash_safety::writer_child",
+            env: vec![
+                (DIR_VAR, dir.path().display().to_string()),
+                (START_VAR, start.to_string()),
+            ],
+        };
+        let lines = run_and_kill(&writer, kill)
+            .unwrap_or_else(|err| panic!("round {round} (seed {}): {err:#}", rng.seed()));
+        for (n, kind) in lines.iter().filter_map(|line| parse_ack(line)) {
             let best = acked.entry(n).or_insert(kind);
             *best = (*best).max(kind);
         }
-        check_store(dir.path(), &acked, start, round, rng.seed);
+        check_store(dir.path(), &acked, start, round, rng.seed());
     }
-    check_store(dir.path(), &acked, 0, KILLS, rng.seed);
+    check_store(dir.path(), &acked, 0, KILLS, rng.seed());
     let full = acked.values().filter(|k| **k == Acked::Full).count();
     assert!(
-        full >= KILLS,
-        "only {full} versions acknowledged in {KILLS} rounds: the writer barely ran"
+        full >= rounds_in_writes,
+        "only {full} versions acknowledged in {rounds_in_writes} rounds that waited for one"
     );
     println!(
         "{KILLS} kills, {full} versions acknowledged, {:?}",
         started.elapsed()
     );
-}
-
-/// Runs one writer, SIGKILLs it after `delay`, and returns what it acknowledged.
-fn run_and_kill(dir: &Path, start: u64, delay: Duration, round: usize) -> Vec<(u64, Acked)> {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "crash_safety::writer_child",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(DIR_VAR, dir)
-        .env(START_VAR, start.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<_>>()
-    });
-    std::thread::sleep(delay);
-    let exited_early = child.try_wait().unwrap();
-    child.kill().unwrap(); // SIGKILL on Unix
-    let status = child.wait().unwrap();
-    let lines = reader.join().unwrap();
-    if exited_early.is_some() {
-        panic!(
-            "round {round}: writer exited by itself ({status}):\n{}\n{}",
-            lines.join("\n"),
-            stderr_of(child)
-        );
-    }
-    lines.iter().filter_map(|line| parse_ack(line)).collect()
 }
 
 fn parse_ack(line: &str) -> Option<(u64, Acked)> {
@@ -199,14 +186,6 @@ fn parse_ack(line: &str) -> Option<(u64, Acked)> {
         _ => return None,
     };
     Some((n.parse().ok()?, kind))
-}
-
-fn stderr_of(mut child: Child) -> String {
-    let mut err = String::new();
-    if let Some(mut stderr) = child.stderr.take() {
-        let _ = stderr.read_to_string(&mut err);
-    }
-    err
 }
 
 /// Reopens the store and checks it against what was acknowledged. Blob bytes are re-hashed
@@ -285,28 +264,4 @@ fn temp_files(dir: &Path) -> Vec<String> {
         }
     }
     found
-}
-
-/// xorshift64*, seeded from the clock; the seed is printed in every failure message.
-struct Rng {
-    seed: u64,
-    state: u64,
-}
-
-impl Rng {
-    fn seeded() -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64;
-        let seed = nanos | 1;
-        Self { seed, state: seed }
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.state ^= self.state >> 12;
-        self.state ^= self.state << 25;
-        self.state ^= self.state >> 27;
-        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound
-    }
 }

@@ -10,11 +10,8 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use delos_pool_protocol::hash::{H1Hash, Sha256};
 use delos_pool_protocol::module_path::ModulePath;
@@ -23,11 +20,13 @@ use delos_pool_protocol::signing::{NodeKey, VerifiedRecord};
 use delos_pool_protocol::version::Version;
 use delos_registry_index::{Index, Sharing};
 
+use crate::support::crash::{KillAt, Rng, Writer, run_and_kill};
+
 /// Tells the re-executed child where to store; without it the child does nothing.
 const DIR_VAR: &str = "DELOS_RECORD_WRITER_DIR";
 /// The first record number the child inserts.
 const START_VAR: &str = "DELOS_RECORD_WRITER_START";
-const KILLS: u64 = 10;
+const KILLS: u64 = 12;
 const MAX_DELAY_MS: u64 = 300;
 
 /// Record number `n`: its module version, and whether it is private (every fourth).
@@ -90,29 +89,46 @@ fn record_writer_child() {
 #[test]
 fn kill_9_during_record_inserts_keeps_records_and_feed_in_step() {
     let dir = tempfile::tempdir().unwrap();
-    let mut seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
+    let mut rng = Rng::seeded();
     // Acknowledged sequence numbers: seq -> record number.
     let mut acked: BTreeMap<u64, u64> = BTreeMap::new();
     // Every acknowledged record number, private ones included.
     let mut acked_records = BTreeSet::new();
     let mut highest = 0;
+    let mut rounds_in_writes = 0;
     for round in 0..KILLS {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let delay = Duration::from_millis(50 + seed % MAX_DELAY_MS);
-        for (n, seq) in run_and_kill(dir.path(), highest, delay) {
+        let fresh_from = acked_records.last().map_or(0, |n| n + 1);
+        let is_fresh = |line: &str| parse_ack(line).is_some_and(|(n, _)| n >= fresh_from);
+        let delay = rng.delay_below_ms(MAX_DELAY_MS);
+        // Every fourth kill counts from spawn (while the store opens and recovers); the
+        // others from the writer's first new acknowledgement (in the middle of inserts).
+        let kill = if round % 4 == 0 {
+            KillAt::AfterSpawn(delay)
+        } else {
+            rounds_in_writes += 1;
+            KillAt::AfterFresh {
+                delay,
+                fresh: &is_fresh,
+            }
+        };
+        let writer = Writer {
+            test: "record_crash_safety::record_writer_child",
+            env: vec![
+                (DIR_VAR, dir.path().display().to_string()),
+                (START_VAR, highest.to_string()),
+            ],
+        };
+        let lines = run_and_kill(&writer, kill)
+            .unwrap_or_else(|err| panic!("round {round} (seed {}): {err:#}", rng.seed()));
+        for (n, seq) in lines.iter().filter_map(|line| parse_ack(line)) {
             highest = highest.max(n);
             acked_records.insert(n);
             if seq > 0 {
                 let previous = acked.insert(seq, n);
                 assert!(
                     previous.is_none_or(|p| p == n),
-                    "seq {seq} given to {previous:?} and {n} (seed {seed})"
+                    "seq {seq} given to {previous:?} and {n} (seed {})",
+                    rng.seed()
                 );
             }
         }
@@ -124,49 +140,16 @@ fn kill_9_during_record_inserts_keeps_records_and_feed_in_step() {
         acked.len()
     );
     assert!(
-        acked.len() as u64 >= KILLS,
-        "only {} records acknowledged",
-        acked.len()
+        acked_records.len() >= rounds_in_writes,
+        "only {} records acknowledged in {rounds_in_writes} rounds that waited for one",
+        acked_records.len()
     );
 }
 
-/// Runs one writer from record `start`, SIGKILLs it after `delay`, returns its acks.
-fn run_and_kill(dir: &Path, start: u64, delay: Duration) -> Vec<(u64, u64)> {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "record_crash_safety::record_writer_child",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(DIR_VAR, dir)
-        .env(START_VAR, start.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<_>>()
-    });
-    std::thread::sleep(delay);
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the writer exited by itself"
-    );
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let lines = reader.join().unwrap();
-    lines
-        .iter()
-        .filter_map(|line| {
-            let mut parts = line.strip_prefix("ACK ")?.split(' ');
-            Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
-        })
-        .collect()
+/// `ACK <n> <seq>`: record `n` was inserted and given feed number `seq` (0: private).
+fn parse_ack(line: &str) -> Option<(u64, u64)> {
+    let mut parts = line.strip_prefix("ACK ")?.split(' ');
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
 /// Reopens the store and checks records and feed against each other and the acks.

@@ -1,6 +1,7 @@
 //! Setup helpers shared by every scenario.
 
 pub(crate) mod app;
+pub(crate) mod crash;
 pub(crate) mod git;
 pub(crate) mod go;
 pub(crate) mod go_json;
