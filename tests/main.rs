@@ -4,6 +4,7 @@
 mod support;
 
 mod bench_builds;
+mod bench_pool;
 mod crash_safety;
 mod deploy_configs;
 mod download_protocol;

@@ -1,0 +1,214 @@
+//! Benchmarks of issue 7 (ignored in normal runs; results in docs/benchmarks.md), with real
+//! `delos` processes on loopback:
+//!
+//! - (a) `go build` of the application with a fresh client module cache, through a fresh B that
+//!   fills every module from peer A, against through a fresh A that fills from the git
+//!   repositories (same run, rounds alternate, median reported);
+//! - (b) a 100 MiB module zip moved A→B over the pool (B's peer fill: transfer, `h1:` check,
+//!   store, then served to the client) against the same zip over plain HTTP from A's node;
+//! - (c) 1,000 records published into a chain of 5 nodes: time until every node holds all of
+//!   them, and how many gossip deliveries each record took.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, ensure};
+use delos_pool_protocol::hash::H1Hash;
+use delos_pool_protocol::provenance::{InfoTime, ProvenanceRecord, RecordFields, Source};
+use delos_pool_protocol::signing::NodeKey;
+use delos_pool_protocol::{ModulePath, Version};
+
+use crate::support::app;
+use crate::support::git::GitWorld;
+use crate::support::go::GoEnv;
+use crate::support::liar::{Files, Liar};
+use crate::support::pool::{PoolNode, PoolOptions, wait_until};
+use crate::support::shapes;
+
+/// Rounds of benchmark (a); the median is reported.
+const ROUNDS: usize = 3;
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort_unstable();
+    times.get(times.len() / 2).copied().unwrap_or_default()
+}
+
+/// Waits until `node` knows a record of every `(module, version)` of `go_sum`.
+fn wait_for_go_sum_records(node: &PoolNode, go_sum: &str) -> Result<()> {
+    for line in go_sum.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(module), Some(version)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let version = version.trim_end_matches("/go.mod");
+        wait_until(Duration::from_secs(60), "records synced", || {
+            Ok(!node.records(module, version)?.is_empty())
+        })?;
+    }
+    Ok(())
+}
+
+fn timed_build(world: &GitWorld, node: &PoolNode, template: &std::path::Path) -> Result<Duration> {
+    let app_dir = app::copy_app(template)?;
+    let go = GoEnv::new(world, &node.url())?;
+    let start = Instant::now();
+    go.run_in(app_dir.path(), &["build", "-o", "app", "."])
+        .with_context(|| node.log())?;
+    Ok(start.elapsed())
+}
+
+#[test]
+#[ignore = "benchmark: cargo test --release -p delos-node --test e2e bench_pool -- --ignored --nocapture --test-threads=1"]
+#[allow(clippy::print_stdout)] // the benchmark's report is its output
+fn bench_pool_a_cold_build_from_a_peer_vs_from_vcs() -> Result<()> {
+    let world = GitWorld::new()?;
+    app::build(&world)?;
+    let template = app::write_app()?;
+    GoEnv::new(&world, "direct")?.run_in(template.path(), &["mod", "tidy"])?;
+    let go_sum = std::fs::read_to_string(template.path().join("go.sum"))?;
+    let nothing = GitWorld::new()?;
+    let (mut from_vcs, mut from_peer) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let a = PoolOptions::new(app::node_options(&world)).start()?;
+        from_vcs.push(timed_build(&world, &a, template.path())?);
+        let b = PoolOptions::new(app::node_options(&nothing))
+            .bootstrap(&a)?
+            .trust(&a)
+            .start()?;
+        wait_for_go_sum_records(&b, &go_sum)?;
+        from_peer.push(timed_build(&world, &b, template.path())?);
+    }
+    let (vcs, peer) = (median(&mut from_vcs), median(&mut from_peer));
+    println!("\n(a) cold `go build` of the application, fresh client cache, median of {ROUNDS}:");
+    println!("| through A, filled from VCS | through B, filled from peer A | B / A | goal |");
+    println!("|---|---|---|---|");
+    let ratio = peer.as_secs_f64() / vcs.as_secs_f64().max(f64::EPSILON);
+    println!("| {} | {} | {ratio:.2} | ≤ 0.5 |", ms(vcs), ms(peer));
+    Ok(())
+}
+
+#[test]
+#[ignore = "benchmark: cargo test --release -p delos-node --test e2e bench_pool -- --ignored --nocapture --test-threads=1"]
+#[allow(clippy::print_stdout)] // the benchmark's report is its output
+fn bench_pool_b_100_mib_zip_over_the_pool_vs_http() -> Result<()> {
+    const SIZE: usize = 100 << 20;
+    let world = GitWorld::new()?;
+    shapes::big(&world, SIZE)?;
+    let a = PoolOptions::new(app::node_options(&world)).start()?;
+    let path = "/example.org/big.git/@v/v1.0.0.zip";
+    ensure!(a.http().get(path)?.status == 200, "A's fill: {}", a.log());
+    let start = Instant::now();
+    let over_http = a.http().get(path)?;
+    let http_time = start.elapsed();
+    ensure!(over_http.status == 200);
+    let nothing = GitWorld::new()?;
+    let b = PoolOptions::new(app::node_options(&nothing))
+        .bootstrap(&a)?
+        .trust(&a)
+        .start()?;
+    wait_until(Duration::from_secs(60), "B knows A's record", || {
+        b.has_record("example.org/big.git", "v1.0.0", a.signing_key())
+    })?;
+    let start = Instant::now();
+    let over_pool = b.http().get(path)?;
+    let pool_time = start.elapsed();
+    ensure!(
+        over_pool.status == 200 && over_pool.body == over_http.body,
+        "{}",
+        b.log()
+    );
+    let mib = over_http.body.len() as f64 / f64::from(1 << 20);
+    let (http_rate, pool_rate) = (mib / http_time.as_secs_f64(), mib / pool_time.as_secs_f64());
+    println!("\n(b) a {mib:.0} MiB module zip on loopback:");
+    println!("| plain HTTP from A | A→B over the pool (fill + serve) | pool / HTTP | goal |");
+    println!("|---|---|---|---|");
+    println!(
+        "| {} ({http_rate:.0} MiB/s) | {} ({pool_rate:.0} MiB/s) | {:.2} | ≥ 0.6 |",
+        ms(http_time),
+        ms(pool_time),
+        pool_rate / http_rate
+    );
+    Ok(())
+}
+
+/// A validly signed record of `example.org/spread.git@v1.0.<n>` with made-up hashes.
+fn spread_record(key: &NodeKey, n: u32) -> Result<Vec<u8>> {
+    let h1 = H1Hash::of_go_mod(format!("module example.org/spread.git // {n}\n").as_bytes());
+    let record = ProvenanceRecord::new(RecordFields {
+        module: ModulePath::parse("example.org/spread.git")?,
+        version: Version::parse(&format!("v1.0.{n}"))?,
+        go_mod_h1: h1,
+        zip: None,
+        info_time: InfoTime::parse("2026-01-01T00:00:00Z")?,
+        source: Source::Import,
+        obtained_at: 1_800_000_000,
+    })?;
+    Ok(key.sign(&record)?.to_wire()?)
+}
+
+#[test]
+#[ignore = "benchmark: cargo test --release -p delos-node --test e2e bench_pool -- --ignored --nocapture --test-threads=1"]
+#[allow(clippy::print_stdout)] // the benchmark's report is its output
+fn bench_pool_c_1000_records_across_5_nodes() -> Result<()> {
+    const RECORDS: u32 = 1000;
+    let nothing = GitWorld::new()?;
+    let mut nodes: Vec<PoolNode> = vec![PoolOptions::new(app::node_options(&nothing)).start()?];
+    for _ in 1..5 {
+        let last = nodes.last().context("no node")?;
+        let next = PoolOptions::new(app::node_options(&nothing))
+            .bootstrap(last)?
+            .start()?;
+        nodes.push(next);
+    }
+    let publisher = Liar::start(Files::new(), Vec::new())?;
+    publisher.dial(&nodes[0].addr(crate::support::pool::Transport::Tcp)?)?;
+    let first = spread_record(publisher.key(), RECORDS)?;
+    wait_until(Duration::from_secs(30), "a first record spreads", || {
+        publisher.publish(first.clone());
+        Ok(nodes
+            .iter()
+            .all(|n| n.pool_stat("records_known").is_ok_and(|k| k >= 1)))
+    })?;
+    let base: Vec<u64> = nodes
+        .iter()
+        .map(|n| n.pool_stat("records_received"))
+        .collect::<Result<_>>()?;
+    let payloads: Vec<Vec<u8>> = (0..RECORDS)
+        .map(|n| spread_record(publisher.key(), n))
+        .collect::<Result<_>>()?;
+    let start = Instant::now();
+    let refused = payloads
+        .into_iter()
+        .filter(|p| !publisher.publish(p.clone()))
+        .count();
+    ensure!(refused == 0, "{refused} records could not be published");
+    let published = start.elapsed();
+    wait_until(
+        Duration::from_secs(120),
+        "every node has every record",
+        || {
+            Ok(nodes.iter().all(|n| {
+                n.pool_stat("records_known")
+                    .is_ok_and(|k| k > u64::from(RECORDS))
+            }))
+        },
+    )?;
+    let all = start.elapsed();
+    let mut deliveries = 0;
+    for (node, before) in nodes.iter().zip(base) {
+        deliveries += node.pool_stat("records_received")? - before;
+    }
+    println!("\n(c) {RECORDS} records published into a chain of 5 nodes:");
+    println!("| published in | every node has all | gossip deliveries per record | goal |");
+    println!("|---|---|---|---|");
+    println!(
+        "| {} | {} | {:.2} | < 5 s |",
+        ms(published),
+        ms(all),
+        deliveries as f64 / f64::from(RECORDS)
+    );
+    Ok(())
+}
