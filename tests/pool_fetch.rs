@@ -97,6 +97,13 @@ fn check_filled_from_peers(node: &PoolNode, versions: &BTreeSet<(String, String)
             "{module}@{version}: {own}"
         );
     }
+    let status = node.http().status()?;
+    ensure!(
+        status["fetch"]["peer_fills"].as_u64() > Some(0)
+            && status["fetch"]["vcs_fills"] == 0
+            && status["pool"]["bytes_from_peers"].as_u64() > Some(0),
+        "/status does not show fills from peers: {status}"
+    );
     Ok(())
 }
 
