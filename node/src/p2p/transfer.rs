@@ -130,6 +130,21 @@ pub enum TransferError {
     },
 }
 
+impl TransferError {
+    /// Whether asking the same peer again may well succeed: the stream could not be opened,
+    /// broke, or the peer was at its limit. A refusal, a missing file or a limit breach would
+    /// only repeat.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            TransferError::Open { .. }
+                | TransferError::Frame { .. }
+                | TransferError::Truncated { .. }
+                | TransferError::Busy { .. }
+        )
+    }
+}
+
 /// What one fetch asks for and within which bounds.
 #[derive(Debug, Clone)]
 pub struct FetchRequest {

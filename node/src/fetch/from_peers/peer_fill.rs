@@ -24,6 +24,13 @@ use crate::fetch::from_vcs::Filled;
 use crate::fetch::stats::Counters;
 use crate::p2p::TransferError;
 
+/// Pauses before asking the same peer again after a transient transfer failure; one entry per
+/// retry, so a flaky stream costs at most their sum before the next peer (or the VCS) is tried.
+const TRANSIENT_RETRIES: [std::time::Duration; 2] = [
+    std::time::Duration::from_millis(200),
+    std::time::Duration::from_millis(800),
+];
+
 /// One fill from peers, with what it borrows from the fetcher.
 pub(crate) struct PeerFill<'a> {
     pub(crate) link: &'a PoolLink,
@@ -148,7 +155,8 @@ impl PeerFill<'_> {
             match self.try_peer(peer, expected).await {
                 Ok(filled) => return Some((filled, peer)),
                 Err(PeerFailure::Unavailable(err)) => {
-                    tracing::debug!(%module, %version, error = %err, "peer could not deliver");
+                    let error = crate::provenance::error_chain(&err);
+                    tracing::debug!(%module, %version, %peer, %error, "peer could not deliver");
                 }
                 Err(PeerFailure::Mismatch(err)) => {
                     Counters::bump(&self.counters.peer_mismatches);
@@ -195,6 +203,42 @@ impl PeerFill<'_> {
         .map_err(|_| PeerFailure::Local(FetchError::TaskFailed))?
     }
 
+    /// One transfer from `peer`, asked again (after a short pause) when the stream broke or
+    /// the peer was busy: a stream opened just as a connection comes up can fail without the
+    /// peer being at fault, and giving up on it would send the miss to the VCS, or to a 404.
+    async fn fetch_with_retries(
+        &self,
+        peer: PeerId,
+        request: TransferRequest,
+        dest: &Path,
+        kind: BlobKind,
+        timeout: std::time::Duration,
+    ) -> Result<u64, TransferError> {
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .link
+                .handle
+                .fetch_file(
+                    peer,
+                    request.clone(),
+                    dest.to_path_buf(),
+                    kind.max_bytes(),
+                    timeout,
+                )
+                .await;
+            match result {
+                Err(err) if err.is_transient() && attempt < TRANSIENT_RETRIES.len() => {
+                    let error = crate::provenance::error_chain(&err);
+                    tracing::debug!(%peer, %error, attempt, "transfer failed; asking the same peer again");
+                    tokio::time::sleep(TRANSIENT_RETRIES[attempt]).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Fetches one file of `expected`'s version from `peer` into `dir`; returns its path.
     async fn download(
         &self,
@@ -210,9 +254,8 @@ impl PeerFill<'_> {
             BlobKind::Zip => ZIP_TIMEOUT,
             _ => SMALL_FILE_TIMEOUT,
         };
-        let handle = &self.link.handle;
-        let received = handle
-            .fetch_file(peer, request, dest.clone(), kind.max_bytes(), timeout)
+        let received = self
+            .fetch_with_retries(peer, request, &dest, kind, timeout)
             .await
             .map_err(PeerFailure::Unavailable)?;
         self.counters
