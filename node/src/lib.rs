@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod config;
+mod error_chain;
 pub mod fetch;
 pub mod http;
 pub mod keys;

@@ -25,6 +25,7 @@ use delos_registry_index::{
     ConflictEvidence, Index, RecordError, RecordStored, Sharing, VersionEntry,
 };
 
+use crate::error_chain::error_chain;
 use crate::fetch::{FetchError, Filled};
 
 impl From<InvalidRecord> for ProvenanceError {
@@ -218,18 +219,6 @@ fn info_time(info: &[u8]) -> Option<InfoTime> {
     }
     let info: Info = serde_json::from_slice(info).ok()?;
     InfoTime::parse(&info.time).ok()
-}
-
-/// The error and its sources on one line.
-pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

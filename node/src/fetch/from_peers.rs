@@ -176,7 +176,7 @@ impl super::Inner {
             let stored =
                 own.sign_and_store_from(&index, &module, &version, &entry, source, Sharing::Public);
             if let Err(err) = stored {
-                let error = crate::provenance::error_chain(&err);
+                let error = crate::error_chain::error_chain(&err);
                 tracing::warn!(%module, %version, %error, "could not record provenance");
             }
         })

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use delos_pool_protocol::hash::Sha256;
 use delos_registry_index::{BlobError, IndexError};
 
+use crate::error_chain::error_chain;
 use crate::fetch::FetchError;
 use crate::http::request_path::RequestPathError;
 
@@ -100,18 +101,6 @@ impl IntoResponse for ApiError {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }
-}
-
-/// The error and all its sources on one line, for the log.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -155,14 +155,14 @@ impl PeerFill<'_> {
             match self.try_peer(peer, expected).await {
                 Ok(filled) => return Some((filled, peer)),
                 Err(PeerFailure::Unavailable(err)) => {
-                    let error = crate::provenance::error_chain(&err);
+                    let error = crate::error_chain::error_chain(&err);
                     tracing::debug!(%module, %version, %peer, %error, "peer could not deliver");
                 }
                 Err(PeerFailure::Mismatch(err)) => {
                     Counters::bump(&self.counters.peer_mismatches);
                     self.bad.mark(peer);
                     self.link.hooks.bad_peer(peer);
-                    let error = crate::provenance::error_chain(&err);
+                    let error = crate::error_chain::error_chain(&err);
                     tracing::warn!(%module, %version, %peer, %error, "peer sent bytes that do not match the trusted hashes; not asking it again for a while");
                 }
                 Err(PeerFailure::Local(err)) => {
@@ -229,7 +229,7 @@ impl PeerFill<'_> {
                 .await;
             match result {
                 Err(err) if err.is_transient() && attempt < TRANSIENT_RETRIES.len() => {
-                    let error = crate::provenance::error_chain(&err);
+                    let error = crate::error_chain::error_chain(&err);
                     tracing::debug!(%peer, %error, attempt, "transfer failed; asking the same peer again");
                     tokio::time::sleep(TRANSIENT_RETRIES[attempt]).await;
                     attempt += 1;
