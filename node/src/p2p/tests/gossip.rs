@@ -144,7 +144,7 @@ async fn a_burst_of_records_reaches_every_node_of_a_ring() {
     let publisher = nodes.remove(0);
     let receivers: Vec<_> = nodes
         .into_iter()
-        .map(|node| tokio::spawn(accept_until_quiet(node)))
+        .map(|node| tokio::spawn(accept_until(node, RECORDS)))
         .collect();
     for n in 0..RECORDS {
         let wire = record(&publisher.key, n).to_wire().unwrap();
@@ -157,11 +157,15 @@ async fn a_burst_of_records_reaches_every_node_of_a_ring() {
     assert_eq!(counts, vec![RECORDS; 4]);
 }
 
-/// Accepts every record `node` receives until none comes for 2 s; returns the count (and the
-/// node, so it stays up until then).
-async fn accept_until_quiet(mut node: TestNode) -> (u32, TestNode) {
+/// Accepts every record `node` receives until it has `expected` of them, or until none comes
+/// for 30 s (a generous gap: on a loaded 2-core machine a short quiet window ended the count
+/// while records were still on their way); returns the count, and the node so it stays up.
+async fn accept_until(mut node: TestNode, expected: u32) -> (u32, TestNode) {
     let mut got = 0;
-    while let Some(event) = node.next_event(Duration::from_secs(2)).await {
+    while got < expected {
+        let Some(event) = node.next_event(Duration::from_secs(30)).await else {
+            break;
+        };
         if let PoolEvent::RecordReceived {
             message_id,
             propagation_source,
