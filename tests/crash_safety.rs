@@ -140,17 +140,8 @@ fn kill_9_during_stores_loses_nothing_acknowledged() {
         let is_fresh =
             |line: &str| matches!(parse_ack(line), Some((n, Acked::Full)) if n >= fresh_from);
         let delay = rng.delay_below_ms(MAX_DELAY_MS);
-        // Every fourth kill counts from spawn (it may land while the store opens and
-        // recovers); the others from the writer's first new acknowledgement (in writes).
-        let kill = if round % 4 == 0 {
-            KillAt::AfterSpawn(delay)
-        } else {
-            rounds_in_writes += 1;
-            KillAt::AfterFresh {
-                delay,
-                fresh: &is_fresh,
-            }
-        };
+        let kill = KillAt::for_round(round as u64, delay, &is_fresh);
+        rounds_in_writes += usize::from(kill.waits_for_fresh());
         let writer = Writer {
             test: "crash_safety::writer_child",
             env: vec![

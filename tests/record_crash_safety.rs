@@ -100,17 +100,8 @@ fn kill_9_during_record_inserts_keeps_records_and_feed_in_step() {
         let fresh_from = acked_records.last().map_or(0, |n| n + 1);
         let is_fresh = |line: &str| parse_ack(line).is_some_and(|(n, _)| n >= fresh_from);
         let delay = rng.delay_below_ms(MAX_DELAY_MS);
-        // Every fourth kill counts from spawn (while the store opens and recovers); the
-        // others from the writer's first new acknowledgement (in the middle of inserts).
-        let kill = if round % 4 == 0 {
-            KillAt::AfterSpawn(delay)
-        } else {
-            rounds_in_writes += 1;
-            KillAt::AfterFresh {
-                delay,
-                fresh: &is_fresh,
-            }
-        };
+        let kill = KillAt::for_round(round, delay, &is_fresh);
+        rounds_in_writes += usize::from(kill.waits_for_fresh());
         let writer = Writer {
             test: "record_crash_safety::record_writer_child",
             env: vec![

@@ -39,6 +39,24 @@ pub(crate) enum KillAt<'a> {
     },
 }
 
+impl<'a> KillAt<'a> {
+    /// The moment for round `round` of a kill -9 test: every fourth round counts `delay` from
+    /// spawn (the kill may land while the store opens and recovers), the others from the
+    /// writer's first line for which `fresh` is true (the kill lands in the middle of writes).
+    pub(crate) fn for_round(round: u64, delay: Duration, fresh: &'a dyn Fn(&str) -> bool) -> Self {
+        if round.is_multiple_of(4) {
+            KillAt::AfterSpawn(delay)
+        } else {
+            KillAt::AfterFresh { delay, fresh }
+        }
+    }
+
+    /// Whether this kill waits for something new: such a round always makes progress.
+    pub(crate) fn waits_for_fresh(&self) -> bool {
+        matches!(self, KillAt::AfterFresh { .. })
+    }
+}
+
 /// Runs `writer`, kills it with SIGKILL as `kill` says, and returns every line it printed.
 pub(crate) fn run_and_kill(writer: &Writer<'_>, kill: KillAt<'_>) -> anyhow::Result<Vec<String>> {
     let mut child = spawn(writer)?;
