@@ -11,10 +11,9 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
 use std::process::Command;
 
-use anyhow::{Context, Result, anyhow, ensure};
+use anyhow::{Context, Result, ensure};
 use delos_pool_protocol::hash::{H1Hash, Sha256};
 use delos_pool_protocol::provenance::{
     InfoTime, ProvenanceRecord, RecordFields, Source, VcsOrigin, ZipFacts,
@@ -51,21 +50,6 @@ fn parse_go_sum(go_sum: &str) -> SumLines {
         *slot = Some(hash.to_owned());
     }
     sums
-}
-
-/// The node's signing key as `delos id` prints it.
-fn signing_key(data_dir: &Path) -> Result<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_delos"))
-        .args(["id", "--data-dir"])
-        .arg(data_dir)
-        .env_remove("DELOS_SIGNING_KEY")
-        .output()
-        .context("running delos id")?;
-    ensure!(out.status.success(), "delos id: {out:?}");
-    String::from_utf8(out.stdout)?
-        .lines()
-        .find_map(|line| line.strip_prefix("signing-key: ").map(str::to_owned))
-        .ok_or_else(|| anyhow!("no signing-key line"))
 }
 
 /// The revision a test repository's module version was made from: the commit of a
@@ -180,7 +164,7 @@ fn a_build_leaves_signed_records_and_a_moved_tag_leaves_evidence() -> Result<()>
         parse_go_sum(&fs::read_to_string(app_dir.path().join("go.sum")).context("reading go.sum")?);
     ensure!(sums.len() >= 10, "{sums:?}");
 
-    let key = signing_key(&node.data_dir().join("data"))?;
+    let key = crate::support::pool::signing_key(&node)?;
     for unknown in [
         "example.org/hello.git/@v/v9.9.9",
         "example.org/hello.git/@v/v1.1",

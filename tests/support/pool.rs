@@ -276,7 +276,7 @@ fn parse_listen_lines(log: &str) -> (String, Vec<String>) {
 
 /// The node's signing key as `delos id` prints it (reads the key file only, so it may run
 /// while the node holds the store).
-fn signing_key(node: &TestNode) -> Result<String> {
+pub(crate) fn signing_key(node: &TestNode) -> Result<String> {
     let out = Command::new(env!("CARGO_BIN_EXE_delos"))
         .args(["id", "--data-dir"])
         .arg(node.data_dir().join("data"))
