@@ -31,4 +31,5 @@ pub use version::{
 };
 pub use zip::{
     MAX_GO_MOD_BYTES, MAX_LICENSE_BYTES, MAX_ZIP_BYTES, VerifiedZip, ZipError, verify_module_zip,
+    verify_module_zip_contents,
 };

@@ -15,7 +15,8 @@
 //! 4. Each file is inflated through fixed buffers while its SHA-256 and CRC-32 are computed;
 //!    its real size must equal the declared one (reading stops one byte past it). Directory
 //!    entries count in the `h1:` hash as empty files, as in Go.
-//! 5. A second pass over the raw bytes gives the SHA-256 and size of the whole file.
+//! 5. A second pass over the raw bytes gives the SHA-256 and size of the whole file
+//!    ([`verify_module_zip_contents`] skips it, for callers that hashed the bytes as they came).
 //!
 //! Memory does not grow with the zip's size: it holds the central directory's entry list and
 //! two 128 KiB buffers. Nothing is written to disk.
@@ -67,10 +68,31 @@ pub struct VerifiedZip {
 ///
 /// The reader is read from its start; it is only read, never written, and is consumed.
 pub fn verify_module_zip<R: Read + Seek>(
-    mut zip: R,
+    zip: R,
     path: &ModulePath,
     version: &Version,
 ) -> Result<VerifiedZip, ZipError> {
+    let (h1, file, mut buffers) = check_and_hash_entries(zip, path, version)?;
+    let (sha256, size) = sha256_of_file(file, buffers.scratch())?;
+    Ok(VerifiedZip { h1, sha256, size })
+}
+
+/// Every check of [`verify_module_zip`] and the `h1:` hash, without the pass over the raw
+/// bytes (steps 1–4): for a caller that hashed the file's bytes as it wrote them.
+pub fn verify_module_zip_contents<R: Read + Seek>(
+    zip: R,
+    path: &ModulePath,
+    version: &Version,
+) -> Result<H1Hash, ZipError> {
+    check_and_hash_entries(zip, path, version).map(|(h1, _, _)| h1)
+}
+
+/// Steps 1–4: returns the `h1:`, the reader, and the buffers for a raw pass.
+fn check_and_hash_entries<R: Read + Seek>(
+    mut zip: R,
+    path: &ModulePath,
+    version: &Version,
+) -> Result<(H1Hash, BufReader<R>, Buffers), ZipError> {
     if !version.is_canonical() {
         return Err(ZipError::VersionNotCanonical {
             version: version.as_str().to_owned(),
@@ -91,8 +113,7 @@ pub fn verify_module_zip<R: Read + Seek>(
     check_no_overlap(&planned, size)?;
     let mut buffers = Buffers::new();
     let h1 = hash_entries(&mut archive, planned, &mut buffers)?;
-    let (sha256, size) = sha256_of_file(archive.into_inner(), buffers.scratch())?;
-    Ok(VerifiedZip { h1, sha256, size })
+    Ok((h1, archive.into_inner(), buffers))
 }
 
 /// Reads the central directory, and counts repeated names if the `zip` crate merged any.

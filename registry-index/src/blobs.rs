@@ -12,6 +12,7 @@
 
 mod error;
 mod reader;
+mod staged;
 mod stream;
 mod temp_file;
 
@@ -23,6 +24,7 @@ use delos_pool_protocol::hash::Sha256;
 
 pub use self::error::BlobError;
 pub use self::reader::BlobReader;
+pub use self::staged::StagedBlob;
 use self::stream::{StreamError, hash_copy};
 use self::temp_file::{TEMP_SUFFIX, TempFile};
 
@@ -123,9 +125,14 @@ impl BlobStore {
         temp.file_mut()
             .sync_all()
             .map_err(BlobError::io(&temp_path))?;
+        self.link(&temp, sha256, size)
+    }
+
+    /// Gives an fsynced temp file holding the blob `sha256` its name, durably.
+    fn link(&self, temp: &TempFile, sha256: Sha256, size: u64) -> Result<StoredBlob, BlobError> {
         let target = self.path_of(&sha256);
         let shard = self.ensure_shard_dir(&target)?;
-        place(&temp, &target, size)?;
+        place(temp, &target, size)?;
         sync_dir(&shard)?;
         Ok(StoredBlob::new(sha256, size))
     }

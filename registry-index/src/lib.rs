@@ -95,7 +95,7 @@ mod large_blob;
 #[cfg(test)]
 mod memory_store;
 
-pub use blobs::{BlobError, BlobReader, BlobStore, StoredBlob};
+pub use blobs::{BlobError, BlobReader, BlobStore, StagedBlob, StoredBlob};
 pub use conflicts::{ConflictEvidence, ConflictKind, Conflicts};
 pub use entry::{HashedBlob, Source, VersionEntry};
 pub use entry_codec::DecodeError;

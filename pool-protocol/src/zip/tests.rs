@@ -18,9 +18,18 @@ fn module() -> (ModulePath, Version) {
     )
 }
 
+/// `verify_module_zip`, after checking that `verify_module_zip_contents` (no raw pass) comes
+/// to the same `h1:` or the same refusal.
 fn verify(bytes: &[u8]) -> Result<VerifiedZip, ZipError> {
     let (path, version) = module();
-    verify_module_zip(Cursor::new(bytes), &path, &version)
+    let full = verify_module_zip(Cursor::new(bytes), &path, &version);
+    let contents = verify_module_zip_contents(Cursor::new(bytes), &path, &version);
+    match (&full, &contents) {
+        (Ok(verified), Ok(h1)) => assert_eq!(verified.h1, *h1),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        _ => panic!("the two verifications disagree: {full:?} / {contents:?}"),
+    }
+    full
 }
 
 /// A zip written by the `zip` crate, deflated, from `(name, content)` pairs; names ending in

@@ -41,6 +41,11 @@ impl TempFile {
         Err(last_err.unwrap_or_else(|| io::Error::other("no free temp file name")))
     }
 
+    /// The open file.
+    pub(crate) fn file(&self) -> &File {
+        &self.file
+    }
+
     /// The open file, for writing.
     pub(crate) fn file_mut(&mut self) -> &mut File {
         &mut self.file

@@ -151,3 +151,63 @@ fn missing_blob_is_reported_by_its_hash() {
         "{err:?}"
     );
 }
+
+#[test]
+fn staged_blob_is_named_by_what_was_written_and_invisible_until_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    let bytes = pattern(3 * 65_536 + 17);
+    let mut staged = store.stage().unwrap();
+    for piece in bytes.chunks(10_000) {
+        staged.write_all(piece).unwrap();
+    }
+    let want = sha256_of(&bytes);
+    assert_eq!(staged.sha256(), want);
+    assert_eq!(staged.size(), bytes.len() as u64);
+    assert_eq!(store.stat(&want).unwrap(), None, "visible before commit");
+    let mut back = Vec::new();
+    staged.reopen().unwrap().read_to_end(&mut back).unwrap();
+    assert_eq!(back, bytes, "the staged file reads back what was written");
+    staged.sync().unwrap();
+    let stored = staged.commit().unwrap();
+    assert_eq!(stored, StoredBlob::new(want, bytes.len() as u64));
+    let mut read = Vec::new();
+    store
+        .open_verified(&want)
+        .unwrap()
+        .read_to_end(&mut read)
+        .unwrap();
+    assert_eq!(read, bytes);
+    assert_eq!(temp_files(dir.path()), 0);
+}
+
+#[test]
+fn dropped_staged_blob_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    let mut staged = store.stage().unwrap();
+    staged.write_all(b"half a zip").unwrap();
+    assert_eq!(temp_files(dir.path()), 1);
+    drop(staged);
+    assert_eq!(temp_files(dir.path()), 0);
+    assert_eq!(store.stat(&sha256_of(b"half a zip")).unwrap(), None);
+}
+
+#[test]
+fn bytes_written_after_a_sync_are_synced_again_by_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    let mut staged = store.stage().unwrap();
+    staged.write_all(b"first ").unwrap();
+    staged.sync().unwrap();
+    staged.write_all(b"second").unwrap();
+    let stored = staged.commit().unwrap();
+    assert_eq!(stored.sha256(), &sha256_of(b"first second"));
+    let mut read = Vec::new();
+    store
+        .open_verified(stored.sha256())
+        .unwrap()
+        .read_to_end(&mut read)
+        .unwrap();
+    assert_eq!(read, b"first second");
+}
