@@ -62,6 +62,23 @@ pub fn check_record(payload: &[u8]) -> Result<VerifiedRecord, RecordRejection> {
     signed.verify().map_err(RecordRejection::Invalid)
 }
 
+/// How long a record may wait inside gossipsub before it is dropped, at two places:
+///
+/// - in the message cache, waiting for the node's verdict: a record accepted after it left the
+///   cache is stored but never forwarded. Gossipsub's default is 5 heartbeats (5 s, or 1 s with
+///   a test's fast heartbeat), less than a loaded node can take to store a burst of records;
+/// - in a connection's send queue (bounded at 5,000 messages): gossipsub abandons a forward
+///   after 1 s and a publish after 5 s by default, so a busy node silently lost records in a
+///   burst. Records are small and rare; late beats lost.
+const VALIDATION_WINDOW: Duration = Duration::from_secs(30);
+
+/// The message cache's length in heartbeats: [`VALIDATION_WINDOW`], and never less than
+/// gossipsub's default of 5.
+fn history_length(heartbeat: Duration) -> usize {
+    let beats = VALIDATION_WINDOW.as_millis() / heartbeat.as_millis().max(1);
+    usize::try_from(beats).unwrap_or(usize::MAX).max(5)
+}
+
 /// The gossipsub behaviour for `config.pool`, signing its envelopes with `keypair`, subscribed
 /// to the records topic.
 pub(crate) fn behaviour(
@@ -75,6 +92,9 @@ pub(crate) fn behaviour(
         .message_id_fn(message_id)
         .max_transmit_size(GOSSIP_MAX_TRANSMIT_BYTES)
         .heartbeat_interval(config.gossip_heartbeat)
+        .history_length(history_length(config.gossip_heartbeat))
+        .publish_queue_duration(VALIDATION_WINDOW)
+        .forward_queue_duration(VALIDATION_WINDOW)
         .build()
         .map_err(SpawnError::GossipConfig)?;
     let mut gossip =
