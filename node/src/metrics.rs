@@ -244,6 +244,24 @@ fn render_fetch(out: &mut String, fetch: &FetchStats) {
         "Peers not asked now because they sent mismatching bytes recently.",
         fetch.bad_peers,
     );
+    render_peer_fill_time(out, fetch);
+}
+
+/// Where successful peer fills spent their time, as seconds by phase.
+fn render_peer_fill_time(out: &mut String, fetch: &FetchStats) {
+    let name = "delos_fetch_peer_fill_seconds_total";
+    let help = "Time of successful peer fills by phase: transfer (the files moved and the \
+                zip written), verify (zip rules and h1, while it is fsynced), store (link, pin).";
+    header(out, name, help, "counter");
+    let micros = fetch.peer_fill_micros;
+    for (phase, value) in [
+        ("transfer", micros.transfer),
+        ("verify", micros.verify),
+        ("store", micros.store),
+    ] {
+        let seconds = value as f64 / 1e6;
+        let _ = writeln!(out, "{name}{{phase=\"{phase}\"}} {seconds}");
+    }
 }
 
 fn header(out: &mut String, name: &str, help: &str, kind: &str) {

@@ -6,10 +6,11 @@
 //! 2. Candidates are the signers of records that agree with that claim (as PeerIds), then, if
 //!    none of them delivers, Kademlia's providers; each list is asked trusted peers first, then
 //!    by ping round trip ([`candidates`]). Peers that lied recently are skipped ([`BadPeers`]).
-//! 3. From one peer at a time, `.mod`, `.info` and `.zip` are streamed into a private work
-//!    directory within [`BlobKind::max_bytes`] and a timeout, and checked ([`verify`]): the
-//!    `.mod`'s `h1:`, the `.info`'s `Version` and `Time`, the zip's rules and `h1:`. A peer
-//!    whose bytes do not match is logged, counted and marked bad; the next one is asked.
+//! 3. From one peer at a time, `.mod` and `.info` are streamed into memory and the `.zip`
+//!    into the store's temp area (a `StagedBlob`, hashed as it arrives), each within
+//!    [`BlobKind::max_bytes`] and a timeout, and checked ([`verify`]): the `.mod`'s `h1:`, the
+//!    `.info`'s `Version` and `Time`, the zip's rules and `h1:` (while the disk syncs it). A
+//!    peer whose bytes do not match is logged, counted and marked bad; the next one is asked.
 //! 4. Verified bytes are stored (`Source::Peer`), pinned like a VCS fill, then the caller signs
 //!    the node's own record (source: that peer) and announces it.
 
@@ -24,7 +25,6 @@ mod verify;
 #[cfg(test)]
 mod tests;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,8 +44,6 @@ pub(crate) use bad_peers::BadPeers;
 use candidates::signer_of;
 use peer_fill::PeerFill;
 
-/// The directory under the fetch work area where peers' files wait to be verified.
-const WORK_DIR: &str = "peer-fills";
 /// The longest a `.info` or `.mod` transfer may take.
 const SMALL_FILE_TIMEOUT: Duration = Duration::from_secs(15);
 /// The longest a zip transfer may take.
@@ -116,8 +114,7 @@ impl super::Inner {
     /// the peer) and announced. `None`: the VCS is next.
     pub(super) async fn fill_from_peers(self: &Arc<Self>, request: &Request) -> Option<Filled> {
         let (link, version) = self.peer_target(request)?;
-        let work_dir = self.config.work_dir.join(WORK_DIR);
-        let fill = self.peer_fill(link, &work_dir);
+        let fill = self.peer_fill(link);
         let (filled, peer) = fill.run(&request.module, &version).await?;
         Counters::bump(&self.counters.fills_stored);
         Counters::bump(&self.counters.peer_fills);
@@ -134,8 +131,7 @@ impl super::Inner {
         let Some((link, version)) = self.peer_target(request) else {
             return false;
         };
-        let work_dir = self.config.work_dir.join(WORK_DIR);
-        let fill = self.peer_fill(link, &work_dir);
+        let fill = self.peer_fill(link);
         fill.vouched(&request.module, &version).await
     }
 
@@ -151,11 +147,10 @@ impl super::Inner {
         Some((link, version))
     }
 
-    fn peer_fill<'a>(&'a self, link: &'a PoolLink, work_dir: &'a Path) -> PeerFill<'a> {
+    fn peer_fill<'a>(&'a self, link: &'a PoolLink) -> PeerFill<'a> {
         PeerFill {
             link,
             index: &self.index,
-            work_dir,
             bad: &self.bad_peers,
             counters: &self.counters,
         }
@@ -204,15 +199,5 @@ impl super::Inner {
             filled.version.clone(),
         );
         tokio::spawn(async move { hooks.announce_own(&module, &version).await });
-    }
-}
-
-/// Removes what peer fills left in the work area (a crash, a kill); blocking, at start.
-pub(super) fn sweep_work_area(work_dir: &Path) {
-    let dir = work_dir.join(WORK_DIR);
-    if let Err(err) = std::fs::remove_dir_all(&dir)
-        && err.kind() != std::io::ErrorKind::NotFound
-    {
-        tracing::debug!(dir = %dir.display(), error = %err, "cannot sweep the peer fill area");
     }
 }

@@ -177,7 +177,6 @@ impl Fetcher {
     /// (bytes verified against hashes `link`'s trust policy accepts), and every fill is
     /// announced. Returns `false`, changing nothing, if a pool was attached already.
     pub fn attach_pool(&self, link: PoolLink) -> bool {
-        from_peers::sweep_work_area(&self.inner.config.work_dir);
         self.inner.pool.set(link).is_ok()
     }
 

@@ -1,6 +1,7 @@
 //! [`FetchStats`]: counters of the fill path, for `/metrics` and `/status`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// A snapshot of the fill path's counters. Plain numbers; all counts since start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -26,6 +27,8 @@ pub struct FetchStats {
     pub peer_mismatches: u64,
     /// Peers not asked now because they sent mismatching bytes recently.
     pub bad_peers: u64,
+    /// Time spent by peer fills that stored a version, by phase, in microseconds.
+    pub peer_fill_micros: PeerFillMicros,
     /// Fills that failed.
     pub fills_failed: u64,
     /// Fills and VCS queries running now.
@@ -36,6 +39,18 @@ pub struct FetchStats {
     pub list_cache_misses: u64,
     /// Requests answered from the negative cache.
     pub negative_cache_hits: u64,
+}
+
+/// Where the time of successful peer fills went, summed over all of them, in microseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PeerFillMicros {
+    /// Moving the `.mod`, `.info` and zip from the peer (the zip written to disk meanwhile).
+    pub transfer: u64,
+    /// Validating the zip and recomputing its `h1:` (while its fsync ran).
+    pub verify: u64,
+    /// Linking the blobs and pinning the entry.
+    pub store: u64,
 }
 
 /// The live counters behind [`FetchStats`].
@@ -54,12 +69,27 @@ pub(crate) struct Counters {
     pub(crate) list_cache_hits: AtomicU64,
     pub(crate) list_cache_misses: AtomicU64,
     pub(crate) negative_cache_hits: AtomicU64,
+    peer_transfer_micros: AtomicU64,
+    peer_verify_micros: AtomicU64,
+    peer_store_micros: AtomicU64,
 }
 
 impl Counters {
     /// Adds one to `counter`.
     pub(crate) fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds one successful peer fill's phases to the time counters.
+    pub(crate) fn peer_fill_time(&self, transfer: Duration, verify: Duration, store: Duration) {
+        for (counter, spent) in [
+            (&self.peer_transfer_micros, transfer),
+            (&self.peer_verify_micros, verify),
+            (&self.peer_store_micros, store),
+        ] {
+            let micros = u64::try_from(spent.as_micros()).unwrap_or(u64::MAX);
+            counter.fetch_add(micros, Ordering::Relaxed);
+        }
     }
 
     /// The current values; `fills_in_flight` comes from the single-flight maps, `bad_peers`
@@ -77,6 +107,11 @@ impl Counters {
             peer_bytes: get(&self.peer_bytes),
             peer_mismatches: get(&self.peer_mismatches),
             bad_peers,
+            peer_fill_micros: PeerFillMicros {
+                transfer: get(&self.peer_transfer_micros),
+                verify: get(&self.peer_verify_micros),
+                store: get(&self.peer_store_micros),
+            },
             fills_failed: get(&self.fills_failed),
             fills_in_flight,
             list_cache_hits: get(&self.list_cache_hits),

@@ -178,22 +178,19 @@ impl PoolHandle {
         transfer::fetch(self.control.clone(), protocol, peer, fetch).await
     }
 
-    /// [`fetch`](Self::fetch) with the parts of a [`FetchRequest`] spelled out.
-    pub async fn fetch_file(
+    /// Fetches `request` from `peer` into `sink` (written on a blocking thread while the
+    /// stream is read), at most `max_bytes` within `timeout`; returns the number of bytes
+    /// written and the sink. The bytes are unverified: check them before use.
+    pub async fn fetch_to<W: std::io::Write + Send + 'static>(
         &self,
         peer: PeerId,
-        request: TransferRequest,
-        dest: std::path::PathBuf,
-        max_bytes: u64,
-        timeout: Duration,
-    ) -> Result<u64, TransferError> {
-        let fetch = FetchRequest {
-            request,
-            dest,
-            max_bytes,
-            timeout,
-        };
-        self.fetch(peer, &fetch).await
+        request: &TransferRequest,
+        (max_bytes, timeout): (u64, Duration),
+        sink: W,
+    ) -> Result<(u64, W), TransferError> {
+        let protocol = self.transfer_protocol.clone();
+        let bounds = (max_bytes, timeout);
+        transfer::fetch_to(self.control.clone(), protocol, peer, request, bounds, sink).await
     }
 
     /// Pulls the page of `peer`'s feed after `after_seq` (at most `max_items` records), every

@@ -6,7 +6,7 @@
 //! using them. Private modules are the [`BlobSource`]'s concern: it must answer `None` for
 //! anything that may not leave the node, which peers then see as "not found".
 
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,13 +17,19 @@ use futures::future::BoxFuture;
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use libp2p::{PeerId, Stream, StreamProtocol};
 use libp2p_stream::{Control, IncomingStreams, OpenStreamError};
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncRead, AsyncReadExt as _};
 
 use super::frame::{self, FrameError};
 use super::{ServeLimits, SourceError};
 
-/// The copy buffer for transfers, in bytes.
+/// The copy buffer for serving transfers, in bytes.
 const CHUNK_BYTES: usize = 64 << 10;
+/// The pieces a fetch hands to its writer thread, in bytes: large, so a 100 MiB zip is a few
+/// hundred hand-overs rather than thousands.
+const RECEIVE_CHUNK_BYTES: usize = 256 << 10;
+/// Received pieces waiting for the writer thread: with [`RECEIVE_CHUNK_BYTES`], at most 2 MiB
+/// of a transfer is in memory whatever the disk's speed.
+const RECEIVE_QUEUE: usize = 8;
 
 /// A file ready to be served: its exact length and a reader positioned at its start.
 pub struct Blob {
@@ -119,6 +125,15 @@ pub enum TransferError {
         /// The time allowed.
         after: Duration,
     },
+    /// The received bytes could not be written where the caller wanted them.
+    #[error("cannot write the bytes received from {peer}")]
+    Sink {
+        /// The peer.
+        peer: PeerId,
+        /// The writer's error.
+        #[source]
+        source: io::Error,
+    },
     /// The destination file could not be written.
     #[error("cannot write {path}")]
     File {
@@ -161,54 +176,79 @@ pub struct FetchRequest {
 /// Fetches `fetch.request` from `peer` into `fetch.dest`; returns the number of bytes written.
 /// Cancel-safe: dropping the future leaves at most a `.part` file behind.
 pub(crate) async fn fetch(
-    mut control: Control,
+    control: Control,
     protocol: StreamProtocol,
     peer: PeerId,
     fetch: &FetchRequest,
 ) -> Result<u64, TransferError> {
     let part = part_path(&fetch.dest);
-    let work = fetch_into(&mut control, protocol, peer, fetch, &part);
-    let result = match tokio::time::timeout(fetch.timeout, work).await {
-        Ok(result) => result,
-        Err(_) => Err(TransferError::TimedOut {
-            peer,
-            after: fetch.timeout,
-        }),
-    };
-    match result {
-        Ok(length) => {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&part)
+        .map_err(|source| file_error(&part, source))?;
+    let bounds = (fetch.max_bytes, fetch.timeout);
+    match fetch_to(control, protocol, peer, &fetch.request, bounds, file).await {
+        Ok((length, file)) => {
+            drop(file);
             tokio::fs::rename(&part, &fetch.dest)
                 .await
                 .map_err(|source| file_error(&fetch.dest, source))?;
             Ok(length)
         }
         Err(err) => {
-            // The part file may not exist (nothing was read); either way it must not stay.
             let _ = tokio::fs::remove_file(&part).await;
             Err(err)
         }
     }
 }
 
-/// Opens the stream, sends the request, checks the header, and streams the body to `part`.
-async fn fetch_into(
+/// Fetches `request` from `peer` into `sink`, at most `max_bytes` within `timeout`; returns
+/// the number of bytes written and the sink. The sink is written on a blocking thread, in
+/// order, while the stream is read, so a slow disk slows the peer down (bounded queue) and
+/// a fast one never waits for the network to be drained first. Cancel-safe: dropping the
+/// future drops the sink (a [`StagedBlob`](delos_registry_index::StagedBlob) then deletes
+/// its bytes). The bytes are unverified.
+pub(crate) async fn fetch_to<W: Write + Send + 'static>(
+    mut control: Control,
+    protocol: StreamProtocol,
+    peer: PeerId,
+    request: &TransferRequest,
+    (max_bytes, timeout): (u64, Duration),
+    sink: W,
+) -> Result<(u64, W), TransferError> {
+    let work = fetch_into(&mut control, protocol, peer, request, max_bytes, sink);
+    match tokio::time::timeout(timeout, work).await {
+        Ok(result) => result,
+        Err(_) => Err(TransferError::TimedOut {
+            peer,
+            after: timeout,
+        }),
+    }
+}
+
+/// Opens the stream, sends the request, checks the header, and streams the body to `sink`.
+async fn fetch_into<W: Write + Send + 'static>(
     control: &mut Control,
     protocol: StreamProtocol,
     peer: PeerId,
-    fetch: &FetchRequest,
-    part: &Path,
-) -> Result<u64, TransferError> {
+    request: &TransferRequest,
+    max_bytes: u64,
+    sink: W,
+) -> Result<(u64, W), TransferError> {
     let frame_err = |source| TransferError::Frame { peer, source };
     let mut stream = control
         .open_stream(peer, protocol)
         .await
         .map_err(|source| TransferError::Open { peer, source })?;
-    frame::write(&mut stream, &fetch.request)
+    frame::write(&mut stream, request)
         .await
         .map_err(frame_err)?;
     let header: TransferHeader = frame::read(&mut stream).await.map_err(frame_err)?;
-    let length = check_header(peer, header, fetch.max_bytes)?;
-    let received = copy_to_file(&mut stream, part, length).await?;
+    let length = check_header(peer, header, max_bytes)?;
+    let (received, sink) = copy_to_sink(&mut stream, sink, length)
+        .await
+        .map_err(|source| TransferError::Sink { peer, source })?;
     if received != length {
         return Err(TransferError::Truncated {
             peer,
@@ -217,7 +257,7 @@ async fn fetch_into(
         });
     }
     let _ = stream.close().await;
-    Ok(length)
+    Ok((length, sink))
 }
 
 /// The announced length, if the header says the file follows and it fits `max_bytes`.
@@ -239,32 +279,58 @@ fn check_header(
     }
 }
 
-/// Copies at most `length` bytes from `stream` into a new file at `path`; returns how many came.
-async fn copy_to_file(stream: &mut Stream, path: &Path, length: u64) -> Result<u64, TransferError> {
-    let mut file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .await
-        .map_err(|source| file_error(path, source))?;
+/// Copies at most `length` bytes from `stream` into `sink` (written by a blocking thread fed
+/// through a bounded queue); returns how many came, and the sink. A stream that fails or ends
+/// early is not an error here: the count tells.
+async fn copy_to_sink<W: Write + Send + 'static>(
+    stream: &mut Stream,
+    sink: W,
+    length: u64,
+) -> io::Result<(u64, W)> {
+    let (pieces, queue) = tokio::sync::mpsc::channel::<Vec<u8>>(RECEIVE_QUEUE);
+    let writer = tokio::task::spawn_blocking(move || write_pieces(queue, sink));
     // `take` makes the announced length a hard bound, whatever the peer sends after it.
     let mut body = stream.take(length);
-    let mut buffer = vec![0u8; CHUNK_BYTES];
     let mut received = 0u64;
     loop {
-        let n = match body.read(&mut buffer).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        file.write_all(&buffer[..n])
-            .await
-            .map_err(|source| file_error(path, source))?;
-        received += n as u64;
+        let piece = read_piece(&mut body).await;
+        if piece.is_empty() {
+            break;
+        }
+        received += piece.len() as u64;
+        if pieces.send(piece).await.is_err() {
+            break; // the writer failed; its error is returned below
+        }
     }
-    file.flush()
-        .await
-        .map_err(|source| file_error(path, source))?;
-    Ok(received)
+    drop(pieces);
+    let sink = writer.await.map_err(io::Error::other)??;
+    Ok((received, sink))
+}
+
+/// Reads up to [`RECEIVE_CHUNK_BYTES`]; shorter only at the end of the body (or an error).
+async fn read_piece(body: &mut (impl futures::AsyncRead + Unpin)) -> Vec<u8> {
+    let mut piece = vec![0u8; RECEIVE_CHUNK_BYTES];
+    let mut filled = 0;
+    while let Some(free) = piece.get_mut(filled..).filter(|free| !free.is_empty()) {
+        match body.read(free).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => filled += n,
+        }
+    }
+    piece.truncate(filled);
+    piece
+}
+
+/// Writes every piece from `queue` to `sink`, then flushes it; blocking.
+fn write_pieces<W: Write>(
+    mut queue: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    mut sink: W,
+) -> io::Result<W> {
+    while let Some(piece) = queue.blocking_recv() {
+        sink.write_all(&piece)?;
+    }
+    sink.flush()?;
+    Ok(sink)
 }
 
 /// Serves every incoming transfer stream until `incoming` ends, at most `limits.permits` at

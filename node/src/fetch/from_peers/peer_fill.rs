@@ -2,9 +2,9 @@
 //! order, and each peer's files downloaded, checked and stored until one peer delivers.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use delos_pool_protocol::messages::{BlobKind, TransferRequest};
 use delos_pool_protocol::module_path::ModulePath;
@@ -16,7 +16,7 @@ use libp2p::PeerId;
 
 use super::bad_peers::BadPeers;
 use super::candidates::{Candidate, order};
-use super::store::{PeerFiles, WorkDir, check_zip, read_small, store};
+use super::store::{PeerFiles, verify_and_store};
 use super::verify::{Expected, Mismatch};
 use super::{PROVIDERS_TIMEOUT, PoolLink, SMALL_FILE_TIMEOUT, ZIP_TIMEOUT};
 use crate::fetch::error::FetchError;
@@ -26,17 +26,12 @@ use crate::p2p::TransferError;
 
 /// Pauses before asking the same peer again after a transient transfer failure; one entry per
 /// retry, so a flaky stream costs at most their sum before the next peer (or the VCS) is tried.
-const TRANSIENT_RETRIES: [std::time::Duration; 2] = [
-    std::time::Duration::from_millis(200),
-    std::time::Duration::from_millis(800),
-];
+const TRANSIENT_RETRIES: [Duration; 2] = [Duration::from_millis(200), Duration::from_millis(800)];
 
 /// One fill from peers, with what it borrows from the fetcher.
 pub(crate) struct PeerFill<'a> {
     pub(crate) link: &'a PoolLink,
     pub(crate) index: &'a Arc<Index>,
-    /// Where the per-fill work directories are made.
-    pub(crate) work_dir: &'a Path,
     pub(crate) bad: &'a BadPeers,
     pub(crate) counters: &'a Counters,
 }
@@ -176,17 +171,22 @@ impl PeerFill<'_> {
 
     /// Downloads and checks the three files from `peer`, then stores them.
     async fn try_peer(&self, peer: PeerId, expected: &Expected) -> Result<Filled, PeerFailure> {
-        let dir = WorkDir::create(self.work_dir).map_err(PeerFailure::Local)?;
-        let go_mod = self.download(peer, expected, BlobKind::Mod, &dir).await?;
-        let go_mod = read_small(&go_mod)?;
+        let started = Instant::now();
+        let go_mod = self
+            .download(peer, expected, BlobKind::Mod, in_memory)
+            .await?;
         let go_mod_h1 = expected
             .check_go_mod(&go_mod)
             .map_err(PeerFailure::Mismatch)?;
-        let info = self.download(peer, expected, BlobKind::Info, &dir).await?;
-        let info = read_small(&info)?;
+        let info = self
+            .download(peer, expected, BlobKind::Info, in_memory)
+            .await?;
         expected.check_info(&info).map_err(PeerFailure::Mismatch)?;
-        let zip = self.download(peer, expected, BlobKind::Zip, &dir).await?;
-        let checked = expected.clone();
+        let blobs = self.index.blobs().clone();
+        let zip = self
+            .download(peer, expected, BlobKind::Zip, || blobs.stage())
+            .await?;
+        let transfer = started.elapsed();
         let files = PeerFiles {
             info,
             go_mod,
@@ -194,39 +194,37 @@ impl PeerFill<'_> {
             zip,
             peer,
         };
-        let index = Arc::clone(self.index);
-        tokio::task::spawn_blocking(move || {
-            let verified = check_zip(&checked, &files.zip)?;
-            store(&index, &checked, files, verified).map_err(PeerFailure::Local)
-        })
-        .await
-        .map_err(|_| PeerFailure::Local(FetchError::TaskFailed))?
+        let (index, checked) = (Arc::clone(self.index), expected.clone());
+        let (filled, timings) =
+            tokio::task::spawn_blocking(move || verify_and_store(&index, &checked, files))
+                .await
+                .map_err(|_| PeerFailure::Local(FetchError::TaskFailed))??;
+        self.counters
+            .peer_fill_time(transfer, timings.verify, timings.store);
+        tracing::debug!(module = %expected.module, version = %expected.version, %peer,
+            ?transfer, verify = ?timings.verify, store = ?timings.store, "peer fill timings");
+        Ok(filled)
     }
 
-    /// One transfer from `peer`, asked again (after a short pause) when the stream broke or
-    /// the peer was busy: a stream opened just as a connection comes up can fail without the
-    /// peer being at fault, and giving up on it would send the miss to the VCS, or to a 404.
-    async fn fetch_with_retries(
+    /// One transfer from `peer` into a fresh sink from `sink`, asked again (after a short
+    /// pause) when the stream broke or the peer was busy: a stream opened just as a
+    /// connection comes up can fail without the peer being at fault, and giving up on it
+    /// would send the miss to the VCS, or to a 404.
+    async fn fetch_with_retries<W, E>(
         &self,
         peer: PeerId,
-        request: TransferRequest,
-        dest: &Path,
-        kind: BlobKind,
-        timeout: std::time::Duration,
-    ) -> Result<u64, TransferError> {
+        request: &TransferRequest,
+        bounds: (u64, Duration),
+        sink: impl Fn() -> Result<W, E>,
+    ) -> Result<(u64, W), PeerFailure>
+    where
+        W: std::io::Write + Send + 'static,
+        E: Into<FetchError>,
+    {
         let mut attempt = 0;
         loop {
-            let result = self
-                .link
-                .handle
-                .fetch_file(
-                    peer,
-                    request.clone(),
-                    dest.to_path_buf(),
-                    kind.max_bytes(),
-                    timeout,
-                )
-                .await;
+            let sink = sink().map_err(|err| PeerFailure::Local(err.into()))?;
+            let result = self.link.handle.fetch_to(peer, request, bounds, sink).await;
             match result {
                 Err(err) if err.is_transient() && attempt < TRANSIENT_RETRIES.len() => {
                     let error = crate::error_chain::error_chain(&err);
@@ -234,34 +232,42 @@ impl PeerFill<'_> {
                     tokio::time::sleep(TRANSIENT_RETRIES[attempt]).await;
                     attempt += 1;
                 }
-                other => return other,
+                other => return other.map_err(PeerFailure::Unavailable),
             }
         }
     }
 
-    /// Fetches one file of `expected`'s version from `peer` into `dir`; returns its path.
-    async fn download(
+    /// Fetches one file of `expected`'s version from `peer` into a sink made by `sink`.
+    async fn download<W, E>(
         &self,
         peer: PeerId,
         expected: &Expected,
         kind: BlobKind,
-        dir: &WorkDir,
-    ) -> Result<PathBuf, PeerFailure> {
+        sink: impl Fn() -> Result<W, E>,
+    ) -> Result<W, PeerFailure>
+    where
+        W: std::io::Write + Send + 'static,
+        E: Into<FetchError>,
+    {
         let request = TransferRequest::new(expected.module.clone(), expected.version.clone(), kind)
             .map_err(|err| PeerFailure::Local(FetchError::WorkArea(std::io::Error::other(err))))?;
-        let dest = dir.0.join(kind.extension());
         let timeout = match kind {
             BlobKind::Zip => ZIP_TIMEOUT,
             _ => SMALL_FILE_TIMEOUT,
         };
-        let received = self
-            .fetch_with_retries(peer, request, &dest, kind, timeout)
-            .await
-            .map_err(PeerFailure::Unavailable)?;
+        let bounds = (kind.max_bytes(), timeout);
+        let (received, written) = self
+            .fetch_with_retries(peer, &request, bounds, sink)
+            .await?;
         self.counters
             .peer_bytes
             .fetch_add(received, Ordering::Relaxed);
         self.link.hooks.bytes_from_peers(received);
-        Ok(dest)
+        Ok(written)
     }
+}
+
+/// A sink for a `.mod` or `.info`, which the transfer already bounds to a few MiB.
+fn in_memory() -> Result<Vec<u8>, FetchError> {
+    Ok(Vec::new())
 }

@@ -1,14 +1,13 @@
-//! Storing a peer's verified files: the zip's last check, the blobs, the pinned entry; and the
-//! private work directory the files wait in.
+//! Storing a peer's files: the zip arrives straight into the store's temp area as a
+//! [`StagedBlob`] (hashed as it is written); it is validated there while the disk syncs it,
+//! and only then linked under its name and pinned with the verified `.mod` and `.info`.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use delos_pool_protocol::hash::H1Hash;
-use delos_pool_protocol::zip::{MAX_ZIP_BYTES, VerifiedZip};
-use delos_registry_index::{HashedBlob, Index, IndexError, Source, VersionEntry};
+use delos_registry_index::{
+    HashedBlob, Index, IndexError, Source, StagedBlob, StoredBlob, VersionEntry,
+};
 use libp2p::PeerId;
 
 use super::peer_fill::PeerFailure;
@@ -16,45 +15,75 @@ use super::verify::Expected;
 use crate::fetch::error::FetchError;
 use crate::fetch::from_vcs::Filled;
 
-/// The verified small files and the downloaded zip of one peer.
+/// The verified small files and the received, not yet checked, zip of one peer.
 pub(super) struct PeerFiles {
     pub(super) info: Vec<u8>,
     pub(super) go_mod: Vec<u8>,
     pub(super) go_mod_h1: H1Hash,
-    pub(super) zip: PathBuf,
+    pub(super) zip: StagedBlob,
     pub(super) peer: PeerId,
 }
 
-/// Checks the downloaded zip against the accepted zip hash; blocking.
-pub(super) fn check_zip(expected: &Expected, zip: &Path) -> Result<VerifiedZip, PeerFailure> {
+/// How long the blocking half of a peer fill took.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct StoreTimings {
+    /// Validating the zip (its `fsync` ran meanwhile).
+    pub(super) verify: Duration,
+    /// Linking the blobs and pinning the entry.
+    pub(super) store: Duration,
+}
+
+/// Checks the zip against the accepted zip hash, then stores the files and pins the entry
+/// (the first entry ever pinned wins); blocking. Nothing is stored when the zip fails.
+pub(super) fn verify_and_store(
+    index: &Index,
+    expected: &Expected,
+    files: PeerFiles,
+) -> Result<(Filled, StoreTimings), PeerFailure> {
+    let started = Instant::now();
+    let h1 = check_zip_while_syncing(expected, &files.zip)?;
+    let verify = started.elapsed();
+    let filled = store(index, expected, files, h1).map_err(PeerFailure::Local)?;
+    let store = started.elapsed().saturating_sub(verify);
+    Ok((filled, StoreTimings { verify, store }))
+}
+
+/// Validates the staged zip on this thread while another makes it durable: the two share no
+/// resource but the page cache, so a fill pays for the slower of them, not their sum.
+fn check_zip_while_syncing(expected: &Expected, zip: &StagedBlob) -> Result<H1Hash, PeerFailure> {
     let Some(want) = expected.hashes.zip_h1 else {
         let missing = std::io::Error::other("no accepted zip hash");
         return Err(PeerFailure::Local(FetchError::WorkArea(missing)));
     };
-    expected.check_zip(zip, want).map_err(PeerFailure::Mismatch)
+    std::thread::scope(|scope| {
+        let synced = scope.spawn(|| zip.sync());
+        let checked = expected.check_zip(zip.path(), want);
+        let synced = synced.join();
+        let h1 = checked.map_err(PeerFailure::Mismatch)?;
+        match synced {
+            Ok(Ok(())) => Ok(h1),
+            Ok(Err(err)) => Err(PeerFailure::Local(err.into())),
+            Err(_) => Err(PeerFailure::Local(FetchError::TaskFailed)),
+        }
+    })
 }
 
-/// Stores verified files and pins the entry (the first entry ever pinned wins); blocking.
-pub(super) fn store(
+/// Links the verified zip, writes the `.mod` blob and pins the entry; blocking.
+fn store(
     index: &Index,
     expected: &Expected,
     files: PeerFiles,
-    verified: VerifiedZip,
+    zip_h1: H1Hash,
 ) -> Result<Filled, FetchError> {
     let go_mod_blob = index.blobs().write(&files.go_mod[..])?;
-    let zip = File::open(&files.zip).map_err(FetchError::WorkArea)?;
-    let zip_blob = index.blobs().write_limited(zip, MAX_ZIP_BYTES)?;
-    if zip_blob.sha256() != &verified.sha256 {
-        let changed = std::io::Error::other("the zip changed while it was being stored");
-        return Err(FetchError::WorkArea(changed));
-    }
+    let zip_blob: StoredBlob = files.zip.commit()?;
     let entry = VersionEntry::new(
         files.info,
         HashedBlob::new(go_mod_blob, files.go_mod_h1),
         now_unix_secs(),
         Source::Peer(files.peer.to_string()),
     )
-    .with_zip(HashedBlob::new(zip_blob, verified.h1));
+    .with_zip(HashedBlob::new(zip_blob, zip_h1));
     let produced = entry.claimed_hashes();
     let (module, version) = (&expected.module, &expected.version);
     let entry = match index.store(module, version, entry) {
@@ -69,32 +98,6 @@ pub(super) fn store(
         zip_problem: None,
         origin: None,
     })
-}
-
-/// Reads a `.info` or `.mod` the transfer already bounded in size.
-pub(super) fn read_small(path: &Path) -> Result<Vec<u8>, PeerFailure> {
-    std::fs::read(path).map_err(|err| PeerFailure::Local(FetchError::WorkArea(err)))
-}
-
-/// A fresh directory for one peer's files, removed (with what is left in it) when dropped.
-pub(super) struct WorkDir(pub(super) PathBuf);
-
-impl WorkDir {
-    pub(super) fn create(parent: &Path) -> Result<WorkDir, FetchError> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = parent.join(format!("{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(FetchError::WorkArea)?;
-        Ok(WorkDir(dir))
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        if let Err(err) = std::fs::remove_dir_all(&self.0) {
-            tracing::debug!(dir = %self.0.display(), error = %err, "cannot remove a peer fill directory");
-        }
-    }
 }
 
 fn now_unix_secs() -> u64 {

@@ -11,7 +11,7 @@ use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::signing::{SignerId, VerifiedRecord};
 use delos_pool_protocol::trust::ClaimedHashes;
 use delos_pool_protocol::version::Version;
-use delos_pool_protocol::zip::{VerifiedZip, ZipError, verify_module_zip};
+use delos_pool_protocol::zip::{ZipError, verify_module_zip_contents};
 
 /// What the files of one module version must be, from the records the trust policy accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,17 +127,15 @@ impl Expected {
     }
 
     /// Checks the zip at `path` (blocking): a valid module zip for this module version whose
-    /// `h1:` is `want` (the accepted zip hash).
-    pub(crate) fn check_zip(&self, path: &Path, want: H1Hash) -> Result<VerifiedZip, Mismatch> {
+    /// `h1:` is `want` (the accepted zip hash). Returns that `h1:`. The file's own SHA-256 is
+    /// not computed here: the store hashed the bytes as they arrived.
+    pub(crate) fn check_zip(&self, path: &Path, want: H1Hash) -> Result<H1Hash, Mismatch> {
         let file = File::open(path).map_err(|err| Mismatch::Zip(ZipError::from(err)))?;
-        let verified =
-            verify_module_zip(file, &self.module, &self.version).map_err(Mismatch::Zip)?;
-        match verified.h1 == want {
-            true => Ok(verified),
-            false => Err(Mismatch::ZipHash {
-                got: verified.h1,
-                want,
-            }),
+        let got =
+            verify_module_zip_contents(file, &self.module, &self.version).map_err(Mismatch::Zip)?;
+        match got == want {
+            true => Ok(got),
+            false => Err(Mismatch::ZipHash { got, want }),
         }
     }
 }
