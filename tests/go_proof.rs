@@ -18,7 +18,7 @@ use delos_pool_protocol::gomod::declared_module_path;
 use delos_pool_protocol::hash::{H1Hash, Sha256};
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::version::{Version, check_path_version};
-use delos_pool_protocol::zip::verify_module_zip;
+use delos_pool_protocol::zip::{ScannedEntries, verify_module_zip, verify_module_zip_contents};
 
 use crate::support::go::GoEnv;
 use crate::support::go_json::ModDownload;
@@ -89,6 +89,15 @@ fn check_zip(d: &ModDownload, file: &Path, path: &ModulePath, version: &Version)
         .with_context(|| format!("our validator refused go's zip {}", file.display()))?;
     ensure_same("Sum", verified.h1, &d.sum)?;
     let bytes = fs::read(file)?;
+    // A peer fill scans a zip while it arrives (go writes data descriptors) and reuses those
+    // digests: the scan must follow go's zips and come to go's Sum.
+    let scanned = ScannedEntries::scan(bytes.as_slice());
+    ensure!(
+        !scanned.is_empty(),
+        "the scan followed no entry of go's zip"
+    );
+    let h1 = verify_module_zip_contents(File::open(file)?, path, version, &scanned)?;
+    ensure_same("Sum (scanned)", h1, &d.sum)?;
     ensure!(
         verified.size == bytes.len() as u64,
         "size {} is not {}",

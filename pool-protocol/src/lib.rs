@@ -30,6 +30,6 @@ pub use version::{
     IncompatibleVersion, InvalidVersion, PseudoVersion, Version, check_path_version,
 };
 pub use zip::{
-    MAX_GO_MOD_BYTES, MAX_LICENSE_BYTES, MAX_ZIP_BYTES, VerifiedZip, ZipError, verify_module_zip,
-    verify_module_zip_contents,
+    MAX_GO_MOD_BYTES, MAX_LICENSE_BYTES, MAX_ZIP_BYTES, ScannedEntries, VerifiedZip, ZipError,
+    verify_module_zip, verify_module_zip_contents,
 };

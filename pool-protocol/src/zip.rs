@@ -27,6 +27,7 @@ mod entry_data;
 mod entry_name;
 mod error;
 mod plan;
+mod scan;
 
 use std::io::{BufReader, Read, Seek, SeekFrom};
 
@@ -34,6 +35,7 @@ use sha2::Digest as _;
 use zip::ZipArchive;
 
 pub use error::ZipError;
+pub use scan::ScannedEntries;
 
 use crate::hash::{H1Builder, H1Hash, Sha256};
 use crate::module_path::ModulePath;
@@ -72,19 +74,23 @@ pub fn verify_module_zip<R: Read + Seek>(
     path: &ModulePath,
     version: &Version,
 ) -> Result<VerifiedZip, ZipError> {
-    let (h1, file, mut buffers) = check_and_hash_entries(zip, path, version)?;
+    let none = ScannedEntries::default();
+    let (h1, file, mut buffers) = check_and_hash_entries(zip, path, version, &none)?;
     let (sha256, size) = sha256_of_file(file, buffers.scratch())?;
     Ok(VerifiedZip { h1, sha256, size })
 }
 
 /// Every check of [`verify_module_zip`] and the `h1:` hash, without the pass over the raw
-/// bytes (steps 1–4): for a caller that hashed the file's bytes as it wrote them.
+/// bytes (steps 1–4): for a caller that hashed the file's bytes as it wrote them. An entry's
+/// digest from `scanned` (made while the zip arrived) is used instead of inflating it again
+/// when the central directory agrees with it in every respect; see [`ScannedEntries`].
 pub fn verify_module_zip_contents<R: Read + Seek>(
     zip: R,
     path: &ModulePath,
     version: &Version,
+    scanned: &ScannedEntries,
 ) -> Result<H1Hash, ZipError> {
-    check_and_hash_entries(zip, path, version).map(|(h1, _, _)| h1)
+    check_and_hash_entries(zip, path, version, scanned).map(|(h1, _, _)| h1)
 }
 
 /// Steps 1–4: returns the `h1:`, the reader, and the buffers for a raw pass.
@@ -92,6 +98,7 @@ fn check_and_hash_entries<R: Read + Seek>(
     mut zip: R,
     path: &ModulePath,
     version: &Version,
+    scanned: &ScannedEntries,
 ) -> Result<(H1Hash, BufReader<R>, Buffers), ZipError> {
     if !version.is_canonical() {
         return Err(ZipError::VersionNotCanonical {
@@ -112,7 +119,13 @@ fn check_and_hash_entries<R: Read + Seek>(
     let planned = plan_entries(&archive, &prefix, &repeated)?;
     check_no_overlap(&planned, size)?;
     let mut buffers = Buffers::new();
-    let h1 = hash_entries(&mut archive, planned, &mut buffers)?;
+    let none = ScannedEntries::default();
+    // Offsets are the file's own; a zip behind prepended bytes is simply inflated again.
+    let scanned = match archive.offset() {
+        0 => scanned,
+        _ => &none,
+    };
+    let h1 = hash_entries(&mut archive, planned, &mut buffers, scanned)?;
     Ok((h1, archive.into_inner(), buffers))
 }
 
@@ -151,6 +164,7 @@ fn hash_entries<R: Read + Seek>(
     archive: &mut ZipArchive<R>,
     mut planned: Vec<PlannedEntry>,
     buffers: &mut Buffers,
+    scanned: &ScannedEntries,
 ) -> Result<H1Hash, ZipError> {
     planned.sort_unstable_by_key(|entry| entry.offset);
     let empty = Sha256::digest(b"");
@@ -158,7 +172,10 @@ fn hash_entries<R: Read + Seek>(
     for entry in planned {
         let content = match entry.is_dir {
             true => empty,
-            false => digest_planned(archive, &entry, buffers)?,
+            false => match scanned_digest(scanned, &entry) {
+                Some(digest) => digest,
+                None => digest_planned(archive, &entry, buffers)?,
+            },
         };
         for _ in 1..entry.copies {
             h1.push(entry.name.clone(), content);
@@ -166,6 +183,23 @@ fn hash_entries<R: Read + Seek>(
         h1.push(entry.name, content);
     }
     Ok(h1.finish())
+}
+
+/// The scan's digest of `entry`, when what the scan found at its local header agrees with the
+/// central directory on the method, the compressed size, the size and (where Go's reader
+/// checks it) the CRC-32: then the scan hashed exactly the bytes Go would read.
+fn scanned_digest(scanned: &ScannedEntries, entry: &PlannedEntry) -> Option<Sha256> {
+    let data = scanned.at(entry.offset)?;
+    let method = match entry.method {
+        zip::CompressionMethod::Stored => scan::STORED,
+        zip::CompressionMethod::Deflated => scan::DEFLATED,
+        _ => return None,
+    };
+    let agrees = data.method == method
+        && data.compressed_size == entry.compressed_size
+        && data.size == entry.size
+        && (!entry.check_crc32 || data.crc32 == entry.crc32);
+    agrees.then_some(data.sha256)
 }
 
 /// Opens one file entry's raw data and digests it.

@@ -19,6 +19,7 @@ mod candidates;
 mod known;
 mod peer_fill;
 mod pool_hooks;
+mod scanning_sink;
 mod store;
 mod verify;
 

@@ -18,16 +18,19 @@ fn module() -> (ModulePath, Version) {
     )
 }
 
-/// `verify_module_zip`, after checking that `verify_module_zip_contents` (no raw pass) comes
-/// to the same `h1:` or the same refusal.
+/// `verify_module_zip`, after checking that `verify_module_zip_contents` (no raw pass), with
+/// and without a scan of the same bytes, comes to the same `h1:` or the same refusal.
 fn verify(bytes: &[u8]) -> Result<VerifiedZip, ZipError> {
     let (path, version) = module();
     let full = verify_module_zip(Cursor::new(bytes), &path, &version);
-    let contents = verify_module_zip_contents(Cursor::new(bytes), &path, &version);
-    match (&full, &contents) {
-        (Ok(verified), Ok(h1)) => assert_eq!(verified.h1, *h1),
-        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
-        _ => panic!("the two verifications disagree: {full:?} / {contents:?}"),
+    let scans = [ScannedEntries::default(), ScannedEntries::scan(bytes)];
+    for scanned in &scans {
+        let contents = verify_module_zip_contents(Cursor::new(bytes), &path, &version, scanned);
+        match (&full, &contents) {
+            (Ok(verified), Ok(h1)) => assert_eq!(verified.h1, *h1),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            _ => panic!("the verifications disagree: {full:?} / {contents:?}"),
+        }
     }
     full
 }
@@ -447,4 +450,49 @@ fn oversize_zip_file_is_refused_before_reading() {
     let (path, version) = module();
     let err = verify_module_zip(Huge, &path, &version).unwrap_err();
     assert!(matches!(err, ZipError::ZipTooLarge { size, .. } if size == MAX_ZIP_BYTES + 1));
+}
+
+#[test]
+fn a_scan_follows_every_entry_of_deflated_and_stored_zips() {
+    let files: [(&str, &[u8]); 3] = [
+        (&name("go.mod"), b"module example.org/m\n"),
+        (&name("a.go"), b"package m\n"),
+        (&name("big.txt"), &[7u8; 300_000]),
+    ];
+    let deflated = zip_of(&files);
+    assert_eq!(ScannedEntries::scan(deflated.as_slice()).len(), 3);
+    let stored: Vec<RawEntry> = files.iter().map(|(n, d)| RawEntry::stored(n, d)).collect();
+    assert_eq!(ScannedEntries::scan(raw_zip(&stored).as_slice()).len(), 3);
+}
+
+#[test]
+fn a_scan_of_other_or_partial_bytes_never_changes_the_verdict() {
+    let (path, version) = module();
+    let honest = zip_of(&[
+        (&name("go.mod"), b"module example.org/m\n"),
+        (&name("a.go"), b"package m\n"),
+    ]);
+    let other = zip_of(&[
+        (&name("go.mod"), b"module example.org/m\n"),
+        (&name("a.go"), b"package x\n"),
+    ]);
+    let want = verify(&honest).unwrap().h1;
+    let scans = [
+        ScannedEntries::scan(other.as_slice()),
+        ScannedEntries::scan(&honest[..honest.len() / 2]),
+        ScannedEntries::scan(&honest[1..]),
+    ];
+    for scanned in &scans {
+        let got = verify_module_zip_contents(Cursor::new(&honest), &path, &version, scanned);
+        assert_eq!(got.unwrap(), want);
+    }
+    let tampered = verify_module_zip_contents(Cursor::new(&other), &path, &version, &scans[1]);
+    assert_ne!(tampered.unwrap(), want);
+}
+
+#[test]
+fn a_scan_never_reads_past_its_input_and_stops_at_garbage() {
+    assert!(ScannedEntries::scan(&b""[..]).is_empty());
+    assert!(ScannedEntries::scan(&b"PK\x03\x04 short"[..]).is_empty());
+    assert!(ScannedEntries::scan(&[0u8; 4096][..]).is_empty());
 }

@@ -16,6 +16,7 @@ use libp2p::PeerId;
 
 use super::bad_peers::BadPeers;
 use super::candidates::{Candidate, order};
+use super::scanning_sink::ScanningSink;
 use super::store::{PeerFiles, verify_and_store};
 use super::verify::{Expected, Mismatch};
 use super::{PROVIDERS_TIMEOUT, PoolLink, SMALL_FILE_TIMEOUT, ZIP_TIMEOUT};
@@ -182,16 +183,16 @@ impl PeerFill<'_> {
             .download(peer, expected, BlobKind::Info, in_memory)
             .await?;
         expected.check_info(&info).map_err(PeerFailure::Mismatch)?;
-        let blobs = self.index.blobs().clone();
-        let zip = self
-            .download(peer, expected, BlobKind::Zip, || blobs.stage())
-            .await?;
+        let blobs = self.index.blobs();
+        let zip = self.download(peer, expected, BlobKind::Zip, || ScanningSink::new(blobs));
+        let (zip, scanned) = zip.await?.finish();
         let transfer = started.elapsed();
         let files = PeerFiles {
             info,
             go_mod,
             go_mod_h1,
             zip,
+            scanned,
             peer,
         };
         let (index, checked) = (Arc::clone(self.index), expected.clone());

@@ -1,10 +1,12 @@
 //! Storing a peer's files: the zip arrives straight into the store's temp area as a
-//! [`StagedBlob`] (hashed as it is written); it is validated there while the disk syncs it,
+//! [`StagedBlob`] (hashed as it is written, and scanned on the side); it is validated there
+//! (reusing the scan's digests where the central directory agrees) while the disk syncs it,
 //! and only then linked under its name and pinned with the verified `.mod` and `.info`.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use delos_pool_protocol::hash::H1Hash;
+use delos_pool_protocol::zip::ScannedEntries;
 use delos_registry_index::{
     HashedBlob, Index, IndexError, Source, StagedBlob, StoredBlob, VersionEntry,
 };
@@ -21,6 +23,8 @@ pub(super) struct PeerFiles {
     pub(super) go_mod: Vec<u8>,
     pub(super) go_mod_h1: H1Hash,
     pub(super) zip: StagedBlob,
+    /// What was scanned of the zip while it arrived.
+    pub(super) scanned: ScannedEntries,
     pub(super) peer: PeerId,
 }
 
@@ -41,7 +45,7 @@ pub(super) fn verify_and_store(
     files: PeerFiles,
 ) -> Result<(Filled, StoreTimings), PeerFailure> {
     let started = Instant::now();
-    let h1 = check_zip_while_syncing(expected, &files.zip)?;
+    let h1 = check_zip_while_syncing(expected, &files.zip, &files.scanned)?;
     let verify = started.elapsed();
     let filled = store(index, expected, files, h1).map_err(PeerFailure::Local)?;
     let store = started.elapsed().saturating_sub(verify);
@@ -50,14 +54,18 @@ pub(super) fn verify_and_store(
 
 /// Validates the staged zip on this thread while another makes it durable: the two share no
 /// resource but the page cache, so a fill pays for the slower of them, not their sum.
-fn check_zip_while_syncing(expected: &Expected, zip: &StagedBlob) -> Result<H1Hash, PeerFailure> {
+fn check_zip_while_syncing(
+    expected: &Expected,
+    zip: &StagedBlob,
+    scanned: &ScannedEntries,
+) -> Result<H1Hash, PeerFailure> {
     let Some(want) = expected.hashes.zip_h1 else {
         let missing = std::io::Error::other("no accepted zip hash");
         return Err(PeerFailure::Local(FetchError::WorkArea(missing)));
     };
     std::thread::scope(|scope| {
         let synced = scope.spawn(|| zip.sync());
-        let checked = expected.check_zip(zip.path(), want);
+        let checked = expected.check_zip(zip.path(), want, scanned);
         let synced = synced.join();
         let h1 = checked.map_err(PeerFailure::Mismatch)?;
         match synced {

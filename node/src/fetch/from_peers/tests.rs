@@ -40,6 +40,7 @@ use crate::provenance::OwnRecords;
 mod checks;
 mod fill;
 mod known_versions;
+mod scanning;
 
 const MODULE: &str = "example.com/m";
 const VERSION: &str = "v1.0.0";

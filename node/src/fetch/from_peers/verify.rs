@@ -11,7 +11,7 @@ use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::signing::{SignerId, VerifiedRecord};
 use delos_pool_protocol::trust::ClaimedHashes;
 use delos_pool_protocol::version::Version;
-use delos_pool_protocol::zip::{ZipError, verify_module_zip_contents};
+use delos_pool_protocol::zip::{ScannedEntries, ZipError, verify_module_zip_contents};
 
 /// What the files of one module version must be, from the records the trust policy accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,11 +128,17 @@ impl Expected {
 
     /// Checks the zip at `path` (blocking): a valid module zip for this module version whose
     /// `h1:` is `want` (the accepted zip hash). Returns that `h1:`. The file's own SHA-256 is
-    /// not computed here: the store hashed the bytes as they arrived.
-    pub(crate) fn check_zip(&self, path: &Path, want: H1Hash) -> Result<H1Hash, Mismatch> {
+    /// not computed here: the store hashed the bytes as they arrived; entry digests `scanned`
+    /// while they arrived are reused where the central directory agrees with them.
+    pub(crate) fn check_zip(
+        &self,
+        path: &Path,
+        want: H1Hash,
+        scanned: &ScannedEntries,
+    ) -> Result<H1Hash, Mismatch> {
         let file = File::open(path).map_err(|err| Mismatch::Zip(ZipError::from(err)))?;
-        let got =
-            verify_module_zip_contents(file, &self.module, &self.version).map_err(Mismatch::Zip)?;
+        let got = verify_module_zip_contents(file, &self.module, &self.version, scanned)
+            .map_err(Mismatch::Zip)?;
         match got == want {
             true => Ok(got),
             false => Err(Mismatch::ZipHash { got, want }),

@@ -1,5 +1,7 @@
 //! The checks of a peer's files against the accepted hashes.
 
+use delos_pool_protocol::zip::ScannedEntries;
+
 use super::*;
 
 fn expected() -> Expected {
@@ -43,7 +45,8 @@ fn the_mod_and_zip_must_hash_as_vouched() {
     let check = |bytes: &[u8]| {
         let path = dir.path().join("zip");
         std::fs::write(&path, bytes).unwrap();
-        expected.check_zip(&path, want)
+        let scanned = ScannedEntries::scan(bytes);
+        expected.check_zip(&path, want, &scanned)
     };
     assert!(check(&honest().zip).is_ok());
     assert!(matches!(
