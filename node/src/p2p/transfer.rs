@@ -22,8 +22,9 @@ use tokio::io::{AsyncRead, AsyncReadExt as _};
 use super::frame::{self, FrameError};
 use super::{ServeLimits, SourceError};
 
-/// The copy buffer for serving transfers, in bytes.
-const CHUNK_BYTES: usize = 64 << 10;
+/// The copy buffer for serving transfers, in bytes: each read of a `tokio::fs::File` is a
+/// trip to the blocking pool, so a 100 MiB zip is 200 trips rather than 1,600.
+const CHUNK_BYTES: usize = 512 << 10;
 /// The pieces a fetch hands to its writer thread, in bytes: large, so a 100 MiB zip is a few
 /// hundred hand-overs rather than thousands.
 const RECEIVE_CHUNK_BYTES: usize = 256 << 10;
