@@ -143,7 +143,9 @@ pub struct FileConfig {
     pub p2p_listen_is_external: Option<bool>,
     /// Find peers with mDNS. Missing: `true`.
     pub mdns: Option<bool>,
-    /// Signers believed on their own (`ed25519:<hex>`). Missing: none.
+    /// Signers believed on their own, each a signing key (`ed25519:<hex>`) or a PeerId
+    /// (`12D3KooW...`). Missing: none.
+    #[serde(default, deserialize_with = "pool::signer_list")]
     pub trusted_signers: Option<Vec<SignerId>>,
     /// Agreeing signers that make untrusted records believed. Missing: 2.
     pub quorum: Option<NonZeroU8>,

@@ -148,3 +148,15 @@ fn pool_keys_in_the_file_apply_under_the_flags() {
     assert_eq!(layer(&["--no-p2p"]).p2p, None);
     assert!(toml::from_str::<FileConfig>("bootstrap = [\"tcp://nope\"]").is_err());
 }
+
+#[test]
+fn trusted_signers_in_the_file_may_be_peer_ids() {
+    let key = delos_pool_protocol::signing::NodeKey::from_secret_bytes([7; 32]);
+    let peer = crate::keys::peer_id(&key);
+    let from_file = file(&format!("trusted_signers = [\"{peer}\"]\n"));
+    assert_eq!(from_file.trusted_signers, Some(vec![key.signer_id()]));
+    let hashed = "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N";
+    let err =
+        toml::from_str::<FileConfig>(&format!("trusted_signers = [\"{hashed}\"]")).unwrap_err();
+    assert!(err.to_string().contains(hashed), "{err}");
+}
