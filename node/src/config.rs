@@ -15,11 +15,13 @@ use clap::builder::BoolishValueParser;
 use delos_pool_protocol::messages::PoolName;
 use delos_pool_protocol::signing::SignerId;
 use delos_pool_protocol::trust::TrustPolicy;
+use delos_registry_index::RecordCap;
 use libp2p::Multiaddr;
 use serde::Deserialize;
 
 use crate::cli::{TrustArgs, default_data_dir};
 use crate::p2p::{P2pArgs, P2pConfig};
+use crate::pool::record_limits::{DEFAULT_MAX_RECORDS, DEFAULT_MAX_RECORDS_PER_SIGNER};
 
 mod pool;
 
@@ -94,6 +96,14 @@ pub struct ServeArgs {
     /// Whose records are believed.
     #[command(flatten)]
     pub trust: TrustArgs,
+    /// The most records kept per signer the node does not trust; more from that signer are
+    /// not stored [default: 100000].
+    #[arg(long, value_name = "N", env = "DELOS_MAX_RECORDS_PER_SIGNER")]
+    pub max_records_per_signer: Option<u64>,
+    /// The most records kept in all before records of signers the node does not trust are no
+    /// longer stored; trusted and own records always are [default: 1000000].
+    #[arg(long, value_name = "N", env = "DELOS_MAX_RECORDS")]
+    pub max_records: Option<u64>,
 }
 
 /// The `--config` TOML file. Every key is optional; a missing key means "use the flag, the
@@ -149,6 +159,10 @@ pub struct FileConfig {
     pub trusted_signers: Option<Vec<SignerId>>,
     /// Agreeing signers that make untrusted records believed. Missing: 2.
     pub quorum: Option<NonZeroU8>,
+    /// Records kept per untrusted signer. Missing: [`DEFAULT_MAX_RECORDS_PER_SIGNER`].
+    pub max_records_per_signer: Option<u64>,
+    /// Records kept in all before untrusted ones are refused. Missing: [`DEFAULT_MAX_RECORDS`].
+    pub max_records: Option<u64>,
 }
 
 /// The validated configuration a node runs with.
@@ -181,6 +195,10 @@ pub struct Config {
     pub trusted_signers: Vec<SignerId>,
     /// Distinct agreeing signers that make untrusted records believed (`--quorum`).
     pub quorum: NonZeroU8,
+    /// Records kept per signer the node does not trust (`--max-records-per-signer`).
+    pub max_records_per_signer: u64,
+    /// Records kept in all before untrusted signers' are refused (`--max-records`).
+    pub max_records: u64,
 }
 
 /// Why the configuration could not be loaded.
@@ -235,6 +253,8 @@ impl Config {
             p2p: None,
             trusted_signers: Vec::new(),
             quorum: TrustPolicy::DEFAULT_QUORUM,
+            max_records_per_signer: DEFAULT_MAX_RECORDS_PER_SIGNER,
+            max_records: DEFAULT_MAX_RECORDS,
         }
     }
 
@@ -271,6 +291,12 @@ impl Config {
         config.fetch_timeout = pick(args.fetch_timeout, file.fetch_timeout, config.fetch_timeout);
         config.list_ttl = pick(args.list_ttl, file.list_ttl, config.list_ttl);
         config.offline = pick(args.offline, file.offline, config.offline);
+        config.max_records_per_signer = pick(
+            args.max_records_per_signer,
+            file.max_records_per_signer,
+            config.max_records_per_signer,
+        );
+        config.max_records = pick(args.max_records, file.max_records, config.max_records);
         (config.p2p, config.trusted_signers, config.quorum) = (p2p, trusted_signers, quorum);
         config.validate()
     }
@@ -293,6 +319,11 @@ impl Config {
     /// The trust policy of a node whose own signing key is `own`.
     pub fn trust_policy(&self, own: SignerId) -> TrustPolicy {
         TrustPolicy::new(own, self.trusted_signers.iter().copied(), self.quorum)
+    }
+
+    /// The cap on records of untrusted signers.
+    pub fn record_cap(&self) -> RecordCap {
+        RecordCap::new(self.max_records_per_signer, self.max_records)
     }
 
     /// The store's directory.

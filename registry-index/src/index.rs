@@ -112,6 +112,7 @@ impl Index {
         meta: Box<dyn MetaStore>,
     ) -> Result<Self, IndexError> {
         let scan = scan(meta.as_ref(), &blobs)?;
+        crate::signer_counts::rebuild_if_missing(meta.as_ref())?;
         let records = RecordsState::load(meta.as_ref())?;
         let visibility = Visibility {
             hidden: scan.hidden,

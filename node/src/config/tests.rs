@@ -160,3 +160,21 @@ fn trusted_signers_in_the_file_may_be_peer_ids() {
         toml::from_str::<FileConfig>(&format!("trusted_signers = [\"{hashed}\"]")).unwrap_err();
     assert!(err.to_string().contains(hashed), "{err}");
 }
+
+#[test]
+fn record_caps_default_and_layer_like_the_other_settings() {
+    let defaults = Config::layer(args("/d"), FileConfig::default()).unwrap();
+    assert_eq!(defaults.max_records_per_signer, 100_000);
+    assert_eq!(defaults.max_records, 1_000_000);
+    let from_file = file("max_records_per_signer = 10\nmax_records = 20\n");
+    let config = Config::layer(args("/d"), from_file.clone()).unwrap();
+    assert_eq!(
+        (config.max_records_per_signer, config.max_records),
+        (10, 20)
+    );
+    assert_eq!(config.record_cap(), RecordCap::new(10, 20));
+    let mut flags = args("/d");
+    flags.max_records_per_signer = Some(3);
+    let config = Config::layer(flags, from_file).unwrap();
+    assert_eq!((config.max_records_per_signer, config.max_records), (3, 20));
+}

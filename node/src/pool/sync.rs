@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use delos_pool_protocol::private::PrivatePatterns;
 use delos_pool_protocol::signing::VerifiedRecord;
-use delos_registry_index::Index;
+use delos_registry_index::{Index, RecordChange};
 use libp2p::PeerId;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::PoolStats;
 use super::events::{is_new, store_record};
+use super::{PoolStats, RecordLimits};
 use crate::p2p::{PoolHandle, SyncedPage};
 
 /// How often every connected peer is synced, besides when it identifies itself.
@@ -43,6 +43,7 @@ pub struct Syncer {
     handle: PoolHandle,
     index: Arc<Index>,
     private: PrivatePatterns,
+    limits: Arc<RecordLimits>,
 }
 
 /// Which peers are being synced, and which asked again meanwhile.
@@ -59,7 +60,14 @@ impl Syncer {
             handle,
             index,
             private: private.clone(),
+            limits: Arc::new(RecordLimits::unlimited()),
         }
+    }
+
+    /// Caps the records kept from untrusted signers (records over the cap are skipped).
+    pub fn with_record_limits(mut self, limits: Arc<RecordLimits>) -> Syncer {
+        self.limits = limits;
+        self
     }
 
     /// Runs the sync task; send a PeerId to the returned sender to sync that peer soon.
@@ -177,13 +185,14 @@ impl Syncer {
         stats.synced(records.len() as u64);
         let mut new = 0;
         for (_, record) in records {
-            if store_record(&self.index, &self.private, record)
-                .await
-                .as_ref()
-                .is_some_and(is_new)
-            {
-                stats.new_record();
-                new += 1;
+            let stored = store_record(&self.index, &self.private, &self.limits, record).await;
+            match stored {
+                Some(stored) if is_new(&stored) => {
+                    stats.new_record();
+                    new += 1;
+                }
+                Some(stored) if stored.change == RecordChange::OverCap => stats.over_cap(),
+                _ => {}
             }
         }
         new
