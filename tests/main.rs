@@ -16,6 +16,7 @@ mod hostile_input;
 mod immutability;
 mod keys_cli;
 mod pool_discovery;
+mod pool_feed_reset;
 mod pool_fetch;
 mod pool_hostile;
 mod pool_limits;

@@ -134,4 +134,6 @@ conformance!(
     a_capped_insert_stores_nothing_past_the_cap,
     the_total_cap_counts_every_signer,
     counts_are_rebuilt_for_a_store_made_before_them,
+    a_cursor_from_before_feed_ids_is_read_without_one,
+    the_feed_id_survives_reopen,
 );

@@ -5,8 +5,9 @@
 //! <data dir>/blobs/sha256/ab/<sha256 hex>      module zips and go.mod files, named by content
 //! <data dir>/blobs/tmp/                         writes in progress (emptied on open)
 //! <data dir>/meta-sled/                         sled: trees "versions-v1", "records-v1",
-//!                                               "feed-v1", "conflicts-v1", "sync-cursors-v1",
-//!                                               "signer-counts-v1" (see `schema`)
+//!                                               "feed-v1", "conflicts-v1", "feed-id-v1",
+//!                                               "sync-cursors-v2", "signer-counts-v1"
+//!                                               (see `schema`)
 //! ```
 //!
 //! # Storing a version
@@ -79,6 +80,7 @@ mod entry;
 pub mod entry_codec;
 mod error;
 pub mod feed;
+mod feed_id;
 mod index;
 mod meta;
 mod open_report;
@@ -105,6 +107,7 @@ pub use entry::{HashedBlob, Source, VersionEntry};
 pub use entry_codec::DecodeError;
 pub use error::{Conflict, IndexError, ModuleVersion};
 pub use feed::{Feed, FeedItem};
+pub use feed_id::FeedIdError;
 pub use index::{Index, IndexConfig, Listed};
 pub use meta::{Commit, EngineError, KeyValue, KvIter, MetaError, MetaStore, Swap, Write};
 pub use open_report::{Damage, OpenReport};
@@ -112,5 +115,5 @@ pub use records::{RecordChange, RecordError, RecordStored, Records, Sharing};
 pub use signer_counts::RecordCap;
 pub use sled_store::{DEFAULT_CACHE_CAPACITY_BYTES, SledStore};
 pub use stats::Stats;
-pub use sync_cursors::{SyncCursorError, SyncCursors};
+pub use sync_cursors::{SyncCursor, SyncCursorError, SyncCursors};
 pub use versions::{Change, Stored};

@@ -37,8 +37,21 @@ pub const FEED: TreeName = TreeName("feed-v1");
 pub const CONFLICTS: TreeName = TreeName("conflicts-v1");
 
 /// Per peer, the last sequence number of its feed this node has synced: key the peer's bytes
-/// (a PeerId's binary form), value a `u64`, big-endian. See [`crate::sync_cursors`].
+/// (a PeerId's binary form), value a `u64`, big-endian. Superseded by [`SYNC_CURSORS_V2`]; only
+/// read, for cursors written before it. See [`crate::sync_cursors`].
 pub const SYNC_CURSORS: TreeName = TreeName("sync-cursors-v1");
+
+/// Per peer, the cursor into its feed: key as in [`SYNC_CURSORS`], value the last sequence
+/// number synced (`u64`, big-endian) followed by the 16-byte id of the feed it counts in (absent
+/// when the peer did not say). See [`crate::sync_cursors`].
+pub const SYNC_CURSORS_V2: TreeName = TreeName("sync-cursors-v2");
+
+/// This node's feed id: one key, `id`, value 16 random bytes drawn when the feed was first
+/// opened (see [`Feed::id`](crate::Feed::id)).
+pub const FEED_ID: TreeName = TreeName("feed-id-v1");
+
+/// The [`FEED_ID`] key.
+pub(crate) const FEED_ID_KEY: &[u8] = b"id";
 
 /// How many slots of [`RECORDS`] each signer holds, for the cap on records from peers: key a
 /// signer's public key (32 bytes), value a `u64`, big-endian; under the key `all` the number
@@ -57,7 +70,9 @@ pub const ALL_TREES: &[TreeName] = &[
     FEED,
     CONFLICTS,
     SYNC_CURSORS,
+    SYNC_CURSORS_V2,
     SIGNER_COUNTS,
+    FEED_ID,
 ];
 
 /// Separates the module path from the version in a key. A validated module path never contains
