@@ -142,15 +142,7 @@ impl Syncer {
                 return;
             };
             if !reset && feed_restarted(cursor, &page) {
-                let (at, head) = (cursor.seq, page.head_seq);
-                tracing::info!(%peer, cursor = at, head, "peer's feed restarted; syncing from its start");
-                (cursor, reset) = (
-                    SyncCursor {
-                        feed: page.feed_id,
-                        seq: 0,
-                    },
-                    true,
-                );
+                (cursor, reset) = (start_over(peer, cursor, &page), true);
                 continue;
             }
             let (received, last, next) = (page.records.len(), page.is_last(), page.next_cursor);
@@ -241,6 +233,16 @@ impl Syncer {
             Ok(Err(err)) => tracing::warn!(%peer, error = %err, "sync cursor not saved"),
             Err(err) => tracing::warn!(%peer, error = %err, "saving the sync cursor failed"),
         }
+    }
+}
+
+/// The cursor at the start of `page`'s feed, logged: the peer's feed restarted.
+fn start_over(peer: PeerId, cursor: SyncCursor, page: &SyncedPage) -> SyncCursor {
+    let (at, head) = (cursor.seq, page.head_seq);
+    tracing::info!(%peer, cursor = at, head, "peer's feed restarted; syncing from its start");
+    SyncCursor {
+        feed: page.feed_id,
+        seq: 0,
     }
 }
 
