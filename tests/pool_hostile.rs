@@ -226,7 +226,7 @@ fn altered(key: &NodeKey, n: u32) -> Result<Bad> {
 }
 
 /// A validly signed record of `module@version` with made-up hashes.
-fn fake_record(key: &NodeKey, module: &str, version: &str) -> Result<SignedRecord> {
+pub(crate) fn fake_record(key: &NodeKey, module: &str, version: &str) -> Result<SignedRecord> {
     let go_mod_h1 = H1Hash::of_go_mod(format!("module {module}\n").as_bytes()).to_string();
     record(key, module, version, &go_mod_h1, (&go_mod_h1, b"not a zip"))
 }

@@ -2,6 +2,9 @@
 //! a quorum of 2 takes a module version from peers only once two distinct signers agree on its
 //! hashes. With one signer it falls back to the VCS, or answers "not found" when it has none.
 //!
+//! A signer may be trusted by its PeerId as well as by its signing key: B, without VCS access,
+//! trusts A only through `--trusted-signer <A's PeerId>` and fills from A.
+//!
 //! A1 and A2 reach the git repositories. A1 fills hello v1.0.0 alone; both fill v1.1.0. Q (no
 //! VCS, quorum 2) serves v1.1.0 from peers with the bytes `go` gets directly and refuses
 //! v1.0.0; R (VCS, quorum 2) fills v1.0.0 from the VCS although A1 holds it.
@@ -110,5 +113,30 @@ fn quorum_two_needs_two_agreeing_signers_before_taking_peer_bytes() -> Result<()
     fill(&world, &r, "v1.0.0")?;
     ensure!(r.http().go_processes_started()? > started, "no VCS fill");
     ensure!(own_source(&r, "v1.0.0")? == "vcs");
+    Ok(())
+}
+
+#[test]
+fn a_signer_trusted_by_its_peer_id_fills_a_node_without_vcs() -> Result<()> {
+    let world = GitWorld::new()?;
+    shapes::hello(&world)?;
+    let a = PoolOptions::new(app::node_options(&world)).start()?;
+    fill(&world, &a, "v1.1.0")?;
+    let expected_zip = a.http().get("/example.org/hello.git/@v/v1.1.0.zip")?;
+    ensure!(expected_zip.status == 200, "{}", expected_zip.text());
+
+    let nothing = GitWorld::new()?;
+    let b = PoolOptions::new(app::node_options(&nothing))
+        .bootstrap(&a)?
+        .arg("--trusted-signer")
+        .arg(a.peer_id())
+        .start()?;
+    wait_for_record(&b, "v1.1.0", a.signing_key())?;
+    // One signer and the default quorum of 2: only the trust given by PeerId lets B fill.
+    let zip = b.http().get("/example.org/hello.git/@v/v1.1.0.zip")?;
+    ensure!(zip.status == 200, "{}\n{}", zip.text(), b.log());
+    ensure!(zip.body == expected_zip.body, "B serves other bytes than A");
+    ensure!(own_source(&b, "v1.1.0")? == "peer");
+    ensure!(b.http().go_processes_started()? == 0, "B used no VCS");
     Ok(())
 }

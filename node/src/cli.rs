@@ -44,7 +44,8 @@ Output, one line each, always in this order:
 
 Use the peer-id in bootstrap addresses (/ip4/.../tcp/.../p2p/<peer-id>) and the signing-key
 value in other nodes' --trusted-signer lists. Without --signing-key both name the same
-ed25519 key, <data dir>/node.key.
+ed25519 key, <data dir>/node.key, and --trusted-signer takes either; with --signing-key only
+the signing-key names the signer.
 
 Key files hold exactly 32 raw ed25519 secret-key bytes and must be readable by their owner
 only (chmod 600); the node refuses to start otherwise.";
@@ -99,13 +100,16 @@ impl ImportArgs {
 /// `Default` is what no flag gives: no trusted signer, the default quorum.
 #[derive(Debug, Clone, Default, Args)]
 pub struct TrustArgs {
-    /// Believe records signed by this key on its own (repeatable; the value `delos id` prints
-    /// as signing-key on the signer's node). The node's own signing key is always trusted.
+    /// Believe records signed by this signer on its own (repeatable): its signing key
+    /// (ed25519:<hex>, the signing-key line of `delos id` on the signer's node) or its PeerId
+    /// (12D3KooW..., the peer-id line, when the node signs with its node key). The node's own
+    /// signing key is always trusted.
     #[arg(
         long = "trusted-signer",
-        value_name = "KEY",
+        value_name = "KEY|PEERID",
         env = "DELOS_TRUSTED_SIGNERS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = crate::keys::parse_signer
     )]
     pub trusted_signers: Vec<SignerId>,
 
@@ -199,6 +203,25 @@ mod tests {
         let policy = parsed.trust.policy(signer(3));
         assert!(policy.is_trusted(&signer(1)) && policy.is_trusted(&signer(3)));
         assert!(!policy.is_trusted(&signer(4)));
+    }
+
+    #[test]
+    fn a_trusted_signer_may_be_named_by_its_peer_id() {
+        let key = delos_pool_protocol::signing::NodeKey::from_secret_bytes([1; 32]);
+        let peer = crate::keys::peer_id(&key).to_string();
+        let key_text = signer(2).to_string();
+        let both = format!("{peer},{key_text}");
+        let parsed = WithTrust::try_parse_from(["x", "--trusted-signer", both.as_str()]).unwrap();
+        assert_eq!(parsed.trust.trusted_signers, vec![signer(1), signer(2)]);
+    }
+
+    #[test]
+    fn a_hashed_peer_id_is_refused_naming_it() {
+        // An RSA node's PeerId: a SHA-256 multihash of its key, which cannot be recovered.
+        let hashed = "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N";
+        let err = WithTrust::try_parse_from(["x", "--trusted-signer", hashed]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(hashed) && text.contains("hash"), "{text}");
     }
 
     #[test]

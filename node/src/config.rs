@@ -7,21 +7,23 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::num::NonZeroU8;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use clap::builder::BoolishValueParser;
-use delos_pool_protocol::messages::PoolName;
 use delos_pool_protocol::signing::SignerId;
 use delos_pool_protocol::trust::TrustPolicy;
-use libp2p::Multiaddr;
-use serde::Deserialize;
+use delos_registry_index::RecordCap;
 
 use crate::cli::{TrustArgs, default_data_dir};
 use crate::p2p::{P2pArgs, P2pConfig};
+use crate::pool::record_limits::{DEFAULT_MAX_RECORDS, DEFAULT_MAX_RECORDS_PER_SIGNER};
 
+mod file;
 mod pool;
+
+pub use file::FileConfig;
 
 /// The HTTP listen address when none is configured: loopback only, port 3000.
 pub const DEFAULT_HTTP_LISTEN: SocketAddr =
@@ -94,59 +96,14 @@ pub struct ServeArgs {
     /// Whose records are believed.
     #[command(flatten)]
     pub trust: TrustArgs,
-}
-
-/// The `--config` TOML file. Every key is optional; a missing key means "use the flag, the
-/// environment variable, or the default", in that order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct FileConfig {
-    /// Data directory. Missing: the platform data directory.
-    pub data_dir: Option<PathBuf>,
-    /// Signing key file. Missing: the node key, `<data_dir>/node.key`.
-    pub signing_key: Option<PathBuf>,
-    /// HTTP listen address. Missing: [`DEFAULT_HTTP_LISTEN`].
-    pub http_listen: Option<SocketAddr>,
-    /// GOPROXY for the fill workers. Missing: [`DEFAULT_UPSTREAM`].
-    pub upstream: Option<String>,
-    /// GOSUMDB for the fill workers. Missing: [`DEFAULT_GOSUMDB`].
-    pub gosumdb: Option<String>,
-    /// GOPRIVATE-style patterns. Missing: no private modules.
-    pub private: Option<Vec<String>>,
-    /// Concurrent `go` processes. Missing: [`DEFAULT_FETCH_WORKERS`].
-    pub fetch_workers: Option<usize>,
-    /// Time limit of one `go` process (`"5m"`). Missing: [`DEFAULT_FETCH_TIMEOUT`].
-    #[serde(default, with = "humantime_serde")]
-    pub fetch_timeout: Option<Duration>,
-    /// `list`/`@latest` cache lifetime (`"1m"`). Missing: [`DEFAULT_LIST_TTL`].
-    #[serde(default, with = "humantime_serde")]
-    pub list_ttl: Option<Duration>,
-    /// Serve only what is stored. Missing: `false`.
-    pub offline: Option<bool>,
-    /// Join a pool (`true`) or run alone (`false`). Missing: join when `p2p_listen` or
-    /// `bootstrap` is set.
-    pub p2p: Option<bool>,
-    /// The pool's name. Missing: `public`.
-    #[serde(default, deserialize_with = "pool::parsed")]
-    pub pool: Option<PoolName>,
-    /// libp2p listen addresses. Missing: TCP and QUIC on all interfaces, free ports.
-    #[serde(default, deserialize_with = "pool::parsed_list")]
-    pub p2p_listen: Option<Vec<Multiaddr>>,
-    /// Peers to dial on start, each ending in `/p2p/<PeerId>`. Missing: none.
-    #[serde(default, deserialize_with = "pool::parsed_list")]
-    pub bootstrap: Option<Vec<Multiaddr>>,
-    /// Addresses other nodes reach this node at. Missing: none.
-    #[serde(default, deserialize_with = "pool::parsed_list")]
-    pub p2p_external: Option<Vec<Multiaddr>>,
-    /// Take the listen addresses as reachable. Missing: `false`.
-    pub p2p_listen_is_external: Option<bool>,
-    /// Find peers with mDNS. Missing: `true`.
-    pub mdns: Option<bool>,
-    /// Signers believed on their own (`ed25519:<hex>`). Missing: none.
-    pub trusted_signers: Option<Vec<SignerId>>,
-    /// Agreeing signers that make untrusted records believed. Missing: 2.
-    pub quorum: Option<NonZeroU8>,
+    /// The most records kept per signer the node does not trust; more from that signer are
+    /// not stored [default: 100000].
+    #[arg(long, value_name = "N", env = "DELOS_MAX_RECORDS_PER_SIGNER")]
+    pub max_records_per_signer: Option<u64>,
+    /// The most records kept in all before records of signers the node does not trust are no
+    /// longer stored; trusted and own records always are [default: 1000000].
+    #[arg(long, value_name = "N", env = "DELOS_MAX_RECORDS")]
+    pub max_records: Option<u64>,
 }
 
 /// The validated configuration a node runs with.
@@ -179,6 +136,10 @@ pub struct Config {
     pub trusted_signers: Vec<SignerId>,
     /// Distinct agreeing signers that make untrusted records believed (`--quorum`).
     pub quorum: NonZeroU8,
+    /// Records kept per signer the node does not trust (`--max-records-per-signer`).
+    pub max_records_per_signer: u64,
+    /// Records kept in all before untrusted signers' are refused (`--max-records`).
+    pub max_records: u64,
 }
 
 /// Why the configuration could not be loaded.
@@ -233,6 +194,8 @@ impl Config {
             p2p: None,
             trusted_signers: Vec::new(),
             quorum: TrustPolicy::DEFAULT_QUORUM,
+            max_records_per_signer: DEFAULT_MAX_RECORDS_PER_SIGNER,
+            max_records: DEFAULT_MAX_RECORDS,
         }
     }
 
@@ -269,6 +232,12 @@ impl Config {
         config.fetch_timeout = pick(args.fetch_timeout, file.fetch_timeout, config.fetch_timeout);
         config.list_ttl = pick(args.list_ttl, file.list_ttl, config.list_ttl);
         config.offline = pick(args.offline, file.offline, config.offline);
+        config.max_records_per_signer = pick(
+            args.max_records_per_signer,
+            file.max_records_per_signer,
+            config.max_records_per_signer,
+        );
+        config.max_records = pick(args.max_records, file.max_records, config.max_records);
         (config.p2p, config.trusted_signers, config.quorum) = (p2p, trusted_signers, quorum);
         config.validate()
     }
@@ -293,6 +262,11 @@ impl Config {
         TrustPolicy::new(own, self.trusted_signers.iter().copied(), self.quorum)
     }
 
+    /// The cap on records of untrusted signers.
+    pub fn record_cap(&self) -> RecordCap {
+        RecordCap::new(self.max_records_per_signer, self.max_records)
+    }
+
     /// The store's directory.
     pub fn store_dir(&self) -> PathBuf {
         self.data_dir.join("store")
@@ -307,20 +281,6 @@ impl Config {
 /// The flag (or its environment variable) if given, else the file's value, else the default.
 fn pick<T>(flag: Option<T>, from_file: Option<T>, default: T) -> T {
     flag.or(from_file).unwrap_or(default)
-}
-
-impl FileConfig {
-    /// Reads and parses a TOML config file.
-    pub fn read(path: &Path) -> Result<FileConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
-            path: path.to_owned(),
-            source: Box::new(source),
-        })
-    }
 }
 
 #[cfg(test)]

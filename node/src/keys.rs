@@ -27,6 +27,10 @@ use std::path::{Path, PathBuf};
 use delos_pool_protocol::signing::{NodeKey, RandomnessUnavailable, SignerId};
 use libp2p_identity::PeerId;
 
+mod signer_name;
+
+pub use signer_name::{InvalidSigner, SignerProblem, parse_signer};
+
 /// The name of the node key file inside the data directory.
 pub const NODE_KEY_FILE: &str = "node.key";
 

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use delos_pool_protocol::private::PrivatePatterns;
-use delos_pool_protocol::trust::TrustPolicy;
 use delos_registry_index::{Index, IndexError};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -19,7 +18,7 @@ use crate::config::Config;
 use crate::fetch::{FetchConfig, FetchError, Fetcher, PeerFillHooks, PoolLink};
 use crate::http::{AppState, router};
 use crate::keys::NodeKeys;
-use crate::pool::{Pool, PoolSetup};
+use crate::pool::{Pool, PoolSetup, RecordLimits};
 use crate::provenance::OwnRecords;
 
 /// How long shutdown waits for in-flight responses before it cuts them off.
@@ -197,13 +196,11 @@ async fn start_pool(
     };
     let private = PrivatePatterns::from_patterns(&config.private);
     let index = Arc::clone(fetcher.index());
-    let setup = PoolSetup::new(&keys.identity, p2p, index, private, keys.signer_id());
+    let trust = config.trust_policy(keys.signer_id());
+    let limits = RecordLimits::new(trust.clone(), config.record_cap());
+    let setup = PoolSetup::new(&keys.identity, p2p, index, private, keys.signer_id())
+        .with_record_limits(limits);
     let pool = Pool::start(setup).await.map_err(StartError::Pool)?;
-    let trust = TrustPolicy::new(
-        keys.signer_id(),
-        config.trusted_signers.iter().copied(),
-        config.quorum,
-    );
     let hooks: Arc<dyn PeerFillHooks> = Arc::new(pool.clone());
     fetcher.attach_pool(PoolLink::new(pool.handle().clone(), trust, hooks));
     Ok(Some(pool))

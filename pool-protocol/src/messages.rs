@@ -16,15 +16,25 @@
 //! its own limit ([`BlobKind::max_bytes`] at most) and verifies the bytes against signed hashes
 //! before using them: nothing in this protocol vouches for content.
 //!
-//! # Sync (`/delos/<pool>/sync/1`)
+//! # Sync (`/delos/<pool>/sync/2`, and `/delos/<pool>/sync/1` for older nodes)
 //!
 //! The fetching side sends one [`SyncRequest`] frame (a cursor and a page size); the serving side
-//! answers with a [`SyncPageHeader`] frame followed by `items` [`SyncItem`] frames, each one
+//! answers with a [`SyncPageHeaderV2`] frame followed by `items` [`SyncItem`] frames, each one
 //! signed record with its feed sequence number, in increasing order. A page never holds more
 //! than [`MAX_SYNC_PAGE_ITEMS`] items, so one page is at most about 1.1 MiB.
+//!
+//! Version 2 adds the serving feed's [`FeedId`] to the header: a node that wiped its store but
+//! kept its key starts a new feed (from sequence number 1, with a new id), and a peer whose
+//! cursor belongs to the old feed must start over instead of asking for numbers past it.
+//! Version 1 ([`SyncPageHeader`], no id) is still served and spoken, because frames are
+//! canonical and exact (a longer header is an error to an old node), so a change of any frame
+//! is a new protocol name: each node accepts both, asks for 2 first, and falls back to 1 when
+//! the peer does not speak 2.
 
+mod feed_id;
 mod pool_name;
 
+pub use feed_id::FeedId;
 pub use pool_name::{InvalidPoolName, PoolName};
 
 use serde::{Deserialize, Serialize};
@@ -217,6 +227,24 @@ pub struct SyncPageHeader {
 impl Canonical for SyncPageHeader {
     const MAX_BYTES: usize = 16;
     const NAME: &'static str = "sync page header";
+}
+
+/// The first frame of a version 2 sync response: a [`SyncPageHeader`] and the id of the feed
+/// the sequence numbers belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncPageHeaderV2 {
+    /// The number of [`SyncItem`] frames that follow.
+    pub items: u32,
+    /// The newest sequence number in the serving node's feed (0 for an empty feed).
+    pub head_seq: u64,
+    /// The serving node's feed: a different id than the one a cursor was taken in means the
+    /// feed restarted, and the cursor no longer applies.
+    pub feed_id: FeedId,
+}
+
+impl Canonical for SyncPageHeaderV2 {
+    const MAX_BYTES: usize = 32;
+    const NAME: &'static str = "sync page header v2";
 }
 
 /// One record of a sync page, with its sequence number in the serving node's feed.

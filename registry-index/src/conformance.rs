@@ -130,4 +130,10 @@ conformance!(
     concurrent_inserts_number_the_feed_without_gaps,
     commit_writes_all_or_nothing,
     sync_cursors_are_per_peer_and_survive_reopen,
+    signer_counts_follow_new_slots_and_survive_reopen,
+    a_capped_insert_stores_nothing_past_the_cap,
+    the_total_cap_counts_every_signer,
+    counts_are_rebuilt_for_a_store_made_before_them,
+    a_cursor_from_before_feed_ids_is_read_without_one,
+    the_feed_id_survives_reopen,
 );

@@ -77,6 +77,9 @@ pub enum IndexError {
     /// The metadata engine failed.
     #[error(transparent)]
     Meta(#[from] MetaError),
+    /// The feed's id could not be read or made.
+    #[error(transparent)]
+    FeedId(#[from] crate::feed_id::FeedIdError),
 }
 
 impl IndexError {

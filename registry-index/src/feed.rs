@@ -15,6 +15,7 @@
 //! after its own flush (which also covers every earlier commit), and on open everything the
 //! engine recovered counts as flushed.
 
+use delos_pool_protocol::messages::FeedId;
 use delos_pool_protocol::signing::{SignedRecord, SigningError};
 
 use crate::index::Index;
@@ -39,6 +40,13 @@ pub struct Feed<'a> {
 }
 
 impl Feed<'_> {
+    /// The feed's id: drawn at random when the store was created, so the same node (same key)
+    /// with a wiped store has another. Peers keep it with their cursor ([`crate::SyncCursor`])
+    /// and start over when it changes.
+    pub fn id(&self) -> FeedId {
+        self.index.feed_id()
+    }
+
     /// The newest durable sequence number (0 for an empty feed).
     pub fn last_seq(&self) -> u64 {
         self.index.records_state().durable_seq()

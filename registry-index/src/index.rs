@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
+use delos_pool_protocol::messages::FeedId;
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::version::Version;
 
@@ -85,6 +86,7 @@ pub struct Index {
     visibility: Mutex<Visibility>,
     report: OpenReport,
     records: RecordsState,
+    feed_id: FeedId,
 }
 
 impl Index {
@@ -112,7 +114,9 @@ impl Index {
         meta: Box<dyn MetaStore>,
     ) -> Result<Self, IndexError> {
         let scan = scan(meta.as_ref(), &blobs)?;
+        crate::signer_counts::rebuild_if_missing(meta.as_ref())?;
         let records = RecordsState::load(meta.as_ref())?;
+        let feed_id = crate::feed_id::load_or_create(meta.as_ref())?;
         let visibility = Visibility {
             hidden: scan.hidden,
             stats: scan.stats,
@@ -124,6 +128,7 @@ impl Index {
             visibility: Mutex::new(visibility),
             report: scan.report,
             records,
+            feed_id,
         })
     }
 
@@ -158,6 +163,10 @@ impl Index {
 
     pub(crate) fn records_state(&self) -> &RecordsState {
         &self.records
+    }
+
+    pub(crate) fn feed_id(&self) -> FeedId {
+        self.feed_id
     }
 
     /// Entries found damaged when the index was opened.

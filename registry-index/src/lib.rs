@@ -5,7 +5,9 @@
 //! <data dir>/blobs/sha256/ab/<sha256 hex>      module zips and go.mod files, named by content
 //! <data dir>/blobs/tmp/                         writes in progress (emptied on open)
 //! <data dir>/meta-sled/                         sled: trees "versions-v1", "records-v1",
-//!                                               "feed-v1", "conflicts-v1" (see `schema`)
+//!                                               "feed-v1", "conflicts-v1", "feed-id-v1",
+//!                                               "sync-cursors-v2", "signer-counts-v1"
+//!                                               (see `schema`)
 //! ```
 //!
 //! # Storing a version
@@ -60,7 +62,9 @@
 //! Signed provenance records (already verified) are kept per signer per version in
 //! [`records`], appended to a contiguous local [`feed`] for peers in the same atomic step, and
 //! checked against the pinned entry: disagreement is kept as [`conflicts`] evidence and never
-//! changes what is served.
+//! changes what is served. How many records each signer holds is counted in the same step,
+//! so a node can cap what untrusted signers store ([`RecordCap`],
+//! [`Records::insert_capped`]).
 //!
 //! No file name is ever built from a module path or version: the API takes validated
 //! `pool-protocol` types, and those only ever become sled keys.
@@ -76,6 +80,7 @@ mod entry;
 pub mod entry_codec;
 mod error;
 pub mod feed;
+mod feed_id;
 mod index;
 mod meta;
 mod open_report;
@@ -83,6 +88,7 @@ mod record_plan;
 pub mod records;
 mod records_state;
 pub mod schema;
+mod signer_counts;
 mod sled_store;
 mod stats;
 pub mod sync_cursors;
@@ -101,11 +107,13 @@ pub use entry::{HashedBlob, Source, VersionEntry};
 pub use entry_codec::DecodeError;
 pub use error::{Conflict, IndexError, ModuleVersion};
 pub use feed::{Feed, FeedItem};
+pub use feed_id::FeedIdError;
 pub use index::{Index, IndexConfig, Listed};
 pub use meta::{Commit, EngineError, KeyValue, KvIter, MetaError, MetaStore, Swap, Write};
 pub use open_report::{Damage, OpenReport};
 pub use records::{RecordChange, RecordError, RecordStored, Records, Sharing};
+pub use signer_counts::RecordCap;
 pub use sled_store::{DEFAULT_CACHE_CAPACITY_BYTES, SledStore};
 pub use stats::Stats;
-pub use sync_cursors::{SyncCursorError, SyncCursors};
+pub use sync_cursors::{SyncCursor, SyncCursorError, SyncCursors};
 pub use versions::{Change, Stored};

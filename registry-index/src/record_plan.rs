@@ -8,6 +8,7 @@ use crate::conflicts::ConflictEvidence;
 use crate::meta::{Commit, MetaStore, Write};
 use crate::records::{RecordChange, RecordError, RecordStored, Records, Sharing, verify_stored};
 use crate::schema::{CONFLICTS, FEED, RECORDS, feed_key, signer_key};
+use crate::signer_counts::{CountUpdate, RecordCap};
 
 /// Evidence to write: its key, its encoding, and the decoded value to report.
 type NewEvidence = (Vec<u8>, Vec<u8>, ConflictEvidence);
@@ -21,35 +22,62 @@ pub(crate) struct Plan {
     wire: Vec<u8>,
     seq: Option<u64>,
     evidence: Vec<NewEvidence>,
+    /// The counts a new slot raises (only for [`RecordChange::Inserted`]).
+    counts: Option<CountUpdate>,
+}
+
+/// What one insert is given: the verified record, its wire form, how it may be shared and the
+/// cap it must stay within.
+pub(crate) struct Offer<'a> {
+    pub(crate) record: &'a VerifiedRecord,
+    pub(crate) wire: &'a [u8],
+    pub(crate) sharing: Sharing,
+    pub(crate) cap: RecordCap,
 }
 
 impl Plan {
-    /// Reads the signer's slot, the pinned hashes and the version's records, and decides.
+    /// Reads the signer's slot, the pinned hashes and the version's records, and decides. A
+    /// new slot past the cap plans nothing at all ([`RecordChange::OverCap`]).
     pub(crate) fn make(
         records: Records<'_>,
-        offered: &VerifiedRecord,
-        wire: &[u8],
-        sharing: Sharing,
+        offer: &Offer<'_>,
         last_seq: u64,
     ) -> Result<Plan, RecordError> {
+        let offered = offer.record;
         let (module, version) = (offered.record().module(), offered.record().version());
         let key = signer_key(module, version, &offered.signer());
-        let current = records.index.meta().get(RECORDS, &key)?;
+        let meta = records.index.meta();
+        let current = meta.get(RECORDS, &key)?;
         let existing = match &current {
             Some(stored) => Some(verify_stored(RECORDS.as_str(), &key, stored)?),
             None => None,
         };
-        let change = decide(existing.as_ref(), current.as_deref() == Some(wire), offered);
-        let seq = (takes_slot(change) && sharing == Sharing::Public).then_some(last_seq + 1);
+        let mut change = decide(
+            existing.as_ref(),
+            current.as_deref() == Some(offer.wire),
+            offered,
+        );
+        let counts = match change {
+            RecordChange::Inserted => Some(CountUpdate::read(meta, &offered.signer())?),
+            _ => None,
+        };
+        if counts.as_ref().is_some_and(|c| c.exceeds(offer.cap)) {
+            change = RecordChange::OverCap;
+        }
+        let public = offer.sharing == Sharing::Public;
+        let seq = (takes_slot(change) && public).then_some(last_seq + 1);
         let mut plan = Plan {
             change,
             key,
             current,
-            wire: wire.to_vec(),
+            wire: offer.wire.to_vec(),
             seq,
             evidence: Vec::new(),
+            counts: counts.filter(|_| change != RecordChange::OverCap),
         };
-        plan.find_evidence(records, offered, existing)?;
+        if change != RecordChange::OverCap {
+            plan.find_evidence(records, offered, existing)?;
+        }
         Ok(plan)
     }
 
@@ -141,6 +169,9 @@ impl Plan {
         }
         if let Some(seq_key) = &seq_key {
             writes.push(write(FEED, seq_key, None, &self.wire));
+        }
+        if let Some(counts) = &self.counts {
+            writes.extend(counts.writes());
         }
         for (key, bytes, _) in &self.evidence {
             writes.push(write(CONFLICTS, key, None, bytes));

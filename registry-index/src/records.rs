@@ -38,8 +38,11 @@ use crate::entry_codec::{self, DecodeError};
 use crate::error::ModuleVersion;
 use crate::index::Index;
 use crate::meta::MetaError;
-use crate::record_plan::Plan;
-use crate::schema::{RECORDS, VERSIONS, module_prefix, signer_key, version_key, version_prefix};
+use crate::record_plan::{Offer, Plan};
+use crate::schema::{
+    ALL_SIGNERS_KEY, RECORDS, VERSIONS, module_prefix, signer_key, version_key, version_prefix,
+};
+use crate::signer_counts::{self, RecordCap};
 
 /// Whether an inserted record may be shared with peers through the feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +68,9 @@ pub enum RecordChange {
     KeptFirst,
     /// The signer's earlier record conflicts with this one; it stays, and both are evidence.
     Contradiction,
+    /// The record would take a new slot past the [`RecordCap`] it was offered under; nothing
+    /// was stored (no slot, no feed item, no evidence).
+    OverCap,
 }
 
 /// A successful [`Records::insert`].
@@ -97,6 +103,12 @@ pub enum RecordError {
         #[source]
         source: SigningError,
     },
+    /// A stored signer count is not 8 bytes (the disk was altered or damaged).
+    #[error("stored signer count under key {key:?} is malformed")]
+    MalformedCount {
+        /// The key, lossily shown as text.
+        key: String,
+    },
     /// A stored conflict-evidence value is malformed.
     #[error("stored conflict evidence under key {key:?} is malformed")]
     MalformedEvidence {
@@ -126,20 +138,40 @@ pub struct Records<'a> {
 impl Records<'_> {
     /// Stores `record` by the rules in the module docs, appends it to the feed when it takes a
     /// slot and `sharing` is [`Sharing::Public`], records conflict evidence, then flushes.
+    /// Never capped: for the node's own records and those of signers it trusts.
     pub fn insert(
         &self,
         record: &VerifiedRecord,
         sharing: Sharing,
     ) -> Result<RecordStored, RecordError> {
+        self.insert_capped(record, sharing, RecordCap::UNLIMITED)
+    }
+
+    /// [`insert`](Self::insert), except that a record taking a new slot when its signer (or
+    /// the store) already holds as many as `cap` allows is not stored at all
+    /// ([`RecordChange::OverCap`]). The counts checked are updated in the same commit as the
+    /// slot, so concurrent inserts cannot pass the cap together.
+    pub fn insert_capped(
+        &self,
+        record: &VerifiedRecord,
+        sharing: Sharing,
+        cap: RecordCap,
+    ) -> Result<RecordStored, RecordError> {
         let wire = record
             .signed()
             .to_wire()
             .map_err(RecordError::Unencodable)?;
+        let offer = Offer {
+            record,
+            wire: &wire,
+            sharing,
+            cap,
+        };
         let state = self.index.records_state();
         let stored = {
             let mut last_seq = state.lock_writer();
             let (stored, evidence) = loop {
-                let plan = Plan::make(*self, record, &wire, sharing, *last_seq)?;
+                let plan = Plan::make(*self, &offer, *last_seq)?;
                 if let Some(done) = plan.commit(self.index.meta())? {
                     break done;
                 }
@@ -188,14 +220,14 @@ impl Records<'_> {
             .collect()
     }
 
-    /// How many records are stored, of every signer (a scan of the keys: for status pages).
+    /// How many records are stored, of every signer (one read of the kept count).
     pub fn count(&self) -> Result<u64, RecordError> {
-        let mut count = 0;
-        for item in self.index.meta().scan_prefix(RECORDS, &[])? {
-            item?;
-            count += 1;
-        }
-        Ok(count)
+        signer_counts::count(self.index.meta(), ALL_SIGNERS_KEY)
+    }
+
+    /// How many records `signer` has stored (one per module version), kept persistently.
+    pub fn count_of(&self, signer: &SignerId) -> Result<u64, RecordError> {
+        signer_counts::count(self.index.meta(), signer.as_bytes())
     }
 
     /// Every stored record about any version of exactly `module` (not `module/v2`), ordered

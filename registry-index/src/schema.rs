@@ -37,11 +37,43 @@ pub const FEED: TreeName = TreeName("feed-v1");
 pub const CONFLICTS: TreeName = TreeName("conflicts-v1");
 
 /// Per peer, the last sequence number of its feed this node has synced: key the peer's bytes
-/// (a PeerId's binary form), value a `u64`, big-endian. See [`crate::sync_cursors`].
+/// (a PeerId's binary form), value a `u64`, big-endian. Superseded by [`SYNC_CURSORS_V2`]; only
+/// read, for cursors written before it. See [`crate::sync_cursors`].
 pub const SYNC_CURSORS: TreeName = TreeName("sync-cursors-v1");
 
+/// Per peer, the cursor into its feed: key as in [`SYNC_CURSORS`], value the last sequence
+/// number synced (`u64`, big-endian) followed by the 16-byte id of the feed it counts in (absent
+/// when the peer did not say). See [`crate::sync_cursors`].
+pub const SYNC_CURSORS_V2: TreeName = TreeName("sync-cursors-v2");
+
+/// This node's feed id: one key, `id`, value 16 random bytes drawn when the feed was first
+/// opened (see [`Feed::id`](crate::Feed::id)).
+pub const FEED_ID: TreeName = TreeName("feed-id-v1");
+
+/// The [`FEED_ID`] key.
+pub(crate) const FEED_ID_KEY: &[u8] = b"id";
+
+/// How many slots of [`RECORDS`] each signer holds, for the cap on records from peers: key a
+/// signer's public key (32 bytes), value a `u64`, big-endian; under the key `all` the number
+/// of all slots. Updated in the same commit as the slot (see
+/// [`Records::insert_capped`](crate::Records::insert_capped)).
+pub const SIGNER_COUNTS: TreeName = TreeName("signer-counts-v1");
+
+/// The [`SIGNER_COUNTS`] key of the count of every signer's slots together (3 bytes, so it
+/// never equals a 32-byte signer key).
+pub(crate) const ALL_SIGNERS_KEY: &[u8] = b"all";
+
 /// Every tree the index uses; a backend may open them all up front.
-pub const ALL_TREES: &[TreeName] = &[VERSIONS, RECORDS, FEED, CONFLICTS, SYNC_CURSORS];
+pub const ALL_TREES: &[TreeName] = &[
+    VERSIONS,
+    RECORDS,
+    FEED,
+    CONFLICTS,
+    SYNC_CURSORS,
+    SYNC_CURSORS_V2,
+    SIGNER_COUNTS,
+    FEED_ID,
+];
 
 /// Separates the module path from the version in a key. A validated module path never contains
 /// a NUL byte, so the module path ends exactly where the first NUL is.
@@ -78,6 +110,13 @@ pub(crate) fn signer_key(module: &ModulePath, version: &Version, signer: &Signer
     let mut key = version_prefix(module, version);
     key.extend_from_slice(signer.as_bytes());
     key
+}
+
+/// The signer of a records-tree key: its last 32 bytes.
+pub(crate) fn signer_of_key(key: &[u8]) -> Option<SignerId> {
+    let start = key.len().checked_sub(32)?;
+    let bytes = <[u8; 32]>::try_from(key.get(start..)?).ok()?;
+    Some(SignerId::from_bytes(bytes))
 }
 
 /// The feed-tree key of sequence number `seq`: big-endian, so key order is number order.
@@ -176,6 +215,14 @@ mod tests {
         let longer = signer_key(&path("example.com/a"), &version("v1.0.0-pre"), &signer);
         assert!(own.starts_with(&prefix));
         assert!(!longer.starts_with(&prefix));
+    }
+
+    #[test]
+    fn the_signer_of_a_records_key_is_its_tail() {
+        let signer = SignerId::from_bytes([7; 32]);
+        let key = signer_key(&path("example.com/a"), &version("v1.0.0"), &signer);
+        assert_eq!(signer_of_key(&key), Some(signer));
+        assert_eq!(signer_of_key(b"short"), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use delos_node::p2p::{
     Blob, BlobSource, FeedPage, FeedSource, P2pConfig, PoolEvent, PoolHandle, SourceError, spawn,
 };
-use delos_pool_protocol::messages::{BlobKind, PoolName, SyncItem, TransferRequest};
+use delos_pool_protocol::messages::{BlobKind, FeedId, PoolName, SyncItem, TransferRequest};
 use delos_pool_protocol::signing::{NodeKey, SignedRecord};
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -171,6 +171,14 @@ impl FeedSource for FixedFeed {
             })
             .collect();
         let head_seq = self.0.len() as u64;
-        async move { Ok(FeedPage { items, head_seq }) }.boxed()
+        let feed_id = FeedId::default();
+        async move {
+            Ok(FeedPage {
+                items,
+                head_seq,
+                feed_id,
+            })
+        }
+        .boxed()
     }
 }

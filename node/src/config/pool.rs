@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::FileConfig;
 use crate::cli::TrustArgs;
+use crate::keys::parse_signer;
 use crate::p2p::{P2pArgs, P2pConfig};
 
 /// The pool switch from the command line: `--p2p` and `--no-p2p`.
@@ -81,7 +82,28 @@ where
     T: FromStr,
     T::Err: std::fmt::Display,
 {
+    list_with(deserializer, str::parse)
+}
+
+/// Deserializes an optional array of signers, each a signing key or a PeerId
+/// ([`parse_signer`], as `--trusted-signer` takes them).
+pub(super) fn signer_list<'de, D>(deserializer: D) -> Result<Option<Vec<SignerId>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    list_with(deserializer, parse_signer)
+}
+
+/// Deserializes an optional array of strings, each turned into a `T` by `parse`.
+fn list_with<'de, D, T, E>(
+    deserializer: D,
+    parse: fn(&str) -> Result<T, E>,
+) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    E: std::fmt::Display,
+{
     let texts = Vec::<String>::deserialize(deserializer)?;
-    let parse = |text: &String| text.parse().map_err(serde::de::Error::custom);
+    let parse = |text: &String| parse(text).map_err(serde::de::Error::custom);
     texts.iter().map(parse).collect::<Result<_, _>>().map(Some)
 }

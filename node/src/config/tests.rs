@@ -148,3 +148,33 @@ fn pool_keys_in_the_file_apply_under_the_flags() {
     assert_eq!(layer(&["--no-p2p"]).p2p, None);
     assert!(toml::from_str::<FileConfig>("bootstrap = [\"tcp://nope\"]").is_err());
 }
+
+#[test]
+fn trusted_signers_in_the_file_may_be_peer_ids() {
+    let key = delos_pool_protocol::signing::NodeKey::from_secret_bytes([7; 32]);
+    let peer = crate::keys::peer_id(&key);
+    let from_file = file(&format!("trusted_signers = [\"{peer}\"]\n"));
+    assert_eq!(from_file.trusted_signers, Some(vec![key.signer_id()]));
+    let hashed = "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N";
+    let err =
+        toml::from_str::<FileConfig>(&format!("trusted_signers = [\"{hashed}\"]")).unwrap_err();
+    assert!(err.to_string().contains(hashed), "{err}");
+}
+
+#[test]
+fn record_caps_default_and_layer_like_the_other_settings() {
+    let defaults = Config::layer(args("/d"), FileConfig::default()).unwrap();
+    assert_eq!(defaults.max_records_per_signer, 100_000);
+    assert_eq!(defaults.max_records, 1_000_000);
+    let from_file = file("max_records_per_signer = 10\nmax_records = 20\n");
+    let config = Config::layer(args("/d"), from_file.clone()).unwrap();
+    assert_eq!(
+        (config.max_records_per_signer, config.max_records),
+        (10, 20)
+    );
+    assert_eq!(config.record_cap(), RecordCap::new(10, 20));
+    let mut flags = args("/d");
+    flags.max_records_per_signer = Some(3);
+    let config = Config::layer(flags, from_file).unwrap();
+    assert_eq!((config.max_records_per_signer, config.max_records), (3, 20));
+}

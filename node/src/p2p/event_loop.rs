@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::handle::Command;
+use super::sync::SyncVersion;
 use super::{BlobSource, ConnectedPeer, FeedSource, P2pConfig, PoolEvent, PoolStatus, ServeLimits};
 use super::{discovery, gossip, sync, transfer};
 use delos_pool_protocol::messages::PoolName;
@@ -25,6 +26,7 @@ use delos_pool_protocol::messages::PoolName;
 pub(crate) struct Servers {
     pub(crate) transfers: IncomingStreams,
     pub(crate) syncs: IncomingStreams,
+    pub(crate) syncs_v1: IncomingStreams,
     pub(crate) blobs: Arc<dyn BlobSource>,
     pub(crate) feed: Arc<dyn FeedSource>,
     pub(crate) limits: ServeLimits,
@@ -92,7 +94,9 @@ impl EventLoop {
         let mut servers = JoinSet::new();
         if let Some(s) = self.servers.take() {
             servers.spawn(transfer::serve(s.transfers, s.blobs, s.limits.clone()));
-            servers.spawn(sync::serve(s.syncs, s.feed, s.limits));
+            let (feed, limits) = (Arc::clone(&s.feed), s.limits.clone());
+            servers.spawn(sync::serve(s.syncs_v1, feed, limits, SyncVersion::V1));
+            servers.spawn(sync::serve(s.syncs, s.feed, s.limits, SyncVersion::V2));
         }
         let mut shutdown_reply = None;
         let period = self.redial_interval.max(Duration::from_millis(100));

@@ -11,10 +11,10 @@ use delos_pool_protocol::version::Version;
 use libp2p::gossipsub::{MessageAcceptance, MessageId, PublishError};
 use libp2p::swarm::DialError;
 use libp2p::{Multiaddr, PeerId, StreamProtocol, kad};
-use libp2p_stream::Control;
+use libp2p_stream::{Control, OpenStreamError};
 use tokio::sync::{mpsc, oneshot};
 
-use super::sync::{self, SyncError, SyncedPage};
+use super::sync::{self, SyncError, SyncVersion, SyncedPage};
 use super::transfer::{self, FetchRequest, TransferError};
 use super::{ConnectedPeer, PoolStatus, discovery};
 
@@ -82,6 +82,7 @@ pub struct PoolHandle {
     pub(crate) local_peer_id: PeerId,
     pub(crate) transfer_protocol: StreamProtocol,
     pub(crate) sync_protocol: StreamProtocol,
+    pub(crate) sync_protocol_v1: StreamProtocol,
 }
 
 impl std::fmt::Debug for PoolHandle {
@@ -194,7 +195,7 @@ impl PoolHandle {
     }
 
     /// Pulls the page of `peer`'s feed after `after_seq` (at most `max_items` records), every
-    /// record verified.
+    /// record verified; over sync version 2, or version 1 when the peer does not speak 2.
     pub async fn sync_page(
         &self,
         peer: PeerId,
@@ -206,8 +207,18 @@ impl PoolHandle {
             after_seq,
             max_items,
         };
-        let protocol = self.sync_protocol.clone();
-        sync::fetch_page(self.control.clone(), protocol, peer, request, timeout).await
+        let (v2, v1) = (self.sync_protocol.clone(), self.sync_protocol_v1.clone());
+        let control = self.control.clone();
+        match sync::fetch_page(control, v2, peer, request, timeout, SyncVersion::V2).await {
+            Err(SyncError::Open {
+                source: OpenStreamError::UnsupportedProtocol(_),
+                ..
+            }) => {
+                let control = self.control.clone();
+                sync::fetch_page(control, v1, peer, request, timeout, SyncVersion::V1).await
+            }
+            page => page,
+        }
     }
 
     /// Stops the event loop: every connection and the transfer and sync servers close (streams

@@ -237,6 +237,7 @@ pub fn spawn(
     tracing::info!(peer_id = %swarm.local_peer_id(), pool = %config.pool, "pool starting");
     let transfer_protocol = discovery::protocol(config.pool.transfer_protocol())?;
     let sync_protocol = discovery::protocol(config.pool.sync_protocol())?;
+    let sync_protocol_v1 = discovery::protocol(config.pool.sync_protocol_v1())?;
     let mut control = swarm.behaviour().stream.new_control();
     let servers = Servers {
         transfers: control
@@ -244,6 +245,9 @@ pub fn spawn(
             .map_err(SpawnError::AlreadyRegistered)?,
         syncs: control
             .accept(sync_protocol.clone())
+            .map_err(SpawnError::AlreadyRegistered)?,
+        syncs_v1: control
+            .accept(sync_protocol_v1.clone())
             .map_err(SpawnError::AlreadyRegistered)?,
         blobs,
         feed,
@@ -264,6 +268,7 @@ pub fn spawn(
         local_peer_id: *swarm.local_peer_id(),
         transfer_protocol,
         sync_protocol,
+        sync_protocol_v1,
     };
     let event_loop = EventLoop::new(swarm, command_rx, event_tx, config, servers);
     Ok((handle, events, event_loop))

@@ -3,13 +3,18 @@
 //!
 //! A late joiner (or a node back from a partition) asks each peer for the records after the
 //! last sequence number it has from that peer, page by page, until [`SyncedPage::is_last`].
-//! Persisting that cursor per peer is the caller's job.
+//! Persisting that cursor per peer is the caller's job, with the page's feed id: a different
+//! id means the peer started a new feed and the cursor no longer applies.
+//!
+//! Both protocol versions are served ([`SyncVersion`]); version 1 answers carry no feed id.
 
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use delos_pool_protocol::messages::{MAX_SYNC_PAGE_ITEMS, SyncItem, SyncPageHeader, SyncRequest};
+use delos_pool_protocol::messages::{
+    FeedId, MAX_SYNC_PAGE_ITEMS, SyncItem, SyncPageHeader, SyncPageHeaderV2, SyncRequest,
+};
 use delos_pool_protocol::signing::{SigningError, VerifiedRecord};
 use futures::future::BoxFuture;
 use futures::{AsyncWriteExt, StreamExt};
@@ -26,6 +31,17 @@ pub struct FeedPage {
     pub items: Vec<SyncItem>,
     /// The newest sequence number in the feed (0 for an empty feed).
     pub head_seq: u64,
+    /// The feed's id (sent to peers that speak sync version 2).
+    pub feed_id: FeedId,
+}
+
+/// Which sync protocol a stream speaks: its answer header differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SyncVersion {
+    /// `/delos/<pool>/sync/1`: [`SyncPageHeader`], no feed id.
+    V1,
+    /// `/delos/<pool>/sync/2`: [`SyncPageHeaderV2`], with the feed id.
+    V2,
 }
 
 /// Where the sync server finds the node's feed (the node implements it over its store).
@@ -45,6 +61,8 @@ pub struct SyncedPage {
     pub next_cursor: u64,
     /// The newest sequence number in the peer's feed when it answered.
     pub head_seq: u64,
+    /// The id of the peer's feed (`None` from a peer that speaks only sync version 1).
+    pub feed_id: Option<FeedId>,
 }
 
 impl SyncedPage {
@@ -113,13 +131,14 @@ pub(crate) async fn fetch_page(
     peer: PeerId,
     request: SyncRequest,
     timeout: Duration,
+    version: SyncVersion,
 ) -> Result<SyncedPage, SyncError> {
     let work = async {
         let mut stream = control
             .open_stream(peer, protocol)
             .await
             .map_err(|source| SyncError::Open { peer, source })?;
-        let page = read_page(&mut stream, peer, request).await;
+        let page = read_page(&mut stream, peer, request, version).await;
         let _ = stream.close().await;
         page
     };
@@ -137,10 +156,11 @@ async fn read_page(
     stream: &mut Stream,
     peer: PeerId,
     request: SyncRequest,
+    version: SyncVersion,
 ) -> Result<SyncedPage, SyncError> {
     let frame_err = |source| SyncError::Frame { peer, source };
     frame::write(stream, &request).await.map_err(frame_err)?;
-    let header: SyncPageHeader = frame::read(stream).await.map_err(frame_err)?;
+    let header = read_header(stream, version).await.map_err(frame_err)?;
     if header.items > request.max_items.min(MAX_SYNC_PAGE_ITEMS) {
         return Err(SyncError::Protocol {
             peer,
@@ -151,6 +171,7 @@ async fn read_page(
         records: Vec::with_capacity(header.items as usize),
         next_cursor: request.after_seq,
         head_seq: header.head_seq,
+        feed_id: Some(header.feed_id).filter(|_| version == SyncVersion::V2),
     };
     for _ in 0..header.items {
         let item: SyncItem = frame::read(stream).await.map_err(frame_err)?;
@@ -174,12 +195,31 @@ async fn read_page(
     Ok(page)
 }
 
-/// Serves every incoming sync stream until `incoming` ends, at most `limits.permits` at once
-/// (shared with transfers); streams beyond that are closed unanswered.
+/// Reads the answer header of `version` (a version 1 header as one with a zero feed id).
+async fn read_header(
+    stream: &mut Stream,
+    version: SyncVersion,
+) -> Result<SyncPageHeaderV2, FrameError> {
+    Ok(match version {
+        SyncVersion::V2 => frame::read(stream).await?,
+        SyncVersion::V1 => {
+            let old: SyncPageHeader = frame::read(stream).await?;
+            SyncPageHeaderV2 {
+                items: old.items,
+                head_seq: old.head_seq,
+                feed_id: FeedId::default(),
+            }
+        }
+    })
+}
+
+/// Serves every incoming sync stream of `version` until `incoming` ends, at most
+/// `limits.permits` at once (shared with transfers); streams beyond that are closed unanswered.
 pub(crate) async fn serve(
     mut incoming: IncomingStreams,
     feed: Arc<dyn FeedSource>,
     limits: ServeLimits,
+    version: SyncVersion,
 ) {
     while let Some((peer, mut stream)) = incoming.next().await {
         let Ok(permit) = limits.permits.clone().try_acquire_owned() else {
@@ -190,7 +230,7 @@ pub(crate) async fn serve(
         let timeout = limits.timeout;
         tokio::spawn(async move {
             let _permit = permit;
-            match tokio::time::timeout(timeout, serve_one(stream, &*feed)).await {
+            match tokio::time::timeout(timeout, serve_one(stream, &*feed, version)).await {
                 Ok(Ok(items)) => tracing::debug!(%peer, items, "served a sync page"),
                 Ok(Err(err)) => tracing::debug!(%peer, error = %err, "sync page not served"),
                 Err(_) => tracing::debug!(%peer, "sync timed out while serving"),
@@ -200,17 +240,29 @@ pub(crate) async fn serve(
 }
 
 /// Answers one page request; returns how many items were sent.
-async fn serve_one(mut stream: Stream, feed: &dyn FeedSource) -> Result<u32, ServeError> {
+async fn serve_one(
+    mut stream: Stream,
+    feed: &dyn FeedSource,
+    version: SyncVersion,
+) -> Result<u32, ServeError> {
     let request: SyncRequest = frame::read(&mut stream).await?;
     let max_items = request.max_items.min(MAX_SYNC_PAGE_ITEMS);
     let mut page = feed.page(request.after_seq, max_items).await?;
     page.items.truncate(max_items as usize);
     let items = u32::try_from(page.items.len()).unwrap_or(max_items);
-    let header = SyncPageHeader {
-        items,
-        head_seq: page.head_seq,
-    };
-    frame::write(&mut stream, &header).await?;
+    let head_seq = page.head_seq;
+    match version {
+        SyncVersion::V1 => frame::write(&mut stream, &SyncPageHeader { items, head_seq }).await?,
+        SyncVersion::V2 => {
+            let feed_id = page.feed_id;
+            let header = SyncPageHeaderV2 {
+                items,
+                head_seq,
+                feed_id,
+            };
+            frame::write(&mut stream, &header).await?;
+        }
+    }
     for item in &page.items {
         frame::write(&mut stream, item).await?;
     }

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use delos_pool_protocol::messages::{BlobKind, PoolName, SyncItem, TransferRequest};
+use delos_pool_protocol::messages::{BlobKind, FeedId, PoolName, SyncItem, TransferRequest};
 use delos_pool_protocol::provenance::{InfoTime, ProvenanceRecord, RecordFields, Source};
 use delos_pool_protocol::signing::{NodeKey, SignedRecord};
 use delos_pool_protocol::{H1Hash, ModulePath, Version};
@@ -46,6 +46,9 @@ impl BlobSource for MemBlobs {
     }
 }
 
+/// The feed id every [`MemFeed`] names.
+const MEM_FEED_ID: FeedId = FeedId::from_bytes([7; 16]);
+
 /// A feed held in memory: item `i` has sequence number `i + 1`.
 #[derive(Default)]
 struct MemFeed(Vec<SignedRecord>);
@@ -60,7 +63,15 @@ impl FeedSource for MemFeed {
             })
             .collect();
         let head_seq = self.0.len() as u64;
-        async move { Ok(FeedPage { items, head_seq }) }.boxed()
+        let feed_id = MEM_FEED_ID;
+        async move {
+            Ok(FeedPage {
+                items,
+                head_seq,
+                feed_id,
+            })
+        }
+        .boxed()
     }
 }
 

@@ -13,7 +13,7 @@ use libp2p::PeerId;
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use tokio::sync::{Semaphore, mpsc};
 
-use super::{PoolStats, sharing_of};
+use super::{PoolStats, RecordLimits, sharing_of};
 use crate::p2p::{PoolEvent, PoolHandle};
 use crate::provenance::warn_conflicts;
 
@@ -29,6 +29,7 @@ pub struct EventHandler {
     private: PrivatePatterns,
     stats: Arc<PoolStats>,
     sync_requests: mpsc::Sender<PeerId>,
+    limits: Arc<RecordLimits>,
 }
 
 impl EventHandler {
@@ -46,7 +47,15 @@ impl EventHandler {
             private,
             stats,
             sync_requests,
+            limits: Arc::new(RecordLimits::unlimited()),
         }
+    }
+
+    /// Caps the records kept from untrusted signers (records over the cap are ignored: not
+    /// forwarded, their sender not penalised).
+    pub fn with_record_limits(mut self, limits: Arc<RecordLimits>) -> EventHandler {
+        self.limits = limits;
+        self
     }
 
     /// Handles events until the channel closes; records are stored by at most
@@ -89,11 +98,15 @@ impl EventHandler {
     /// Stores a received record, then tells gossipsub whether to forward it.
     async fn on_record(&self, message_id: MessageId, source: PeerId, record: VerifiedRecord) {
         self.stats.received();
-        let stored = store_record(&self.index, &self.private, record).await;
+        let stored = store_record(&self.index, &self.private, &self.limits, record).await;
         let acceptance = match stored {
             Some(stored) if is_new(&stored) => {
                 self.stats.new_record();
                 MessageAcceptance::Accept
+            }
+            Some(stored) if stored.change == RecordChange::OverCap => {
+                self.stats.over_cap();
+                MessageAcceptance::Ignore
             }
             _ => MessageAcceptance::Ignore,
         };
@@ -117,16 +130,18 @@ pub(crate) fn is_new(stored: &RecordStored) -> bool {
 }
 
 /// Stores a verified record from a peer (shared through the feed unless its module is
-/// private), logs new conflicts; `None` when the store failed (logged).
+/// private) within `limits`, logs new conflicts; `None` when the store failed (logged).
 pub(crate) async fn store_record(
     index: &Arc<Index>,
     private: &PrivatePatterns,
+    limits: &RecordLimits,
     record: VerifiedRecord,
 ) -> Option<RecordStored> {
     let sharing = sharing_of(private, record.record().module());
+    let cap = limits.cap_for(&record.signer());
     let index = Arc::clone(index);
     let inserted = tokio::task::spawn_blocking(move || -> Result<RecordStored, RecordError> {
-        index.records().insert(&record, sharing)
+        index.records().insert_capped(&record, sharing, cap)
     })
     .await;
     match inserted {

@@ -15,6 +15,7 @@
 //! runs exactly as before.
 
 pub mod events;
+pub mod record_limits;
 pub mod report;
 pub mod sources;
 pub mod stats;
@@ -37,6 +38,7 @@ use tokio::task::JoinHandle;
 use crate::keys::identity_keypair;
 use crate::p2p::{self, P2pConfig, PoolEvent, PoolHandle, PoolStatus, SpawnError};
 
+pub use record_limits::RecordLimits;
 pub use stats::{PoolStats, PoolStatsSnapshot};
 
 /// How long start-up waits for the listeners to report their addresses (for the log line).
@@ -72,6 +74,8 @@ pub struct PoolSetup<'a> {
     pub private: PrivatePatterns,
     /// The signer of the node's own records.
     pub own_signer: SignerId,
+    /// How many records from peers are kept (default: no cap; [`Self::with_record_limits`]).
+    pub limits: RecordLimits,
 }
 
 impl<'a> PoolSetup<'a> {
@@ -89,7 +93,14 @@ impl<'a> PoolSetup<'a> {
             index,
             private,
             own_signer,
+            limits: RecordLimits::unlimited(),
         }
+    }
+
+    /// Caps the records kept from untrusted signers.
+    pub fn with_record_limits(mut self, limits: RecordLimits) -> PoolSetup<'a> {
+        self.limits = limits;
+        self
     }
 }
 
@@ -206,7 +217,9 @@ fn spawn_node_side(
     setup: &PoolSetup<'_>,
     stats: &Arc<PoolStats>,
 ) -> [JoinHandle<()>; 2] {
-    let syncer = sync::Syncer::new(handle.clone(), Arc::clone(&setup.index), &setup.private);
+    let limits = Arc::new(setup.limits.clone());
+    let syncer = sync::Syncer::new(handle.clone(), Arc::clone(&setup.index), &setup.private)
+        .with_record_limits(Arc::clone(&limits));
     let (sync_requests, sync_task) = syncer.spawn(Arc::clone(stats));
     let handler = events::EventHandler::new(
         handle.clone(),
@@ -214,7 +227,8 @@ fn spawn_node_side(
         setup.private.clone(),
         Arc::clone(stats),
         sync_requests,
-    );
+    )
+    .with_record_limits(limits);
     [sync_task, tokio::spawn(handler.run(events))]
 }
 

@@ -44,6 +44,7 @@ pub async fn status_json(pool: Option<&Pool>, index: &Arc<Index>) -> Value {
         "records_received": stats.records_received,
         "records_new": stats.records_new,
         "records_rejected": stats.records_rejected,
+        "records_over_cap": stats.records_over_cap,
         "records_synced": stats.records_synced,
         "sync_failures": stats.sync_failures,
         "records_announced": stats.records_announced,
@@ -83,7 +84,7 @@ pub async fn metrics_text(pool: Option<&Pool>, index: &Arc<Index>) -> String {
 }
 
 /// The counters with their names and help lines.
-fn counters(stats: &PoolStatsSnapshot) -> [(&'static str, &'static str, u64); 9] {
+fn counters(stats: &PoolStatsSnapshot) -> [(&'static str, &'static str, u64); 10] {
     [
         (
             "pool_records_received_total",
@@ -99,6 +100,11 @@ fn counters(stats: &PoolStatsSnapshot) -> [(&'static str, &'static str, u64); 9]
             "pool_records_rejected_total",
             "Gossiped records rejected (oversized, malformed, forged).",
             stats.records_rejected,
+        ),
+        (
+            "pool_records_over_cap_total",
+            "Valid records not stored: their untrusted signer or the store is at its cap.",
+            stats.records_over_cap,
         ),
         (
             "pool_records_synced_total",

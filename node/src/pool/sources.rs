@@ -80,11 +80,11 @@ impl FeedSource for StoreSources {
     fn page(&self, after_seq: u64, max_items: u32) -> BoxFuture<'_, Result<FeedPage, SourceError>> {
         Box::pin(async move {
             let index = Arc::clone(&self.index);
-            let (items, head_seq) = tokio::task::spawn_blocking(move || {
+            let (items, head_seq, feed_id) = tokio::task::spawn_blocking(move || {
                 let feed = index.feed();
-                let head_seq = feed.last_seq();
+                let (head_seq, feed_id) = (feed.last_seq(), feed.id());
                 feed.page(after_seq, max_items as usize)
-                    .map(|items| (items, head_seq))
+                    .map(|items| (items, head_seq, feed_id))
             })
             .await
             .map_err(source_error)?
@@ -99,7 +99,11 @@ impl FeedSource for StoreSources {
                     record: item.record,
                 })
                 .collect();
-            Ok(FeedPage { items, head_seq })
+            Ok(FeedPage {
+                items,
+                head_seq,
+                feed_id,
+            })
         })
     }
 }

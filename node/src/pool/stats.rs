@@ -9,6 +9,7 @@ pub struct PoolStats {
     records_received: AtomicU64,
     records_new: AtomicU64,
     records_rejected: AtomicU64,
+    records_over_cap: AtomicU64,
     records_synced: AtomicU64,
     sync_failures: AtomicU64,
     records_announced: AtomicU64,
@@ -27,6 +28,10 @@ pub struct PoolStatsSnapshot {
     pub records_new: u64,
     /// Gossiped records rejected (oversized, malformed, forged); their senders were penalised.
     pub records_rejected: u64,
+    /// Valid records (gossiped or synced) not stored because their untrusted signer, or the
+    /// store, is at its cap (`max_records_per_signer`, `max_records`); gossiped ones are
+    /// ignored, not forwarded, their sender not penalised.
+    pub records_over_cap: u64,
     /// Records pulled from peers' feeds by sync.
     pub records_synced: u64,
     /// Sync pages that failed (unreachable peer, bad page, timeout).
@@ -59,6 +64,7 @@ impl PoolStats {
             records_received: get(&self.records_received),
             records_new: get(&self.records_new),
             records_rejected: get(&self.records_rejected),
+            records_over_cap: get(&self.records_over_cap),
             records_synced: get(&self.records_synced),
             sync_failures: get(&self.sync_failures),
             records_announced: get(&self.records_announced),
@@ -78,6 +84,10 @@ impl PoolStats {
 
     pub(crate) fn rejected(&self) {
         bump(&self.records_rejected, 1);
+    }
+
+    pub(crate) fn over_cap(&self) {
+        bump(&self.records_over_cap, 1);
     }
 
     pub(crate) fn synced(&self, records: u64) {

@@ -2,6 +2,12 @@
 //! itself (and every [`SYNC_INTERVAL`] for every connected peer), the records after the cursor
 //! persisted for that peer (`index.sync_cursors()`) are pulled in pages of at most
 //! [`PAGE_ITEMS`], each stored like a gossiped one, and the cursor is saved after each page.
+//!
+//! A cursor belongs to one feed of the peer. A peer that wiped its store (keeping its key)
+//! starts a new feed at 1 with a new feed id; when a page names another feed than the cursor
+//! (or, from a peer without feed ids, a head below the cursor), the sync starts that peer over
+//! from 0 in the new feed. Records already held are idempotent, so starting over costs pages,
+//! never duplicates.
 //! At most [`MAX_CONCURRENT_SYNCS`] peers are synced at once, and one sync pulls at most
 //! [`MAX_PAGES`] pages (the next round goes on from its cursor).
 
@@ -11,13 +17,13 @@ use std::time::Duration;
 
 use delos_pool_protocol::private::PrivatePatterns;
 use delos_pool_protocol::signing::VerifiedRecord;
-use delos_registry_index::Index;
+use delos_registry_index::{Index, RecordChange, SyncCursor};
 use libp2p::PeerId;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::PoolStats;
 use super::events::{is_new, store_record};
+use super::{PoolStats, RecordLimits};
 use crate::p2p::{PoolHandle, SyncedPage};
 
 /// How often every connected peer is synced, besides when it identifies itself.
@@ -43,6 +49,7 @@ pub struct Syncer {
     handle: PoolHandle,
     index: Arc<Index>,
     private: PrivatePatterns,
+    limits: Arc<RecordLimits>,
 }
 
 /// Which peers are being synced, and which asked again meanwhile.
@@ -59,7 +66,14 @@ impl Syncer {
             handle,
             index,
             private: private.clone(),
+            limits: Arc::new(RecordLimits::unlimited()),
         }
+    }
+
+    /// Caps the records kept from untrusted signers (records over the cap are skipped).
+    pub fn with_record_limits(mut self, limits: Arc<RecordLimits>) -> Syncer {
+        self.limits = limits;
+        self
     }
 
     /// Runs the sync task; send a PeerId to the returned sender to sync that peer soon.
@@ -124,22 +138,22 @@ impl Syncer {
         };
         let mut reset = false;
         for _ in 0..MAX_PAGES {
-            let Some(page) = self.page(peer, cursor, stats).await else {
+            let Some(page) = self.page(peer, cursor.seq, stats).await else {
                 return;
             };
-            if page.head_seq < cursor && !reset {
-                tracing::info!(%peer, cursor, head = page.head_seq, "peer's feed restarted; syncing from its start");
-                (cursor, reset) = (0, true);
+            if !reset && feed_restarted(cursor, &page) {
+                (cursor, reset) = (start_over(peer, cursor, &page), true);
                 continue;
             }
             let (received, last, next) = (page.records.len(), page.is_last(), page.next_cursor);
+            let feed = page.feed_id.or(cursor.feed);
             let new = self.store_page(page.records, stats).await;
-            if next != cursor || reset {
-                cursor = next;
+            if next != cursor.seq || feed != cursor.feed || reset {
+                cursor = SyncCursor { feed, seq: next };
                 self.save_cursor(peer, cursor).await;
             }
             if received > 0 {
-                tracing::debug!(%peer, received, new, cursor, "synced a feed page");
+                tracing::debug!(%peer, received, new, cursor = cursor.seq, "synced a feed page");
             }
             if last || received == 0 {
                 return;
@@ -177,20 +191,21 @@ impl Syncer {
         stats.synced(records.len() as u64);
         let mut new = 0;
         for (_, record) in records {
-            if store_record(&self.index, &self.private, record)
-                .await
-                .as_ref()
-                .is_some_and(is_new)
-            {
-                stats.new_record();
-                new += 1;
+            let stored = store_record(&self.index, &self.private, &self.limits, record).await;
+            match stored {
+                Some(stored) if is_new(&stored) => {
+                    stats.new_record();
+                    new += 1;
+                }
+                Some(stored) if stored.change == RecordChange::OverCap => stats.over_cap(),
+                _ => {}
             }
         }
         new
     }
 
     /// The persisted cursor of `peer` (0 when none); `None` when the store failed (logged).
-    async fn cursor(&self, peer: PeerId) -> Option<u64> {
+    async fn cursor(&self, peer: PeerId) -> Option<SyncCursor> {
         let index = Arc::clone(&self.index);
         let read =
             tokio::task::spawn_blocking(move || index.sync_cursors().get(&peer.to_bytes())).await;
@@ -198,7 +213,7 @@ impl Syncer {
             Ok(Ok(cursor)) => Some(cursor),
             Ok(Err(err)) => {
                 tracing::warn!(%peer, error = %err, "sync cursor unreadable; syncing from the start");
-                Some(0)
+                Some(SyncCursor::default())
             }
             Err(err) => {
                 tracing::warn!(%peer, error = %err, "reading the sync cursor failed");
@@ -208,7 +223,7 @@ impl Syncer {
     }
 
     /// Persists `peer`'s cursor; a failure is logged (the next sync repeats some records).
-    async fn save_cursor(&self, peer: PeerId, cursor: u64) {
+    async fn save_cursor(&self, peer: PeerId, cursor: SyncCursor) {
         let index = Arc::clone(&self.index);
         let saved =
             tokio::task::spawn_blocking(move || index.sync_cursors().set(&peer.to_bytes(), cursor))
@@ -218,5 +233,75 @@ impl Syncer {
             Ok(Err(err)) => tracing::warn!(%peer, error = %err, "sync cursor not saved"),
             Err(err) => tracing::warn!(%peer, error = %err, "saving the sync cursor failed"),
         }
+    }
+}
+
+/// The cursor at the start of `page`'s feed, logged: the peer's feed restarted.
+fn start_over(peer: PeerId, cursor: SyncCursor, page: &SyncedPage) -> SyncCursor {
+    let (at, head) = (cursor.seq, page.head_seq);
+    tracing::info!(%peer, cursor = at, head, "peer's feed restarted; syncing from its start");
+    SyncCursor {
+        feed: page.feed_id,
+        seq: 0,
+    }
+}
+
+/// Whether `page` comes from another feed than the one `cursor` counts in: the peer names a
+/// different feed (or names one for a cursor taken before feed ids, which cannot be matched),
+/// or its head is below the cursor (the only sign a peer without feed ids gives).
+fn feed_restarted(cursor: SyncCursor, page: &SyncedPage) -> bool {
+    let other_feed = match (cursor.feed, page.feed_id) {
+        (Some(ours), Some(theirs)) => ours != theirs,
+        (None, Some(_)) => cursor.seq > 0,
+        (_, None) => false,
+    };
+    other_feed || page.head_seq < cursor.seq
+}
+
+#[cfg(test)]
+mod tests {
+    use delos_pool_protocol::messages::FeedId;
+
+    use super::*;
+
+    fn page(feed: Option<u8>, head_seq: u64) -> SyncedPage {
+        SyncedPage {
+            records: Vec::new(),
+            next_cursor: 0,
+            head_seq,
+            feed_id: feed.map(|b| FeedId::from_bytes([b; 16])),
+        }
+    }
+
+    fn cursor(feed: Option<u8>, seq: u64) -> SyncCursor {
+        SyncCursor {
+            feed: feed.map(|b| FeedId::from_bytes([b; 16])),
+            seq,
+        }
+    }
+
+    #[test]
+    fn a_new_feed_or_a_head_below_the_cursor_is_a_restart() {
+        assert!(!feed_restarted(cursor(Some(1), 20), &page(Some(1), 30)));
+        assert!(
+            feed_restarted(cursor(Some(1), 20), &page(Some(2), 30)),
+            "new id, higher head"
+        );
+        assert!(
+            feed_restarted(cursor(None, 20), &page(Some(2), 30)),
+            "cursor from before ids"
+        );
+        assert!(
+            !feed_restarted(cursor(None, 0), &page(Some(2), 30)),
+            "nothing synced yet"
+        );
+        assert!(
+            !feed_restarted(cursor(None, 20), &page(None, 30)),
+            "version 1 peer"
+        );
+        assert!(
+            feed_restarted(cursor(None, 20), &page(None, 5)),
+            "version 1 peer, reset"
+        );
     }
 }

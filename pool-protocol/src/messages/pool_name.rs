@@ -63,8 +63,14 @@ impl PoolName {
         format!("/delos/{}/transfer/1", self.0)
     }
 
-    /// The feed sync stream protocol: `/delos/<pool>/sync/1`.
+    /// The feed sync stream protocol: `/delos/<pool>/sync/2` (headers carry the feed id).
     pub fn sync_protocol(&self) -> String {
+        format!("/delos/{}/sync/2", self.0)
+    }
+
+    /// The first feed sync protocol, still served and asked of peers without version 2:
+    /// `/delos/<pool>/sync/1`.
+    pub fn sync_protocol_v1(&self) -> String {
         format!("/delos/{}/sync/1", self.0)
     }
 

@@ -89,7 +89,8 @@ fn pool_names_are_checked_and_namespace_everything() {
     let pool = PoolName::parse("acme-corp.eu_1").unwrap();
     assert_eq!(pool.records_topic(), "delos/acme-corp.eu_1/records/v1");
     assert_eq!(pool.transfer_protocol(), "/delos/acme-corp.eu_1/transfer/1");
-    assert_eq!(pool.sync_protocol(), "/delos/acme-corp.eu_1/sync/1");
+    assert_eq!(pool.sync_protocol(), "/delos/acme-corp.eu_1/sync/2");
+    assert_eq!(pool.sync_protocol_v1(), "/delos/acme-corp.eu_1/sync/1");
     for bad in ["", "Acme", "a/b", "-a", "a b", &"a".repeat(65)] {
         assert!(PoolName::parse(bad).is_err(), "{bad:?}");
     }
@@ -101,4 +102,20 @@ fn blob_kinds_have_protocol_limits() {
     assert_eq!(BlobKind::Zip.max_bytes(), MAX_ZIP_BYTES);
     assert_eq!(BlobKind::Mod.max_bytes(), MAX_GO_MOD_BYTES);
     assert_eq!(BlobKind::Info.extension(), "info");
+}
+
+#[test]
+fn the_version_2_header_carries_the_feed_id_and_is_not_a_version_1_header() {
+    let header = SyncPageHeaderV2 {
+        items: 256,
+        head_seq: u64::MAX,
+        feed_id: FeedId::from_bytes([0xab; 16]),
+    };
+    let frame = encode_frame(&header).unwrap();
+    let body = &frame[FRAME_PREFIX_BYTES..];
+    assert!(body.len() <= SyncPageHeaderV2::MAX_BYTES, "{}", body.len());
+    assert_eq!(codec::decode::<SyncPageHeaderV2>(body).unwrap(), header);
+    // An old node reading it as a version 1 header refuses it rather than misreading it.
+    assert!(codec::decode::<SyncPageHeader>(body).is_err());
+    assert_eq!(header.feed_id.to_string(), "ab".repeat(16));
 }

@@ -4,12 +4,14 @@ mod damage;
 mod pinning;
 mod provenance;
 mod queries;
+mod signer_counts;
 mod sync_cursors;
 
 pub(crate) use damage::*;
 pub(crate) use pinning::*;
 pub(crate) use provenance::*;
 pub(crate) use queries::*;
+pub(crate) use signer_counts::*;
 pub(crate) use sync_cursors::*;
 
 const GO_MOD: &[u8] = b"module example.com/a/b\n\ngo 1.22\n";

@@ -151,10 +151,7 @@ struct NoFeed;
 
 impl FeedSource for NoFeed {
     fn page(&self, _after: u64, _max: u32) -> BoxFuture<'_, Result<FeedPage, SourceError>> {
-        let page = FeedPage {
-            items: Vec::new(),
-            head_seq: 0,
-        };
+        let page = FeedPage::default();
         async move { Ok(page) }.boxed()
     }
 }

@@ -1,6 +1,13 @@
 //! Sync: paging through a feed, cursors, and refusing a page with a bad record.
 
+use delos_pool_protocol::messages::{SyncPageHeader, SyncRequest};
+use futures::{AsyncWriteExt, StreamExt};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{StreamProtocol, noise, tcp, yamux};
+
 use super::*;
+use crate::p2p::frame;
+use crate::p2p::sync::{self, SyncVersion};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_pages_through_a_feed_and_refuses_bad_records() {
@@ -71,4 +78,119 @@ async fn sync_pages_through_a_feed_and_refuses_bad_records() {
         matches!(err, SyncError::BadRecord { seq: 2, .. }),
         "{err:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_sync_versions_are_served_and_only_version_2_names_the_feed() {
+    let signer = NodeKey::from_secret_bytes([9; 32]);
+    let records: Vec<_> = (1..=3).map(|n| record(&signer, n)).collect();
+    let a = start(
+        5,
+        no_discovery("t-sync-v"),
+        MemBlobs::default(),
+        MemFeed(records),
+    );
+    let b = plain(6, no_discovery("t-sync-v"));
+    b.handle.dial(a.addr(false).await).await.unwrap();
+    let timeout = Duration::from_secs(5);
+
+    let v2 = b
+        .handle
+        .sync_page(a.peer_id(), 0, 10, timeout)
+        .await
+        .unwrap();
+    assert_eq!(v2.feed_id, Some(MEM_FEED_ID));
+    let request = SyncRequest {
+        after_seq: 0,
+        max_items: 10,
+    };
+    let v1_protocol = b.handle.sync_protocol_v1.clone();
+    let control = b.handle.control.clone();
+    let v1 = sync::fetch_page(
+        control,
+        v1_protocol,
+        a.peer_id(),
+        request,
+        timeout,
+        SyncVersion::V1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(v1.feed_id, None, "version 1 has no feed id");
+    assert_eq!((v1.head_seq, v1.records.len()), (3, 3));
+    assert_eq!(v1.records, v2.records);
+}
+
+/// A peer that speaks only sync version 1, as a node from before feed ids: a swarm with
+/// nothing but libp2p-stream, answering every request with `records` as one version 1 page.
+async fn v1_only_peer(name: &str, records: Vec<SignedRecord>) -> (PeerId, Multiaddr) {
+    let keypair = crate::keys::identity_keypair(&NodeKey::from_secret_bytes([42; 32]));
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| libp2p_stream::Behaviour::new())
+        .unwrap()
+        .build();
+    let protocol = StreamProtocol::try_from_owned(pool(name).sync_protocol_v1()).unwrap();
+    let mut incoming = swarm.behaviour().new_control().accept(protocol).unwrap();
+    swarm
+        .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .unwrap();
+    let addr = loop {
+        if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
+            break address;
+        }
+    };
+    let peer = *swarm.local_peer_id();
+    tokio::spawn(async move {
+        loop {
+            swarm.select_next_some().await;
+        }
+    });
+    tokio::spawn(async move {
+        while let Some((_, mut stream)) = incoming.next().await {
+            let _: SyncRequest = frame::read(&mut stream).await.unwrap();
+            let head_seq = records.len() as u64;
+            let header = SyncPageHeader {
+                items: head_seq as u32,
+                head_seq,
+            };
+            frame::write(&mut stream, &header).await.unwrap();
+            for (seq, record) in (1..).zip(&records) {
+                let record = record.clone();
+                frame::write(&mut stream, &SyncItem { seq, record })
+                    .await
+                    .unwrap();
+            }
+            stream.close().await.unwrap();
+        }
+    });
+    (peer, addr.with(Protocol::P2p(peer)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_without_version_2_is_synced_over_version_1() {
+    let signer = NodeKey::from_secret_bytes([9; 32]);
+    let records: Vec<_> = (1..=2).map(|n| record(&signer, n)).collect();
+    let (old, addr) = v1_only_peer("t-sync-old", records.clone()).await;
+    let b = plain(7, no_discovery("t-sync-old"));
+    b.handle.dial(addr).await.unwrap();
+    let page = b
+        .handle
+        .sync_page(old, 0, 10, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(page.feed_id, None);
+    assert_eq!(page.head_seq, 2);
+    let got: Vec<_> = page
+        .records
+        .iter()
+        .map(|(_, r)| r.signed().clone())
+        .collect();
+    assert_eq!(got, records);
 }

@@ -16,12 +16,17 @@ use crate::{ConflictKind, RecordChange, Sharing};
 
 const OTHER_ZIP: &[u8] = b"PK stand-in zip bytes, after the tag moved";
 
-fn key(seed: u8) -> NodeKey {
+pub(super) fn key(seed: u8) -> NodeKey {
     NodeKey::from_secret_bytes([seed; 32])
 }
 
 /// A record signed by `key` for `module@version` with the stand-in hashes of the given bytes.
-fn signed(key: &NodeKey, at: (&str, &str), zip: Option<&[u8]>, obtained_at: u64) -> VerifiedRecord {
+pub(super) fn signed(
+    key: &NodeKey,
+    at: (&str, &str),
+    zip: Option<&[u8]>,
+    obtained_at: u64,
+) -> VerifiedRecord {
     let origin = VcsOrigin {
         vcs: "git".into(),
         url: "https://example.com/a/b".into(),
