@@ -17,6 +17,7 @@ mod immutability;
 mod keys_cli;
 mod pool_discovery;
 mod pool_fetch;
+mod pool_gossip_metrics;
 mod pool_hostile;
 mod pool_sync;
 mod pool_trust;
