@@ -18,6 +18,7 @@ mod keys_cli;
 mod pool_discovery;
 mod pool_feed_reset;
 mod pool_fetch;
+mod pool_gossip_metrics;
 mod pool_hostile;
 mod pool_limits;
 mod pool_sync;

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use delos_node::p2p::{
-    Blob, BlobSource, FeedPage, FeedSource, FetchRequest, P2pConfig, PoolEvent, PoolHandle,
-    SourceError, spawn,
+    Blob, BlobSource, FeedPage, FeedSource, FetchRequest, GossipSummary, P2pConfig, PoolEvent,
+    PoolHandle, SourceError, spawn,
 };
 use delos_pool_protocol::messages::{BlobKind, PoolName, TransferRequest};
 use delos_pool_protocol::provenance::{InfoTime, ProvenanceRecord, RecordFields, Source};
@@ -218,6 +218,39 @@ async fn gossip_spread() {
         NODES - 1,
         start.elapsed().as_secs_f64()
     );
+    let wire = settled_wire_totals(&handles).await;
+    println!(
+        "gossip messages per record, all {NODES} nodes: {:.2} sent, {:.2} received, {:.2} of them duplicates",
+        wire.sent as f64 / f64::from(RECORDS),
+        wire.received as f64 / f64::from(RECORDS),
+        wire.duplicates as f64 / f64::from(RECORDS),
+    );
+}
+
+/// Gossipsub's message counters summed over `handles`, once unchanged for three heartbeats
+/// (late forwards and IHAVE/IWANT-driven resends included).
+async fn settled_wire_totals(handles: &[PoolHandle]) -> GossipSummary {
+    let totals = || {
+        handles.iter().map(|h| h.gossip_metrics().summary()).fold(
+            GossipSummary::default(),
+            |mut sum, s| {
+                sum.sent += s.sent;
+                sum.received += s.received;
+                sum.duplicates += s.duplicates;
+                sum
+            },
+        )
+    };
+    let mut last = totals();
+    let mut still = Instant::now();
+    while still.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = totals();
+        if now != last {
+            (last, still) = (now, Instant::now());
+        }
+    }
+    last
 }
 
 fn main() {

@@ -19,7 +19,8 @@ pub(crate) async fn healthz() -> Response {
         .into_response()
 }
 
-/// `GET /metrics`: HTTP, fill-path and store counters.
+/// `GET /metrics`: HTTP, fill-path, store, provenance and pool counters, then gossipsub's own
+/// (`delos_gossipsub_*`), all as one Prometheus text (0.0.4) document.
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let store = state.fetcher.index().stats();
     let mut text = state.metrics.render(&state.fetcher.stats(), &store);

@@ -5,6 +5,7 @@ use libp2p::identity::Keypair;
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{connection_limits, gossipsub, identify, kad, mdns, ping};
+use prometheus_client::registry::Registry;
 
 use super::{P2pConfig, SpawnError, discovery, gossip};
 
@@ -22,15 +23,20 @@ pub(crate) struct Behaviour {
 }
 
 impl Behaviour {
-    /// Builds every part from `config`, with `keypair` as the node's identity.
-    pub(crate) fn new(keypair: &Keypair, config: &P2pConfig) -> Result<Behaviour, SpawnError> {
+    /// Builds every part from `config`, with `keypair` as the node's identity; gossipsub
+    /// counts its traffic in `registry`.
+    pub(crate) fn new(
+        keypair: &Keypair,
+        config: &P2pConfig,
+        registry: &mut Registry,
+    ) -> Result<Behaviour, SpawnError> {
         let peer_id = keypair.public().to_peer_id();
         Ok(Behaviour {
             limits: connection_limits::Behaviour::new(limits(config)),
             identify: discovery::identify(keypair, config),
             ping: ping::Behaviour::new(ping::Config::new()),
             kad: discovery::kademlia(peer_id, config)?,
-            gossipsub: gossip::behaviour(keypair, config)?,
+            gossipsub: gossip::behaviour(keypair, config, registry)?,
             mdns: discovery::mdns(peer_id, config)?,
             stream: libp2p_stream::Behaviour::new(),
         })

@@ -14,9 +14,11 @@ use libp2p::gossipsub::{
     TopicScoreParams, ValidationMode,
 };
 use libp2p::identity::Keypair;
+use prometheus_client::registry::Registry;
 
 use super::P2pConfig;
 use super::SpawnError;
+use super::gossip_metrics::GossipMetrics;
 
 /// Why an incoming gossip message was rejected before the node saw it. Its sender is penalised.
 #[derive(Debug, thiserror::Error)]
@@ -80,10 +82,11 @@ fn history_length(heartbeat: Duration) -> usize {
 }
 
 /// The gossipsub behaviour for `config.pool`, signing its envelopes with `keypair`, subscribed
-/// to the records topic.
+/// to the records topic, counting its traffic in `registry`.
 pub(crate) fn behaviour(
     keypair: &Keypair,
     config: &P2pConfig,
+    registry: &mut Registry,
 ) -> Result<gossipsub::Behaviour, SpawnError> {
     let gossip_config = gossipsub::ConfigBuilder::default()
         .protocol_id_prefix(config.pool.gossipsub_protocol_prefix())
@@ -97,14 +100,16 @@ pub(crate) fn behaviour(
         .forward_queue_duration(VALIDATION_WINDOW)
         .build()
         .map_err(SpawnError::GossipConfig)?;
+    let thresholds = PeerScoreThresholds::default();
     let mut gossip =
         gossipsub::Behaviour::new(MessageAuthenticity::Signed(keypair.clone()), gossip_config)
             .map_err(|reason| SpawnError::Gossip {
                 reason: reason.to_owned(),
-            })?;
+            })?
+            .with_metrics(registry, GossipMetrics::config(&thresholds));
     let topic = records_topic(&config.pool);
     gossip
-        .with_peer_score(score_params(&topic), PeerScoreThresholds::default())
+        .with_peer_score(score_params(&topic), thresholds)
         .map_err(|reason| SpawnError::Gossip { reason })?;
     gossip.subscribe(&topic).map_err(SpawnError::Subscribe)?;
     Ok(gossip)

@@ -3,6 +3,7 @@
 //! own streams directly, outside the event loop.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use delos_pool_protocol::messages::{SyncRequest, TransferRequest};
@@ -16,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::sync::{self, SyncError, SyncVersion, SyncedPage};
 use super::transfer::{self, FetchRequest, TransferError};
-use super::{ConnectedPeer, PoolStatus, discovery};
+use super::{ConnectedPeer, GossipMetrics, PoolStatus, discovery};
 
 /// A request to the event loop, with where its answer goes.
 #[derive(Debug)]
@@ -83,6 +84,7 @@ pub struct PoolHandle {
     pub(crate) transfer_protocol: StreamProtocol,
     pub(crate) sync_protocol: StreamProtocol,
     pub(crate) sync_protocol_v1: StreamProtocol,
+    pub(crate) gossip_metrics: Arc<GossipMetrics>,
 }
 
 impl std::fmt::Debug for PoolHandle {
@@ -97,6 +99,11 @@ impl PoolHandle {
     /// This node's PeerId.
     pub fn local_peer_id(&self) -> PeerId {
         self.local_peer_id
+    }
+
+    /// Gossipsub's own counters (messages on the wire), for `/metrics` and `/status`.
+    pub fn gossip_metrics(&self) -> &GossipMetrics {
+        &self.gossip_metrics
     }
 
     /// Publishes a signed record's wire form ([`SignedRecord::to_wire`]) on the pool's topic.

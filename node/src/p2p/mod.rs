@@ -51,6 +51,7 @@ mod discovery;
 mod event_loop;
 mod frame;
 pub mod gossip;
+pub mod gossip_metrics;
 mod handle;
 pub mod sync;
 pub mod transfer;
@@ -63,6 +64,7 @@ pub use config::P2pConfig;
 pub use discovery::provider_key;
 pub use event_loop::EventLoop;
 pub use frame::FrameError;
+pub use gossip_metrics::{GossipMetrics, GossipSummary};
 pub use handle::{HandleError, PoolHandle};
 pub use sync::{FeedPage, FeedSource, SyncError, SyncedPage};
 pub use transfer::{Blob, BlobSource, FetchRequest, TransferError};
@@ -224,7 +226,8 @@ pub fn spawn(
     for addr in &config.bootstrap {
         discovery::bootstrap_peer(addr)?;
     }
-    let behaviour = Behaviour::new(keypair, config)?;
+    let mut registry = GossipMetrics::registry();
+    let behaviour = Behaviour::new(keypair, config, &mut registry)?;
     let mut swarm = build_swarm(keypair, config, behaviour)?;
     for addr in &config.listen {
         swarm
@@ -269,6 +272,7 @@ pub fn spawn(
         transfer_protocol,
         sync_protocol,
         sync_protocol_v1,
+        gossip_metrics: Arc::new(GossipMetrics::new(registry)),
     };
     let event_loop = EventLoop::new(swarm, command_rx, event_tx, config, servers);
     Ok((handle, events, event_loop))

@@ -1,5 +1,6 @@
 //! The pool's part of `/status` (JSON) and `/metrics` (Prometheus text): connected peers,
-//! records known, received, rejected and synced, announcements, bad peers, bytes from peers.
+//! records known, received, rejected and synced, announcements, bad peers, bytes from peers,
+//! and gossipsub's own message counters (all of them in `/metrics`, a summary in `/status`).
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ pub async fn status_json(pool: Option<&Pool>, index: &Arc<Index>) -> Value {
         return json!({ "enabled": false });
     };
     let stats = pool.stats().snapshot();
+    let gossip = pool.handle().gossip_metrics().summary();
     let swarm = pool.status().await;
     let peers: Vec<Value> = swarm
         .iter()
@@ -51,10 +53,15 @@ pub async fn status_json(pool: Option<&Pool>, index: &Arc<Index>) -> Value {
         "announce_failures": stats.announce_failures,
         "bad_peers": stats.bad_peers,
         "bytes_from_peers": stats.bytes_from_peers,
+        "gossip_messages_published": gossip.published,
+        "gossip_messages_sent": gossip.sent,
+        "gossip_messages_received": gossip.received,
+        "gossip_duplicates_received": gossip.duplicates,
     })
 }
 
-/// The pool's Prometheus metrics (nothing for a node without a pool).
+/// The pool's Prometheus metrics, gossipsub's own after the node's (nothing for a node
+/// without a pool).
 pub async fn metrics_text(pool: Option<&Pool>, index: &Arc<Index>) -> String {
     let Some(pool) = pool else {
         return String::new();
@@ -80,6 +87,7 @@ pub async fn metrics_text(pool: Option<&Pool>, index: &Arc<Index>) -> String {
     for (name, help, value) in counters(&stats) {
         metric(&mut text, name, "counter", help, value);
     }
+    text.push_str(&pool.handle().gossip_metrics().render());
     text
 }
 
