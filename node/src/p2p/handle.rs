@@ -1,6 +1,7 @@
 //! `PoolHandle`: the cloneable way into the pool. Swarm work goes to the event loop as
 //! commands over a bounded channel, each with a oneshot reply; transfers and sync open their
-//! own streams directly, outside the event loop.
+//! own streams directly, outside the event loop, one handshake at a time per peer and protocol
+//! (see `handshake`), retried as the `retry` policy says.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -15,6 +16,8 @@ use libp2p::{Multiaddr, PeerId, StreamProtocol, kad};
 use libp2p_stream::{Control, OpenStreamError};
 use tokio::sync::{mpsc, oneshot};
 
+use super::handshake::HandshakeGates;
+use super::retry::with_retries;
 use super::sync::{self, SyncError, SyncVersion, SyncedPage};
 use super::transfer::{self, FetchRequest, TransferError};
 use super::{ConnectedPeer, GossipMetrics, PoolStatus, discovery};
@@ -80,6 +83,7 @@ pub enum HandleError {
 pub struct PoolHandle {
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) control: Control,
+    pub(crate) gates: HandshakeGates,
     pub(crate) local_peer_id: PeerId,
     pub(crate) transfer_protocol: StreamProtocol,
     pub(crate) sync_protocol: StreamProtocol,
@@ -179,16 +183,24 @@ impl PoolHandle {
         self.ask(|reply| Command::Status { reply }).await
     }
 
-    /// Fetches one file from `peer` into `fetch.dest` (see [`FetchRequest`] for the bounds);
-    /// returns the number of bytes written. The bytes are unverified: check them before use.
+    /// Fetches one file from `peer` into `fetch.dest` (see [`FetchRequest`] for the bounds;
+    /// the timeout is per attempt); returns the number of bytes written. A lost stream, a
+    /// busy peer or a broken stream is asked again a few times before the error is returned.
+    /// The bytes are unverified: check them before use.
     pub async fn fetch(&self, peer: PeerId, fetch: &FetchRequest) -> Result<u64, TransferError> {
-        let protocol = self.transfer_protocol.clone();
-        transfer::fetch(self.control.clone(), protocol, peer, fetch).await
+        let protocol = &self.transfer_protocol;
+        with_retries(|| {
+            let control = self.control.clone();
+            transfer::fetch(control, &self.gates, protocol.clone(), peer, fetch)
+        })
+        .await
     }
 
     /// Fetches `request` from `peer` into `sink` (written on a blocking thread while the
     /// stream is read), at most `max_bytes` within `timeout`; returns the number of bytes
-    /// written and the sink. The bytes are unverified: check them before use.
+    /// written and the sink. One attempt (the sink is consumed): a caller that retries makes
+    /// a fresh sink each time and follows the pool's policy (`with_retries`). The bytes are
+    /// unverified: check them before use.
     pub async fn fetch_to<W: std::io::Write + Send + 'static>(
         &self,
         peer: PeerId,
@@ -196,13 +208,15 @@ impl PoolHandle {
         (max_bytes, timeout): (u64, Duration),
         sink: W,
     ) -> Result<(u64, W), TransferError> {
-        let protocol = self.transfer_protocol.clone();
+        let (control, protocol) = (self.control.clone(), self.transfer_protocol.clone());
         let bounds = (max_bytes, timeout);
-        transfer::fetch_to(self.control.clone(), protocol, peer, request, bounds, sink).await
+        transfer::fetch_to(control, &self.gates, protocol, peer, request, bounds, sink).await
     }
 
     /// Pulls the page of `peer`'s feed after `after_seq` (at most `max_items` records), every
-    /// record verified; over sync version 2, or version 1 when the peer does not speak 2.
+    /// record verified; over sync version 2, or version 1 when the peer does not speak 2. A
+    /// stream lost before the answer is asked again a few times; other failures are returned
+    /// at once.
     pub async fn sync_page(
         &self,
         peer: PeerId,
@@ -214,16 +228,33 @@ impl PoolHandle {
             after_seq,
             max_items,
         };
-        let (v2, v1) = (self.sync_protocol.clone(), self.sync_protocol_v1.clone());
-        let control = self.control.clone();
-        match sync::fetch_page(control, v2, peer, request, timeout, SyncVersion::V2).await {
+        with_retries(|| self.sync_page_once(peer, request, timeout)).await
+    }
+
+    /// One attempt of [`sync_page`](Self::sync_page).
+    async fn sync_page_once(
+        &self,
+        peer: PeerId,
+        request: SyncRequest,
+        timeout: Duration,
+    ) -> Result<SyncedPage, SyncError> {
+        let fetch = |protocol: &StreamProtocol, version| {
+            let (control, protocol) = (self.control.clone(), protocol.clone());
+            sync::fetch_page(
+                control,
+                &self.gates,
+                protocol,
+                peer,
+                request,
+                timeout,
+                version,
+            )
+        };
+        match fetch(&self.sync_protocol, SyncVersion::V2).await {
             Err(SyncError::Open {
                 source: OpenStreamError::UnsupportedProtocol(_),
                 ..
-            }) => {
-                let control = self.control.clone();
-                sync::fetch_page(control, v1, peer, request, timeout, SyncVersion::V1).await
-            }
+            }) => fetch(&self.sync_protocol_v1, SyncVersion::V1).await,
             page => page,
         }
     }

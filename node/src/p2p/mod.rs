@@ -44,6 +44,7 @@
 //! # }
 //! ```
 
+mod accept;
 pub mod args;
 mod behaviour;
 pub mod config;
@@ -53,6 +54,8 @@ mod frame;
 pub mod gossip;
 pub mod gossip_metrics;
 mod handle;
+mod handshake;
+mod retry;
 pub mod sync;
 pub mod transfer;
 
@@ -66,6 +69,7 @@ pub use event_loop::EventLoop;
 pub use frame::FrameError;
 pub use gossip_metrics::{GossipMetrics, GossipSummary};
 pub use handle::{HandleError, PoolHandle};
+pub(crate) use retry::with_retries;
 pub use sync::{FeedPage, FeedSource, SyncError, SyncedPage};
 pub use transfer::{Blob, BlobSource, FetchRequest, TransferError};
 
@@ -268,6 +272,7 @@ pub fn spawn(
     let handle = PoolHandle {
         commands,
         control,
+        gates: Default::default(),
         local_peer_id: *swarm.local_peer_id(),
         transfer_protocol,
         sync_protocol,

@@ -17,11 +17,14 @@ use delos_pool_protocol::messages::{
 };
 use delos_pool_protocol::signing::{SigningError, VerifiedRecord};
 use futures::future::BoxFuture;
-use futures::{AsyncWriteExt, StreamExt};
+use futures::{AsyncWriteExt, FutureExt};
 use libp2p::{PeerId, Stream, StreamProtocol};
 use libp2p_stream::{Control, IncomingStreams, OpenStreamError};
 
+use super::accept::accept_loop;
 use super::frame::{self, FrameError};
+use super::handshake::{HANDSHAKE_TIMEOUT, HandshakeGates};
+use super::retry::{Retry, Retryable};
 use super::{ServeLimits, SourceError};
 
 /// One page of a node's feed, as its [`FeedSource`] gives it.
@@ -85,6 +88,17 @@ pub enum SyncError {
         #[source]
         source: OpenStreamError,
     },
+    /// The stream ended or was reset before the page header: typically the peer's libp2p
+    /// dropped it before its server took it, in a burst of streams (see `p2p::handshake`), or
+    /// the peer was at its serving limit. Asked again at once.
+    #[error("sync stream to {peer} was lost before the answer")]
+    Lost {
+        /// The peer.
+        peer: PeerId,
+        /// What failed.
+        #[source]
+        source: FrameError,
+    },
     /// A frame could not be moved or is malformed.
     #[error("sync with {peer} failed")]
     Frame {
@@ -124,9 +138,21 @@ pub enum SyncError {
     },
 }
 
-/// Pulls the page after `request.after_seq` from `peer`, verifying every record.
+impl Retryable for SyncError {
+    /// Only a lost stream is asked again here; the caller decides about the rest.
+    fn retry(&self) -> Retry {
+        match self {
+            SyncError::Lost { .. } => Retry::Lost,
+            _ => Retry::Never,
+        }
+    }
+}
+
+/// Pulls the page after `request.after_seq` from `peer` once (no retry), verifying every
+/// record.
 pub(crate) async fn fetch_page(
     mut control: Control,
+    gates: &HandshakeGates,
     protocol: StreamProtocol,
     peer: PeerId,
     request: SyncRequest,
@@ -134,11 +160,9 @@ pub(crate) async fn fetch_page(
     version: SyncVersion,
 ) -> Result<SyncedPage, SyncError> {
     let work = async {
-        let mut stream = control
-            .open_stream(peer, protocol)
-            .await
-            .map_err(|source| SyncError::Open { peer, source })?;
-        let page = read_page(&mut stream, peer, request, version).await;
+        let asked = (protocol, peer, request, version);
+        let (mut stream, header) = handshake(&mut control, gates, asked).await?;
+        let page = read_page(&mut stream, peer, request, version, header).await;
         let _ = stream.close().await;
         page
     };
@@ -151,16 +175,42 @@ pub(crate) async fn fetch_page(
     }
 }
 
-/// Sends the request and reads, checks and verifies the page.
+/// Opens the stream, sends the request and reads the page header, in this node's turn for
+/// `peer` (see `p2p::handshake`).
+async fn handshake(
+    control: &mut Control,
+    gates: &HandshakeGates,
+    (protocol, peer, request, version): (StreamProtocol, PeerId, SyncRequest, SyncVersion),
+) -> Result<(Stream, SyncPageHeaderV2), SyncError> {
+    let lost = |source| match source {
+        FrameError::Io(_) => SyncError::Lost { peer, source },
+        _ => SyncError::Frame { peer, source },
+    };
+    let answer = async {
+        let mut stream = control
+            .open_stream(peer, protocol.clone())
+            .await
+            .map_err(|source| SyncError::Open { peer, source })?;
+        frame::write(&mut stream, &request).await.map_err(lost)?;
+        let header = read_header(&mut stream, version).await.map_err(lost)?;
+        Ok((stream, header))
+    };
+    let timed_out = SyncError::TimedOut {
+        peer,
+        after: HANDSHAKE_TIMEOUT,
+    };
+    gates.run(peer, &protocol, answer).await.ok_or(timed_out)?
+}
+
+/// Reads, checks and verifies the page `header` announced.
 async fn read_page(
     stream: &mut Stream,
     peer: PeerId,
     request: SyncRequest,
     version: SyncVersion,
+    header: SyncPageHeaderV2,
 ) -> Result<SyncedPage, SyncError> {
     let frame_err = |source| SyncError::Frame { peer, source };
-    frame::write(stream, &request).await.map_err(frame_err)?;
-    let header = read_header(stream, version).await.map_err(frame_err)?;
     if header.items > request.max_items.min(MAX_SYNC_PAGE_ITEMS) {
         return Err(SyncError::Protocol {
             peer,
@@ -214,29 +264,26 @@ async fn read_header(
 }
 
 /// Serves every incoming sync stream of `version` until `incoming` ends, at most
-/// `limits.permits` at once (shared with transfers); streams beyond that are closed unanswered.
+/// `limits.permits` at once (shared with transfers); streams beyond that are closed unanswered
+/// (their dialers retry them as lost streams).
 pub(crate) async fn serve(
-    mut incoming: IncomingStreams,
+    incoming: IncomingStreams,
     feed: Arc<dyn FeedSource>,
     limits: ServeLimits,
     version: SyncVersion,
 ) {
-    while let Some((peer, mut stream)) = incoming.next().await {
-        let Ok(permit) = limits.permits.clone().try_acquire_owned() else {
-            let _ = stream.close().await;
-            continue;
-        };
+    let serve = move |peer: PeerId, stream: Stream| {
         let feed = feed.clone();
-        let timeout = limits.timeout;
-        tokio::spawn(async move {
-            let _permit = permit;
-            match tokio::time::timeout(timeout, serve_one(stream, &*feed, version)).await {
-                Ok(Ok(items)) => tracing::debug!(%peer, items, "served a sync page"),
-                Ok(Err(err)) => tracing::debug!(%peer, error = %err, "sync page not served"),
-                Err(_) => tracing::debug!(%peer, "sync timed out while serving"),
+        async move {
+            match serve_one(stream, &*feed, version).await {
+                Ok(items) => tracing::debug!(%peer, items, "served a sync page"),
+                Err(err) => tracing::debug!(%peer, error = %err, "sync page not served"),
             }
-        });
-    }
+        }
+        .boxed()
+    };
+    let refuse = |_, mut stream: Stream| async move { drop(stream.close().await) }.boxed();
+    accept_loop(incoming, limits, "sync", Box::new(serve), Box::new(refuse)).await;
 }
 
 /// Answers one page request; returns how many items were sent.

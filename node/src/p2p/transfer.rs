@@ -14,12 +14,15 @@ use std::time::Duration;
 
 use delos_pool_protocol::messages::{TransferHeader, TransferRequest, TransferStatus};
 use futures::future::BoxFuture;
-use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
+use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use libp2p::{PeerId, Stream, StreamProtocol};
 use libp2p_stream::{Control, IncomingStreams, OpenStreamError};
 use tokio::io::{AsyncRead, AsyncReadExt as _};
 
+use super::accept::accept_loop;
 use super::frame::{self, FrameError};
+use super::handshake::{HANDSHAKE_TIMEOUT, HandshakeGates};
+use super::retry::{Retry, Retryable};
 use super::{ServeLimits, SourceError};
 
 /// The copy buffer for serving transfers, in bytes: each read of a `tokio::fs::File` is a
@@ -71,7 +74,18 @@ pub enum TransferError {
         #[source]
         source: OpenStreamError,
     },
-    /// The request or the response header could not be moved, or the header is malformed.
+    /// The stream ended or was reset before the response header: typically the peer's
+    /// libp2p dropped it before its server took it, in a burst of streams (see
+    /// `p2p::handshake`). Asked again at once.
+    #[error("transfer stream to {peer} was lost before the answer")]
+    Lost {
+        /// The peer.
+        peer: PeerId,
+        /// What failed.
+        #[source]
+        source: FrameError,
+    },
+    /// The request or the response header is malformed.
     #[error("transfer with {peer} failed")]
     Frame {
         /// The peer.
@@ -147,17 +161,28 @@ pub enum TransferError {
 }
 
 impl TransferError {
-    /// Whether asking the same peer again may well succeed: the stream could not be opened,
-    /// broke, or the peer was at its limit. A refusal, a missing file or a limit breach would
-    /// only repeat.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
+    /// Why the request or the response header could not be moved: a lost stream when the
+    /// stream failed, a frame error when the bytes are wrong.
+    fn before_answer(peer: PeerId, source: FrameError) -> TransferError {
+        match source {
+            FrameError::Io(_) => TransferError::Lost { peer, source },
+            _ => TransferError::Frame { peer, source },
+        }
+    }
+}
+
+impl Retryable for TransferError {
+    /// A lost stream is asked again at once; a stream that could not be opened, broke
+    /// mid-body, or a busy peer after a pause. A refusal, a missing file, a malformed answer
+    /// or a limit breach would only repeat.
+    fn retry(&self) -> Retry {
+        match self {
+            TransferError::Lost { .. } => Retry::Lost,
             TransferError::Open { .. }
-                | TransferError::Frame { .. }
-                | TransferError::Truncated { .. }
-                | TransferError::Busy { .. }
-        )
+            | TransferError::Truncated { .. }
+            | TransferError::Busy { .. } => Retry::Later,
+            _ => Retry::Never,
+        }
     }
 }
 
@@ -174,10 +199,11 @@ pub struct FetchRequest {
     pub timeout: Duration,
 }
 
-/// Fetches `fetch.request` from `peer` into `fetch.dest`; returns the number of bytes written.
-/// Cancel-safe: dropping the future leaves at most a `.part` file behind.
+/// Fetches `fetch.request` from `peer` into `fetch.dest` once (no retry); returns the number
+/// of bytes written. Cancel-safe: dropping the future leaves at most a `.part` file behind.
 pub(crate) async fn fetch(
     control: Control,
+    gates: &HandshakeGates,
     protocol: StreamProtocol,
     peer: PeerId,
     fetch: &FetchRequest,
@@ -189,7 +215,7 @@ pub(crate) async fn fetch(
         .open(&part)
         .map_err(|source| file_error(&part, source))?;
     let bounds = (fetch.max_bytes, fetch.timeout);
-    match fetch_to(control, protocol, peer, &fetch.request, bounds, file).await {
+    match fetch_to(control, gates, protocol, peer, &fetch.request, bounds, file).await {
         Ok((length, file)) => {
             drop(file);
             tokio::fs::rename(&part, &fetch.dest)
@@ -204,21 +230,31 @@ pub(crate) async fn fetch(
     }
 }
 
-/// Fetches `request` from `peer` into `sink`, at most `max_bytes` within `timeout`; returns
-/// the number of bytes written and the sink. The sink is written on a blocking thread, in
-/// order, while the stream is read, so a slow disk slows the peer down (bounded queue) and
-/// a fast one never waits for the network to be drained first. Cancel-safe: dropping the
+/// Fetches `request` from `peer` into `sink` once (no retry: the sink is consumed), at most
+/// `max_bytes` within `timeout`; returns the number of bytes written and the sink. The sink
+/// is written on a blocking thread, in order, while the stream is read, so a slow disk slows
+/// the peer down (bounded queue) and a fast one never waits for the network to be drained
+/// first. Cancel-safe: dropping the
 /// future drops the sink (a [`StagedBlob`](delos_registry_index::StagedBlob) then deletes
 /// its bytes). The bytes are unverified.
 pub(crate) async fn fetch_to<W: Write + Send + 'static>(
     mut control: Control,
+    gates: &HandshakeGates,
     protocol: StreamProtocol,
     peer: PeerId,
     request: &TransferRequest,
     (max_bytes, timeout): (u64, Duration),
     sink: W,
 ) -> Result<(u64, W), TransferError> {
-    let work = fetch_into(&mut control, protocol, peer, request, max_bytes, sink);
+    let work = fetch_into(
+        &mut control,
+        gates,
+        protocol,
+        peer,
+        request,
+        max_bytes,
+        sink,
+    );
     match tokio::time::timeout(timeout, work).await {
         Ok(result) => result,
         Err(_) => Err(TransferError::TimedOut {
@@ -231,22 +267,15 @@ pub(crate) async fn fetch_to<W: Write + Send + 'static>(
 /// Opens the stream, sends the request, checks the header, and streams the body to `sink`.
 async fn fetch_into<W: Write + Send + 'static>(
     control: &mut Control,
+    gates: &HandshakeGates,
     protocol: StreamProtocol,
     peer: PeerId,
     request: &TransferRequest,
     max_bytes: u64,
     sink: W,
 ) -> Result<(u64, W), TransferError> {
-    let frame_err = |source| TransferError::Frame { peer, source };
-    let mut stream = control
-        .open_stream(peer, protocol)
-        .await
-        .map_err(|source| TransferError::Open { peer, source })?;
-    frame::write(&mut stream, request)
-        .await
-        .map_err(frame_err)?;
-    let header: TransferHeader = frame::read(&mut stream).await.map_err(frame_err)?;
-    let length = check_header(peer, header, max_bytes)?;
+    let (mut stream, length) =
+        handshake(control, gates, protocol, peer, request, max_bytes).await?;
     let (received, sink) = copy_to_sink(&mut stream, sink, length)
         .await
         .map_err(|source| TransferError::Sink { peer, source })?;
@@ -259,6 +288,37 @@ async fn fetch_into<W: Write + Send + 'static>(
     }
     let _ = stream.close().await;
     Ok((length, sink))
+}
+
+/// Opens the stream, sends the request and reads the response header, in this node's turn for
+/// `peer` (see `p2p::handshake`); returns the stream positioned at the body and its length.
+async fn handshake(
+    control: &mut Control,
+    gates: &HandshakeGates,
+    protocol: StreamProtocol,
+    peer: PeerId,
+    request: &TransferRequest,
+    max_bytes: u64,
+) -> Result<(Stream, u64), TransferError> {
+    let lost = |source| TransferError::before_answer(peer, source);
+    let answer = async {
+        let mut stream = control
+            .open_stream(peer, protocol.clone())
+            .await
+            .map_err(|source| TransferError::Open { peer, source })?;
+        frame::write(&mut stream, request).await.map_err(lost)?;
+        let header: TransferHeader = frame::read(&mut stream).await.map_err(lost)?;
+        Ok((stream, header))
+    };
+    let (stream, header) =
+        gates
+            .run(peer, &protocol, answer)
+            .await
+            .ok_or(TransferError::TimedOut {
+                peer,
+                after: HANDSHAKE_TIMEOUT,
+            })??;
+    Ok((stream, check_header(peer, header, max_bytes)?))
 }
 
 /// The announced length, if the header says the file follows and it fits `max_bytes`.
@@ -337,36 +397,40 @@ fn write_pieces<W: Write>(
 /// Serves every incoming transfer stream until `incoming` ends, at most `limits.permits` at
 /// once; a stream beyond that is answered [`TransferStatus::Busy`].
 pub(crate) async fn serve(
-    mut incoming: IncomingStreams,
+    incoming: IncomingStreams,
     blobs: Arc<dyn BlobSource>,
     limits: ServeLimits,
 ) {
-    while let Some((peer, mut stream)) = incoming.next().await {
-        let Ok(permit) = limits.permits.clone().try_acquire_owned() else {
-            answer_busy(&mut stream).await;
-            continue;
-        };
+    let serve = move |peer: PeerId, stream: Stream| {
         let blobs = blobs.clone();
-        let timeout = limits.timeout;
-        tokio::spawn(async move {
-            let _permit = permit;
-            match tokio::time::timeout(timeout, serve_one(stream, &*blobs)).await {
-                Ok(Ok(())) => tracing::debug!(%peer, "served a transfer"),
-                Ok(Err(err)) => tracing::debug!(%peer, error = %err, "transfer not served"),
-                Err(_) => tracing::debug!(%peer, "transfer timed out while serving"),
+        async move {
+            match serve_one(stream, &*blobs).await {
+                Ok(()) => tracing::debug!(%peer, "served a transfer"),
+                Err(err) => tracing::debug!(%peer, error = %err, "transfer not served"),
             }
-        });
-    }
+        }
+        .boxed()
+    };
+    let busy = |_, stream| answer_busy(stream).boxed();
+    accept_loop(
+        incoming,
+        limits,
+        "transfer",
+        Box::new(serve),
+        Box::new(busy),
+    )
+    .await;
 }
 
-/// Tells a peer the node is busy, giving up quickly if it does not read.
-pub(crate) async fn answer_busy(stream: &mut Stream) {
+/// Tells a peer the node is busy (the caller bounds how long this may take).
+async fn answer_busy(mut stream: Stream) {
     let header = TransferHeader {
         status: TransferStatus::Busy,
         length: 0,
     };
-    let _ = tokio::time::timeout(Duration::from_secs(2), frame::write(stream, &header)).await;
-    let _ = stream.close().await;
+    if frame::write(&mut stream, &header).await.is_ok() {
+        let _ = stream.close().await;
+    }
 }
 
 /// Answers one request on `stream`.

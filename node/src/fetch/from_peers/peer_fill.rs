@@ -23,11 +23,7 @@ use super::{PROVIDERS_TIMEOUT, PoolLink, SMALL_FILE_TIMEOUT, ZIP_TIMEOUT};
 use crate::fetch::error::FetchError;
 use crate::fetch::from_vcs::Filled;
 use crate::fetch::stats::Counters;
-use crate::p2p::TransferError;
-
-/// Pauses before asking the same peer again after a transient transfer failure; one entry per
-/// retry, so a flaky stream costs at most their sum before the next peer (or the VCS) is tried.
-const TRANSIENT_RETRIES: [Duration; 2] = [Duration::from_millis(200), Duration::from_millis(800)];
+use crate::p2p::{TransferError, with_retries};
 
 /// One fill from peers, with what it borrows from the fetcher.
 pub(crate) struct PeerFill<'a> {
@@ -207,10 +203,10 @@ impl PeerFill<'_> {
         Ok(filled)
     }
 
-    /// One transfer from `peer` into a fresh sink from `sink`, asked again (after a short
-    /// pause) when the stream broke or the peer was busy: a stream opened just as a
-    /// connection comes up can fail without the peer being at fault, and giving up on it
-    /// would send the miss to the VCS, or to a 404.
+    /// One transfer from `peer` into a fresh sink from `sink` per attempt, asked again as the
+    /// pool's one retry policy says (`p2p::retry`: a stream lost in a burst at once, a busy
+    /// peer or a broken stream after a pause). A sink that cannot be made is this node's
+    /// failure and ends the attempts.
     async fn fetch_with_retries<W, E>(
         &self,
         peer: PeerId,
@@ -222,19 +218,18 @@ impl PeerFill<'_> {
         W: std::io::Write + Send + 'static,
         E: Into<FetchError>,
     {
-        let mut attempt = 0;
-        loop {
-            let sink = sink().map_err(|err| PeerFailure::Local(err.into()))?;
-            let result = self.link.handle.fetch_to(peer, request, bounds, sink).await;
-            match result {
-                Err(err) if err.is_transient() && attempt < TRANSIENT_RETRIES.len() => {
-                    let error = crate::error_chain::error_chain(&err);
-                    tracing::debug!(%peer, %error, attempt, "transfer failed; asking the same peer again");
-                    tokio::time::sleep(TRANSIENT_RETRIES[attempt]).await;
-                    attempt += 1;
-                }
-                other => return other.map_err(PeerFailure::Unavailable),
+        let (handle, sink) = (&self.link.handle, &sink);
+        let attempt = || async move {
+            match sink() {
+                Ok(sink) => handle.fetch_to(peer, request, bounds, sink).await.map(Ok),
+                // Not the peer's failure: handed out of the retry loop as an answer.
+                Err(err) => Ok(Err(err.into())),
             }
+        };
+        match with_retries(attempt).await {
+            Ok(Ok(fetched)) => Ok(fetched),
+            Ok(Err(local)) => Err(PeerFailure::Local(local)),
+            Err(err) => Err(PeerFailure::Unavailable(err)),
         }
     }
 

@@ -108,6 +108,7 @@ async fn both_sync_versions_are_served_and_only_version_2_names_the_feed() {
     let control = b.handle.control.clone();
     let v1 = sync::fetch_page(
         control,
+        &b.handle.gates,
         v1_protocol,
         a.peer_id(),
         request,
@@ -193,4 +194,47 @@ async fn a_peer_without_version_2_is_synced_over_version_1() {
         .map(|(_, r)| r.signed().clone())
         .collect();
     assert_eq!(got, records);
+}
+
+/// A burst of concurrent page requests from one node (its sync rounds overlapping) all get
+/// their page at the first attempt: no stream is lost between the server's stream negotiation
+/// and its accept loop (see the transfer burst tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_page_requests_from_one_node_loses_no_stream() {
+    const PAGES: u64 = 24;
+    let signer = NodeKey::from_secret_bytes([9; 32]);
+    let records: Vec<_> = (1..=PAGES as u32).map(|n| record(&signer, n)).collect();
+    let a = start(
+        1,
+        no_discovery("t-sync-burst"),
+        MemBlobs::default(),
+        MemFeed(records.clone()),
+    );
+    let b = plain(2, no_discovery("t-sync-burst"));
+    b.handle.dial(a.addr(false).await).await.unwrap();
+    let (handle, server) = (&b.handle, a.peer_id());
+    let pages = (0..PAGES).map(|cursor| async move {
+        let request = SyncRequest {
+            after_seq: cursor,
+            max_items: 1,
+        };
+        let (control, protocol) = (handle.control.clone(), handle.sync_protocol.clone());
+        let timeout = Duration::from_secs(10);
+        let page = sync::fetch_page(
+            control,
+            &handle.gates,
+            protocol,
+            server,
+            request,
+            timeout,
+            SyncVersion::V2,
+        );
+        (cursor, page.await)
+    });
+    for (cursor, page) in futures::future::join_all(pages).await {
+        let page = page.unwrap_or_else(|err| panic!("page after {cursor}: {err:?}"));
+        let seqs: Vec<u64> = page.records.iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(seqs, [cursor + 1], "page after {cursor}");
+        assert_eq!(page.records[0].1.signed(), &records[cursor as usize]);
+    }
 }
