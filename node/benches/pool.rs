@@ -127,6 +127,35 @@ async fn transfer(quic: bool) {
             mib / secs
         );
     }
+    two_at_once(&b.handle, peer, &request, dir.path(), quic).await;
+}
+
+/// The same blob fetched twice at once over one connection (two streams): their aggregate rate
+/// against one stream's shows whether a stream's own flow control, not the connection, bounds
+/// a single transfer.
+async fn two_at_once(
+    handle: &PoolHandle,
+    peer: PeerId,
+    request: &TransferRequest,
+    dir: &std::path::Path,
+    quic: bool,
+) {
+    let fetch = |n: u32| FetchRequest {
+        request: request.clone(),
+        dest: dir.join(format!("both-{n}.zip")),
+        max_bytes: BlobKind::Zip.max_bytes(),
+        timeout: Duration::from_secs(120),
+    };
+    let (first, second) = (fetch(1), fetch(2));
+    let start = Instant::now();
+    let (x, y) = tokio::join!(handle.fetch(peer, &first), handle.fetch(peer, &second));
+    let secs = start.elapsed().as_secs_f64();
+    let mib = (x.unwrap() + y.unwrap()) as f64 / f64::from(1 << 20);
+    let transport = if quic { "QUIC" } else { "TCP" };
+    println!(
+        "two transfers at once over {transport}: {mib:.0} MiB in {secs:.2} s = {:.0} MiB/s in all",
+        mib / secs
+    );
 }
 
 fn record(key: &NodeKey, n: u32) -> Vec<u8> {
