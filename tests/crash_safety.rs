@@ -99,7 +99,7 @@ fn writer_child() {
         return;
     };
     let start: u64 = std::env::var(START_VAR).unwrap().parse().unwrap();
-    let index = Index::open(&dir).unwrap();
+    let index = crate::support::crash::open_index(std::path::Path::new(&dir)).unwrap();
     // libtest has printed the test name without a newline; start our lines afresh.
     println!("\nREADY");
     for n in start.. {
@@ -183,7 +183,7 @@ fn parse_ack(line: &str) -> Option<(u64, Acked)> {
 /// for every version numbered `from` or higher (older ones were checked in earlier rounds).
 fn check_store(dir: &Path, acked: &BTreeMap<u64, Acked>, from: u64, round: usize, seed: u64) {
     let ctx = format!("round {round} (seed {seed})");
-    let index = Index::open(dir).unwrap();
+    let index = crate::support::crash::open_index(dir).unwrap();
     assert!(
         index.open_report().damaged.is_empty(),
         "{ctx}: {:?}",

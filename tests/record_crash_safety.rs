@@ -18,7 +18,7 @@ use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::provenance::{InfoTime, ProvenanceRecord, RecordFields, Source, ZipFacts};
 use delos_pool_protocol::signing::{NodeKey, VerifiedRecord};
 use delos_pool_protocol::version::Version;
-use delos_registry_index::{Index, Sharing};
+use delos_registry_index::Sharing;
 
 use crate::support::crash::{KillAt, Rng, Writer, run_and_kill};
 
@@ -78,7 +78,7 @@ fn record_writer_child() {
         return;
     };
     let start: u64 = std::env::var(START_VAR).unwrap().parse().unwrap();
-    let index = Index::open(&dir).unwrap();
+    let index = crate::support::crash::open_index(std::path::Path::new(&dir)).unwrap();
     println!("\nREADY");
     for n in start.. {
         let stored = index.records().insert(&record(n), at(n).2).unwrap();
@@ -146,7 +146,7 @@ fn parse_ack(line: &str) -> Option<(u64, u64)> {
 /// Reopens the store and checks records and feed against each other and the acks.
 fn check(dir: &Path, acks: (&BTreeMap<u64, u64>, &BTreeSet<u64>), up_to: u64, round: u64) {
     let (acked, acked_records) = acks;
-    let index = Index::open(dir).unwrap();
+    let index = crate::support::crash::open_index(dir).unwrap();
     let feed = index.feed().page(0, usize::MAX).unwrap();
     let seqs: Vec<u64> = feed.iter().map(|item| item.seq).collect();
     assert_eq!(

@@ -171,3 +171,32 @@ impl Rng {
         Duration::from_millis(self.below(max_ms))
     }
 }
+
+/// How long [`open_index`] waits for sled's lock on the store.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Opens the store at `dir`, waiting (up to 10 s) while sled's file lock is held.
+///
+/// sled takes an `flock` on its database file. Every test of this binary runs in one process,
+/// and while another test spawns a `go`, `git` or `delos` process, the forked child holds a
+/// copy of every open descriptor until it execs (`O_CLOEXEC` closes them only then). If that
+/// fork lands while a crash test has the store open, the lock outlives the test's own close
+/// for that moment, and the next open (the writer child's, or the check after a kill) finds
+/// it taken. The killed writer itself is always reaped before the store is opened again, so
+/// waiting out the lock hides no crash-safety failure.
+pub(crate) fn open_index(dir: &std::path::Path) -> anyhow::Result<delos_registry_index::Index> {
+    let start = Instant::now();
+    loop {
+        match delos_registry_index::Index::open(dir) {
+            Err(err) if is_lock_held(&err) && start.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other.context("open the store"),
+        }
+    }
+}
+
+/// Whether `err` is sled refusing to open because another descriptor holds its file lock.
+fn is_lock_held(err: &delos_registry_index::IndexError) -> bool {
+    format!("{err:?}").contains("could not acquire lock")
+}
