@@ -234,8 +234,7 @@ pub(crate) async fn fetch(
 /// `max_bytes` within `timeout`; returns the number of bytes written and the sink. The sink
 /// is written on a blocking thread, in order, while the stream is read, so a slow disk slows
 /// the peer down (bounded queue) and a fast one never waits for the network to be drained
-/// first. Cancel-safe: dropping the
-/// future drops the sink (a [`StagedBlob`](delos_registry_index::StagedBlob) then deletes
+/// first. Cancel-safe: dropping the future drops the sink (a [`StagedBlob`](delos_registry_index::StagedBlob) then deletes
 /// its bytes). The bytes are unverified.
 pub(crate) async fn fetch_to<W: Write + Send + 'static>(
     mut control: Control,

@@ -17,7 +17,7 @@ use libp2p::PeerId;
 use super::bad_peers::BadPeers;
 use super::candidates::{Candidate, order};
 use super::scanning_sink::ScanningSink;
-use super::store::{PeerFiles, verify_and_store};
+use super::store::{PeerFiles, SmallFiles, verify_and_store};
 use super::verify::{Expected, Mismatch};
 use super::{PROVIDERS_TIMEOUT, PoolLink, SMALL_FILE_TIMEOUT, ZIP_TIMEOUT};
 use crate::fetch::error::FetchError;
@@ -181,16 +181,15 @@ impl PeerFill<'_> {
         expected.check_info(&info).map_err(PeerFailure::Mismatch)?;
         let blobs = self.index.blobs();
         let zip = self.download(peer, expected, BlobKind::Zip, || ScanningSink::new(blobs));
-        let (zip, scanned) = zip.await?.finish();
+        let zip = zip.await?;
         let transfer = started.elapsed();
-        let files = PeerFiles {
+        let small = SmallFiles {
             info,
             go_mod,
             go_mod_h1,
-            zip,
-            scanned,
             peer,
         };
+        let files = PeerFiles { small, zip };
         let (index, checked) = (Arc::clone(self.index), expected.clone());
         let (filled, timings) =
             tokio::task::spawn_blocking(move || verify_and_store(&index, &checked, files))

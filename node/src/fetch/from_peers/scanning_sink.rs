@@ -23,21 +23,30 @@ pub(super) struct ScanningSink {
 }
 
 impl ScanningSink {
-    /// A new staged blob in `blobs`, and its scanning thread.
+    /// A new staged blob in `blobs`, and its scanning thread. The scan only saves work: a
+    /// thread that cannot be started leaves the final check to inflate everything.
     pub(super) fn new(blobs: &BlobStore) -> Result<ScanningSink, BlobError> {
         let staged = blobs.stage()?;
         let (pieces, queue) = sync_channel(SCAN_QUEUE);
         let scanner = std::thread::Builder::new()
             .name("zip-scan".to_owned())
-            .spawn(move || ScannedEntries::scan(Pieces::new(queue)))
-            .map_err(|err| BlobError::ReadInput(io::Error::other(err)))?;
+            .spawn(move || ScannedEntries::scan(Pieces::new(queue)));
+        let (pieces, scanner) = match scanner {
+            Ok(scanner) => (Some(pieces), Some(scanner)),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot start a zip scan thread; the check will inflate every entry");
+                (None, None)
+            }
+        };
         Ok(ScanningSink {
             staged,
-            pieces: Some(pieces),
-            scanner: Some(scanner),
+            pieces,
+            scanner,
         })
     }
 
+    /// The staged zip and what the scan found (nothing, if the scanner failed). Blocks until
+    /// the scanner has read the last piece: call it off the async runtime.
     /// The staged zip and what the scan found (nothing, if the scanner failed).
     pub(super) fn finish(mut self) -> (StagedBlob, ScannedEntries) {
         self.pieces = None;

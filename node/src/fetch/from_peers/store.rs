@@ -13,19 +13,23 @@ use delos_registry_index::{
 use libp2p::PeerId;
 
 use super::peer_fill::PeerFailure;
+use super::scanning_sink::ScanningSink;
 use super::verify::Expected;
 use crate::fetch::error::FetchError;
 use crate::fetch::from_vcs::Filled;
 
-/// The verified small files and the received, not yet checked, zip of one peer.
-pub(super) struct PeerFiles {
+/// The verified `.info` and `.mod` of one peer, and the peer.
+pub(super) struct SmallFiles {
     pub(super) info: Vec<u8>,
     pub(super) go_mod: Vec<u8>,
     pub(super) go_mod_h1: H1Hash,
-    pub(super) zip: StagedBlob,
-    /// What was scanned of the zip while it arrived.
-    pub(super) scanned: ScannedEntries,
     pub(super) peer: PeerId,
+}
+
+/// A peer's verified small files and its zip as it arrived: staged, and scanned on the side.
+pub(super) struct PeerFiles {
+    pub(super) small: SmallFiles,
+    pub(super) zip: ScanningSink,
 }
 
 /// How long the blocking half of a peer fill took.
@@ -45,9 +49,10 @@ pub(super) fn verify_and_store(
     files: PeerFiles,
 ) -> Result<(Filled, StoreTimings), PeerFailure> {
     let started = Instant::now();
-    let h1 = check_zip_while_syncing(expected, &files.zip, &files.scanned)?;
+    let (zip, scanned) = files.zip.finish();
+    let h1 = check_zip_while_syncing(expected, &zip, &scanned)?;
     let verify = started.elapsed();
-    let filled = store(index, expected, files, h1).map_err(PeerFailure::Local)?;
+    let filled = store(index, expected, files.small, zip, h1).map_err(PeerFailure::Local)?;
     let store = started.elapsed().saturating_sub(verify);
     Ok((filled, StoreTimings { verify, store }))
 }
@@ -80,11 +85,12 @@ fn check_zip_while_syncing(
 fn store(
     index: &Index,
     expected: &Expected,
-    files: PeerFiles,
+    files: SmallFiles,
+    zip: StagedBlob,
     zip_h1: H1Hash,
 ) -> Result<Filled, FetchError> {
     let go_mod_blob = index.blobs().write(&files.go_mod[..])?;
-    let zip_blob: StoredBlob = files.zip.commit()?;
+    let zip_blob: StoredBlob = zip.commit()?;
     let entry = VersionEntry::new(
         files.info,
         HashedBlob::new(go_mod_blob, files.go_mod_h1),
