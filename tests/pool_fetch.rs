@@ -104,6 +104,16 @@ fn check_filled_from_peers(node: &PoolNode, versions: &BTreeSet<(String, String)
             && status["pool"]["bytes_from_peers"].as_u64() > Some(0),
         "/status does not show fills from peers: {status}"
     );
+    let metrics = String::from_utf8(node.http().get("/metrics")?.body)?;
+    let transfer_seconds = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("delos_fetch_peer_fill_seconds_total{phase=\"transfer\"} "))
+        .context("no peer fill transfer time in /metrics")?
+        .parse::<f64>()?;
+    ensure!(
+        transfer_seconds > 0.0,
+        "peer fills took no transfer time: {metrics}"
+    );
     Ok(())
 }
 

@@ -290,6 +290,10 @@ mod tests {
         metrics.count_response(200);
         let fetch = FetchStats {
             go_processes_started: 3,
+            peer_fill_micros: crate::fetch::PeerFillMicros {
+                transfer: 1_500_000,
+                ..Default::default()
+            },
             ..FetchStats::default()
         };
         let text = metrics.render(&fetch, &Stats::default());
@@ -303,6 +307,10 @@ mod tests {
         );
         assert!(
             text.contains("delos_fetch_go_processes_started_total 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("delos_fetch_peer_fill_seconds_total{phase=\"transfer\"} 1.5\n"),
             "{text}"
         );
         assert_eq!(metrics.snapshot().client_errors, 1);

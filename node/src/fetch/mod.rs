@@ -40,7 +40,7 @@ use crate::provenance::{self, OwnRecords};
 pub use config::FetchConfig;
 pub use error::FetchError;
 pub use from_peers::{PeerFillHooks, PoolLink};
-pub use stats::FetchStats;
+pub use stats::{FetchStats, PeerFillMicros};
 
 use from_peers::BadPeers;
 pub(crate) use from_vcs::Filled;
