@@ -95,13 +95,9 @@ impl Content {
 /// The writer process. Does nothing unless re-executed by the parent test.
 #[test]
 fn writer_child() {
-    let Ok(dir) = std::env::var(DIR_VAR) else {
+    let Some((index, start)) = crate::support::crash::writer_store(DIR_VAR, START_VAR) else {
         return;
     };
-    let start: u64 = std::env::var(START_VAR).unwrap().parse().unwrap();
-    let index = crate::support::crash::open_index(std::path::Path::new(&dir)).unwrap();
-    // libtest has printed the test name without a newline; start our lines afresh.
-    println!("\nREADY");
     for n in start.. {
         let content = Content::of(n);
         if n % 3 == 0 {

@@ -74,12 +74,9 @@ fn sign_record(n: u64) -> VerifiedRecord {
 /// The writer process. Does nothing unless re-executed by the parent test.
 #[test]
 fn record_writer_child() {
-    let Ok(dir) = std::env::var(DIR_VAR) else {
+    let Some((index, start)) = crate::support::crash::writer_store(DIR_VAR, START_VAR) else {
         return;
     };
-    let start: u64 = std::env::var(START_VAR).unwrap().parse().unwrap();
-    let index = crate::support::crash::open_index(std::path::Path::new(&dir)).unwrap();
-    println!("\nREADY");
     for n in start.. {
         let stored = index.records().insert(&record(n), at(n).2).unwrap();
         println!("ACK {n} {}", stored.seq.unwrap_or(0));

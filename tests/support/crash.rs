@@ -172,6 +172,27 @@ impl Rng {
     }
 }
 
+/// In a writer child: the store named by `dir_var` (opened with [`open_index`]) and the
+/// first number to write from `start_var`, after printing `READY`; `None` when this process
+/// is not a writer child (the variables are unset), so the writer `#[test]` does nothing.
+/// Panics when the store cannot be opened.
+#[allow(clippy::print_stdout)] // the parent reads the child's stdout
+pub(crate) fn writer_store(
+    dir_var: &str,
+    start_var: &str,
+) -> Option<(delos_registry_index::Index, u64)> {
+    let dir = std::env::var(dir_var).ok()?;
+    let start = std::env::var(start_var)
+        .ok()?
+        .parse()
+        .expect("a start number");
+    // A store that cannot be opened fails the writer loudly, with the reason on stderr.
+    let index = open_index(std::path::Path::new(&dir)).expect("open the store");
+    // libtest has printed the test name without a newline; start our lines afresh.
+    println!("\nREADY");
+    Some((index, start))
+}
+
 /// How long [`open_index`] waits for sled's lock on the store.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
