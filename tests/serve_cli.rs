@@ -129,6 +129,22 @@ fn sigterm_lets_an_in_flight_fill_finish() -> Result<()> {
     Ok(())
 }
 
+/// The README's `scripts/run-node serve --data-dir ./data`: a relative data dir must still
+/// fill from VCS (`go` refuses a relative GOPATH).
+#[test]
+fn a_node_with_a_relative_data_dir_fills_from_vcs() -> Result<()> {
+    let world = GitWorld::new()?;
+    shapes::hello(&world)?;
+    let node = TestNode::options()
+        .git_world(&world)
+        .relative_data_dir()
+        .start()?;
+    let go_mod = node.get(&format!("{HELLO}/@v/v1.0.0.mod"))?;
+    ensure!(go_mod.status == 200, "{}: {}", go_mod.text(), node.log());
+    assert_eq!(go_mod.text(), shapes::HELLO_V1_GO_MOD);
+    Ok(())
+}
+
 #[test]
 fn download_answers_carry_types_caching_and_lengths() -> Result<()> {
     let world = GitWorld::new()?;

@@ -28,6 +28,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) struct NodeOptions {
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
+    /// Start the node in its temp dir with `--data-dir data`, as the README's command does.
+    relative_data_dir: bool,
 }
 
 impl NodeOptions {
@@ -52,6 +54,13 @@ impl NodeOptions {
         for (key, value) in world.git_env() {
             self.env.push((key.into(), value));
         }
+        self
+    }
+
+    /// Names the data dir relatively (`--data-dir data`, the node started in its temp dir), as
+    /// a user following the README does.
+    pub(crate) fn relative_data_dir(mut self) -> Self {
+        self.relative_data_dir = true;
         self
     }
 
@@ -242,7 +251,11 @@ fn node_command(dir: &Path, options: &NodeOptions, log: &Path) -> Result<Command
         .env("RUST_LOG", "info,delos_node=debug")
         .arg("serve")
         .arg("--data-dir")
-        .arg(dir.join("data"))
+        .arg(match options.relative_data_dir {
+            true => PathBuf::from("data"),
+            false => dir.join("data"),
+        })
+        .current_dir(dir)
         .args(["--http-listen", "127.0.0.1:0", "--gosumdb", "off"])
         .args(&options.args)
         .envs(options.env.iter().map(|(k, v)| (k, v)))

@@ -41,11 +41,14 @@ pub(crate) struct GoCommand {
 impl GoCommand {
     /// Prepares the work area (`gopath/`, `gocache/`, `empty/` under `config.work_dir`), and
     /// sweeps what an earlier run left in the module cache (see [`sweep_module_cache`]).
+    /// `go` refuses a relative GOPATH (and runs in `empty/`), so a relative work dir is made
+    /// absolute against the node's current directory first.
     pub(crate) fn new(config: &FetchConfig, counters: Arc<Counters>) -> std::io::Result<Self> {
-        let gopath = config.work_dir.join("gopath");
+        let work_dir = std::path::absolute(&config.work_dir)?;
+        let gopath = work_dir.join("gopath");
         let gomodcache = gopath.join("pkg").join("mod");
-        let gocache = config.work_dir.join("gocache");
-        let cwd = config.work_dir.join("empty");
+        let gocache = work_dir.join("gocache");
+        let cwd = work_dir.join("empty");
         for dir in [&gomodcache, &gocache, &cwd] {
             std::fs::create_dir_all(dir)?;
         }
