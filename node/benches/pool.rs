@@ -1,7 +1,8 @@
 //! Pool benchmarks on loopback, in one process with real sockets: a 100 MiB blob moved A→B over
 //! the transfer protocol (TCP and QUIC), and 1,000 signed records gossiped across 5 nodes.
 //!
-//! Run: `cargo bench -p delos-node --bench pool`. Results and their context: docs/benchmarks.md.
+//! Run: `cargo bench -p delos-node --bench pool` (or `-- tcp`, `-- quic`, `-- gossip` for one of
+//! them). Results and their context: docs/benchmarks.md.
 //! The plain-HTTP baseline for the transfer (issue 7 benchmark b) needs a running node's HTTP
 //! server and lives with the end-to-end benchmarks.
 
@@ -32,6 +33,15 @@ const NODES: usize = 5;
 /// Serves one blob for every request.
 struct OneBlob(Arc<Vec<u8>>);
 
+/// The blob's bytes, shared rather than copied for each request (a copy would be timed).
+struct SharedBytes(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+}
+
 impl BlobSource for OneBlob {
     fn open<'a>(
         &'a self,
@@ -39,7 +49,7 @@ impl BlobSource for OneBlob {
     ) -> BoxFuture<'a, Result<Option<Blob>, SourceError>> {
         let blob = Blob {
             length: self.0.len() as u64,
-            reader: Box::pin(std::io::Cursor::new(self.0.as_ref().clone())),
+            reader: Box::pin(std::io::Cursor::new(SharedBytes(self.0.clone()))),
         };
         async move { Ok(Some(blob)) }.boxed()
     }
@@ -282,11 +292,24 @@ async fn settled_wire_totals(handles: &[PoolHandle]) -> GossipSummary {
     last
 }
 
+/// Runs every benchmark, or only those whose name (`tcp`, `quic`, `gossip`) is given as an
+/// argument: `cargo bench -p delos-node --bench pool -- tcp`.
 fn main() {
+    let names: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |name: &str| names.is_empty() || names.iter().any(|n| n == name);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        transfer(false).await;
-        transfer(true).await;
-        gossip_spread().await;
+        if wanted("tcp") {
+            transfer(false).await;
+        }
+        if wanted("quic") {
+            transfer(true).await;
+        }
+        if wanted("gossip") {
+            gossip_spread().await;
+        }
     });
 }
