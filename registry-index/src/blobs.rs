@@ -15,6 +15,7 @@ mod reader;
 mod staged;
 mod stream;
 mod temp_file;
+mod write_behind;
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};

@@ -11,6 +11,7 @@ use delos_pool_protocol::hash::Sha256;
 use sha2::Digest as _;
 
 use super::temp_file::TempFile;
+use super::write_behind::WriteBehind;
 use super::{BlobError, BlobStore, StoredBlob};
 
 /// A blob being written into a store's temp area.
@@ -25,6 +26,8 @@ pub struct StagedBlob {
     temp: TempFile,
     hasher: sha2::Sha256,
     size: u64,
+    /// Starts the disk on what was written while more arrives.
+    write_behind: WriteBehind,
     /// Whether the file was fsynced after the last write.
     synced: AtomicBool,
 }
@@ -36,6 +39,7 @@ impl StagedBlob {
             temp,
             hasher: sha2::Sha256::new(),
             size: 0,
+            write_behind: WriteBehind::default(),
             synced: AtomicBool::new(false),
         }
     }
@@ -57,12 +61,14 @@ impl StagedBlob {
 
     /// Makes the bytes written so far durable, so that [`commit`](Self::commit) only has to
     /// link the file. Blocks on the disk; takes `&self` so it can run on one thread while
-    /// another reads the file back.
+    /// another reads the file back. A large blob was synced in the background as it was
+    /// written, so this mostly waits for its last few megabytes.
     pub fn sync(&self) -> Result<(), BlobError> {
-        self.temp
-            .file()
-            .sync_all()
-            .map_err(BlobError::io(self.temp.path()))?;
+        let io_error = BlobError::io(self.temp.path());
+        if let Some(failure) = self.write_behind.failure() {
+            return Err(io_error(failure));
+        }
+        self.temp.file().sync_all().map_err(io_error)?;
         self.synced.store(true, Ordering::Release);
         Ok(())
     }
@@ -90,6 +96,7 @@ impl Write for StagedBlob {
         let written = buf.get(..n).unwrap_or_default();
         self.hasher.update(written);
         self.size += n as u64;
+        self.write_behind.wrote(self.temp.file(), n);
         self.synced.store(false, Ordering::Release);
         Ok(n)
     }

@@ -181,6 +181,38 @@ fn staged_blob_is_named_by_what_was_written_and_invisible_until_committed() {
     assert_eq!(temp_files(dir.path()), 0);
 }
 
+/// A blob large enough to be synced behind its writer several times commits whole, and one
+/// dropped half-way leaves nothing (the helper's own handle does not keep the name alive).
+#[test]
+fn large_staged_blobs_synced_behind_the_writer_commit_whole_or_leave_nothing() {
+    use super::write_behind::WRITE_BEHIND_BYTES;
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    let bytes = pattern(usize::try_from(3 * WRITE_BEHIND_BYTES).unwrap() + 4_097);
+    let mut staged = store.stage().unwrap();
+    for piece in bytes.chunks(256 << 10) {
+        staged.write_all(piece).unwrap();
+    }
+    let stored = staged.commit().unwrap();
+    let mut read = Vec::new();
+    store
+        .open_verified(stored.sha256())
+        .unwrap()
+        .read_to_end(&mut read)
+        .unwrap();
+    assert!(
+        read == bytes,
+        "the committed blob differs from what was written"
+    );
+
+    let mut abandoned = store.stage().unwrap();
+    for piece in bytes.chunks(256 << 10).take(40) {
+        abandoned.write_all(piece).unwrap();
+    }
+    drop(abandoned);
+    assert_eq!(temp_files(dir.path()), 0);
+}
+
 #[test]
 fn dropped_staged_blob_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
