@@ -201,7 +201,7 @@ impl PoolHandle {
     /// written and the sink. One attempt (the sink is consumed): a caller that retries makes
     /// a fresh sink each time and follows the pool's policy (`with_retries`). The bytes are
     /// unverified: check them before use.
-    pub async fn fetch_to<W: std::io::Write + Send + 'static>(
+    pub async fn fetch_to<W: super::PieceSink>(
         &self,
         peer: PeerId,
         request: &TransferRequest,

@@ -6,7 +6,7 @@
 //! using them. Private modules are the [`BlobSource`]'s concern: it must answer `None` for
 //! anything that may not leave the node, which peers then see as "not found".
 
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -22,18 +22,13 @@ use tokio::io::{AsyncRead, AsyncReadExt as _};
 use super::accept::accept_loop;
 use super::frame::{self, FrameError};
 use super::handshake::{HANDSHAKE_TIMEOUT, HandshakeGates};
+use super::pieces::{PIECE_BYTES, PieceRing, PieceSink, RING_PIECES};
 use super::retry::{Retry, Retryable};
 use super::{ServeLimits, SourceError};
 
 /// The copy buffer for serving transfers, in bytes: each read of a `tokio::fs::File` is a
 /// trip to the blocking pool, so a 100 MiB zip is 200 trips rather than 1,600.
 const CHUNK_BYTES: usize = 512 << 10;
-/// The pieces a fetch hands to its writer thread, in bytes: large, so a 100 MiB zip is a few
-/// hundred hand-overs rather than thousands.
-const RECEIVE_CHUNK_BYTES: usize = 256 << 10;
-/// Received pieces waiting for the writer thread: with [`RECEIVE_CHUNK_BYTES`], at most 2 MiB
-/// of a transfer is in memory whatever the disk's speed.
-const RECEIVE_QUEUE: usize = 8;
 
 /// A file ready to be served: its exact length and a reader positioned at its start.
 pub struct Blob {
@@ -209,7 +204,7 @@ pub(crate) async fn fetch(
     fetch: &FetchRequest,
 ) -> Result<u64, TransferError> {
     let part = part_path(&fetch.dest);
-    let file = std::fs::OpenOptions::new()
+    let file: std::fs::File = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&part)
@@ -233,10 +228,10 @@ pub(crate) async fn fetch(
 /// Fetches `request` from `peer` into `sink` once (no retry: the sink is consumed), at most
 /// `max_bytes` within `timeout`; returns the number of bytes written and the sink. The sink
 /// is written on a blocking thread, in order, while the stream is read, so a slow disk slows
-/// the peer down (bounded queue) and a fast one never waits for the network to be drained
-/// first. Cancel-safe: dropping the future drops the sink (a [`StagedBlob`](delos_registry_index::StagedBlob) then deletes
+/// the peer down (the fetch's ring of pieces runs dry) and a fast one never waits for the
+/// network to be drained first. Cancel-safe: dropping the future drops the sink (a [`StagedBlob`](delos_registry_index::StagedBlob) then deletes
 /// its bytes). The bytes are unverified.
-pub(crate) async fn fetch_to<W: Write + Send + 'static>(
+pub(crate) async fn fetch_to<W: PieceSink>(
     mut control: Control,
     gates: &HandshakeGates,
     protocol: StreamProtocol,
@@ -264,7 +259,7 @@ pub(crate) async fn fetch_to<W: Write + Send + 'static>(
 }
 
 /// Opens the stream, sends the request, checks the header, and streams the body to `sink`.
-async fn fetch_into<W: Write + Send + 'static>(
+async fn fetch_into<W: PieceSink>(
     control: &mut Control,
     gates: &HandshakeGates,
     protocol: StreamProtocol,
@@ -339,26 +334,29 @@ fn check_header(
     }
 }
 
-/// Copies at most `length` bytes from `stream` into `sink` (written by a blocking thread fed
-/// through a bounded queue); returns how many came, and the sink. A stream that fails or ends
-/// early is not an error here: the count tells.
-async fn copy_to_sink<W: Write + Send + 'static>(
+/// Copies at most `length` bytes from `stream` into `sink` (written by a blocking thread,
+/// piece by piece from this fetch's ring); returns how many came, and the sink. A stream that
+/// fails or ends early is not an error here: the count tells.
+async fn copy_to_sink<W: PieceSink>(
     stream: &mut Stream,
     sink: W,
     length: u64,
 ) -> io::Result<(u64, W)> {
-    let (pieces, queue) = tokio::sync::mpsc::channel::<Vec<u8>>(RECEIVE_QUEUE);
+    // The ring bounds how many pieces exist, so this queue never holds more than that.
+    let (pieces, queue) = tokio::sync::mpsc::channel(RING_PIECES);
     let writer = tokio::task::spawn_blocking(move || write_pieces(queue, sink));
     // `take` makes the announced length a hard bound, whatever the peer sends after it.
     let mut body = stream.take(length);
+    let mut ring = PieceRing::new();
     let mut received = 0u64;
     loop {
-        let piece = read_piece(&mut body).await;
-        if piece.is_empty() {
+        let mut buffer = ring.buffer().await;
+        let filled = fill(&mut body, &mut buffer).await;
+        if filled == 0 {
             break;
         }
-        received += piece.len() as u64;
-        if pieces.send(piece).await.is_err() {
+        received += filled as u64;
+        if pieces.send(ring.piece(buffer, filled)).await.is_err() {
             break; // the writer failed; its error is returned below
         }
     }
@@ -367,29 +365,29 @@ async fn copy_to_sink<W: Write + Send + 'static>(
     Ok((received, sink))
 }
 
-/// Reads up to [`RECEIVE_CHUNK_BYTES`]; shorter only at the end of the body (or an error).
-async fn read_piece(body: &mut (impl futures::AsyncRead + Unpin)) -> Vec<u8> {
-    let mut piece = vec![0u8; RECEIVE_CHUNK_BYTES];
+/// Reads into `buffer` until it is full, the body ends or the stream fails; returns how many
+/// bytes it holds (fewer than [`PIECE_BYTES`] only at the end).
+async fn fill(body: &mut (impl futures::AsyncRead + Unpin), buffer: &mut [u8]) -> usize {
+    debug_assert_eq!(buffer.len(), PIECE_BYTES);
     let mut filled = 0;
-    while let Some(free) = piece.get_mut(filled..).filter(|free| !free.is_empty()) {
+    while let Some(free) = buffer.get_mut(filled..).filter(|free| !free.is_empty()) {
         match body.read(free).await {
             Ok(0) | Err(_) => break,
             Ok(n) => filled += n,
         }
     }
-    piece.truncate(filled);
-    piece
+    filled
 }
 
-/// Writes every piece from `queue` to `sink`, then flushes it; blocking.
-fn write_pieces<W: Write>(
-    mut queue: tokio::sync::mpsc::Receiver<Vec<u8>>,
+/// Hands every piece from `queue` to `sink`, then finishes it; blocking.
+fn write_pieces<W: PieceSink>(
+    mut queue: tokio::sync::mpsc::Receiver<super::pieces::Piece>,
     mut sink: W,
 ) -> io::Result<W> {
     while let Some(piece) = queue.blocking_recv() {
-        sink.write_all(&piece)?;
+        sink.write_piece(piece)?;
     }
-    sink.flush()?;
+    sink.finish_body()?;
     Ok(sink)
 }
 

@@ -214,7 +214,7 @@ impl PeerFill<'_> {
         sink: impl Fn() -> Result<W, E>,
     ) -> Result<(u64, W), PeerFailure>
     where
-        W: std::io::Write + Send + 'static,
+        W: crate::p2p::PieceSink,
         E: Into<FetchError>,
     {
         let (handle, sink) = (&self.link.handle, &sink);
@@ -241,7 +241,7 @@ impl PeerFill<'_> {
         sink: impl Fn() -> Result<W, E>,
     ) -> Result<W, PeerFailure>
     where
-        W: std::io::Write + Send + 'static,
+        W: crate::p2p::PieceSink,
         E: Into<FetchError>,
     {
         let request = TransferRequest::new(expected.module.clone(), expected.version.clone(), kind)

@@ -1,24 +1,28 @@
 //! [`ScanningSink`]: where a peer's zip is written. Each piece goes to the store's temp area
-//! (a [`StagedBlob`]) and, through a bounded queue, to a thread scanning the zip's entries as
-//! they arrive, so most of the zip's validation is done by the time its last byte lands.
+//! (a [`StagedBlob`]) and is then passed on (not copied) through a bounded queue to a thread
+//! scanning the zip's entries as they arrive, so most of the zip's validation is done by the
+//! time its last byte lands.
 
 use std::io::{self, Read, Write};
+
+use crate::p2p::{Piece, PieceSink};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use delos_pool_protocol::zip::ScannedEntries;
 use delos_registry_index::{BlobError, BlobStore, StagedBlob};
 
-/// Pieces waiting for the scanning thread. Pieces are the transfer's (256 KiB), so at most
-/// 4 MiB wait; a full queue slows the writer, never grows.
-const SCAN_QUEUE: usize = 16;
+/// Pieces waiting for the scanning thread: as many as a fetch's ring holds, so the writer
+/// never waits for the scanner here; a scanner that falls behind holds the ring's pieces,
+/// which slows the fetch, never grows memory.
+const SCAN_QUEUE: usize = crate::p2p::pieces::RING_PIECES;
 
 /// A zip being received: staged in the store and scanned on the side. Dropping it closes
 /// the queue, which ends the scanner (not waited for), and deletes the staged bytes.
 #[derive(Debug)]
 pub(super) struct ScanningSink {
     staged: StagedBlob,
-    pieces: Option<SyncSender<Vec<u8>>>,
+    pieces: Option<SyncSender<Piece>>,
     scanner: Option<JoinHandle<ScannedEntries>>,
 }
 
@@ -47,7 +51,6 @@ impl ScanningSink {
 
     /// The staged zip and what the scan found (nothing, if the scanner failed). Blocks until
     /// the scanner has read the last piece: call it off the async runtime.
-    /// The staged zip and what the scan found (nothing, if the scanner failed).
     pub(super) fn finish(mut self) -> (StagedBlob, ScannedEntries) {
         self.pieces = None;
         let scanned = self
@@ -59,34 +62,35 @@ impl ScanningSink {
     }
 }
 
-impl Write for ScanningSink {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.staged.write_all(buf)?;
+impl PieceSink for ScanningSink {
+    fn write_piece(&mut self, piece: Piece) -> io::Result<()> {
+        self.staged.write_all(&piece)?;
         if let Some(pieces) = &self.pieces
-            && pieces.send(buf.to_vec()).is_err()
+            && pieces.send(piece).is_err()
         {
             self.pieces = None; // the scanner stopped; the final check inflates the rest
         }
-        Ok(buf.len())
+        Ok(())
     }
 
-    fn flush(&mut self) -> io::Result<()> {
+    fn finish_body(&mut self) -> io::Result<()> {
         self.staged.flush()
     }
 }
 
 /// The queue's pieces as one byte stream, ending when the queue closes.
+/// Each piece goes back to its fetch's ring as soon as it has been read.
 struct Pieces {
-    queue: Receiver<Vec<u8>>,
-    current: Vec<u8>,
+    queue: Receiver<Piece>,
+    current: Piece,
     at: usize,
 }
 
 impl Pieces {
-    fn new(queue: Receiver<Vec<u8>>) -> Pieces {
+    fn new(queue: Receiver<Piece>) -> Pieces {
         Pieces {
             queue,
-            current: Vec::new(),
+            current: Piece::detached(Vec::new()),
             at: 0,
         }
     }

@@ -1,11 +1,12 @@
 //! The scanning sink: what is written is staged byte for byte and scanned on the side.
 
-use std::io::{Read, Write};
+use std::io::Read;
 
 use delos_registry_index::BlobStore;
 
 use super::super::scanning_sink::ScanningSink;
 use super::*;
+use crate::p2p::{Piece, PieceSink};
 
 #[test]
 fn a_zip_written_in_pieces_is_staged_whole_and_scanned() {
@@ -14,7 +15,7 @@ fn a_zip_written_in_pieces_is_staged_whole_and_scanned() {
     let zip = honest().zip;
     let mut sink = ScanningSink::new(&blobs).unwrap();
     for piece in zip.chunks(7) {
-        sink.write_all(piece).unwrap();
+        sink.write_piece(Piece::detached(piece.to_vec())).unwrap();
     }
     let (staged, scanned) = sink.finish();
     let mut back = Vec::new();
@@ -32,7 +33,8 @@ fn a_dropped_sink_leaves_nothing_staged() {
     let blobs = BlobStore::open(dir.path()).unwrap();
     let zip = honest().zip;
     let mut sink = ScanningSink::new(&blobs).unwrap();
-    sink.write_all(&zip[..zip.len() / 2]).unwrap();
+    let half = zip[..zip.len() / 2].to_vec();
+    sink.write_piece(Piece::detached(half)).unwrap();
     drop(sink);
     let left = std::fs::read_dir(dir.path().join("tmp")).unwrap().count();
     assert_eq!(left, 0);
