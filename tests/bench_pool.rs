@@ -5,7 +5,9 @@
 //!   fills every module from peer A, against through a fresh A that fills from the git
 //!   repositories (same run, rounds alternate, median reported);
 //! - (b) a 100 MiB module zip moved A→B over the pool (B's peer fill: transfer, `h1:` check,
-//!   store, then served to the client) against the same zip over plain HTTP from A's node;
+//!   store, then served to the client) against the same zip over plain HTTP from A's node,
+//!   and the same zip fetched from A over the pool's transfer protocol by a bare pool client
+//!   in the test process (into memory, unverified, as the HTTP client reads it);
 //! - (c) 1,000 records published into a chain of 5 nodes: time until every node holds all of
 //!   them, and per record the gossip messages the 5 nodes sent and received on the wire
 //!   (duplicates included) and the deliveries to the nodes after de-duplication.
@@ -16,13 +18,13 @@ use anyhow::{Context, Result, ensure};
 use delos_pool_protocol::hash::H1Hash;
 use delos_pool_protocol::provenance::{InfoTime, ProvenanceRecord, RecordFields, Source};
 use delos_pool_protocol::signing::NodeKey;
-use delos_pool_protocol::{ModulePath, Version};
+use delos_pool_protocol::{BlobKind, ModulePath, Version};
 
 use crate::support::app;
 use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
 use crate::support::liar::{Files, Liar};
-use crate::support::pool::{PoolNode, PoolOptions, wait_until};
+use crate::support::pool::{PoolNode, PoolOptions, Transport, wait_until};
 use crate::support::shapes;
 
 /// Rounds of benchmark (a); the median is reported.
@@ -94,9 +96,12 @@ fn bench_pool_a_cold_build_from_a_peer_vs_from_vcs() -> Result<()> {
 /// Rounds of benchmark (b), each with a fresh B; medians are reported.
 const ZIP_ROUNDS: usize = 5;
 
-/// One round of benchmark (b): HTTP from A, then a fresh B filling from A.
+/// One round of benchmark (b): HTTP from A, the bare pool client from A, then a fresh B
+/// filling from A.
 struct ZipRound {
     http: Duration,
+    /// The bare pool client's fetch from A.
+    pool_client: Duration,
     /// B's fill by phase (transfer, verify, store), from its own metrics.
     phases: [Duration; 3],
     /// B's first GET: the fill, then serving.
@@ -115,20 +120,32 @@ fn bench_pool_b_100_mib_zip_over_the_pool_vs_http() -> Result<()> {
     let zip = a.http().get(path)?;
     ensure!(zip.status == 200, "A's fill: {}", a.log());
     let nothing = GitWorld::new()?;
+    let client = Liar::start(Files::new(), Vec::new())?;
+    client.dial(&a.addr(Transport::Tcp)?)?;
     let mut rounds = Vec::new();
     for _ in 0..ZIP_ROUNDS {
-        rounds.push(zip_round(&a, &nothing, path, &zip.body)?);
+        rounds.push(zip_round(&a, &client, &nothing, path, &zip.body)?);
     }
     let mib = zip.body.len() as f64 / f64::from(1 << 20);
     report_zip_rounds(mib, &rounds);
     Ok(())
 }
 
-fn zip_round(a: &PoolNode, nothing: &GitWorld, path: &str, want: &[u8]) -> Result<ZipRound> {
+fn zip_round(
+    a: &PoolNode,
+    client: &Liar,
+    nothing: &GitWorld,
+    path: &str,
+    want: &[u8],
+) -> Result<ZipRound> {
     let start = Instant::now();
     let over_http = a.http().get(path)?;
     let http = start.elapsed();
     ensure!(over_http.status == 200 && over_http.body == want);
+    let start = Instant::now();
+    let fetched = client.fetch(a.peer_id(), "example.org/big.git", "v1.0.0", BlobKind::Zip)?;
+    let pool_client = start.elapsed();
+    ensure!(fetched == want, "the bare pool client got other bytes");
     let b = PoolOptions::new(app::node_options(nothing))
         .bootstrap(a)?
         .trust(a)
@@ -145,7 +162,12 @@ fn zip_round(a: &PoolNode, nothing: &GitWorld, path: &str, want: &[u8]) -> Resul
         b.log()
     );
     let phases = peer_fill_phases(&b)?;
-    Ok(ZipRound { http, phases, get })
+    Ok(ZipRound {
+        http,
+        pool_client,
+        phases,
+        get,
+    })
 }
 
 #[allow(clippy::print_stdout)] // the benchmark's report is its output
@@ -163,6 +185,7 @@ fn report_zip_rounds(mib: f64, rounds: &[ZipRound]) {
         pick(&|r| r.phases[2]),
     ];
     let get = pick(&|r| r.get);
+    let pool_client = pick(&|r| r.pool_client);
     println!(
         "\n(b) a {mib:.0} MiB module zip on loopback, medians of {ZIP_ROUNDS} rounds (a fresh B each):"
     );
@@ -183,6 +206,19 @@ fn report_zip_rounds(mib: f64, rounds: &[ZipRound]) {
         ms(get),
         rate(get),
         rate(get) / rate(http)
+    );
+    println!(
+        "\nThe transport alone: a bare pool client in the test process fetches the zip from A"
+    );
+    println!("| plain HTTP from A | pool transfer protocol from A | pool / HTTP | goal |");
+    println!("|---|---|---|---|");
+    println!(
+        "| {} ({:.0} MiB/s) | {} ({:.0} MiB/s) | {:.2} | ≥ 0.6 |",
+        ms(http),
+        rate(http),
+        ms(pool_client),
+        rate(pool_client),
+        rate(pool_client) / rate(http)
     );
 }
 

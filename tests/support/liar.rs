@@ -124,6 +124,26 @@ impl Liar {
         Ok(())
     }
 
+    /// Fetches `module@version`'s file of `kind` from `peer` (a PeerId it is connected to)
+    /// over the transfer protocol into memory, unverified: what a bare pool client gets, the
+    /// counterpart of a plain HTTP GET.
+    pub(crate) fn fetch(
+        &self,
+        peer: &str,
+        module: &str,
+        version: &str,
+        kind: BlobKind,
+    ) -> Result<Vec<u8>> {
+        let peer: libp2p::PeerId = peer.parse().context("parsing a PeerId")?;
+        let module = delos_pool_protocol::ModulePath::parse(module)?;
+        let version = delos_pool_protocol::Version::parse(version)?;
+        let request = TransferRequest::new(module, version, kind)?;
+        let bounds = (kind.max_bytes(), Duration::from_secs(60));
+        let fetch = self.handle.fetch_to(peer, &request, bounds, Vec::new());
+        let (_, bytes) = self.runtime.block_on(fetch)?;
+        Ok(bytes)
+    }
+
     /// Publishes `payload` on the records topic; `false` when gossipsub refuses (no peer
     /// subscribed yet, or a duplicate).
     pub(crate) fn publish(&self, payload: Vec<u8>) -> bool {
