@@ -5,7 +5,8 @@
 //!    asking peers for, since nothing else could be verified.
 //! 2. Candidates are the signers of records that agree with that claim (as PeerIds), then, if
 //!    none of them delivers, Kademlia's providers; each list is asked trusted peers first, then
-//!    by ping round trip ([`candidates`]). Peers that lied recently are skipped ([`BadPeers`]).
+//!    by ping round trip ([`candidates`]). Peers that lied recently are skipped
+//!    ([`ExpiringPeers`](crate::p2p::ExpiringPeers)).
 //! 3. From one peer at a time, `.mod` and `.info` are streamed into memory and the `.zip`
 //!    into the store's temp area (a `StagedBlob`, hashed as it arrives), each within
 //!    [`BlobKind::max_bytes`] and a timeout, and checked ([`verify`]): the `.mod`'s `h1:`, the
@@ -14,7 +15,6 @@
 //! 4. Verified bytes are stored (`Source::Peer`), pinned like a VCS fill, then the caller signs
 //!    the node's own record (source: that peer) and announces it.
 
-mod bad_peers;
 mod candidates;
 mod known;
 mod peer_fill;
@@ -41,7 +41,6 @@ use super::from_vcs::{Filled, Request};
 use super::stats::Counters;
 use crate::p2p::PoolHandle;
 
-pub(crate) use bad_peers::BadPeers;
 use candidates::signer_of;
 use peer_fill::PeerFill;
 

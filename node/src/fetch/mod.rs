@@ -42,7 +42,7 @@ pub use error::FetchError;
 pub use from_peers::{PeerFillHooks, PoolLink};
 pub use stats::{FetchStats, PeerFillMicros};
 
-use from_peers::BadPeers;
+use crate::p2p::ExpiringPeers;
 pub(crate) use from_vcs::Filled;
 use from_vcs::Request;
 use go_command::GoCommand;
@@ -79,7 +79,7 @@ struct Inner {
     /// The pool, once attached: misses are filled from peers first, fills are announced.
     pool: OnceLock<PoolLink>,
     /// Peers that sent mismatching bytes, not asked again for a while.
-    bad_peers: BadPeers,
+    bad_peers: ExpiringPeers,
 }
 
 impl Fetcher {
@@ -112,7 +112,10 @@ impl Fetcher {
             config,
             own_records,
             pool: OnceLock::new(),
-            bad_peers: BadPeers::new(from_peers::BAD_PEER_PENALTY, from_peers::BAD_PEER_CAPACITY),
+            bad_peers: ExpiringPeers::new(
+                from_peers::BAD_PEER_PENALTY,
+                from_peers::BAD_PEER_CAPACITY,
+            ),
         };
         Ok(Fetcher {
             inner: Arc::new(inner),

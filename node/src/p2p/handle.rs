@@ -20,7 +20,7 @@ use super::handshake::HandshakeGates;
 use super::retry::with_retries;
 use super::sync::{self, SyncError, SyncVersion, SyncedPage};
 use super::transfer::{self, FetchRequest, TransferError};
-use super::{ConnectedPeer, GossipMetrics, PoolStatus, discovery};
+use super::{ConnectedPeer, ExpiringPeers, GossipMetrics, PoolStatus, discovery};
 
 /// A request to the event loop, with where its answer goes.
 #[derive(Debug)]
@@ -88,6 +88,9 @@ pub struct PoolHandle {
     pub(crate) transfer_protocol: StreamProtocol,
     pub(crate) sync_protocol: StreamProtocol,
     pub(crate) sync_protocol_v1: StreamProtocol,
+    /// Peers that answered sync version 1 only: asked over version 1 at once, which saves a
+    /// failed negotiation per page.
+    pub(crate) sync_v1_peers: Arc<ExpiringPeers>,
     pub(crate) gossip_metrics: Arc<GossipMetrics>,
 }
 
@@ -214,7 +217,8 @@ impl PoolHandle {
     }
 
     /// Pulls the page of `peer`'s feed after `after_seq` (at most `max_items` records), every
-    /// record verified; over sync version 2, or version 1 when the peer does not speak 2. A
+    /// record verified; over sync version 2, or version 1 when the peer does not speak 2 (such
+    /// a peer is remembered for a while and asked over version 1 first). A
     /// stream lost before the answer is asked again a few times; other failures are returned
     /// at once.
     pub async fn sync_page(
@@ -250,13 +254,32 @@ impl PoolHandle {
                 version,
             )
         };
-        match fetch(&self.sync_protocol, SyncVersion::V2).await {
-            Err(SyncError::Open {
-                source: OpenStreamError::UnsupportedProtocol(_),
-                ..
-            }) => fetch(&self.sync_protocol_v1, SyncVersion::V1).await,
-            page => page,
+        let unsupported = |result: &Result<SyncedPage, SyncError>| {
+            matches!(
+                result,
+                Err(SyncError::Open {
+                    source: OpenStreamError::UnsupportedProtocol(_),
+                    ..
+                })
+            )
+        };
+        if self.sync_v1_peers.is_marked(&peer) {
+            let page = fetch(&self.sync_protocol_v1, SyncVersion::V1).await;
+            if !unsupported(&page) {
+                return page;
+            }
+            self.sync_v1_peers.unmark(&peer);
+            return fetch(&self.sync_protocol, SyncVersion::V2).await;
         }
+        let page = fetch(&self.sync_protocol, SyncVersion::V2).await;
+        if !unsupported(&page) {
+            return page;
+        }
+        let page = fetch(&self.sync_protocol_v1, SyncVersion::V1).await;
+        if page.is_ok() {
+            self.sync_v1_peers.mark(peer);
+        }
+        page
     }
 
     /// Stops the event loop: every connection and the transfer and sync servers close (streams

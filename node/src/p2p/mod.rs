@@ -50,6 +50,7 @@ mod behaviour;
 pub mod config;
 mod discovery;
 mod event_loop;
+mod expiring_peers;
 mod frame;
 pub mod gossip;
 pub mod gossip_metrics;
@@ -67,6 +68,7 @@ pub use args::P2pArgs;
 pub use config::P2pConfig;
 pub use discovery::provider_key;
 pub use event_loop::EventLoop;
+pub(crate) use expiring_peers::ExpiringPeers;
 pub use frame::FrameError;
 pub use gossip_metrics::{GossipMetrics, GossipSummary};
 pub use handle::{HandleError, PoolHandle};
@@ -74,6 +76,12 @@ pub use pieces::{Piece, PieceSink};
 pub(crate) use retry::with_retries;
 pub use sync::{FeedPage, FeedSource, SyncError, SyncedPage};
 pub use transfer::{Blob, BlobSource, FetchRequest, TransferError};
+
+/// How long a peer that answered sync version 1 only is asked over version 1 at once, before
+/// version 2 is tried again (it may have been upgraded).
+const SYNC_V1_MEMORY: std::time::Duration = std::time::Duration::from_secs(600);
+/// The most version 1 peers remembered.
+const SYNC_V1_PEERS: usize = 4096;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -279,6 +287,7 @@ pub fn spawn(
         transfer_protocol,
         sync_protocol,
         sync_protocol_v1,
+        sync_v1_peers: Arc::new(ExpiringPeers::new(SYNC_V1_MEMORY, SYNC_V1_PEERS)),
         gossip_metrics: Arc::new(GossipMetrics::new(registry)),
     };
     let event_loop = EventLoop::new(swarm, command_rx, event_tx, config, servers);

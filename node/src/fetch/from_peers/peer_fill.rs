@@ -14,7 +14,6 @@ use delos_pool_protocol::version::Version;
 use delos_registry_index::Index;
 use libp2p::PeerId;
 
-use super::bad_peers::BadPeers;
 use super::candidates::{Candidate, order};
 use super::scanning_sink::ScanningSink;
 use super::store::{PeerFiles, SmallFiles, verify_and_store};
@@ -23,13 +22,14 @@ use super::{PROVIDERS_TIMEOUT, PoolLink, SMALL_FILE_TIMEOUT, ZIP_TIMEOUT};
 use crate::fetch::error::FetchError;
 use crate::fetch::from_vcs::Filled;
 use crate::fetch::stats::Counters;
+use crate::p2p::ExpiringPeers;
 use crate::p2p::{TransferError, with_retries};
 
 /// One fill from peers, with what it borrows from the fetcher.
 pub(crate) struct PeerFill<'a> {
     pub(crate) link: &'a PoolLink,
     pub(crate) index: &'a Arc<Index>,
-    pub(crate) bad: &'a BadPeers,
+    pub(crate) bad: &'a ExpiringPeers,
     pub(crate) counters: &'a Counters,
 }
 
@@ -125,7 +125,7 @@ impl PeerFill<'_> {
         tried: &HashSet<PeerId>,
         connected: &[crate::p2p::ConnectedPeer],
     ) -> Vec<Candidate> {
-        let fresh = peers.filter(|p| !tried.contains(p) && !self.bad.is_bad(p));
+        let fresh = peers.filter(|p| !tried.contains(p) && !self.bad.is_marked(p));
         order(
             fresh
                 .map(|p| Candidate::new(p, &self.link.trust, connected))

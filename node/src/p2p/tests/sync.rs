@@ -100,6 +100,7 @@ async fn both_sync_versions_are_served_and_only_version_2_names_the_feed() {
         .await
         .unwrap();
     assert_eq!(v2.feed_id, Some(MEM_FEED_ID));
+    assert!(!b.handle.sync_v1_peers.is_marked(&a.peer_id()));
     let request = SyncRequest {
         after_seq: 0,
         max_items: 10,
@@ -123,7 +124,8 @@ async fn both_sync_versions_are_served_and_only_version_2_names_the_feed() {
 }
 
 /// A peer that speaks only sync version 1, as a node from before feed ids: a swarm with
-/// nothing but libp2p-stream, answering every request with `records` as one version 1 page.
+/// nothing but libp2p-stream, answering every request with the `records` after its cursor as
+/// one version 1 page.
 async fn v1_only_peer(name: &str, records: Vec<SignedRecord>) -> (PeerId, Multiaddr) {
     let keypair = crate::keys::identity_keypair(&NodeKey::from_secret_bytes([42; 32]));
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
@@ -155,14 +157,15 @@ async fn v1_only_peer(name: &str, records: Vec<SignedRecord>) -> (PeerId, Multia
     });
     tokio::spawn(async move {
         while let Some((_, mut stream)) = incoming.next().await {
-            let _: SyncRequest = frame::read(&mut stream).await.unwrap();
+            let request: SyncRequest = frame::read(&mut stream).await.unwrap();
             let head_seq = records.len() as u64;
+            let after = request.after_seq.min(head_seq);
             let header = SyncPageHeader {
-                items: head_seq as u32,
+                items: (head_seq - after) as u32,
                 head_seq,
             };
             frame::write(&mut stream, &header).await.unwrap();
-            for (seq, record) in (1..).zip(&records) {
+            for (seq, record) in (1..).zip(&records).skip(after as usize) {
                 let record = record.clone();
                 frame::write(&mut stream, &SyncItem { seq, record })
                     .await
@@ -194,6 +197,20 @@ async fn a_peer_without_version_2_is_synced_over_version_1() {
         .map(|(_, r)| r.signed().clone())
         .collect();
     assert_eq!(got, records);
+    assert!(
+        b.handle.sync_v1_peers.is_marked(&old),
+        "the old peer is not remembered as version 1 only"
+    );
+    // The next page goes to version 1 at once, and still arrives.
+    let next = b
+        .handle
+        .sync_page(old, 1, 10, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        (next.feed_id, next.head_seq, next.records.len()),
+        (None, 2, 1)
+    );
 }
 
 /// A burst of concurrent page requests from one node (its sync rounds overlapping) all get
