@@ -6,6 +6,10 @@
 //!
 //! U (untrusted) serves a feed of 8 records and then gossips 4 more; T (trusted) serves a feed
 //! of 7. V caps signers at 5.
+//!
+//! The store's total cap (`--max-records`) bounds a party that mints many keys: W holds at most
+//! 6 records in all, T's 4 trusted ones first; two more untrusted signers then get 2 stored
+//! between them.
 
 use std::time::Duration;
 
@@ -16,7 +20,7 @@ use crate::pool_hostile::fake_record;
 use crate::support::app;
 use crate::support::git::GitWorld;
 use crate::support::liar::{Files, Liar};
-use crate::support::pool::{PoolNode, PoolOptions, wait_until};
+use crate::support::pool::{PoolNode, PoolOptions, Transport, wait_until};
 
 const JUNK: &str = "example.org/junk.git";
 const CAP: u64 = 5;
@@ -102,5 +106,51 @@ fn an_untrusted_signer_gets_at_most_its_cap_stored() -> Result<()> {
         "no over-cap counter in /metrics:\n{metrics}"
     );
     ensure!(v.http().get("/healthz")?.status == 200, "V keeps serving");
+    Ok(())
+}
+
+#[test]
+fn untrusted_signers_together_get_at_most_the_store_cap() -> Result<()> {
+    const TOTAL: u64 = 6;
+    let trusted_key = NodeKey::generate()?;
+    let trusted =
+        Liar::start_with_key(trusted_key.clone(), Files::new(), junk(&trusted_key, 0..4)?)?;
+    let nothing = GitWorld::new()?;
+    let w = PoolOptions::new(app::node_options(&nothing))
+        .arg("--max-records")
+        .arg(&TOTAL.to_string())
+        .arg("--trusted-signer")
+        .arg(&trusted.signer())
+        .arg("--bootstrap")
+        .arg(&trusted.addr()?)
+        .start()?;
+    wait_until(REACT_TIMEOUT, "W synced the trusted feed", || {
+        Ok(held(&w, &trusted.signer(), 4)?.len() == 4)
+    })
+    .with_context(|| w.log())?;
+
+    let mut strangers = Vec::new();
+    for _ in 0..2 {
+        let key = NodeKey::generate()?;
+        let feed = junk(&key, 0..4)?;
+        let stranger = Liar::start_with_key(key, Files::new(), feed)?;
+        stranger.dial(&w.addr(Transport::Tcp)?)?;
+        strangers.push(stranger);
+    }
+    wait_until(REACT_TIMEOUT, "W synced both strangers' feeds", || {
+        Ok(w.pool_stat("records_over_cap")? >= 6)
+    })
+    .with_context(|| w.log())?;
+    let mut stored = 0;
+    for stranger in &strangers {
+        stored += held(&w, &stranger.signer(), 4)?.len() as u64;
+    }
+    ensure!(
+        stored == TOTAL - 4,
+        "{stored} untrusted records stored, want 2"
+    );
+    ensure!(w.pool_stat("records_known")? == TOTAL);
+    ensure!(w.pool_stat("records_over_cap")? == 6);
+    ensure!(w.http().get("/healthz")?.status == 200, "W keeps serving");
     Ok(())
 }
