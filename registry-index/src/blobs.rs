@@ -26,7 +26,7 @@ use delos_pool_protocol::hash::Sha256;
 pub use self::error::BlobError;
 pub use self::reader::BlobReader;
 pub use self::staged::StagedBlob;
-use self::stream::{StreamError, hash_copy};
+use self::stream::{StreamError, copy_limited, hash_copy};
 use self::temp_file::{TEMP_SUFFIX, TempFile};
 
 /// Directory (under the store root) holding the blob files.
@@ -112,21 +112,18 @@ impl BlobStore {
         mut reader: impl Read,
         limit: Option<u64>,
     ) -> Result<StoredBlob, BlobError> {
-        let mut temp = TempFile::create_in(&self.temp).map_err(BlobError::io(&self.temp))?;
-        let temp_path = temp.path().to_path_buf();
-        let (sha256, size) =
-            hash_copy(&mut reader, temp.file_mut(), limit).map_err(|err| match err {
-                StreamError::Read(source) => BlobError::ReadInput(source),
-                StreamError::Write(source) => BlobError::Io {
-                    path: temp_path.clone(),
-                    source,
-                },
-                StreamError::TooLarge { max_bytes } => BlobError::TooLarge { max_bytes },
-            })?;
-        temp.file_mut()
-            .sync_all()
-            .map_err(BlobError::io(&temp_path))?;
-        self.link(&temp, sha256, size)
+        // Staged, so a large blob is synced behind the copy and named by what was written.
+        let mut staged = self.stage()?;
+        let temp_path = staged.path().to_path_buf();
+        copy_limited(&mut reader, &mut staged, limit).map_err(|err| match err {
+            StreamError::Read(source) => BlobError::ReadInput(source),
+            StreamError::Write(source) => BlobError::Io {
+                path: temp_path,
+                source,
+            },
+            StreamError::TooLarge { max_bytes } => BlobError::TooLarge { max_bytes },
+        })?;
+        staged.commit()
     }
 
     /// Gives an fsynced temp file holding the blob `sha256` its name, durably.

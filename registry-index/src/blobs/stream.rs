@@ -29,6 +29,26 @@ pub(crate) fn hash_copy(
     limit: Option<u64>,
 ) -> Result<(Sha256, u64), StreamError> {
     let mut hasher = sha2::Sha256::new();
+    let size = copy_seeing(reader, writer, limit, |chunk| hasher.update(chunk))?;
+    Ok((Sha256::from_bytes(hasher.finalize().into()), size))
+}
+
+/// [`hash_copy`] for a writer that hashes what it is given itself: returns the length only.
+pub(crate) fn copy_limited(
+    reader: &mut impl Read,
+    writer: &mut impl Write,
+    limit: Option<u64>,
+) -> Result<u64, StreamError> {
+    copy_seeing(reader, writer, limit, |_| {})
+}
+
+/// The copy loop: every chunk is shown to `see`, then written.
+fn copy_seeing(
+    reader: &mut impl Read,
+    writer: &mut impl Write,
+    limit: Option<u64>,
+    mut see: impl FnMut(&[u8]),
+) -> Result<u64, StreamError> {
     let mut buf = vec![0u8; BUF_BYTES];
     let mut size: u64 = 0;
     loop {
@@ -43,8 +63,8 @@ pub(crate) fn hash_copy(
             return Err(StreamError::TooLarge { max_bytes });
         }
         let chunk = buf.get(..n).unwrap_or_default();
-        hasher.update(chunk);
+        see(chunk);
         writer.write_all(chunk).map_err(StreamError::Write)?;
     }
-    Ok((Sha256::from_bytes(hasher.finalize().into()), size))
+    Ok(size)
 }
