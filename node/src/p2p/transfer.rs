@@ -204,7 +204,7 @@ pub(crate) async fn fetch(
     fetch: &FetchRequest,
 ) -> Result<u64, TransferError> {
     let part = part_path(&fetch.dest);
-    let file: std::fs::File = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&part)
