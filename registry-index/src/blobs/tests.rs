@@ -15,6 +15,17 @@ fn sha256_of(bytes: &[u8]) -> Sha256 {
     Sha256::from_bytes(sha2::Sha256::digest(bytes).into())
 }
 
+/// The stored blob `sha256`, re-hashed on open and read whole.
+fn read_verified(store: &BlobStore, sha256: &Sha256) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    store
+        .open_verified(sha256)
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
+    bytes
+}
+
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8).collect()
 }
@@ -32,12 +43,7 @@ fn round_trip_at_interesting_sizes() {
         let stored = store.write(bytes.as_slice()).unwrap();
         assert_eq!(stored.sha256(), &sha256_of(&bytes));
         assert_eq!(stored.size(), len as u64);
-        let mut back = Vec::new();
-        store
-            .open_verified(stored.sha256())
-            .unwrap()
-            .read_to_end(&mut back)
-            .unwrap();
+        let back = read_verified(&store, stored.sha256());
         assert_eq!(back, bytes);
     }
     assert_eq!(temp_files(dir.path()), 0);
@@ -171,12 +177,7 @@ fn staged_blob_is_named_by_what_was_written_and_invisible_until_committed() {
     staged.sync().unwrap();
     let stored = staged.commit().unwrap();
     assert_eq!(stored, StoredBlob::new(want, bytes.len() as u64));
-    let mut read = Vec::new();
-    store
-        .open_verified(&want)
-        .unwrap()
-        .read_to_end(&mut read)
-        .unwrap();
+    let read = read_verified(&store, &want);
     assert_eq!(read, bytes);
     assert_eq!(temp_files(dir.path()), 0);
 }
@@ -194,12 +195,7 @@ fn large_staged_blobs_synced_behind_the_writer_commit_whole_or_leave_nothing() {
         staged.write_all(piece).unwrap();
     }
     let stored = staged.commit().unwrap();
-    let mut read = Vec::new();
-    store
-        .open_verified(stored.sha256())
-        .unwrap()
-        .read_to_end(&mut read)
-        .unwrap();
+    let read = read_verified(&store, stored.sha256());
     assert!(
         read == bytes,
         "the committed blob differs from what was written"
@@ -235,11 +231,6 @@ fn bytes_written_after_a_sync_are_synced_again_by_commit() {
     staged.write_all(b"second").unwrap();
     let stored = staged.commit().unwrap();
     assert_eq!(stored.sha256(), &sha256_of(b"first second"));
-    let mut read = Vec::new();
-    store
-        .open_verified(stored.sha256())
-        .unwrap()
-        .read_to_end(&mut read)
-        .unwrap();
+    let read = read_verified(&store, stored.sha256());
     assert_eq!(read, b"first second");
 }
