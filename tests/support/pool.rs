@@ -22,7 +22,7 @@ const LISTEN_TIMEOUT: Duration = Duration::from_secs(30);
 /// A libp2p transport of the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Transport {
-    /// TCP with noise and yamux.
+    /// TCP with TLS (noise for peers without it) and yamux.
     Tcp,
     /// QUIC v1.
     Quic,

@@ -22,6 +22,7 @@ use super::*;
 mod discovery;
 mod gossip;
 mod sync;
+mod tls;
 mod transfer;
 
 /// Files held in memory, keyed by module, version and kind.
