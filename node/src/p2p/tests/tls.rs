@@ -1,14 +1,15 @@
 //! The TCP TLS upgrade over real loopback sockets: what two Delos nodes negotiate, that stock
-//! libp2p-tls peers still connect both ways, and that peers without a valid libp2p
-//! certificate are refused.
+//! libp2p-tls peers and noise-only peers still connect both ways, and that peers without a
+//! valid libp2p certificate are refused.
 
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
-use libp2p::PeerId;
 use libp2p::core::upgrade::{InboundConnectionUpgrade, OutboundConnectionUpgrade};
 use libp2p::identity::Keypair;
+use libp2p::multiaddr::Protocol;
+use libp2p::{Multiaddr, PeerId};
 use rustls::SupportedCipherSuite;
 use rustls::crypto::aws_lc_rs::cipher_suite::{
     TLS13_AES_128_GCM_SHA256, TLS13_CHACHA20_POLY1305_SHA256,
@@ -19,6 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
 use super::super::tls::{PeerCertificateVerifier, TlsHandshakeError, TlsUpgrade, aes_hardware};
+use super::{eventually, no_discovery, plain};
 
 type Socket = Compat<TcpStream>;
 type Secured = (PeerId, futures_rustls::TlsStream<Socket>);
@@ -243,4 +245,60 @@ impl OutboundConnectionUpgrade<Socket> for PlainTls {
         }
         .boxed()
     }
+}
+
+/// A peer from before TLS: a swarm securing TCP with noise only, answering pings, listening on
+/// loopback and dialling `dial` if given. Returns its identity and address.
+async fn noise_only_peer(dial: Option<Multiaddr>) -> (PeerId, Multiaddr) {
+    use futures::StreamExt;
+    use libp2p::swarm::SwarmEvent;
+    use libp2p::{noise, tcp, yamux};
+
+    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| libp2p::ping::Behaviour::default())
+        .unwrap()
+        .build();
+    swarm
+        .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .unwrap();
+    let addr = loop {
+        if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
+            break address;
+        }
+    };
+    if let Some(node) = dial {
+        swarm.dial(node).unwrap();
+    }
+    let peer = *swarm.local_peer_id();
+    tokio::spawn(async move {
+        loop {
+            swarm.select_next_some().await;
+        }
+    });
+    (peer, addr.with(Protocol::P2p(peer)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_and_a_noise_only_peer_connect_whoever_dials() {
+    let node = plain(31, no_discovery("t-tls-noise"));
+
+    let (old, addr) = noise_only_peer(None).await;
+    node.handle.dial(addr).await.unwrap();
+    eventually("the node's dial to a noise-only peer", || async {
+        node.is_connected_to(old).await.then_some(())
+    })
+    .await;
+
+    let (dialler, _) = noise_only_peer(Some(node.addr(false).await)).await;
+    eventually("a noise-only peer's dial to the node", || async {
+        node.is_connected_to(dialler).await.then_some(())
+    })
+    .await;
 }
