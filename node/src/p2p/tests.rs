@@ -177,6 +177,35 @@ fn plain(seed: u8, config: P2pConfig) -> TestNode {
     start(seed, config, MemBlobs::default(), MemFeed::default())
 }
 
+/// A swarm as a node from before TLS and feed ids would have it: TCP secured with noise only,
+/// around `behaviour`, listening on loopback; with its listen address.
+async fn noise_only_swarm<B: libp2p::swarm::NetworkBehaviour>(
+    keypair: libp2p::identity::Keypair,
+    behaviour: B,
+) -> (libp2p::Swarm<B>, Multiaddr) {
+    use futures::StreamExt;
+    use libp2p::swarm::SwarmEvent;
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| behaviour)
+        .unwrap()
+        .build();
+    swarm
+        .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .unwrap();
+    loop {
+        if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
+            return (swarm, address);
+        }
+    }
+}
+
 /// Polls `check` every 50 ms until it gives a value; panics after 10 s.
 async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where

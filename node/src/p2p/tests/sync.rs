@@ -2,8 +2,7 @@
 
 use delos_pool_protocol::messages::{SyncPageHeader, SyncRequest};
 use futures::{AsyncWriteExt, StreamExt};
-use libp2p::swarm::SwarmEvent;
-use libp2p::{StreamProtocol, noise, tcp, yamux};
+use libp2p::StreamProtocol;
 
 use super::*;
 use crate::p2p::frame;
@@ -128,27 +127,9 @@ async fn both_sync_versions_are_served_and_only_version_2_names_the_feed() {
 /// one version 1 page.
 async fn v1_only_peer(name: &str, records: Vec<SignedRecord>) -> (PeerId, Multiaddr) {
     let keypair = crate::keys::identity_keypair(&NodeKey::from_secret_bytes([42; 32]));
-    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default(),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .unwrap()
-        .with_behaviour(|_| libp2p_stream::Behaviour::new())
-        .unwrap()
-        .build();
+    let (mut swarm, addr) = noise_only_swarm(keypair, libp2p_stream::Behaviour::new()).await;
     let protocol = StreamProtocol::try_from_owned(pool(name).sync_protocol_v1()).unwrap();
     let mut incoming = swarm.behaviour().new_control().accept(protocol).unwrap();
-    swarm
-        .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
-        .unwrap();
-    let addr = loop {
-        if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
-            break address;
-        }
-    };
     let peer = *swarm.local_peer_id();
     tokio::spawn(async move {
         loop {

@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
 use super::super::tls::{PeerCertificateVerifier, TlsHandshakeError, TlsUpgrade, aes_hardware};
-use super::{eventually, no_discovery, plain};
+use super::{eventually, no_discovery, noise_only_swarm, plain};
 
 type Socket = Compat<TcpStream>;
 type Secured = (PeerId, futures_rustls::TlsStream<Socket>);
@@ -251,28 +251,8 @@ impl OutboundConnectionUpgrade<Socket> for PlainTls {
 /// loopback and dialling `dial` if given. Returns its identity and address.
 async fn noise_only_peer(dial: Option<Multiaddr>) -> (PeerId, Multiaddr) {
     use futures::StreamExt;
-    use libp2p::swarm::SwarmEvent;
-    use libp2p::{noise, tcp, yamux};
-
-    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default(),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .unwrap()
-        .with_behaviour(|_| libp2p::ping::Behaviour::default())
-        .unwrap()
-        .build();
-    swarm
-        .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
-        .unwrap();
-    let addr = loop {
-        if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
-            break address;
-        }
-    };
+    let keypair = Keypair::generate_ed25519();
+    let (mut swarm, addr) = noise_only_swarm(keypair, libp2p::ping::Behaviour::default()).await;
     if let Some(node) = dial {
         swarm.dial(node).unwrap();
     }
