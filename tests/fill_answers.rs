@@ -12,24 +12,17 @@ use crate::support::app;
 use crate::support::git::GitWorld;
 use crate::support::shapes::{self, DAYS};
 
-/// A go.mod that no installed Go can build.
-const TOO_NEW_GO_MOD: &str = "module example.org/toonew.git\n\ngo 1.999\n";
-
 #[test]
 fn a_zip_go_cannot_build_is_404_while_info_and_mod_are_served() -> Result<()> {
     let world = GitWorld::new()?;
-    let repo = world.create_repo("toonew")?;
-    repo.write_file("go.mod", TOO_NEW_GO_MOD)?
-        .write_file("n.go", "package n\n")?;
-    repo.commit("needs a newer go", DAYS[0])?;
-    repo.tag("v1.0.0")?;
+    shapes::too_new(&world)?;
     let node = app::node_options(&world).start()?;
     let base = "/example.org/toonew.git/@v/v1.0.0";
 
     let go_mod = node.get(&format!("{base}.mod"))?;
     assert_eq!(
         (go_mod.status, go_mod.text()),
-        (200, TOO_NEW_GO_MOD.to_owned())
+        (200, shapes::TOO_NEW_GO_MOD.to_owned())
     );
     let info = node.get(&format!("{base}.info"))?;
     assert_eq!(info.status, 200);

@@ -17,6 +17,7 @@ use crate::support::app;
 use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
 use crate::support::pool::{PoolNode, PoolOptions, Transport, wait_until};
+use crate::support::shapes;
 
 /// How long a new node may take to learn A's records (sync on connect).
 const LEARN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -180,5 +181,54 @@ fn check_queries_from_pool_knowledge(node: &PoolNode) -> Result<()> {
 #[test]
 fn b_builds_the_app_from_a_over_quic_only() -> Result<()> {
     a_then_b(&[Transport::Quic])?;
+    Ok(())
+}
+
+/// A version whose zip no node can build: A (VCS) holds its `.mod` and `.info` only and signs
+/// a `.mod`-only record. B (no VCS, trusts A) answers the `.mod` and `.info` with A's bytes,
+/// filled from A once its own VCS failed, and 404s the zip with the reason.
+#[test]
+fn a_node_without_vcs_fills_a_mod_only_version_from_a_peer() -> Result<()> {
+    let world = GitWorld::new()?;
+    shapes::too_new(&world)?;
+    let a = PoolOptions::new(app::node_options(&world)).start()?;
+    let base = "/example.org/toonew.git/@v/v1.0.0";
+    let (a_mod, a_info) = (
+        a.http().get(&format!("{base}.mod"))?,
+        a.http().get(&format!("{base}.info"))?,
+    );
+    ensure!(a_mod.status == 200 && a_info.status == 200, "{}", a.log());
+    ensure!(a.http().get(&format!("{base}.zip"))?.status == 404);
+
+    let nothing = GitWorld::new()?;
+    let b = PoolOptions::new(app::node_options(&nothing))
+        .bootstrap(&a)?
+        .trust(&a)
+        .start()?;
+    wait_until(LEARN_TIMEOUT, "B knows A's .mod-only record", || {
+        b.has_record("example.org/toonew.git", "v1.0.0", a.signing_key())
+    })?;
+    let b_mod = b.http().get(&format!("{base}.mod"))?;
+    ensure!(b_mod.status == 200, "{}: {}", b_mod.text(), b.log());
+    assert_eq!(b_mod.body, a_mod.body);
+    assert_eq!(b.http().get(&format!("{base}.info"))?.body, a_info.body);
+    let zip = b.http().get(&format!("{base}.zip"))?;
+    assert_eq!(zip.status, 404);
+    assert!(
+        zip.text().contains("vouches only for the .mod"),
+        "{}",
+        zip.text()
+    );
+    let fetch = &b.http().status()?["fetch"];
+    assert_eq!(
+        (fetch["peer_fills"].as_u64(), fetch["vcs_fills"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let records = b.records("example.org/toonew.git", "v1.0.0")?;
+    let own = records
+        .iter()
+        .find(|r| r["signer"] == b.signing_key())
+        .context("B signed no record of its fill")?;
+    assert_eq!(own["source"]["kind"], "peer", "{own}");
     Ok(())
 }

@@ -215,6 +215,22 @@ pub(crate) fn dirs(world: &GitWorld) -> Result<Built> {
     })
 }
 
+/// The go.mod of `toonew`: no installed Go can build its zip.
+pub(crate) const TOO_NEW_GO_MOD: &str = "module example.org/toonew.git\n\ngo 1.999\n";
+
+/// `toonew`: commits [v1.0.0], a module that needs a Go from the future, so `go mod download`
+/// gives its `.mod` and `.info` but no zip.
+pub(crate) fn too_new(world: &GitWorld) -> Result<Built> {
+    let repo = world.create_repo("toonew")?;
+    repo.write_file("go.mod", TOO_NEW_GO_MOD)?
+        .write_file("n.go", "package n\n")?;
+    let commit = tagged(&repo, "v1.0.0", DAYS[0])?;
+    Ok(Built {
+        repo,
+        commits: vec![commit],
+    })
+}
+
 /// `big`: commits [v1.0.0], a package plus `data/random.bin` of `size` pseudo-random (so
 /// incompressible) bytes, the same bytes on every run.
 pub(crate) fn big(world: &GitWorld, size: usize) -> Result<Built> {

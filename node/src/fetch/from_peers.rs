@@ -14,6 +14,12 @@
 //!    peer whose bytes do not match is logged, counted and marked bad; the next one is asked.
 //! 4. Verified bytes are stored (`Source::Peer`), pinned like a VCS fill, then the caller signs
 //!    the node's own record (source: that peer) and announces it.
+//!
+//! A claim without a zip hash (its signers could not build the zip: the version needs a newer
+//! Go, say) is acted on only after the VCS could not fill the version ([`PeerClaim`]): then
+//! the `.mod` and `.info` are taken from peers, checked the same way, and pinned as a
+//! `.mod`-only entry, so a node without VCS access still answers the `.mod` that `go` needs
+//! for its module graph. A full fill from the VCS stays possible later.
 
 mod candidates;
 mod known;
@@ -42,6 +48,7 @@ use super::stats::Counters;
 use crate::p2p::PoolHandle;
 
 use candidates::signer_of;
+pub(crate) use peer_fill::PeerClaim;
 use peer_fill::PeerFill;
 
 /// The longest a `.info` or `.mod` transfer may take.
@@ -110,18 +117,43 @@ impl PoolLink {
 
 impl super::Inner {
     /// The fill of `request` from peers, when a pool is attached, the module is not private
-    /// and the request names a canonical version; then signed as the node's record (source:
-    /// the peer) and announced. `None`: the VCS is next.
-    pub(super) async fn fill_from_peers(self: &Arc<Self>, request: &Request) -> Option<Filled> {
+    /// and the request names a canonical version, acting on accepted claims of the kind
+    /// `claim`; then signed as the node's record (source: the peer) and announced. `None`:
+    /// the peers could not help.
+    pub(super) async fn fill_from_peers(
+        self: &Arc<Self>,
+        request: &Request,
+        claim: PeerClaim,
+    ) -> Option<Filled> {
         let (link, version) = self.peer_target(request)?;
+        if claim == PeerClaim::AtLeastMod
+            && let Some(held) = self.held_mod_only(&request.module, &version).await
+        {
+            return Some(held);
+        }
         let fill = self.peer_fill(link);
-        let (filled, peer) = fill.run(&request.module, &version).await?;
+        let (filled, peer) = fill.run(&request.module, &version, claim).await?;
         Counters::bump(&self.counters.fills_stored);
         Counters::bump(&self.counters.peer_fills);
         tracing::info!("filled {}@{version} from peer {peer}", request.module);
         self.sign_peer_fill(&request.module, &filled, peer).await;
         self.announce(&request.module, &filled);
         Some(filled)
+    }
+
+    /// The `.mod`-only entry the store already holds for `module@version`: what a later
+    /// `.mod`-only fill would give again, so no peer is asked (and nothing is signed again).
+    async fn held_mod_only(&self, module: &ModulePath, version: &Version) -> Option<Filled> {
+        let (index, m, v) = (Arc::clone(&self.index), module.clone(), version.clone());
+        let held = tokio::task::spawn_blocking(move || index.get(&m, &v)).await;
+        let entry = held.ok()?.ok()??;
+        (!entry.is_full()).then(|| Filled {
+            version: version.clone(),
+            entry,
+            zip_problem: Some(store::ONLY_MOD_VOUCHED.to_owned()),
+            origin: None,
+            pinned_is_ours: false,
+        })
     }
 
     /// Whether peers may be asked for `request` now: a pool is attached and `request` is a

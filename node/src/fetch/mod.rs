@@ -10,8 +10,9 @@
 //! 5. one fill per module version ([`single_flight`]), run in its own task: first from pool
 //!    peers when a pool is attached and the module is not private ([`from_peers`]: only bytes
 //!    whose hashes the trust policy accepts), else on a bounded pool of `go mod download -json`
-//!    workers ([`from_vcs`]); validated and stored, signed as the node's record, announced to
-//!    the pool, then served.
+//!    workers ([`from_vcs`]), and when that fails too, from peers again if they vouch for
+//!    the `.mod` only; validated and stored, signed as the node's record, announced to the
+//!    pool, then served.
 //!
 //! `list`, `@latest` and non-canonical queries ([`queries`]) are cached for `list_ttl`, served
 //! stale while a background refresh runs, and fall back to what the store holds.
@@ -39,6 +40,7 @@ use crate::provenance::{self, OwnRecords};
 
 pub use config::FetchConfig;
 pub use error::FetchError;
+use from_peers::PeerClaim;
 pub use from_peers::{PeerFillHooks, PoolLink};
 pub use stats::{FetchStats, PeerFillMicros};
 
@@ -267,10 +269,15 @@ impl Inner {
         let this = Arc::clone(self);
         let work = async move {
             Counters::bump(&this.counters.fills_started);
-            if let Some(filled) = this.fill_from_peers(&request).await {
+            if let Some(filled) = this.fill_from_peers(&request, PeerClaim::Full).await {
                 return Ok(filled);
             }
             let filled = from_vcs::fill(&this.go, &this.index, request.clone()).await;
+            if filled.is_err()
+                && let Some(mod_only) = this.fill_from_peers(&request, PeerClaim::AtLeastMod).await
+            {
+                return Ok(mod_only);
+            }
             this.record_fill(&request, &filled);
             let own = this.own_records.as_ref();
             provenance::record_fill(own, &this.index, &this.private, &request.module, &filled)

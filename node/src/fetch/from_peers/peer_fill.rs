@@ -16,7 +16,7 @@ use libp2p::PeerId;
 
 use super::candidates::{Candidate, order};
 use super::scanning_sink::ScanningSink;
-use super::store::{PeerFiles, SmallFiles, verify_and_store};
+use super::store::{PeerFiles, SmallFiles, store_mod_only, verify_and_store};
 use super::verify::{Expected, Mismatch};
 use super::{PROVIDERS_TIMEOUT, PoolLink, SMALL_FILE_TIMEOUT, ZIP_TIMEOUT};
 use crate::fetch::error::FetchError;
@@ -24,6 +24,16 @@ use crate::fetch::from_vcs::Filled;
 use crate::fetch::stats::Counters;
 use crate::p2p::ExpiringPeers;
 use crate::p2p::{TransferError, with_retries};
+
+/// Which accepted claims a fill from peers may act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PeerClaim {
+    /// Only a claim with a zip hash: the whole version (what a fill tries before the VCS).
+    Full,
+    /// A `.mod`-only claim too (what a fill tries when the VCS could not help): the `.mod`
+    /// and `.info` are taken, the zip stays unavailable.
+    AtLeastMod,
+}
 
 /// One fill from peers, with what it borrows from the fetcher.
 pub(crate) struct PeerFill<'a> {
@@ -45,14 +55,16 @@ pub(super) enum PeerFailure {
 
 impl PeerFill<'_> {
     /// Fills `module@version` from the first peer whose bytes verify; `None` when the pool
-    /// cannot vouch for it or no peer delivered. Returns the peer that delivered.
+    /// cannot vouch for it (a claim of the kind `claim` allows) or no peer delivered. Returns
+    /// the peer that delivered.
     pub(crate) async fn run(
         &self,
         module: &ModulePath,
         version: &Version,
+        claim: PeerClaim,
     ) -> Option<(Filled, PeerId)> {
         let records = self.records(module, version).await?;
-        let expected = self.expected(module, version, &records)?;
+        let expected = self.expected(module, version, &records, claim)?;
         let connected = self.link.handle.connected_peers().await.ok()?;
         let own = self.link.handle.local_peer_id();
         let signers = records
@@ -74,7 +86,9 @@ impl PeerFill<'_> {
     /// Whether the stored records give an accepted full claim for `module@version`.
     pub(super) async fn vouched(&self, module: &ModulePath, version: &Version) -> bool {
         match self.records(module, version).await {
-            Some(records) => self.expected(module, version, &records).is_some(),
+            Some(records) => self
+                .expected(module, version, &records, PeerClaim::Full)
+                .is_some(),
             None => false,
         }
     }
@@ -94,17 +108,18 @@ impl PeerFill<'_> {
         }
     }
 
-    /// What the files must be, when the trust policy accepts a full claim.
+    /// What the files must be, when the trust policy accepts a claim of the kind `claim`.
     fn expected(
         &self,
         module: &ModulePath,
         version: &Version,
         records: &[VerifiedRecord],
+        claim: PeerClaim,
     ) -> Option<Expected> {
         match self.link.trust.verdict(module, version, records) {
             Verdict::Accepted {
                 hashes, vouched_by, ..
-            } if hashes.zip_h1.is_some() => Some(Expected::new(
+            } if hashes.zip_h1.is_some() || claim == PeerClaim::AtLeastMod => Some(Expected::new(
                 module.clone(),
                 version.clone(),
                 hashes,
@@ -112,7 +127,7 @@ impl PeerFill<'_> {
                 records,
             )),
             verdict => {
-                tracing::debug!(%module, %version, ?verdict, "the pool cannot vouch for a full fill");
+                tracing::debug!(%module, %version, ?verdict, ?claim, "the pool cannot vouch for a fill");
                 None
             }
         }
@@ -166,7 +181,8 @@ impl PeerFill<'_> {
         None
     }
 
-    /// Downloads and checks the three files from `peer`, then stores them.
+    /// Downloads and checks the three files from `peer` (the `.mod` and `.info` only when
+    /// only they are vouched for), then stores them.
     async fn try_peer(&self, peer: PeerId, expected: &Expected) -> Result<Filled, PeerFailure> {
         let started = Instant::now();
         let go_mod = self
@@ -179,16 +195,23 @@ impl PeerFill<'_> {
             .download(peer, expected, BlobKind::Info, in_memory)
             .await?;
         expected.check_info(&info).map_err(PeerFailure::Mismatch)?;
-        let blobs = self.index.blobs();
-        let zip = self.download(peer, expected, BlobKind::Zip, || ScanningSink::new(blobs));
-        let zip = zip.await?;
-        let transfer = started.elapsed();
         let small = SmallFiles {
             info,
             go_mod,
             go_mod_h1,
             peer,
         };
+        if expected.hashes.zip_h1.is_none() {
+            let (index, checked) = (Arc::clone(self.index), expected.clone());
+            return tokio::task::spawn_blocking(move || store_mod_only(&index, &checked, small))
+                .await
+                .map_err(|_| PeerFailure::Local(FetchError::TaskFailed))?
+                .map_err(PeerFailure::Local);
+        }
+        let blobs = self.index.blobs();
+        let zip = self.download(peer, expected, BlobKind::Zip, || ScanningSink::new(blobs));
+        let zip = zip.await?;
+        let transfer = started.elapsed();
         let files = PeerFiles { small, zip };
         let (index, checked) = (Arc::clone(self.index), expected.clone());
         let (filled, timings) =

@@ -81,6 +81,9 @@ fn check_zip_while_syncing(
     })
 }
 
+/// Why a version filled from a `.mod`-only claim has no zip.
+pub(super) const ONLY_MOD_VOUCHED: &str = "the pool vouches only for the .mod (its signers could not build the zip) and this node could not fetch it";
+
 /// Links the verified zip, writes the `.mod` blob and pins the entry; blocking.
 fn store(
     index: &Index,
@@ -89,15 +92,46 @@ fn store(
     zip: StagedBlob,
     zip_h1: H1Hash,
 ) -> Result<Filled, FetchError> {
-    let go_mod_blob = index.blobs().write(&files.go_mod[..])?;
     let zip_blob: StoredBlob = zip.commit()?;
-    let entry = VersionEntry::new(
+    pin(
+        index,
+        expected,
+        files,
+        Some(HashedBlob::new(zip_blob, zip_h1)),
+    )
+}
+
+/// Writes the verified `.mod` blob and pins a `.mod`-only entry (its zip stays unavailable,
+/// with the reason); blocking.
+pub(super) fn store_mod_only(
+    index: &Index,
+    expected: &Expected,
+    files: SmallFiles,
+) -> Result<Filled, FetchError> {
+    pin(index, expected, files, None)
+}
+
+/// Writes the `.mod` blob and pins the entry, with `zip` when there is one; blocking.
+fn pin(
+    index: &Index,
+    expected: &Expected,
+    files: SmallFiles,
+    zip: Option<HashedBlob>,
+) -> Result<Filled, FetchError> {
+    let go_mod_blob = index.blobs().write(&files.go_mod[..])?;
+    let mut entry = VersionEntry::new(
         files.info,
         HashedBlob::new(go_mod_blob, files.go_mod_h1),
         now_unix_secs(),
         Source::Peer(files.peer.to_string()),
-    )
-    .with_zip(HashedBlob::new(zip_blob, zip_h1));
+    );
+    let zip_problem = match zip {
+        Some(zip) => {
+            entry = entry.with_zip(zip);
+            None
+        }
+        None => Some(ONLY_MOD_VOUCHED.to_owned()),
+    };
     let produced = entry.claimed_hashes();
     let (module, version) = (&expected.module, &expected.version);
     let entry = match index.store(module, version, entry) {
@@ -108,8 +142,8 @@ fn store(
     Ok(Filled {
         version: version.clone(),
         pinned_is_ours: !entry.claimed_hashes().conflicts(&produced),
+        zip_problem: zip_problem.filter(|_| !entry.is_full()),
         entry,
-        zip_problem: None,
         origin: None,
     })
 }

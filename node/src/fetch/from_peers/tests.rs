@@ -295,6 +295,24 @@ impl Client {
         self.fetcher.version(&module(), &version(), true).await
     }
 
+    /// The version as a `.mod` request asks for it (no zip needed).
+    async fn get_mod(&self) -> Result<VersionEntry, FetchError> {
+        self.fetcher.version(&module(), &version(), false).await
+    }
+
+    /// The fill of `query` from peers alone, acting on claims of the kind `claim`.
+    async fn fill_from_peers(
+        &self,
+        query: impl Into<String>,
+        claim: crate::fetch::PeerClaim,
+    ) -> Option<crate::fetch::Filled> {
+        let request = crate::fetch::from_vcs::Request {
+            module: module(),
+            query: query.into(),
+        };
+        self.fetcher.inner.fill_from_peers(&request, claim).await
+    }
+
     fn stored(&self) -> Option<VersionEntry> {
         self.fetcher.index().get(&module(), &version()).unwrap()
     }

@@ -1,6 +1,7 @@
 //! Filling from peers: trusted and quorum fills, tampered bytes, liars and fallbacks.
 
 use super::*;
+use crate::fetch::PeerClaim;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn honest_bytes_from_a_trusted_signer_are_stored_signed_and_announced() {
@@ -150,11 +151,11 @@ async fn private_modules_are_never_asked_from_peers() {
     let (_a, addr) = server(1, files.clone()).await;
     let records = [record(&key(1), &files)];
     let c = client_with_private(&[1], 2, &records, &[addr], &["example.com"]).await;
-    let request = crate::fetch::from_vcs::Request {
-        module: module(),
-        query: VERSION.to_owned(),
-    };
-    assert!(c.fetcher.inner.fill_from_peers(&request).await.is_none());
+    assert!(
+        c.fill_from_peers(VERSION.to_owned(), PeerClaim::Full)
+            .await
+            .is_none()
+    );
     assert_eq!(c.stats().peer_bytes, 0);
     assert!(c.stored().is_none());
 }
@@ -164,11 +165,11 @@ async fn a_non_canonical_query_is_not_asked_from_peers() {
     let files = honest();
     let (_a, addr) = server(1, files.clone()).await;
     let c = client(&[1], 2, &[record(&key(1), &files)], &[addr]).await;
-    let request = crate::fetch::from_vcs::Request {
-        module: module(),
-        query: String::from("v1.0"),
-    };
-    assert!(c.fetcher.inner.fill_from_peers(&request).await.is_none());
+    assert!(
+        c.fill_from_peers(String::from("v1.0"), PeerClaim::Full)
+            .await
+            .is_none()
+    );
     assert_eq!(c.stats().peer_bytes, 0);
 }
 
@@ -186,4 +187,71 @@ async fn a_recent_not_found_does_not_hide_a_version_whose_records_came_since() {
         .unwrap();
     let entry = c.get().await.unwrap();
     assert_eq!(entry.source(), &Source::Peer(peer(1).to_string()));
+}
+
+/// A client (no VCS) trusting key 1, which vouches for the `.mod` only, connected to a node
+/// of key 1 serving `files`; and that node's handle.
+async fn mod_only_client(files: Files) -> (Client, PoolHandle) {
+    let (a, addr) = server(1, files).await;
+    let c = client(&[1], 2, &[mod_record(&key(1), MODULE, VERSION)], &[addr]).await;
+    (c, a)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mod_only_claim_fills_the_mod_from_a_peer_once_the_vcs_failed() {
+    let files = honest();
+    let (c, _a) = mod_only_client(files.clone()).await;
+
+    let entry = c.get_mod().await.unwrap();
+    assert!(!entry.is_full(), "only the .mod is vouched for");
+    assert_eq!(entry.source(), &Source::Peer(peer(1).to_string()));
+    assert_eq!(entry.info(), &files.info[..]);
+    assert_eq!(entry.go_mod().h1(), &H1Hash::of_go_mod(&files.go_mod));
+    let stats = c.stats();
+    assert!(stats.go_processes_started >= 1, "the VCS was asked first");
+    assert_eq!((stats.peer_fills, stats.fills_stored), (1, 1));
+    assert_eq!(
+        stats.peer_bytes,
+        (files.info.len() + files.go_mod.len()) as u64,
+        "the zip was not fetched"
+    );
+    let own = c.fetcher.own_signer().unwrap();
+    let mine = c.fetcher.index().records().get(&module(), &version(), &own);
+    let mine = mine.unwrap().unwrap();
+    assert_eq!(mine.record().fields().zip, None, "signed as .mod-only");
+
+    let zip = c.get().await.unwrap_err();
+    assert!(
+        zip.to_string().contains("vouches only for the .mod"),
+        "{zip}"
+    );
+    let again = c.stats();
+    assert_eq!(
+        (again.peer_bytes, again.peer_fills),
+        (stats.peer_bytes, 1),
+        "the held .mod was not fetched again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mod_only_claim_is_not_filled_from_a_peer_whose_mod_differs() {
+    let lying = Files {
+        go_mod: b"module example.com/m\n\nrequire example.com/evil v1.0.0\n".to_vec(),
+        ..honest()
+    };
+    let (c, _a) = mod_only_client(lying).await;
+
+    let err = c.get_mod().await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert!(c.stored().is_none(), "nothing of the liar was stored");
+    let stats = c.stats();
+    assert_eq!((stats.peer_mismatches, stats.peer_fills), (1, 0));
+    assert_eq!(c.bad(), vec![peer(1)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mod_only_claim_is_not_acted_on_before_the_vcs() {
+    let (c, _a) = mod_only_client(honest()).await;
+    assert!(c.fill_from_peers(VERSION, PeerClaim::Full).await.is_none());
+    assert_eq!(c.stats().peer_bytes, 0, "no peer was asked");
 }
