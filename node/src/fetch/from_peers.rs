@@ -1,8 +1,8 @@
 //! Filling a miss from pool peers, before the VCS.
 //!
 //! 1. The records stored for the module version go through the [`TrustPolicy`]; only an
-//!    accepted claim with a zip hash (trusted signer, or a quorum of agreeing signers) is worth
-//!    asking peers for, since nothing else could be verified.
+//!    accepted claim (trusted signer, or a quorum of agreeing signers) is worth asking peers
+//!    for, since nothing else could be verified; before the VCS, only one with a zip hash.
 //! 2. Candidates are the signers of records that agree with that claim (as PeerIds), then, if
 //!    none of them delivers, Kademlia's providers; each list is asked trusted peers first, then
 //!    by ping round trip ([`candidates`]). Peers that lied recently are skipped
