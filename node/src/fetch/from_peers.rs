@@ -126,7 +126,7 @@ impl super::Inner {
         claim: PeerClaim,
     ) -> Option<Filled> {
         let (link, version) = self.peer_target(request)?;
-        if claim == PeerClaim::AtLeastMod
+        if claim == PeerClaim::ModOnly
             && let Some(held) = self.held_mod_only(&request.module, &version).await
         {
             return Some(held);

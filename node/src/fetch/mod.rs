@@ -274,7 +274,7 @@ impl Inner {
             }
             let filled = from_vcs::fill(&this.go, &this.index, request.clone()).await;
             if filled.is_err()
-                && let Some(mod_only) = this.fill_from_peers(&request, PeerClaim::AtLeastMod).await
+                && let Some(mod_only) = this.fill_from_peers(&request, PeerClaim::ModOnly).await
             {
                 return Ok(mod_only);
             }

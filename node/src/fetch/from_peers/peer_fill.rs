@@ -25,14 +25,15 @@ use crate::fetch::stats::Counters;
 use crate::p2p::ExpiringPeers;
 use crate::p2p::{TransferError, with_retries};
 
-/// Which accepted claims a fill from peers may act on.
+/// Which accepted claim a fill from peers acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PeerClaim {
-    /// Only a claim with a zip hash: the whole version (what a fill tries before the VCS).
+    /// A claim with a zip hash: the whole version (what a fill tries before the VCS).
     Full,
-    /// A `.mod`-only claim too (what a fill tries when the VCS could not help): the `.mod`
-    /// and `.info` are taken, the zip stays unavailable.
-    AtLeastMod,
+    /// A claim without one (what a fill tries when the VCS could not help): the `.mod` and
+    /// `.info` are taken, the zip stays unavailable. A full claim is not asked for again
+    /// here: its peers were just tried.
+    ModOnly,
 }
 
 /// One fill from peers, with what it borrows from the fetcher.
@@ -119,7 +120,7 @@ impl PeerFill<'_> {
         match self.link.trust.verdict(module, version, records) {
             Verdict::Accepted {
                 hashes, vouched_by, ..
-            } if hashes.zip_h1.is_some() || claim == PeerClaim::AtLeastMod => Some(Expected::new(
+            } if hashes.zip_h1.is_some() == (claim == PeerClaim::Full) => Some(Expected::new(
                 module.clone(),
                 version.clone(),
                 hashes,

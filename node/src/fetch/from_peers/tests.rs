@@ -192,14 +192,14 @@ fn config() -> P2pConfig {
 
 /// Starts a node with identity `seed` serving `files`; returns its handle and TCP address.
 async fn server(seed: u8, files: Files) -> (PoolHandle, Multiaddr) {
+    server_of(seed, Arc::new(MemBlobs(files))).await
+}
+
+/// [`server`] serving from `blobs`.
+async fn server_of(seed: u8, blobs: Arc<dyn BlobSource>) -> (PoolHandle, Multiaddr) {
     let keypair = crate::keys::identity_keypair(&key(seed));
-    let (handle, _events, event_loop) = crate::p2p::spawn(
-        &keypair,
-        &config(),
-        Arc::new(MemBlobs(files)),
-        Arc::new(NoFeed),
-    )
-    .unwrap();
+    let (handle, _events, event_loop) =
+        crate::p2p::spawn(&keypair, &config(), blobs, Arc::new(NoFeed)).unwrap();
     tokio::spawn(event_loop.run());
     for _ in 0..200 {
         let status = handle.status().await.unwrap();

@@ -255,3 +255,36 @@ async fn a_mod_only_claim_is_not_acted_on_before_the_vcs() {
     assert!(c.fill_from_peers(VERSION, PeerClaim::Full).await.is_none());
     assert_eq!(c.stats().peer_bytes, 0, "no peer was asked");
 }
+
+/// Serves the `.mod` and `.info` but has no zip.
+struct WithoutZip(MemBlobs);
+
+impl BlobSource for WithoutZip {
+    fn open<'a>(
+        &'a self,
+        request: &'a TransferRequest,
+    ) -> BoxFuture<'a, Result<Option<Blob>, SourceError>> {
+        match request.kind() {
+            BlobKind::Zip => async { Ok(None) }.boxed(),
+            _ => self.0.open(request),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_claim_is_asked_for_once_even_when_the_vcs_fails_after_it() {
+    let files = honest();
+    let (_a, addr) = server_of(1, Arc::new(WithoutZip(MemBlobs(files.clone())))).await;
+    let c = client(&[1], 2, &[record(&key(1), &files)], &[addr]).await;
+
+    let err = c.get_mod().await.unwrap_err();
+    assert!(err.is_not_found(), "GOPROXY=off: {err}");
+    let stats = c.stats();
+    assert!(stats.go_processes_started >= 1, "the VCS was asked");
+    assert_eq!(
+        stats.peer_bytes,
+        (files.info.len() + files.go_mod.len()) as u64,
+        "the peer's .mod and .info were fetched once, not again as a .mod-only fill"
+    );
+    assert!(c.stored().is_none());
+}
