@@ -9,4 +9,5 @@ pub(crate) mod http;
 pub(crate) mod liar;
 pub(crate) mod node;
 pub(crate) mod pool;
+pub(crate) mod process_tree;
 pub(crate) mod shapes;

@@ -72,6 +72,12 @@ impl NodeOptions {
             .context("creating the node's temp dir")?;
         TestNode::spawn(dir, self)
     }
+
+    /// Starts a node with these options on the data dir a node left in `dir` (see
+    /// [`TestNode::kill_tree`]).
+    pub(crate) fn start_in(self, dir: TempDir) -> Result<TestNode> {
+        TestNode::spawn(dir, self)
+    }
 }
 
 /// A running `delos serve` process.
@@ -213,6 +219,16 @@ impl TestNode {
         let dir = self.dir.take().context("the node has no data dir")?;
         offline(&dir.path().join("data"))?;
         TestNode::spawn(dir, self.options.clone())
+    }
+
+    /// Kills the node together with every process it started (its `go` and `git` children),
+    /// all at once with SIGKILL, as a control-group kill does, and returns its dir for a
+    /// restart with [`NodeOptions::start_in`].
+    pub(crate) fn kill_tree(mut self) -> Result<TempDir> {
+        let mut child = self.child.take().context("the node is not running")?;
+        super::process_tree::kill_tree(child.id())?;
+        child.wait().context("reaping the killed node")?;
+        self.dir.take().context("the node has no data dir")
     }
 
     fn wait_healthy(&self) -> Result<()> {
