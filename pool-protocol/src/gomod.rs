@@ -1,10 +1,13 @@
-//! A `go.mod` reader just large enough to tell which module path a `.mod` file declares.
+//! A `go.mod` reader just large enough to tell which module path (and `go` version) a `.mod`
+//! file declares, and the rule tying a version's `.mod` to its zip.
 //!
 //! It follows `golang.org/x/mod/modfile.ModulePath`, the lax reader the `go` command uses for
 //! this question: the first line whose text (after cutting a `//` comment and trimming white
 //! space) is `module` followed by white space and a path. The path may be bare or a Go string
 //! literal (`"..."` with escapes, or `` `...` ``). Everything else in the file is ignored, so
 //! unrelated mistakes elsewhere do not hide the module path.
+
+use crate::module_path::ModulePath;
 
 /// Why no module path could be read from a `go.mod` file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,13 +51,67 @@ pub fn declared_module_path(go_mod: &[u8]) -> Result<String, GoModError> {
     Err(GoModError::NoModuleDirective)
 }
 
+/// The `go.mod` the `go` command makes up for a module version that has none
+/// (`modfetch.LegacyGoMod`): `module <path>\n`. A valid module path never needs quoting.
+pub fn synthesized_go_mod(path: &ModulePath) -> Vec<u8> {
+    format!("module {}\n", path.as_str()).into_bytes()
+}
+
+/// The version named by the first `go` directive (`go 1.21`) of `go_mod`, as written.
+pub fn go_directive(go_mod: &[u8]) -> Option<&str> {
+    go_mod
+        .split(|&b| b == b'\n')
+        .find_map(|line| directive_argument(line, b"go"))
+        .and_then(|argument| std::str::from_utf8(argument).ok())
+        .and_then(|argument| argument.split_whitespace().next())
+}
+
+/// Why a version's `.mod` cannot belong with its zip.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModZipMismatch {
+    /// The zip has a root `go.mod` and the `.mod` differs from it.
+    #[error("the .mod differs from the go.mod in the zip")]
+    DiffersFromZip,
+    /// The zip has no `go.mod`, so the `.mod` must be the synthesized `module <path>`, and is not.
+    #[error("the zip has no go.mod, but the .mod is not the synthesized `module {path}`")]
+    NotSynthesized {
+        /// The module path.
+        path: String,
+    },
+}
+
+/// Checks that `go_mod` (a version's `.mod`) is what the `go` command derives from its zip: the
+/// zip's root `go.mod` byte for byte when it has one (`zip_go_mod`), else exactly
+/// [`synthesized_go_mod`]. A `.mod` read from a damaged VCS clone (where `go.mod` looked
+/// absent) fails this.
+pub fn check_mod_matches_zip(
+    path: &ModulePath,
+    go_mod: &[u8],
+    zip_go_mod: Option<&[u8]>,
+) -> Result<(), ModZipMismatch> {
+    match zip_go_mod {
+        Some(in_zip) if in_zip == go_mod => Ok(()),
+        Some(_) => Err(ModZipMismatch::DiffersFromZip),
+        None if go_mod == synthesized_go_mod(path).as_slice() => Ok(()),
+        None => Err(ModZipMismatch::NotSynthesized {
+            path: path.as_str().to_owned(),
+        }),
+    }
+}
+
 /// If `line` is a `module` directive with a non-empty argument, returns the argument trimmed.
 fn module_directive_argument(line: &[u8]) -> Option<&[u8]> {
+    directive_argument(line, b"module")
+}
+
+/// If `line` is a `keyword` directive with a non-empty argument, returns the argument trimmed.
+fn directive_argument<'a>(line: &'a [u8], keyword: &[u8]) -> Option<&'a [u8]> {
     let line = match find(line, b"//") {
         Some(i) => &line[..i],
         None => line,
     };
-    let rest = trim_space(line).strip_prefix(b"module")?;
+    let rest = trim_space(line).strip_prefix(keyword)?;
     let trimmed = trim_space(rest);
     // `modulex` is not a directive: at least one space must follow the keyword.
     (trimmed.len() != rest.len() && !trimmed.is_empty()).then_some(trimmed)
@@ -207,6 +264,36 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_go_directive_is_read() {
+        assert_eq!(go_directive(b"module m\n\ngo 1.999\n"), Some("1.999"));
+        assert_eq!(
+            go_directive(b"module m\n  go 1.21 // pinned\n"),
+            Some("1.21")
+        );
+        assert_eq!(go_directive(b"module m\ngotoolchain x\n"), None);
+        assert_eq!(go_directive(b"module m\n"), None);
+    }
+
+    #[test]
+    fn the_mod_must_be_the_zips_go_mod_or_the_synthesized_one() {
+        let path = ModulePath::parse("example.org/big.git").unwrap();
+        let real: &[u8] = b"module example.org/big.git\n\ngo 1.21\n";
+        let synthesized = synthesized_go_mod(&path);
+        assert_eq!(synthesized, b"module example.org/big.git\n");
+        assert_eq!(check_mod_matches_zip(&path, real, Some(real)), Ok(()));
+        assert_eq!(check_mod_matches_zip(&path, &synthesized, None), Ok(()));
+        // What a damaged VCS clone yields: the synthesized .mod beside a zip with a go.mod.
+        assert_eq!(
+            check_mod_matches_zip(&path, &synthesized, Some(real)),
+            Err(ModZipMismatch::DiffersFromZip)
+        );
+        assert!(matches!(
+            check_mod_matches_zip(&path, real, None),
+            Err(ModZipMismatch::NotSynthesized { .. })
+        ));
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod entry_data;
 mod entry_name;
 mod error;
 mod plan;
+mod root_go_mod;
 mod scan;
 
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -35,6 +36,7 @@ use sha2::Digest as _;
 use zip::ZipArchive;
 
 pub use error::ZipError;
+pub use root_go_mod::root_go_mod;
 pub use scan::ScannedEntries;
 
 use crate::hash::{H1Builder, H1Hash, Sha256};

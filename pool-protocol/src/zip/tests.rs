@@ -496,3 +496,24 @@ fn a_scan_never_reads_past_its_input_and_stops_at_garbage() {
     assert!(ScannedEntries::scan(&b"PK\x03\x04 short"[..]).is_empty());
     assert!(ScannedEntries::scan(&[0u8; 4096][..]).is_empty());
 }
+
+#[test]
+fn the_root_go_mod_is_read_back_and_a_missing_one_is_none() {
+    let (path, version) = module();
+    let go_mod: &[u8] = b"module example.org/m\n\ngo 1.21\n";
+    let with = zip_of(&[(&name("go.mod"), go_mod), (&name("a.go"), b"package m\n")]);
+    verify(&with).unwrap();
+    let read = root_go_mod(Cursor::new(&with), &path, &version).unwrap();
+    assert_eq!(read.as_deref(), Some(go_mod));
+    let without = zip_of(&[(&name("a.go"), b"package m\n")]);
+    assert_eq!(
+        root_go_mod(Cursor::new(&without), &path, &version).unwrap(),
+        None
+    );
+    // Another version's go.mod is not this version's.
+    let other = Version::parse("v1.0.1").unwrap();
+    assert_eq!(
+        root_go_mod(Cursor::new(&with), &path, &other).unwrap(),
+        None
+    );
+}
