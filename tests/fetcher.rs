@@ -9,7 +9,6 @@ use anyhow::{Context, Result};
 use delos_node::fetch::{FetchConfig, FetchError, Fetcher};
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::version::Version;
-use delos_registry_index::Index;
 use tempfile::TempDir;
 
 use crate::support::git::GitWorld;
@@ -18,7 +17,8 @@ use crate::support::shapes;
 
 /// A fetcher on a fresh index in `dir`, whose `go` sees only `world`.
 fn fetcher(world: &GitWorld, dir: &TempDir, offline: bool) -> Result<Fetcher> {
-    let index = Arc::new(Index::open(dir.path().join("data"))?);
+    // Waits out sled's lock, which a fork of another test may hold for a moment.
+    let index = Arc::new(crate::support::crash::open_index(&dir.path().join("data"))?);
     let mut config = FetchConfig::new(dir.path().join("fetch"));
     config.gosumdb = String::from("off");
     config.offline = offline;
@@ -52,31 +52,71 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// Leaves what a crashed run would: an extracted read-only tree and a download.
+/// Leaves what a crashed process would: an extracted read-only tree, a download and a VCS
+/// clone in the shared module cache of earlier versions, and a run's own module cache.
 fn plant_leftovers(dir: &TempDir) -> Result<Vec<std::path::PathBuf>> {
     use std::os::unix::fs::PermissionsExt;
     let cache = dir.path().join("fetch/gopath/pkg/mod");
     let tree = cache.join("example.org/left.git@v1.0.0");
     let download = cache.join("cache/download/example.org/left.git/@v");
     let clone = cache.join("cache/vcs/0123");
-    for made in [&tree, &download, &clone] {
+    let run_clone = dir
+        .path()
+        .join("fetch/runs/7/pkg/mod/cache/vcs/4567/objects");
+    for made in [&tree, &download, &clone, &run_clone] {
         std::fs::create_dir_all(made)?;
     }
     std::fs::write(tree.join("left.go"), "package left\n")?;
     std::fs::set_permissions(tree.join("left.go"), std::fs::Permissions::from_mode(0o444))?;
     std::fs::write(download.join("v1.0.0.zip"), "zip")?;
-    Ok(vec![tree, download, clone])
+    std::fs::write(run_clone.join("pack"), "half a pack")?;
+    std::fs::set_permissions(
+        run_clone.join("pack"),
+        std::fs::Permissions::from_mode(0o444),
+    )?;
+    Ok(vec![tree, download, clone, run_clone])
+}
+
+/// A file in the workers' build cache, which survives a clean stop only.
+fn plant_build_cache(dir: &TempDir) -> Result<std::path::PathBuf> {
+    let gocache = dir.path().join("fetch/gocache/00");
+    std::fs::create_dir_all(&gocache)?;
+    std::fs::write(gocache.join("entry"), "built")?;
+    Ok(gocache.join("entry"))
 }
 
 #[test]
-fn a_new_fetcher_sweeps_leftovers_but_keeps_vcs_clones() -> Result<()> {
+fn a_new_fetcher_removes_every_module_cache_a_crashed_process_left() -> Result<()> {
     let world = GitWorld::new()?;
     let dir = tempfile::tempdir()?;
     let planted = plant_leftovers(&dir)?;
+    let built = plant_build_cache(&dir)?;
+    let first = fetcher(&world, &dir, false)?;
+    for path in &planted {
+        assert!(!path.exists(), "{} left behind", path.display());
+    }
+    assert!(
+        built.exists(),
+        "no unclean stop seen yet: the build cache is kept"
+    );
+    // The first fetcher was never released: the next one sees an unclean stop.
+    drop(first);
     let _fetcher = fetcher(&world, &dir, false)?;
-    assert!(!planted[0].exists(), "extracted tree swept");
-    assert!(!planted[1].exists(), "download swept");
-    assert!(planted[2].is_dir(), "VCS clone kept");
+    assert!(
+        !built.exists(),
+        "after an unclean stop the build cache is wiped"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_released_work_area_keeps_its_build_cache() -> Result<()> {
+    let world = GitWorld::new()?;
+    let dir = tempfile::tempdir()?;
+    fetcher(&world, &dir, false)?.release_work_area();
+    let built = plant_build_cache(&dir)?;
+    let _fetcher = fetcher(&world, &dir, false)?;
+    assert!(built.exists(), "a clean stop keeps the build cache");
     Ok(())
 }
 

@@ -11,6 +11,7 @@ mod download_protocol;
 mod fetcher;
 mod fill_answers;
 mod fill_concurrency;
+mod fill_crash;
 mod go_proof;
 mod hostile_input;
 mod immutability;

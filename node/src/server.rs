@@ -169,6 +169,7 @@ impl Node {
                 Err(ShutdownError::DrainTimeout(DRAIN_TIMEOUT))
             }
         };
+        fetcher.release_work_area();
         // The last handle closes the index; sled flushes on drop, which blocks.
         tokio::task::spawn_blocking(move || drop(fetcher)).await?;
         tracing::info!(target: "delos", "stopped");

@@ -1,10 +1,13 @@
 //! Filling one module version from version control: `go mod download -json M@Q`, the result
 //! checked against Go's rules and our own hashes, then stored through the index.
 //!
+//! Nothing is pinned that `go` could have read from a damaged VCS clone: the `.mod` must be
+//! what the zip implies ([`check_mod_matches_zip`]), and a version without a zip is pinned
+//! `.mod`-only only when `go`'s error is a fact about the version ([`classify_zip_failure`]).
+//!
 //! The order follows `registry-index`: blobs first, then [`Index::store`], which pins the first
 //! entry forever (a moved tag later yields a [`Conflict`](delos_registry_index::Conflict), and
-//! the first bytes keep being served). Afterwards the version is removed from the workers' module
-//! cache so that the cache does not grow with the store.
+//! the first bytes keep being served). The run's module cache is removed afterwards.
 
 use std::fs::File;
 use std::io::Read;
@@ -12,17 +15,20 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use delos_pool_protocol::gomod::declared_module_path;
+use delos_pool_protocol::gomod::{check_mod_matches_zip, declared_module_path, go_directive};
 use delos_pool_protocol::hash::H1Hash;
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::provenance::VcsOrigin;
 use delos_pool_protocol::version::{Version, check_path_version};
-use delos_pool_protocol::zip::{MAX_GO_MOD_BYTES, MAX_ZIP_BYTES, verify_module_zip};
+use delos_pool_protocol::zip::{
+    MAX_GO_MOD_BYTES, MAX_ZIP_BYTES, VerifiedZip, root_go_mod, verify_module_zip,
+};
 use delos_registry_index::{HashedBlob, Index, IndexError, Source, VersionEntry};
 
 use super::error::{FetchError, one_line};
 use super::go_command::{GoCommand, GoRun};
 use super::go_json::{Download, InfoJson, parse_stream};
+use super::zip_failure::{ZipFailure, classify_zip_failure};
 
 /// Largest `.info` file accepted from `go`.
 const MAX_INFO_BYTES: u64 = 64 << 10;
@@ -63,8 +69,8 @@ pub(crate) async fn fill(
     request: Request,
 ) -> Result<Filled, FetchError> {
     let arg = format!("{}@{}", request.module, request.query);
-    let output = match go.run(&["mod", "download", "-json", &arg]).await {
-        Ok(GoRun::Finished(output)) => output,
+    let (output, cache) = match go.run(&["mod", "download", "-json", &arg]).await {
+        Ok(GoRun::Finished(output, cache)) => (output, cache),
         Ok(GoRun::TimedOut(timeout)) => {
             return Err(FetchError::TimedOut {
                 module: request.module,
@@ -75,10 +81,10 @@ pub(crate) async fn fill(
         Err(err) => return Err(FetchError::Spawn(err)),
     };
     let download = first_download(&request, &output.stdout, &output.stderr)?;
-    let (index, gomodcache) = (Arc::clone(index), go.gomodcache().to_path_buf());
+    let index = Arc::clone(index);
     tokio::task::spawn_blocking(move || {
         let filled = check_and_store(&index, &request, &download);
-        forget_version(&gomodcache, &request.module, &download.version);
+        cache.remove();
         filled
     })
     .await
@@ -112,6 +118,13 @@ fn check_and_store(
     let version = checked_version(request, download)?;
     let info = read_info(request, download, &version)?;
     let (go_mod, go_mod_h1) = read_go_mod(request, download)?;
+    let zip = match &download.error {
+        Some(error) => {
+            check_no_zip_can_exist(request, error, &go_mod)?;
+            None
+        }
+        None => Some(checked_zip(request, download, &version, &go_mod)?),
+    };
     let go_mod_blob = index.blobs().write(&go_mod[..])?;
     let mut entry = VersionEntry::new(
         info,
@@ -119,12 +132,12 @@ fn check_and_store(
         now_unix_secs(),
         Source::Vcs,
     );
-    let zip_problem = match &download.error {
-        Some(error) => Some(one_line(error)),
-        None => {
-            entry = entry.with_zip(store_zip(index, request, download, &version)?);
+    let zip_problem = match zip {
+        Some((path, verified)) => {
+            entry = entry.with_zip(store_zip(index, request, path, &verified)?);
             None
         }
+        None => download.error.as_deref().map(one_line),
     };
     let produced = entry.claimed_hashes();
     let entry = pin(index, &request.module, &version, entry)?;
@@ -201,13 +214,36 @@ fn read_go_mod(request: &Request, download: &Download) -> Result<(Vec<u8>, H1Has
     Ok((go_mod, h1))
 }
 
-/// Verifies the zip (every `CheckZip` rule, `h1:` equal to `Sum`) and stores it as a blob.
-fn store_zip(
-    index: &Index,
+/// Accepts `go`'s zip error only when it is a fact about the version (see
+/// [`classify_zip_failure`]); a newer-Go error also needs the `.mod` to declare that Go.
+/// Anything else is a failed fill: nothing is pinned and a later request tries again.
+fn check_no_zip_can_exist(request: &Request, error: &str, go_mod: &[u8]) -> Result<(), FetchError> {
+    let refuse = |why: &str| {
+        tracing::warn!(
+            "{}@{}: not pinned: {why}: {}",
+            request.module,
+            request.query,
+            one_line(error)
+        );
+        Err(request.not_found(format!("the zip could not be built: {}", one_line(error))))
+    };
+    match classify_zip_failure(error) {
+        ZipFailure::BreaksZipRules => Ok(()),
+        ZipFailure::NeedsNewerGo { required } if go_directive(go_mod) == Some(&*required) => Ok(()),
+        ZipFailure::NeedsNewerGo { .. } => refuse("go asks for a newer Go than the .mod declares"),
+        _ => refuse("the zip failed for a reason that may pass"),
+    }
+}
+
+/// Verifies the zip (every `CheckZip` rule, `h1:` equal to `Sum`) and that `go_mod` is what
+/// the zip implies: its root `go.mod`, or the synthesized one when it has none. Returns the
+/// zip's path and hashes, for [`store_zip`].
+fn checked_zip<'a>(
     request: &Request,
-    download: &Download,
+    download: &'a Download,
     version: &Version,
-) -> Result<HashedBlob, FetchError> {
+    go_mod: &[u8],
+) -> Result<(&'a Path, VerifiedZip), FetchError> {
     let (Some(path), Some(sum)) = (download.zip.as_deref(), download.sum.as_deref()) else {
         return Err(request.not_found("go reported no zip and no error"));
     };
@@ -217,6 +253,26 @@ fn store_zip(
     if verified.h1.to_string() != sum {
         return Err(request.not_found(format!("zip hashes to {}, go said {sum}", verified.h1)));
     }
+    let file = File::open(path).map_err(FetchError::WorkArea)?;
+    let in_zip = root_go_mod(file, &request.module, version)
+        .map_err(|err| request.not_found(format!("invalid module zip: {err}")))?;
+    if let Err(mismatch) = check_mod_matches_zip(&request.module, go_mod, in_zip.as_deref()) {
+        tracing::warn!(
+            "{}@{version}: not pinned: {mismatch} (a damaged VCS clone?)",
+            request.module
+        );
+        return Err(request.not_found(mismatch.to_string()));
+    }
+    Ok((path, verified))
+}
+
+/// Stores the verified zip at `path` as a blob.
+fn store_zip(
+    index: &Index,
+    request: &Request,
+    path: &Path,
+    verified: &VerifiedZip,
+) -> Result<HashedBlob, FetchError> {
     let file = File::open(path).map_err(FetchError::WorkArea)?;
     let blob = index.blobs().write_limited(file, MAX_ZIP_BYTES)?;
     if blob.sha256() != &verified.sha256 {
@@ -258,36 +314,12 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, FetchError> {
     Ok(bytes)
 }
 
-/// Removes `module@version` (extracted tree and download files) from the workers' module cache;
-/// failures only cost disk space, so they are logged and ignored.
-fn forget_version(gomodcache: &Path, module: &ModulePath, version: &str) {
-    let Ok(version) = Version::parse(version) else {
-        return;
-    };
-    let (path, version) = (module.escape(), version.escape());
-    let tree = gomodcache.join(format!("{path}@{version}"));
-    log_failure(&tree, std::fs::remove_dir_all(&tree));
-    let download_dir = gomodcache.join("cache/download").join(&path).join("@v");
-    for ext in ["info", "mod", "zip", "ziphash"] {
-        let file = download_dir.join(format!("{version}.{ext}"));
-        log_failure(&file, std::fs::remove_file(&file));
-    }
-}
-
-fn log_failure(path: &Path, result: std::io::Result<()>) {
-    if let Err(err) = result
-        && err.kind() != std::io::ErrorKind::NotFound
-    {
-        tracing::debug!(
-            "cleaning {} from the worker module cache: {err}",
-            path.display()
-        );
-    }
-}
-
 fn now_unix_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs())
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests;

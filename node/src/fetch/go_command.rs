@@ -4,11 +4,20 @@
 //! [`FetchConfig::pass_env`]), in an empty directory outside any module, in its own process group, after
 //! taking one of `workers` permits. Past the timeout the whole group (`go` and the `git`
 //! processes it started) is killed with SIGKILL.
+//!
+//! Every run has a module cache of its own (`GOPATH` and `GOMODCACHE` in a fresh directory under
+//! `runs/`), removed when the caller is done with the files `go` wrote ([`RunCache`]). Nothing a
+//! failed, timed-out or killed `go` or `git` left behind is ever read by a later run: a `git
+//! fetch` killed half-way leaves a clone without some objects, and `go` then reads `go.mod` as
+//! absent. The price is a fresh (shallow, for a tagged version) fetch per fill, once per version
+//! for good. The build cache (`gocache/`) is shared; after an unclean stop (the `in-use` marker
+//! is still there) it is wiped too, before the first run.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
@@ -21,9 +30,10 @@ use super::stats::Counters;
 /// How one run of `go` ended.
 #[derive(Debug)]
 pub(crate) enum GoRun {
-    /// It exited (successfully or not); its output.
-    Finished(Output),
-    /// It ran past the timeout and its process group was killed.
+    /// It exited (successfully or not): its output, and the module cache holding the files it
+    /// names, which lives as long as this value.
+    Finished(Output, RunCache),
+    /// It ran past the timeout and its process group was killed (its cache is removed).
     TimedOut(Duration),
 }
 
@@ -32,55 +42,79 @@ pub(crate) enum GoRun {
 pub(crate) struct GoCommand {
     env: Vec<(OsString, OsString)>,
     cwd: PathBuf,
-    gomodcache: PathBuf,
+    runs: PathBuf,
+    next_run: AtomicU64,
+    in_use: PathBuf,
     timeout: Duration,
     permits: Semaphore,
     counters: Arc<Counters>,
 }
 
 impl GoCommand {
-    /// Prepares the work area (`gopath/`, `gocache/`, `empty/` under `config.work_dir`), and
-    /// sweeps what an earlier run left in the module cache (see [`sweep_module_cache`]).
-    /// `go` refuses a relative GOPATH (and runs in `empty/`), so a relative work dir is made
-    /// absolute against the node's current directory first.
+    /// Prepares the work area under `config.work_dir` (`runs/`, `gocache/`, `empty/`, the
+    /// `in-use` marker) and removes every module cache an earlier process left there, and the
+    /// build cache too after an unclean stop. `go` refuses a relative GOPATH (and runs in
+    /// `empty/`), so a relative work dir is made absolute against the node's current directory.
     pub(crate) fn new(config: &FetchConfig, counters: Arc<Counters>) -> std::io::Result<Self> {
         let work_dir = std::path::absolute(&config.work_dir)?;
-        let gopath = work_dir.join("gopath");
-        let gomodcache = gopath.join("pkg").join("mod");
-        let gocache = work_dir.join("gocache");
-        let cwd = work_dir.join("empty");
-        for dir in [&gomodcache, &gocache, &cwd] {
+        let (runs, gocache, cwd) = (
+            work_dir.join("runs"),
+            work_dir.join("gocache"),
+            work_dir.join("empty"),
+        );
+        let in_use = work_dir.join("in-use");
+        if in_use.exists() {
+            tracing::warn!(
+                "the node did not stop cleanly: wiping the fill workers' caches in {}",
+                work_dir.display()
+            );
+            remove_all(&gocache)?;
+        }
+        // Module caches of earlier runs, and the shared cache of versions before per-run ones.
+        remove_all(&runs)?;
+        remove_all(&work_dir.join("gopath"))?;
+        for dir in [&runs, &gocache, &cwd] {
             std::fs::create_dir_all(dir)?;
         }
-        sweep_module_cache(&gomodcache)?;
-        let env = environment(config, &gopath, &gomodcache, &gocache);
+        std::fs::write(&in_use, format!("{}\n", std::process::id()))?;
+        let env = environment(config, &gocache);
         Ok(Self {
             env,
             cwd,
-            gomodcache,
+            runs,
+            next_run: AtomicU64::new(0),
+            in_use,
             timeout: config.timeout,
             permits: Semaphore::new(config.workers.max(1)),
             counters,
         })
     }
 
-    /// The workers' module cache (`GOMODCACHE`).
-    pub(crate) fn gomodcache(&self) -> &Path {
-        &self.gomodcache
+    /// Marks the work area as cleanly released: the next start keeps the build cache. Called on
+    /// a graceful shutdown; module caches of runs still going are removed at the next start.
+    pub(crate) fn release(&self) {
+        if let Err(err) = std::fs::remove_file(&self.in_use) {
+            tracing::debug!("removing {}: {err}", self.in_use.display());
+        }
     }
 
-    /// Runs `go <args>` once a worker permit is free; waits for it to exit or time out.
+    /// Runs `go <args>` once a worker permit is free, with a module cache of its own; waits for
+    /// it to exit or time out.
     pub(crate) async fn run(&self, args: &[&str]) -> std::io::Result<GoRun> {
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| std::io::Error::other("go worker pool closed"))?;
+        let number = self.next_run.fetch_add(1, Ordering::Relaxed);
+        let cache = RunCache::create(self.runs.join(number.to_string()))?;
         let mut cmd = tokio::process::Command::new("go");
         cmd.args(args)
             .current_dir(&self.cwd)
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("GOPATH", &cache.dir)
+            .env("GOMODCACHE", cache.gomodcache())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -92,7 +126,7 @@ impl GoCommand {
         match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
             Ok(output) => {
                 group.disarm();
-                output.map(GoRun::Finished)
+                output.map(|output| GoRun::Finished(output, cache))
             }
             Err(_) => {
                 Counters::bump(&self.counters.go_processes_timed_out);
@@ -102,20 +136,50 @@ impl GoCommand {
     }
 }
 
-/// Removes everything from the workers' module cache but the VCS clones (`cache/vcs`, which
-/// make later fetches from the same repositories faster): extracted trees and downloads a crash
-/// or a query left behind. With `-modcacherw` the read-only files sit in writable directories,
-/// so they can be removed. Runs at start, before any `go` process uses the cache.
-fn sweep_module_cache(gomodcache: &Path) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(gomodcache)? {
-        let path = entry?.path();
-        if path.file_name() == Some("cache".as_ref()) {
-            remove_all(&path.join("download"))?;
-        } else {
-            remove_all(&path)?;
+/// The module cache of one `go` run (its `GOPATH`), removed when dropped. With `-modcacherw`
+/// the files `go` extracts sit in writable directories, so the whole tree can be removed.
+#[derive(Debug)]
+pub(crate) struct RunCache {
+    dir: PathBuf,
+}
+
+impl RunCache {
+    fn create(dir: PathBuf) -> std::io::Result<Self> {
+        std::fs::create_dir(&dir)?;
+        Ok(Self { dir })
+    }
+
+    /// The run's `GOMODCACHE`.
+    pub(crate) fn gomodcache(&self) -> PathBuf {
+        self.dir.join("pkg").join("mod")
+    }
+
+    /// Removes the cache now, on this thread (a blocking one).
+    pub(crate) fn remove(mut self) {
+        let dir = std::mem::take(&mut self.dir);
+        if let Err(err) = remove_all(&dir) {
+            tracing::debug!("removing the run cache {}: {err}", dir.display());
         }
     }
-    Ok(())
+}
+
+impl Drop for RunCache {
+    fn drop(&mut self) {
+        let dir = std::mem::take(&mut self.dir);
+        if dir.as_os_str().is_empty() {
+            return;
+        }
+        let remove = move || {
+            if let Err(err) = remove_all(&dir) {
+                tracing::debug!("removing the run cache {}: {err}", dir.display());
+            }
+        };
+        // Off the async threads when dropped on one: a clone can be large.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(remove)),
+            Err(_) => remove(),
+        }
+    }
 }
 
 /// Removes a file or a directory tree; absent is fine.
@@ -152,20 +216,14 @@ impl Drop for GroupGuard {
 }
 
 /// The complete environment of every `go` run.
-fn environment(
-    config: &FetchConfig,
-    gopath: &Path,
-    gomodcache: &Path,
-    gocache: &Path,
-) -> Vec<(OsString, OsString)> {
+/// (`GOPATH` and `GOMODCACHE` are the run's own, set by [`GoCommand::run`].)
+fn environment(config: &FetchConfig, gocache: &Path) -> Vec<(OsString, OsString)> {
     let private = config.private.join(",");
-    let fixed: [(&str, OsString); 15] = [
+    let fixed: [(&str, OsString); 13] = [
         ("GOPROXY", config.upstream.clone().into()),
         ("GOSUMDB", config.gosumdb.clone().into()),
         ("GOPRIVATE", private.clone().into()),
         ("GONOSUMDB", private.into()),
-        ("GOPATH", gopath.into()),
-        ("GOMODCACHE", gomodcache.into()),
         ("GOCACHE", gocache.into()),
         ("GOFLAGS", "-modcacherw".into()),
         ("GOTOOLCHAIN", "local".into()),

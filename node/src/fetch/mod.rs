@@ -28,6 +28,7 @@ mod queries;
 mod single_flight;
 mod stats;
 mod ttl_cache;
+mod zip_failure;
 
 use std::sync::{Arc, OnceLock};
 
@@ -43,6 +44,7 @@ pub use error::FetchError;
 use from_peers::PeerClaim;
 pub use from_peers::{PeerFillHooks, PoolLink};
 pub use stats::{FetchStats, PeerFillMicros};
+pub use zip_failure::{ZipFailure, classify_zip_failure};
 
 use crate::p2p::ExpiringPeers;
 pub(crate) use from_vcs::Filled;
@@ -194,6 +196,12 @@ impl Fetcher {
     /// The signer of the node's own records, if it signs them.
     pub fn own_signer(&self) -> Option<delos_pool_protocol::signing::SignerId> {
         self.inner.own_records.as_ref().map(OwnRecords::signer)
+    }
+
+    /// Marks the fill workers' work area as released cleanly, so the next start keeps their
+    /// build cache (after an unclean stop it is wiped). Call once, on a graceful shutdown.
+    pub fn release_work_area(&self) {
+        self.inner.go.release();
     }
 
     /// The store this fetcher serves from.

@@ -196,7 +196,7 @@ impl Inner {
         args: &[&str],
     ) -> Result<ListedModule, FetchError> {
         let output = match self.go.run(args).await.map_err(FetchError::Spawn)? {
-            GoRun::Finished(output) => output,
+            GoRun::Finished(output, _cache) => output,
             GoRun::TimedOut(timeout) => {
                 return Err(FetchError::TimedOut {
                     module: module.clone(),
