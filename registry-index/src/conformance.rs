@@ -136,4 +136,6 @@ conformance!(
     counts_are_rebuilt_for_a_store_made_before_them,
     a_cursor_from_before_feed_ids_is_read_without_one,
     the_feed_id_survives_reopen,
+    a_poisoned_mod_only_pin_is_replaced_once_keeping_the_old_record_as_evidence,
+    repin_refuses_what_is_not_a_repair,
 );

@@ -288,6 +288,13 @@ impl Index {
         self.lock().stats
     }
 
+    /// Counts `replacement` instead of `previous` (after [`Self::repin_mod_only`]).
+    pub(crate) fn replace_counted(&self, previous: &VersionEntry, replacement: &VersionEntry) {
+        let mut visibility = self.lock();
+        visibility.stats.remove(previous);
+        visibility.stats.add(replacement);
+    }
+
     fn lock(&self) -> MutexGuard<'_, Visibility> {
         // The guarded data is only counters and a set; a panic elsewhere cannot leave them in a
         // state worse than slightly wrong counts, so a poisoned lock is still usable.

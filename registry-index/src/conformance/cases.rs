@@ -4,6 +4,7 @@ mod damage;
 mod pinning;
 mod provenance;
 mod queries;
+mod repin;
 mod signer_counts;
 mod sync_cursors;
 
@@ -11,6 +12,7 @@ pub(crate) use damage::*;
 pub(crate) use pinning::*;
 pub(crate) use provenance::*;
 pub(crate) use queries::*;
+pub(crate) use repin::*;
 pub(crate) use signer_counts::*;
 pub(crate) use sync_cursors::*;
 

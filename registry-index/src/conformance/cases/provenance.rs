@@ -27,6 +27,17 @@ pub(super) fn signed(
     zip: Option<&[u8]>,
     obtained_at: u64,
 ) -> VerifiedRecord {
+    signed_with_go_mod(key, at, GO_MOD, zip, obtained_at)
+}
+
+/// [`signed`], for a version whose `.mod` is `go_mod`.
+pub(super) fn signed_with_go_mod(
+    key: &NodeKey,
+    at: (&str, &str),
+    go_mod: &[u8],
+    zip: Option<&[u8]>,
+    obtained_at: u64,
+) -> VerifiedRecord {
     let origin = VcsOrigin {
         vcs: "git".into(),
         url: "https://example.com/a/b".into(),
@@ -37,7 +48,7 @@ pub(super) fn signed(
     let record = ProvenanceRecord::new(RecordFields {
         module: module(at.0),
         version: version(at.1),
-        go_mod_h1: H1Hash::of_go_mod(GO_MOD),
+        go_mod_h1: H1Hash::of_go_mod(go_mod),
         zip: zip.map(|bytes| ZipFacts {
             h1: stand_in_h1(bytes),
             sha256: Sha256::digest(bytes),
