@@ -21,4 +21,5 @@ pub mod metrics;
 pub mod p2p;
 pub mod pool;
 pub mod provenance;
+pub mod repair;
 pub mod server;

@@ -96,10 +96,7 @@ impl OwnRecords {
         origin: Option<&VcsOrigin>,
         sharing: Sharing,
     ) -> Result<RecordStored, ProvenanceError> {
-        let source = match origin {
-            Some(origin) => Source::Vcs(origin.clone()),
-            None => Source::Upstream(self.upstream.clone()),
-        };
+        let source = self.vcs_source(origin);
         self.sign_and_store_from(index, module, version, entry, source, sharing)
     }
 
@@ -114,6 +111,20 @@ impl OwnRecords {
         source: Source,
         sharing: Sharing,
     ) -> Result<RecordStored, ProvenanceError> {
+        let verified = self.sign(module, version, entry, source)?;
+        let stored = index.records().insert(&verified, sharing)?;
+        warn_conflicts(&stored.new_conflicts);
+        Ok(stored)
+    }
+
+    /// The node's signed record of `entry` as `module@version`, got from `source`; not stored.
+    pub fn sign(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+        entry: &VersionEntry,
+        source: Source,
+    ) -> Result<VerifiedRecord, ProvenanceError> {
         let record = ProvenanceRecord::new(RecordFields {
             module: module.clone(),
             version: version.clone(),
@@ -128,10 +139,15 @@ impl OwnRecords {
             source,
             obtained_at: entry.obtained_at_unix_secs(),
         })?;
-        let verified = self.key.sign(&record)?.verify()?;
-        let stored = index.records().insert(&verified, sharing)?;
-        warn_conflicts(&stored.new_conflicts);
-        Ok(stored)
+        Ok(self.key.sign(&record)?.verify()?)
+    }
+
+    /// The source a VCS fill names: `go`'s origin, else the workers' `GOPROXY` value.
+    pub fn vcs_source(&self, origin: Option<&VcsOrigin>) -> Source {
+        match origin {
+            Some(origin) => Source::Vcs(origin.clone()),
+            None => Source::Upstream(self.upstream.clone()),
+        }
     }
 }
 

@@ -68,6 +68,35 @@ pub(crate) async fn fill(
     index: &Arc<Index>,
     request: Request,
 ) -> Result<Filled, FetchError> {
+    let (produced, index) = (produce(go, index, request).await?, Arc::clone(index));
+    tokio::task::spawn_blocking(move || pin_produced(&index, produced))
+        .await
+        .map_err(|_| FetchError::TaskFailed)?
+}
+
+/// What a fresh `go mod download` yields for a version: checked like a fill, its blobs
+/// written, nothing pinned (the blobs are content-addressed, so this changes no answer).
+#[derive(Debug, Clone)]
+pub(crate) struct Produced {
+    /// The request it answers.
+    pub(crate) request: Request,
+    /// The canonical version.
+    pub(crate) version: Version,
+    /// The entry, blobs stored, not pinned.
+    pub(crate) entry: VersionEntry,
+    /// Why the zip cannot exist, for a `.mod`-only entry.
+    pub(crate) zip_problem: Option<String>,
+    /// Where `go` got it.
+    pub(crate) origin: Option<VcsOrigin>,
+}
+
+/// Runs `go mod download -json` for `request` and checks and writes what it produced, without
+/// pinning it.
+pub(crate) async fn produce(
+    go: &GoCommand,
+    index: &Arc<Index>,
+    request: Request,
+) -> Result<Produced, FetchError> {
     let arg = format!("{}@{}", request.module, request.query);
     let (output, cache) = match go.run(&["mod", "download", "-json", &arg]).await {
         Ok(GoRun::Finished(output, cache)) => (output, cache),
@@ -83,9 +112,9 @@ pub(crate) async fn fill(
     let download = first_download(&request, &output.stdout, &output.stderr)?;
     let index = Arc::clone(index);
     tokio::task::spawn_blocking(move || {
-        let filled = check_and_store(&index, &request, &download);
+        let produced = check_and_write(&index, request, &download);
         cache.remove();
-        filled
+        produced
     })
     .await
     .map_err(|_| FetchError::TaskFailed)?
@@ -109,21 +138,21 @@ fn first_download(request: &Request, stdout: &[u8], stderr: &[u8]) -> Result<Dow
     }
 }
 
-/// Checks everything `go` produced and pins it; blocking.
-fn check_and_store(
+/// Checks everything `go` produced and writes its blobs; blocking. Pins nothing.
+fn check_and_write(
     index: &Index,
-    request: &Request,
+    request: Request,
     download: &Download,
-) -> Result<Filled, FetchError> {
-    let version = checked_version(request, download)?;
-    let info = read_info(request, download, &version)?;
-    let (go_mod, go_mod_h1) = read_go_mod(request, download)?;
+) -> Result<Produced, FetchError> {
+    let version = checked_version(&request, download)?;
+    let info = read_info(&request, download, &version)?;
+    let (go_mod, go_mod_h1) = read_go_mod(&request, download)?;
     let zip = match &download.error {
         Some(error) => {
-            check_no_zip_can_exist(request, error, &go_mod)?;
+            check_no_zip_can_exist(&request, error, &go_mod)?;
             None
         }
-        None => Some(checked_zip(request, download, &version, &go_mod)?),
+        None => Some(checked_zip(&request, download, &version, &go_mod)?),
     };
     let go_mod_blob = index.blobs().write(&go_mod[..])?;
     let mut entry = VersionEntry::new(
@@ -134,11 +163,29 @@ fn check_and_store(
     );
     let zip_problem = match zip {
         Some((path, verified)) => {
-            entry = entry.with_zip(store_zip(index, request, path, &verified)?);
+            entry = entry.with_zip(store_zip(index, &request, path, &verified)?);
             None
         }
         None => download.error.as_deref().map(one_line),
     };
+    Ok(Produced {
+        request,
+        version,
+        entry,
+        zip_problem,
+        origin: download.origin.as_ref().and_then(|o| o.to_vcs_origin()),
+    })
+}
+
+/// Pins what a fill produced (the first entry stays pinned; see [`pin`]); blocking.
+fn pin_produced(index: &Index, produced: Produced) -> Result<Filled, FetchError> {
+    let Produced {
+        request,
+        version,
+        entry,
+        zip_problem,
+        origin,
+    } = produced;
     let produced = entry.claimed_hashes();
     let entry = pin(index, &request.module, &version, entry)?;
     let zip_problem = zip_problem.filter(|_| !entry.is_full());
@@ -147,7 +194,7 @@ fn check_and_store(
         pinned_is_ours: !entry.claimed_hashes().conflicts(&produced),
         entry,
         zip_problem,
-        origin: download.origin.as_ref().and_then(|o| o.to_vcs_origin()),
+        origin,
     })
 }
 

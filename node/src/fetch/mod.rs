@@ -204,6 +204,20 @@ impl Fetcher {
         self.inner.go.release();
     }
 
+    /// A fresh `go mod download` of `module@version`, checked like a fill and its blobs
+    /// written, but not pinned: for re-checking what is pinned (see `crate::repair`).
+    pub(crate) async fn produce_from_vcs(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<from_vcs::Produced, FetchError> {
+        let request = Request {
+            module: module.clone(),
+            query: version.as_str().to_owned(),
+        };
+        from_vcs::produce(&self.inner.go, &self.inner.index, request).await
+    }
+
     /// The store this fetcher serves from.
     pub fn index(&self) -> &Arc<Index> {
         &self.inner.index

@@ -16,6 +16,15 @@ const REAL_GO_MOD: &[u8] = b"module example.org/big.git\n\ngo 1.21\n";
 const SYNTHESIZED: &[u8] = b"module example.org/big.git\n";
 const INFO: &[u8] = b"{\"Version\":\"v1.0.0\",\"Time\":\"2026-01-01T00:00:00Z\"}";
 
+/// [`check_and_write`] then [`pin_produced`], as a fill does after `go` ran.
+fn check_and_store(
+    index: &Index,
+    request: &Request,
+    download: &Download,
+) -> Result<Filled, FetchError> {
+    pin_produced(index, check_and_write(index, request.clone(), download)?)
+}
+
 /// A store and the files of one `go mod download` in a temp dir.
 struct Setup {
     _dir: tempfile::TempDir,
