@@ -11,6 +11,7 @@ pub mod module_path;
 pub mod private;
 pub mod provenance;
 pub mod signing;
+pub mod sumdb;
 pub mod trust;
 pub mod version;
 pub mod zip;
