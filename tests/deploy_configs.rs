@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use delos_node::config::{Config, FileConfig, ServeArgs};
+use delos_node::cli::ServeArgs;
+use delos_node::config::{Config, FileConfig};
 
 fn load(name: &str) -> Config {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use delos_node::fetch::{FetchConfig, FetchError, Fetcher};
 use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::private::PrivatePatterns;
 use delos_pool_protocol::version::Version;
 use tempfile::TempDir;
 
@@ -22,7 +23,7 @@ fn fetcher(world: &GitWorld, dir: &TempDir, offline: bool) -> Result<Fetcher> {
     let mut config = FetchConfig::new(dir.path().join("fetch"));
     config.gosumdb = String::from("off");
     config.offline = offline;
-    config.private = vec![String::from("example.org/mono.git")];
+    config.private = PrivatePatterns::from_patterns(["example.org/mono.git"]);
     config.pass_env = world
         .git_env()
         .into_iter()

@@ -1,6 +1,7 @@
-//! Configuration of `delos serve`: command-line flags ([`ServeArgs`], each with a `DELOS_*`
-//! environment fallback), an optional TOML file ([`FileConfig`]), and the validated [`Config`]
-//! the node runs with.
+//! Configuration of `delos serve`: the command-line flags ([`ServeArgs`], defined in
+//! [`crate::cli`], each with a `DELOS_*` environment fallback) layered over an optional TOML
+//! file ([`FileConfig`]) into the validated [`Config`] the node runs with. `config` reads
+//! `cli`, never the other way round.
 //!
 //! Precedence: flag, then environment variable, then `--config` file, then the default.
 //! Every key is documented in `docs/configuration.md`.
@@ -10,14 +11,12 @@ use std::num::NonZeroU8;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
-use clap::builder::BoolishValueParser;
 use delos_pool_protocol::signing::SignerId;
 use delos_pool_protocol::trust::TrustPolicy;
 use delos_registry_index::RecordCap;
 
-use crate::cli::{TrustArgs, default_data_dir};
-use crate::p2p::{P2pArgs, P2pConfig};
+use crate::cli::{ServeArgs, default_data_dir};
+use crate::p2p::P2pConfig;
 use crate::pool::record_limits::{DEFAULT_MAX_RECORDS, DEFAULT_MAX_RECORDS_PER_SIGNER};
 
 mod file;
@@ -38,73 +37,6 @@ pub const DEFAULT_FETCH_WORKERS: usize = 4;
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long a `list` or `@latest` answer is cached by default.
 pub const DEFAULT_LIST_TTL: Duration = Duration::from_secs(60);
-
-/// Flags of `delos serve`. Each one may also be given as the environment variable named in
-/// its help; a flag wins over the variable, which wins over the `--config` file.
-#[derive(Debug, Clone, Default, Args)]
-pub struct ServeArgs {
-    /// TOML configuration file (keys as the flags, with `_`: `http_listen = "…"`).
-    #[arg(long, value_name = "FILE", env = "DELOS_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Data directory (store, node key). Default: the platform data directory, e.g.
-    /// ~/.local/share/delos on Linux.
-    #[arg(long, value_name = "DIR", env = "DELOS_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Sign provenance records with this key file (an organisation's shared key, 32 raw
-    /// ed25519 secret-key bytes, mode 0600) instead of `<data dir>/node.key`. Never created.
-    #[arg(long, value_name = "FILE", env = "DELOS_SIGNING_KEY")]
-    pub signing_key: Option<PathBuf>,
-    /// Address the HTTP server listens on [default: 127.0.0.1:3000]. Port 0 picks a free port.
-    #[arg(long, value_name = "ADDR", env = "DELOS_HTTP_LISTEN")]
-    pub http_listen: Option<SocketAddr>,
-    /// The GOPROXY value the fill workers use [default: direct].
-    #[arg(long, value_name = "GOPROXY", env = "DELOS_UPSTREAM")]
-    pub upstream: Option<String>,
-    /// The GOSUMDB value the fill workers use [default: sum.golang.org].
-    #[arg(long, value_name = "GOSUMDB", env = "DELOS_GOSUMDB")]
-    pub gosumdb: Option<String>,
-    /// GOPRIVATE-style comma-separated patterns of private modules.
-    #[arg(
-        long,
-        value_name = "PATTERNS",
-        env = "DELOS_PRIVATE",
-        value_delimiter = ','
-    )]
-    pub private: Option<Vec<String>>,
-    /// How many `go mod download` processes may run at once [default: 4].
-    #[arg(long, value_name = "N", env = "DELOS_FETCH_WORKERS")]
-    pub fetch_workers: Option<usize>,
-    /// Time limit of one `go` process, e.g. "90s", "5m" [default: 5m].
-    #[arg(long, value_name = "DURATION", env = "DELOS_FETCH_TIMEOUT", value_parser = humantime::parse_duration)]
-    pub fetch_timeout: Option<Duration>,
-    /// How long `list` and `@latest` answers are cached, e.g. "1m" [default: 1m].
-    #[arg(long, value_name = "DURATION", env = "DELOS_LIST_TTL", value_parser = humantime::parse_duration)]
-    pub list_ttl: Option<Duration>,
-    /// Serve only what is stored; never start `go`.
-    #[arg(long, env = "DELOS_OFFLINE", num_args = 0..=1, default_missing_value = "true",
-          value_name = "BOOL", value_parser = BoolishValueParser::new())]
-    pub offline: Option<bool>,
-    /// Join a pool of Delos nodes [default: only when --p2p-listen or --bootstrap is given].
-    #[arg(long, env = "DELOS_P2P", overrides_with = "no_p2p")]
-    pub p2p: bool,
-    /// Run alone, without a pool, whatever other pool flags say.
-    #[arg(long, overrides_with = "p2p")]
-    pub no_p2p: bool,
-    /// The pool's flags.
-    #[command(flatten)]
-    pub pool: P2pArgs,
-    /// Whose records are believed.
-    #[command(flatten)]
-    pub trust: TrustArgs,
-    /// The most records kept per signer the node does not trust; more from that signer are
-    /// not stored [default: 100000].
-    #[arg(long, value_name = "N", env = "DELOS_MAX_RECORDS_PER_SIGNER")]
-    pub max_records_per_signer: Option<u64>,
-    /// The most records kept in all before records of signers the node does not trust are no
-    /// longer stored; trusted and own records always are [default: 1000000].
-    #[arg(long, value_name = "N", env = "DELOS_MAX_RECORDS")]
-    pub max_records: Option<u64>,
-}
 
 /// The validated configuration a node runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,16 +150,18 @@ impl Config {
         let p2p = pool::pool_config(switch, args.pool, &file);
         let (trusted_signers, quorum) = pool::trust(args.trust, &file);
         let data_dir = args
+            .keys
+            .dir
             .data_dir
             .or(file.data_dir)
             .or_else(default_data_dir)
             .ok_or(ConfigError::NoDataDir)?;
         let mut config = Config::new(data_dir);
-        config.signing_key = args.signing_key.or(file.signing_key);
+        config.signing_key = args.keys.signing_key.or(file.signing_key);
         config.http_listen = pick(args.http_listen, file.http_listen, config.http_listen);
         config.upstream = pick(args.upstream, file.upstream, config.upstream);
         config.gosumdb = pick(args.gosumdb, file.gosumdb, config.gosumdb);
-        config.private = pick(args.private, file.private, config.private);
+        config.private = pick(args.private.private, file.private, config.private);
         config.fetch_workers = pick(args.fetch_workers, file.fetch_workers, config.fetch_workers);
         config.fetch_timeout = pick(args.fetch_timeout, file.fetch_timeout, config.fetch_timeout);
         config.list_ttl = pick(args.list_ttl, file.list_ttl, config.list_ttl);

@@ -12,6 +12,7 @@
 //! (docs/architecture.md).
 
 pub mod cli;
+mod clock;
 pub mod config;
 mod error_chain;
 pub mod fetch;

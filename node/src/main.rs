@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
-use delos_node::cli::{Cli, Command, ImportArgs, KeyArgs};
-use delos_node::config::{Config, ServeArgs};
+use delos_node::cli::{Cli, Command, ImportArgs, KeyArgs, ServeArgs};
+use delos_node::config::Config;
 use delos_node::keys::NodeKeys;
 use delos_node::server::{Node, wait_for_signal};
 
@@ -67,7 +67,7 @@ fn import_records(args: &ImportArgs) -> anyhow::Result<()> {
             store.display()
         )
     })?;
-    let private = PrivatePatterns::from_patterns(&args.private);
+    let private = PrivatePatterns::from_patterns(args.private_patterns());
     let mut out = std::io::stdout().lock();
     for file in &args.files {
         let wire = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;

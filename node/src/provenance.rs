@@ -204,7 +204,8 @@ pub fn import_record(
     Ok((verified, stored))
 }
 
-fn sharing_of(private: &PrivatePatterns, module: &ModulePath) -> Sharing {
+/// How records of `module` may be shared: never when it is private.
+pub(crate) fn sharing_of(private: &PrivatePatterns, module: &ModulePath) -> Sharing {
     match private.matches(module.as_str()) {
         true => Sharing::Private,
         false => Sharing::Public,

@@ -97,9 +97,10 @@ impl Node {
         log_damage(&index);
         let keys = load_keys(&config).await?;
         let own_records = OwnRecords::new(keys.signing.clone(), config.upstream.clone());
-        let fetcher =
-            Fetcher::with_own_records(Arc::new(index), fetch_config(&config), Some(own_records))
-                .map_err(StartError::Fetcher)?;
+        let private = private_patterns(&config);
+        let fetch = fetch_config(&config, private.clone());
+        let fetcher = Fetcher::with_own_records(Arc::new(index), fetch, Some(own_records))
+            .map_err(StartError::Fetcher)?;
         let addr = config.http_listen;
         let listener = TcpListener::bind(addr)
             .await
@@ -109,7 +110,7 @@ impl Node {
             .map_err(|source| StartError::Bind { addr, source })?;
         // After the bind, so a start that fails leaves no pool running; requests wait in the
         // listener's backlog until the router serves them.
-        let pool = start_pool(&config, &keys, &fetcher).await?;
+        let pool = start_pool(&config, &keys, &fetcher, private).await?;
         let app =
             router(AppState::new(fetcher.clone(), config.fetch_timeout).with_pool(pool.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -191,11 +192,11 @@ async fn start_pool(
     config: &Config,
     keys: &NodeKeys,
     fetcher: &Fetcher,
+    private: PrivatePatterns,
 ) -> Result<Option<Pool>, StartError> {
     let Some(p2p) = &config.p2p else {
         return Ok(None);
     };
-    let private = PrivatePatterns::from_patterns(&config.private);
     let index = Arc::clone(fetcher.index());
     let trust = config.trust_policy(keys.signer_id());
     let limits = RecordLimits::new(trust.clone(), config.record_cap());
@@ -207,12 +208,22 @@ async fn start_pool(
     Ok(Some(pool))
 }
 
+/// The node's private patterns, parsed once for the whole process (the fill path and the
+/// pool share them); a malformed one is logged once.
+fn private_patterns(config: &Config) -> PrivatePatterns {
+    let private = PrivatePatterns::from_patterns(&config.private);
+    for pattern in private.malformed() {
+        tracing::warn!("private pattern {pattern:?} is malformed and matches nothing");
+    }
+    private
+}
+
 /// The fill path's settings, from the node's.
-fn fetch_config(config: &Config) -> FetchConfig {
+fn fetch_config(config: &Config, private: PrivatePatterns) -> FetchConfig {
     let mut fetch = FetchConfig::new(config.fetch_dir());
     fetch.upstream.clone_from(&config.upstream);
     fetch.gosumdb.clone_from(&config.gosumdb);
-    fetch.private.clone_from(&config.private);
+    fetch.private = private;
     fetch.workers = config.fetch_workers;
     fetch.timeout = config.fetch_timeout;
     fetch.list_ttl = config.list_ttl;

@@ -10,9 +10,9 @@ use delos_pool_protocol::trust::TrustPolicy;
 use serde::{Deserialize, Deserializer};
 
 use super::FileConfig;
-use crate::cli::TrustArgs;
+use crate::cli::{P2pArgs, TrustArgs};
 use crate::keys::parse_signer;
-use crate::p2p::{P2pArgs, P2pConfig};
+use crate::p2p::P2pConfig;
 
 /// The pool switch from the command line: `--p2p` and `--no-p2p`.
 #[derive(Debug, Clone, Copy)]

@@ -3,10 +3,9 @@
 use super::*;
 
 fn args(data_dir: &str) -> ServeArgs {
-    ServeArgs {
-        data_dir: Some(PathBuf::from(data_dir)),
-        ..ServeArgs::default()
-    }
+    let mut args = ServeArgs::default();
+    args.keys.dir = crate::cli::DataDirArg::new(data_dir);
+    args
 }
 
 fn file(toml_text: &str) -> FileConfig {

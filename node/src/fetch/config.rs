@@ -4,6 +4,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use delos_pool_protocol::private::PrivatePatterns;
+
 /// Settings of a [`Fetcher`](super::Fetcher), built by the node from its validated config.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -23,8 +25,8 @@ pub struct FetchConfig {
     pub offline: bool,
     /// The `GOSUMDB` value the `go` workers use (`sum.golang.org`, `off`, ...).
     pub gosumdb: String,
-    /// GOPRIVATE-style patterns of private modules (passed as `GOPRIVATE` and `GONOSUMDB`).
-    pub private: Vec<String>,
+    /// The node's private modules, parsed once (passed as `GOPRIVATE` and `GONOSUMDB`).
+    pub private: PrivatePatterns,
     /// A directory owned by the node for the workers' GOPATH, module cache and build cache.
     pub work_dir: PathBuf,
     /// The most fills (and VCS queries) that may be pending at once; more are refused.
@@ -47,7 +49,7 @@ impl FetchConfig {
             negative_ttl: Duration::from_secs(10),
             offline: false,
             gosumdb: String::from("sum.golang.org"),
-            private: Vec::new(),
+            private: PrivatePatterns::default(),
             work_dir: work_dir.into(),
             max_pending: 1024,
             pass_env: inherited_env(),

@@ -13,10 +13,10 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use delos_pool_protocol::gomod::{check_mod_matches_zip, declared_module_path, go_directive};
 use delos_pool_protocol::hash::H1Hash;
+use delos_pool_protocol::messages::MAX_INFO_BYTES;
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::provenance::VcsOrigin;
 use delos_pool_protocol::version::{Version, check_path_version};
@@ -29,9 +29,7 @@ use super::error::{FetchError, one_line};
 use super::go_command::{GoCommand, GoRun};
 use super::go_json::{Download, InfoJson, parse_stream};
 use super::zip_failure::{ZipFailure, classify_zip_failure};
-
-/// Largest `.info` file accepted from `go`.
-const MAX_INFO_BYTES: u64 = 64 << 10;
+use crate::clock::now_unix_secs;
 
 /// A version filled from the VCS: the entry the index now pins, and why it has no zip if so.
 #[derive(Debug, Clone)]
@@ -359,13 +357,6 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, FetchError> {
         return Err(FetchError::WorkArea(too_big));
     }
     Ok(bytes)
-}
-
-fn now_unix_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -218,11 +218,11 @@ impl Drop for GroupGuard {
 /// The complete environment of every `go` run.
 /// (`GOPATH` and `GOMODCACHE` are the run's own, set by [`GoCommand::run`].)
 fn environment(config: &FetchConfig, gocache: &Path) -> Vec<(OsString, OsString)> {
-    let private = config.private.join(",");
+    let private = config.private.as_str();
     let fixed: [(&str, OsString); 13] = [
         ("GOPROXY", config.upstream.clone().into()),
         ("GOSUMDB", config.gosumdb.clone().into()),
-        ("GOPRIVATE", private.clone().into()),
+        ("GOPRIVATE", private.into()),
         ("GONOSUMDB", private.into()),
         ("GOCACHE", gocache.into()),
         ("GOFLAGS", "-modcacherw".into()),

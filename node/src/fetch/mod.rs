@@ -101,10 +101,7 @@ impl Fetcher {
     ) -> Result<Fetcher, FetchError> {
         let counters = Arc::new(Counters::default());
         let go = GoCommand::new(&config, Arc::clone(&counters)).map_err(FetchError::WorkArea)?;
-        let private = PrivatePatterns::from_patterns(&config.private);
-        for pattern in private.malformed() {
-            tracing::warn!("private pattern {pattern:?} is malformed and matches nothing");
-        }
+        let private = config.private.clone();
         let inner = Inner {
             index,
             go,

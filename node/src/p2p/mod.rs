@@ -45,7 +45,6 @@
 //! ```
 
 mod accept;
-pub mod args;
 mod behaviour;
 pub mod config;
 mod discovery;
@@ -65,7 +64,6 @@ pub mod transfer;
 #[cfg(test)]
 mod tests;
 
-pub use args::P2pArgs;
 pub use config::P2pConfig;
 pub use discovery::provider_key;
 pub use event_loop::EventLoop;

@@ -13,9 +13,9 @@ use libp2p::PeerId;
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use tokio::sync::{Semaphore, mpsc};
 
-use super::{PoolStats, RecordLimits, sharing_of};
+use super::{PoolStats, RecordLimits};
 use crate::p2p::{PoolEvent, PoolHandle};
-use crate::provenance::warn_conflicts;
+use crate::provenance::{sharing_of, warn_conflicts};
 
 /// Received records stored at once: each insert waits for its flush, and concurrent flushes
 /// share the disk's sync, so a burst of gossip is not stored one fsync at a time.

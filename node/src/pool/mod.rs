@@ -31,7 +31,7 @@ use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::private::PrivatePatterns;
 use delos_pool_protocol::signing::{NodeKey, SignedRecord, SignerId};
 use delos_pool_protocol::version::Version;
-use delos_registry_index::{Index, Sharing};
+use delos_registry_index::Index;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -230,14 +230,6 @@ fn spawn_node_side(
     )
     .with_record_limits(limits);
     [sync_task, tokio::spawn(handler.run(events))]
-}
-
-/// How records of `module` may be shared: never when it is private.
-pub(crate) fn sharing_of(private: &PrivatePatterns, module: &ModulePath) -> Sharing {
-    match private.matches(module.as_str()) {
-        true => Sharing::Private,
-        false => Sharing::Public,
-    }
 }
 
 /// Logs the PeerId and the listen addresses once the listeners have reported them (at most

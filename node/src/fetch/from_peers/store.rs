@@ -3,7 +3,7 @@
 //! (reusing the scan's digests where the central directory agrees) while the disk syncs it,
 //! and only then linked under its name and pinned with the verified `.mod` and `.info`.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use delos_pool_protocol::hash::H1Hash;
 use delos_pool_protocol::zip::ScannedEntries;
@@ -15,6 +15,7 @@ use libp2p::PeerId;
 use super::peer_fill::PeerFailure;
 use super::scanning_sink::ScanningSink;
 use super::verify::Expected;
+use crate::clock::now_unix_secs;
 use crate::fetch::error::FetchError;
 use crate::fetch::from_vcs::Filled;
 
@@ -146,11 +147,4 @@ fn pin(
         entry,
         origin: None,
     })
-}
-
-fn now_unix_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .unwrap_or(0)
 }

@@ -21,6 +21,7 @@ use std::time::Duration;
 use delos_pool_protocol::hash::H1Hash;
 use delos_pool_protocol::messages::{BlobKind, TransferRequest};
 use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::private::PrivatePatterns;
 use delos_pool_protocol::provenance::Source as RecordSource;
 use delos_pool_protocol::signing::VerifiedRecord;
 use delos_pool_protocol::trust::{ClaimedHashes, TrustPolicy};
@@ -250,7 +251,7 @@ async fn client_with_private(
     let mut fetch = FetchConfig::new(dir.path().join("work"));
     fetch.upstream = String::from("off");
     fetch.gosumdb = String::from("off");
-    fetch.private = private.iter().map(|p| p.to_string()).collect();
+    fetch.private = PrivatePatterns::from_patterns(private);
     let own = OwnRecords::new(key(CLIENT), "off");
     let fetcher = Fetcher::with_own_records(index, fetch, Some(own)).unwrap();
     let keypair = crate::keys::identity_keypair(&key(CLIENT));

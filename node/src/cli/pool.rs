@@ -1,11 +1,12 @@
-//! `P2pArgs`: the pool's command-line flags (with `DELOS_*` environment fallbacks), to flatten
-//! into the commands that run a node and apply over a [`P2pConfig`].
+//! [`P2pArgs`]: the pool's command-line flags (with `DELOS_*` environment fallbacks), to
+//! flatten into the commands that run a node and apply over the network layer's plain
+//! [`P2pConfig`].
 
 use clap::Args;
 use delos_pool_protocol::messages::PoolName;
 use libp2p::Multiaddr;
 
-use super::P2pConfig;
+use crate::p2p::P2pConfig;
 
 /// The pool's flags. Unset flags leave the [`P2pConfig`] they are applied to unchanged.
 #[derive(Debug, Clone, Default, Args)]

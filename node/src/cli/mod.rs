@@ -1,0 +1,69 @@
+//! The `delos` command line, every flag of every subcommand (with its environment fallback
+//! and its help) in this folder: [`Cli`] and its [`Command`]s here; the arguments several
+//! subcommands share, declared once and flattened, in [`shared`]; `serve`'s own in [`serve`],
+//! with the pool's ([`pool`]) and the trust settings ([`trust`]); `import-record`'s in
+//! [`import`].
+//!
+//! Nothing here validates or merges: [`crate::config`] reads these structs (and the
+//! `--config` file) into the [`Config`](crate::config::Config) a node runs with.
+
+mod import;
+mod pool;
+mod serve;
+mod shared;
+mod trust;
+
+#[cfg(test)]
+mod tests;
+
+use clap::{Parser, Subcommand};
+
+pub use import::ImportArgs;
+pub use pool::P2pArgs;
+pub use serve::ServeArgs;
+pub use shared::{DataDirArg, KeyArgs, NoDataDir, PrivateArg, default_data_dir};
+pub use trust::TrustArgs;
+
+/// A node of a federated Go module proxy pool.
+///
+/// Serves the Go module download protocol (GOPROXY) from its own immutable store and shares
+/// verified module versions with other Delos nodes.
+#[derive(Debug, Parser)]
+#[command(name = "delos", version, about, long_about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The `delos` subcommands (exhaustive on purpose: `main` must handle each one).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print this node's PeerId and signing key, creating the node key if absent.
+    #[command(long_about = ID_LONG_ABOUT)]
+    Id(KeyArgs),
+    /// Serve the Go module download protocol (point GOPROXY at it), filling misses with
+    /// `go mod download`.
+    Serve(Box<ServeArgs>),
+    /// Verify signed provenance records (files of their wire bytes) and store them in a
+    /// stopped node's store; disagreement with pinned versions is kept as conflict evidence.
+    /// Pass the node's own --private, so private modules' records stay out of its feed.
+    ImportRecord(ImportArgs),
+}
+
+/// The long help of `delos id`: states the output format scripts can rely on.
+const ID_LONG_ABOUT: &str = "\
+Print this node's PeerId and signing key, creating the node key if absent.
+
+Output, one line each, always in this order:
+
+  peer-id: <libp2p PeerId, e.g. 12D3KooW...>
+  signing-key: ed25519:<64 lowercase hex digits>
+
+Use the peer-id in bootstrap addresses (/ip4/.../tcp/.../p2p/<peer-id>) and the signing-key
+value in other nodes' --trusted-signer lists. Without --signing-key both name the same
+ed25519 key, <data dir>/node.key, and --trusted-signer takes either; with --signing-key only
+the signing-key names the signer.
+
+Key files hold exactly 32 raw ed25519 secret-key bytes and must be readable by their owner
+only (chmod 600); the node refuses to start otherwise.";

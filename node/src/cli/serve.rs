@@ -1,0 +1,69 @@
+//! [`ServeArgs`]: the flags of `delos serve`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use clap::builder::BoolishValueParser;
+
+use super::pool::P2pArgs;
+use super::shared::{KeyArgs, PrivateArg};
+use super::trust::TrustArgs;
+
+/// Flags of `delos serve`. Each one may also be given as the environment variable named in
+/// its help; a flag wins over the variable, which wins over the `--config` file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// TOML configuration file (keys as the flags, with `_`: `http_listen = "…"`).
+    #[arg(long, value_name = "FILE", env = "DELOS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The data directory and the signing key.
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Address the HTTP server listens on [default: 127.0.0.1:3000]. Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", env = "DELOS_HTTP_LISTEN")]
+    pub http_listen: Option<SocketAddr>,
+    /// The GOPROXY value the fill workers use [default: direct].
+    #[arg(long, value_name = "GOPROXY", env = "DELOS_UPSTREAM")]
+    pub upstream: Option<String>,
+    /// The GOSUMDB value the fill workers use [default: sum.golang.org].
+    #[arg(long, value_name = "GOSUMDB", env = "DELOS_GOSUMDB")]
+    pub gosumdb: Option<String>,
+    /// The node's private modules.
+    #[command(flatten)]
+    pub private: PrivateArg,
+    /// How many `go mod download` processes may run at once [default: 4].
+    #[arg(long, value_name = "N", env = "DELOS_FETCH_WORKERS")]
+    pub fetch_workers: Option<usize>,
+    /// Time limit of one `go` process, e.g. "90s", "5m" [default: 5m].
+    #[arg(long, value_name = "DURATION", env = "DELOS_FETCH_TIMEOUT", value_parser = humantime::parse_duration)]
+    pub fetch_timeout: Option<Duration>,
+    /// How long `list` and `@latest` answers are cached, e.g. "1m" [default: 1m].
+    #[arg(long, value_name = "DURATION", env = "DELOS_LIST_TTL", value_parser = humantime::parse_duration)]
+    pub list_ttl: Option<Duration>,
+    /// Serve only what is stored; never start `go`.
+    #[arg(long, env = "DELOS_OFFLINE", num_args = 0..=1, default_missing_value = "true",
+          value_name = "BOOL", value_parser = BoolishValueParser::new())]
+    pub offline: Option<bool>,
+    /// Join a pool of Delos nodes [default: only when --p2p-listen or --bootstrap is given].
+    #[arg(long, env = "DELOS_P2P", overrides_with = "no_p2p")]
+    pub p2p: bool,
+    /// Run alone, without a pool, whatever other pool flags say.
+    #[arg(long, overrides_with = "p2p")]
+    pub no_p2p: bool,
+    /// The pool's flags.
+    #[command(flatten)]
+    pub pool: P2pArgs,
+    /// Whose records are believed.
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// The most records kept per signer the node does not trust; more from that signer are
+    /// not stored [default: 100000].
+    #[arg(long, value_name = "N", env = "DELOS_MAX_RECORDS_PER_SIGNER")]
+    pub max_records_per_signer: Option<u64>,
+    /// The most records kept in all before records of signers the node does not trust are no
+    /// longer stored; trusted and own records always are [default: 1000000].
+    #[arg(long, value_name = "N", env = "DELOS_MAX_RECORDS")]
+    pub max_records: Option<u64>,
+}
