@@ -13,9 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use delos_node::p2p::{
-    Blob, BlobSource, FeedPage, FeedSource, FetchRequest, GossipSummary, P2pConfig, PoolEvent,
-    PoolHandle, SourceError, spawn,
+    Blob, BlobSource, FeedPage, FeedSource, FetchRequest, P2pConfig, PoolEvent, PoolHandle,
+    SourceError, spawn_with_metrics,
 };
+use delos_node::telemetry::{GossipSummary, Telemetry};
 use delos_pool_protocol::messages::{BlobKind, PoolName, TransferRequest};
 use delos_pool_protocol::provenance::{InfoTime, ProvenanceRecord, RecordFields, Source};
 use delos_pool_protocol::signing::NodeKey;
@@ -25,6 +26,7 @@ use futures::future::BoxFuture;
 use libp2p::gossipsub::MessageAcceptance;
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
+use prometheus_client::registry::Registry;
 
 const BLOB_BYTES: usize = 100 << 20;
 const RECORDS: u32 = 1000;
@@ -68,18 +70,24 @@ struct Node {
     handle: PoolHandle,
     events: tokio::sync::mpsc::Receiver<PoolEvent>,
     key: NodeKey,
+    /// Where gossipsub counts its messages, as in a node's registry.
+    metrics: Registry,
 }
 
 fn start(seed: u8, config: &P2pConfig, blob: Arc<Vec<u8>>) -> Node {
     let key = NodeKey::from_secret_bytes([seed; 32]);
     let keypair = delos_node::keys::identity_keypair(&key);
+    let mut metrics = Telemetry::registry();
+    let gossipsub = Telemetry::gossipsub(&mut metrics);
+    let sources = (Arc::new(OneBlob(blob)), Arc::new(NoFeed));
     let (handle, events, event_loop) =
-        spawn(&keypair, config, Arc::new(OneBlob(blob)), Arc::new(NoFeed)).unwrap();
+        spawn_with_metrics(&keypair, config, sources.0, sources.1, gossipsub).unwrap();
     tokio::spawn(event_loop.run());
     Node {
         handle,
         events,
         key,
+        metrics,
     }
 }
 
@@ -224,6 +232,11 @@ async fn gossip_spread() {
     let publisher_key = nodes[0].key.clone();
     let records: Vec<_> = (0..RECORDS).map(|n| record(&publisher_key, n)).collect();
     let counts: Vec<_> = (0..NODES).map(|_| Arc::new(AtomicUsize::new(0))).collect();
+    let mut nodes = nodes;
+    let registries: Vec<_> = nodes
+        .iter_mut()
+        .map(|n| std::mem::take(&mut n.metrics))
+        .collect();
     let handles: Vec<_> = nodes
         .into_iter()
         .zip(&counts)
@@ -257,7 +270,7 @@ async fn gossip_spread() {
         NODES - 1,
         start.elapsed().as_secs_f64()
     );
-    let wire = settled_wire_totals(&handles).await;
+    let wire = settled_wire_totals(&registries).await;
     println!(
         "gossip messages per record, all {NODES} nodes: {:.2} sent, {:.2} received, {:.2} of them duplicates",
         wire.sent as f64 / f64::from(RECORDS),
@@ -266,19 +279,19 @@ async fn gossip_spread() {
     );
 }
 
-/// Gossipsub's message counters summed over `handles`, once unchanged for three heartbeats
-/// (late forwards and IHAVE/IWANT-driven resends included).
-async fn settled_wire_totals(handles: &[PoolHandle]) -> GossipSummary {
+/// Gossipsub's message counters summed over the nodes' `registries`, once unchanged for three
+/// heartbeats (late forwards and IHAVE/IWANT-driven resends included).
+async fn settled_wire_totals(registries: &[Registry]) -> GossipSummary {
     let totals = || {
-        handles.iter().map(|h| h.gossip_metrics().summary()).fold(
-            GossipSummary::default(),
-            |mut sum, s| {
+        registries
+            .iter()
+            .map(GossipSummary::read)
+            .fold(GossipSummary::default(), |mut sum, s| {
                 sum.sent += s.sent;
                 sum.received += s.received;
                 sum.duplicates += s.duplicates;
                 sum
-            },
-        )
+            })
     };
     let mut last = totals();
     let mut still = Instant::now();

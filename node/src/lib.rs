@@ -6,7 +6,7 @@
 //!
 //! `delos serve` runs a [`server::Node`]: the store (`delos-registry-index`), the fill path
 //! ([`fetch`]) and the HTTP server ([`http`]) that answers the Go module download protocol,
-//! configured by [`config`] and counted by [`metrics`]. With a pool configured it also runs
+//! configured by [`config`] and counted in one registry ([`telemetry`]). With a pool configured it also runs
 //! a [`pool::Pool`]: the libp2p layer ([`p2p`]) over the store, gossiped records stored and
 //! forwarded, peers' feeds synced, and misses filled from peers before the VCS
 //! (docs/architecture.md).
@@ -18,9 +18,9 @@ mod error_chain;
 pub mod fetch;
 pub mod http;
 pub mod keys;
-pub mod metrics;
 pub mod p2p;
 pub mod pool;
 pub mod provenance;
 pub mod repair;
 pub mod server;
+pub mod telemetry;

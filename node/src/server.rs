@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use delos_pool_protocol::private::PrivatePatterns;
 use delos_registry_index::{Index, IndexError};
+use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -20,6 +21,7 @@ use crate::http::{AppState, router};
 use crate::keys::NodeKeys;
 use crate::pool::{Pool, PoolSetup, RecordLimits};
 use crate::provenance::OwnRecords;
+use crate::telemetry::Telemetry;
 
 /// How long shutdown waits for in-flight responses before it cuts them off.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -110,9 +112,13 @@ impl Node {
             .map_err(|source| StartError::Bind { addr, source })?;
         // After the bind, so a start that fails leaves no pool running; requests wait in the
         // listener's backlog until the router serves them.
-        let pool = start_pool(&config, &keys, &fetcher, private).await?;
-        let app =
-            router(AppState::new(fetcher.clone(), config.fetch_timeout).with_pool(pool.clone()));
+        let mut registry = Telemetry::registry();
+        let gossipsub = Telemetry::gossipsub(&mut registry);
+        let pool = start_pool(&config, &keys, &fetcher, private, gossipsub).await?;
+        let stats = pool.as_ref().map(|pool| pool.stats().as_ref());
+        let telemetry = Arc::new(Telemetry::new(registry, fetcher.counters(), stats));
+        let state = AppState::new(fetcher.clone(), telemetry, config.fetch_timeout);
+        let app = router(state.with_pool(pool.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -193,6 +199,7 @@ async fn start_pool(
     keys: &NodeKeys,
     fetcher: &Fetcher,
     private: PrivatePatterns,
+    gossipsub: &mut Registry,
 ) -> Result<Option<Pool>, StartError> {
     let Some(p2p) = &config.p2p else {
         return Ok(None);
@@ -201,7 +208,8 @@ async fn start_pool(
     let trust = config.trust_policy(keys.signer_id());
     let limits = RecordLimits::new(trust.clone(), config.record_cap());
     let setup = PoolSetup::new(&keys.identity, p2p, index, private, keys.signer_id())
-        .with_record_limits(limits);
+        .with_record_limits(limits)
+        .with_metrics(gossipsub);
     let pool = Pool::start(setup).await.map_err(StartError::Pool)?;
     let hooks: Arc<dyn PeerFillHooks> = Arc::new(pool.clone());
     fetcher.attach_pool(PoolLink::new(pool.handle().clone(), trust, hooks));

@@ -44,8 +44,8 @@ use futures::future::BoxFuture;
 use libp2p::PeerId;
 
 use super::from_vcs::{Filled, Request};
-use super::stats::Counters;
 use crate::p2p::PoolHandle;
+use crate::telemetry::FillSource;
 
 use candidates::signer_of;
 pub(crate) use peer_fill::PeerClaim;
@@ -133,8 +133,7 @@ impl super::Inner {
         }
         let fill = self.peer_fill(link);
         let (filled, peer) = fill.run(&request.module, &version, claim).await?;
-        Counters::bump(&self.counters.fills_stored);
-        Counters::bump(&self.counters.peer_fills);
+        self.counters.filled(FillSource::Peer);
         tracing::info!("filled {}@{version} from peer {peer}", request.module);
         self.sign_peer_fill(&request.module, &filled, peer).await;
         self.announce(&request.module, &filled);

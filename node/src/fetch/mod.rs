@@ -47,6 +47,7 @@ pub use stats::{FetchStats, PeerFillMicros};
 pub use zip_failure::{ZipFailure, classify_zip_failure};
 
 use crate::p2p::ExpiringPeers;
+use crate::telemetry::FillSource;
 pub(crate) use from_vcs::Filled;
 use from_vcs::Request;
 use go_command::GoCommand;
@@ -168,6 +169,11 @@ impl Fetcher {
         let version = Arc::clone(&self.inner).latest(module).await?;
         let entry = self.inner.version(module, &version, false).await?;
         Ok((version, entry))
+    }
+
+    /// The fill path's counter handles, for the node's telemetry registry.
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.inner.counters
     }
 
     /// The fill path's counters.
@@ -313,8 +319,7 @@ impl Inner {
     fn record_fill(&self, request: &Request, filled: &Result<Filled, FetchError>) {
         match filled {
             Ok(filled) => {
-                Counters::bump(&self.counters.fills_stored);
-                Counters::bump(&self.counters.vcs_fills);
+                self.counters.filled(FillSource::Vcs);
                 tracing::info!("filled {}@{} from the VCS", request.module, filled.version);
             }
             Err(err) => {

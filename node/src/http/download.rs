@@ -19,7 +19,7 @@ use crate::fetch::FetchError;
 use crate::http::AppState;
 use crate::http::error::{ApiError, TEXT_PLAIN};
 use crate::http::request_path::{InfoQuery, ProxyPath, ProxyRequest};
-use crate::metrics::RequestKind;
+use crate::telemetry::RequestKind;
 
 /// Answers for canonical versions never change: cache them for a year.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -40,9 +40,12 @@ pub(crate) async fn download(
         return Err(ApiError::Method);
     }
     let parsed = ProxyPath::parse(uri.path()).inspect_err(|_| {
-        state.metrics.count_request(RequestKind::Invalid);
+        state.telemetry.http().count_request(RequestKind::Invalid);
     })?;
-    state.metrics.count_request(kind_of(&parsed.request));
+    state
+        .telemetry
+        .http()
+        .count_request(kind_of(&parsed.request));
     let module = &parsed.module;
     match parsed.request {
         ProxyRequest::List => list(&state, module).await,
@@ -122,7 +125,7 @@ async fn zip(
     let index = state.fetcher.index().clone();
     let file = tokio::task::spawn_blocking(move || index.blobs().open_read(&sha256)).await??;
     let file = tokio::fs::File::from_std(file.into_file());
-    state.metrics.count_zip_bytes(size);
+    state.telemetry.http().count_zip_bytes(size);
     let body = Body::from_stream(ReaderStream::with_capacity(file, ZIP_CHUNK_BYTES));
     let mut response = answer(body, ZIP, IMMUTABLE);
     response

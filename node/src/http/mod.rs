@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! GET /healthz                 200 "ok" once the node serves
-//! GET /metrics                 Prometheus text: HTTP, fill path, store
-//! GET /status                  the same as JSON
+//! GET /metrics                 every metric (OpenMetrics if asked for, else Prometheus text)
+//! GET /status                  the same values as JSON, plus the pool's swarm
 //! GET /provenance/{module}/@v/{version}   pinned hashes, signed records, conflicts (JSON)
 //! GET|HEAD /{module}/@v/list   ┐
 //! GET|HEAD /{module}/@v/{v}.info|.mod|.zip   the Go module download protocol (download.rs)
@@ -35,8 +35,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::fetch::Fetcher;
-use crate::metrics::Metrics;
 use crate::pool::Pool;
+use crate::telemetry::Telemetry;
 
 /// Requests carry no body; anything larger than this is refused unread.
 const MAX_REQUEST_BODY_BYTES: usize = 4096;
@@ -46,21 +46,22 @@ const MAX_CONCURRENT_REQUESTS: usize = 4096;
 /// Added to the fetch timeout to get the time a request may take to produce its headers.
 const REQUEST_TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
 
-/// What every handler shares: the fill path (and through it the store) and the counters.
+/// What every handler shares: the fill path (and through it the store) and the telemetry.
 #[derive(Debug, Clone)]
 pub struct AppState {
     fetcher: Fetcher,
-    metrics: Arc<Metrics>,
+    telemetry: Arc<Telemetry>,
     request_timeout: Duration,
     pool: Option<Pool>,
 }
 
 impl AppState {
-    /// State serving through `fetcher`; requests may take `fetch_timeout` plus a margin.
-    pub fn new(fetcher: Fetcher, fetch_timeout: Duration) -> AppState {
+    /// State serving through `fetcher` and counting in `telemetry`; requests may take
+    /// `fetch_timeout` plus a margin.
+    pub fn new(fetcher: Fetcher, telemetry: Arc<Telemetry>, fetch_timeout: Duration) -> AppState {
         AppState {
             fetcher,
-            metrics: Arc::new(Metrics::default()),
+            telemetry,
             request_timeout: fetch_timeout.saturating_add(REQUEST_TIMEOUT_MARGIN),
             pool: None,
         }
@@ -72,9 +73,9 @@ impl AppState {
         self
     }
 
-    /// The HTTP counters.
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
+    /// The node's telemetry.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
     }
 }
 
@@ -108,6 +109,9 @@ pub fn router(state: AppState) -> Router {
 /// Counts every response by status class.
 async fn count_responses(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let response = next.run(request).await;
-    state.metrics.count_response(response.status().as_u16());
+    state
+        .telemetry
+        .http()
+        .count_response(response.status().as_u16());
     response
 }

@@ -1,6 +1,5 @@
 //! `GET /provenance/{escaped module}/@v/{version}`: the pinned hashes of a module version and
-//! every signed record the node knows for it, with the conflict evidence; and the conflict
-//! count for `/metrics` and `/status`.
+//! every signed record the node knows for it, with the conflict evidence.
 //!
 //! The module and version are escaped as in the download protocol (`!`-escaped capitals,
 //! percent-encoding) and the version must be canonical. Answers `404` when the version is
@@ -148,29 +147,6 @@ fn conflict_json(evidence: &ConflictEvidence, own: Option<SignerId>) -> Value {
         "disputed": with_own(&evidence.disputed),
         "counter": evidence.counter.as_ref().map(with_own),
         "pinned": pinned.map(hashes_json),
-    })
-}
-
-/// Prometheus lines for the provenance store, appended to `/metrics`.
-pub(crate) fn metrics_text(index: &Index) -> String {
-    format!(
-        "# HELP delos_provenance_conflicts Conflict evidence kept: signed records that disagree \
-         with the pinned hashes or with their signer's earlier record.\n\
-         # TYPE delos_provenance_conflicts gauge\n\
-         delos_provenance_conflicts {}\n\
-         # HELP delos_provenance_feed_last_seq Sequence number of the newest record in the local feed.\n\
-         # TYPE delos_provenance_feed_last_seq gauge\n\
-         delos_provenance_feed_last_seq {}\n",
-        index.conflicts().count(),
-        index.feed().last_seq(),
-    )
-}
-
-/// The `provenance` object of `/status`.
-pub(crate) fn status_json(index: &Index) -> Value {
-    json!({
-        "conflicts": index.conflicts().count(),
-        "feed_last_seq": index.feed().last_seq(),
     })
 }
 

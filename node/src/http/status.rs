@@ -1,14 +1,15 @@
-//! `/healthz` (200 once the node serves), `/metrics` (Prometheus text) and `/status` (JSON).
+//! `/healthz` (200 once the node serves), `/metrics` (every metric of the node's registry)
+//! and `/status` (the same values as JSON, plus the pool's swarm).
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
 
 use crate::http::AppState;
 use crate::http::error::TEXT_PLAIN;
-
-/// The Prometheus text format's content type.
-const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+use crate::pool::report::{records_known, swarm_status};
+use crate::telemetry::Format;
 
 /// `GET /healthz`: the router only exists once the store is open, so answering is being ready.
 pub(crate) async fn healthz() -> Response {
@@ -19,56 +20,47 @@ pub(crate) async fn healthz() -> Response {
         .into_response()
 }
 
-/// `GET /metrics`: HTTP, fill-path, store, provenance and pool counters, then gossipsub's own
-/// (`delos_gossipsub_*`), all as one Prometheus text (0.0.4) document.
-pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    let store = state.fetcher.index().stats();
-    let mut text = state.metrics.render(&state.fetcher.stats(), &store);
-    text.push_str(&super::provenance::metrics_text(state.fetcher.index()));
-    let pool = state.pool.as_ref();
-    text.push_str(&crate::pool::report::metrics_text(pool, state.fetcher.index()).await);
-    let content_type = HeaderValue::from_static(PROMETHEUS_TEXT);
+/// `GET /metrics`: the registry as prometheus-client renders it, in the format the scraper
+/// accepts (OpenMetrics, else Prometheus text 0.0.4).
+pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    refresh_gauges(&state).await;
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::for_accept(accept);
+    let text = state.telemetry.render(format);
+    let content_type = HeaderValue::from_static(format.content_type());
     ([(header::CONTENT_TYPE, content_type)], text).into_response()
 }
 
-/// `GET /status`: the same numbers as JSON, for people and tests.
+/// `GET /status`: the same values as JSON, one object per section of the registry, and the
+/// pool's (`{"enabled": false}` without a pool) with its swarm.
 pub(crate) async fn status(State(state): State<AppState>) -> Response {
-    let fetch = state.fetcher.stats();
-    let http = state.metrics.snapshot();
-    let store = state.fetcher.index().stats();
-    let body = serde_json::json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "http": {
-            "requests": http.requests,
-            "client_errors": http.client_errors,
-            "server_errors": http.server_errors,
-            "zip_bytes_sent": http.zip_bytes_sent,
-        },
-        "fetch": {
-            "go_processes_started": fetch.go_processes_started,
-            "go_processes_timed_out": fetch.go_processes_timed_out,
-            "store_hits": fetch.store_hits,
-            "fills_started": fetch.fills_started,
-            "fills_stored": fetch.fills_stored,
-            "fills_failed": fetch.fills_failed,
-            "peer_fills": fetch.peer_fills,
-            "vcs_fills": fetch.vcs_fills,
-            "peer_bytes": fetch.peer_bytes,
-            "peer_mismatches": fetch.peer_mismatches,
-            "bad_peers": fetch.bad_peers,
-            "fills_in_flight": fetch.fills_in_flight,
-            "list_cache_hits": fetch.list_cache_hits,
-            "list_cache_misses": fetch.list_cache_misses,
-            "negative_cache_hits": fetch.negative_cache_hits,
-        },
-        "store": {
-            "versions": store.versions,
-            "full_versions": store.full_versions,
-            "blob_bytes": store.blob_bytes,
-        },
-        "provenance": super::provenance::status_json(state.fetcher.index()),
-        "pool": crate::pool::report::status_json(state.pool.as_ref(), state.fetcher.index()).await,
-    });
+    let swarm = refresh_gauges(&state).await;
+    let mut body = state.telemetry.status();
+    body.insert("version".into(), env!("CARGO_PKG_VERSION").into());
+    let pool = match (state.telemetry.pool_status(), swarm) {
+        (Some(mut pool), Some(Value::Object(swarm))) => {
+            pool.insert("enabled".into(), true.into());
+            pool.extend(swarm);
+            Value::Object(pool)
+        }
+        _ => json!({ "enabled": false }),
+    };
+    body.insert("pool".into(), pool);
     let content_type = HeaderValue::from_static("application/json");
+    let body = Value::Object(body);
     ([(header::CONTENT_TYPE, content_type)], format!("{body}\n")).into_response()
+}
+
+/// Sets the gauges from their sources (fill path, store, swarm); returns the swarm's
+/// `/status` object when the node has a pool.
+async fn refresh_gauges(state: &AppState) -> Option<Value> {
+    let gauges = state.telemetry.gauges();
+    let index = state.fetcher.index();
+    gauges.set_fetch(&state.fetcher.stats());
+    gauges.set_store(&index.stats());
+    gauges.set_provenance(index.conflicts().count(), index.feed().last_seq());
+    let pool = state.pool.as_ref()?;
+    let (swarm, connected) = swarm_status(pool).await;
+    gauges.set_pool(connected, records_known(index).await);
+    Some(swarm)
 }

@@ -10,15 +10,14 @@ use delos_pool_protocol::messages::{GOSSIP_MAX_TRANSMIT_BYTES, PoolName};
 use delos_pool_protocol::signing::{SignedRecord, SigningError, VerifiedRecord};
 use delos_pool_protocol::{Canonical, CodecError};
 use libp2p::gossipsub::{
-    self, IdentTopic, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds,
-    TopicScoreParams, ValidationMode,
+    self, IdentTopic, MessageAuthenticity, MessageId, MetricsConfig, PeerScoreParams,
+    PeerScoreThresholds, TopicScoreParams, ValidationMode,
 };
 use libp2p::identity::Keypair;
 use prometheus_client::registry::Registry;
 
 use super::P2pConfig;
 use super::SpawnError;
-use super::gossip_metrics::GossipMetrics;
 
 /// Why an incoming gossip message was rejected before the node saw it. Its sender is penalised.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +80,18 @@ fn history_length(heartbeat: Duration) -> usize {
     usize::try_from(beats).unwrap_or(usize::MAX).max(5)
 }
 
+/// Gossipsub's metric settings: labels for the pool's one topic only (a peer naming other
+/// topics cannot add label values), score buckets at the thresholds in use.
+fn metrics_config(thresholds: &PeerScoreThresholds) -> MetricsConfig {
+    let mut config = MetricsConfig {
+        max_topics: 1,
+        max_never_subscribed_topics: 0,
+        ..MetricsConfig::default()
+    };
+    config.buckets_using_scoring_thresholds(thresholds);
+    config
+}
+
 /// The gossipsub behaviour for `config.pool`, signing its envelopes with `keypair`, subscribed
 /// to the records topic, counting its traffic in `registry`.
 pub(crate) fn behaviour(
@@ -106,7 +117,7 @@ pub(crate) fn behaviour(
             .map_err(|reason| SpawnError::Gossip {
                 reason: reason.to_owned(),
             })?
-            .with_metrics(registry, GossipMetrics::config(&thresholds));
+            .with_metrics(registry, metrics_config(&thresholds));
     let topic = records_topic(&config.pool);
     gossip
         .with_peer_score(score_params(&topic), thresholds)

@@ -20,7 +20,7 @@ use super::handshake::HandshakeGates;
 use super::retry::with_retries;
 use super::sync::{self, SyncError, SyncVersion, SyncedPage};
 use super::transfer::{self, FetchRequest, TransferError};
-use super::{ConnectedPeer, ExpiringPeers, GossipMetrics, PoolStatus, discovery};
+use super::{ConnectedPeer, ExpiringPeers, PoolStatus, discovery};
 
 /// A request to the event loop, with where its answer goes.
 #[derive(Debug)]
@@ -91,7 +91,6 @@ pub struct PoolHandle {
     /// Peers that answered sync version 1 only: asked over version 1 at once, which saves a
     /// failed negotiation per page.
     pub(crate) sync_v1_peers: Arc<ExpiringPeers>,
-    pub(crate) gossip_metrics: Arc<GossipMetrics>,
 }
 
 impl std::fmt::Debug for PoolHandle {
@@ -106,11 +105,6 @@ impl PoolHandle {
     /// This node's PeerId.
     pub fn local_peer_id(&self) -> PeerId {
         self.local_peer_id
-    }
-
-    /// Gossipsub's own counters (messages on the wire), for `/metrics` and `/status`.
-    pub fn gossip_metrics(&self) -> &GossipMetrics {
-        &self.gossip_metrics
     }
 
     /// Publishes a signed record's wire form ([`SignedRecord::to_wire`]) on the pool's topic.

@@ -52,7 +52,6 @@ mod event_loop;
 mod expiring_peers;
 mod frame;
 pub mod gossip;
-pub mod gossip_metrics;
 mod handle;
 mod handshake;
 pub mod pieces;
@@ -69,7 +68,6 @@ pub use discovery::provider_key;
 pub use event_loop::EventLoop;
 pub(crate) use expiring_peers::ExpiringPeers;
 pub use frame::FrameError;
-pub use gossip_metrics::{GossipMetrics, GossipSummary};
 pub use handle::{HandleError, PoolHandle};
 pub use pieces::{Piece, PieceSink};
 pub(crate) use retry::with_retries;
@@ -91,6 +89,7 @@ use either::Either;
 use libp2p::gossipsub::{MessageId, SubscriptionError};
 use libp2p::identity::Keypair;
 use libp2p::{Multiaddr, PeerId, SwarmBuilder, noise, tcp, yamux};
+use prometheus_client::registry::Registry;
 use tokio::sync::{Semaphore, mpsc};
 
 use behaviour::Behaviour;
@@ -235,17 +234,33 @@ pub(crate) struct ServeLimits {
 /// Builds the swarm for `keypair` (the node's identity) from `config`, binds its listeners and
 /// dials its bootstrap peers; `blobs` and `feed` answer peers' transfer and sync requests.
 /// Must be called within a Tokio runtime; run the returned [`EventLoop`] in a task.
+/// Gossipsub's metrics are not kept ([`spawn_with_metrics`] keeps them).
 pub fn spawn(
     keypair: &Keypair,
     config: &P2pConfig,
     blobs: Arc<dyn BlobSource>,
     feed: Arc<dyn FeedSource>,
-) -> Result<(PoolHandle, mpsc::Receiver<PoolEvent>, EventLoop), SpawnError> {
+) -> Result<Spawned, SpawnError> {
+    spawn_with_metrics(keypair, config, blobs, feed, &mut Registry::default())
+}
+
+/// What [`spawn`] returns: the handle, the node's events, and the event loop to run.
+pub type Spawned = (PoolHandle, mpsc::Receiver<PoolEvent>, EventLoop);
+
+/// [`spawn`], with gossipsub counting its traffic in `registry` (the node registers it as
+/// `delos_gossipsub_*`). Gossipsub updates those metrics through handles it keeps; the
+/// registry is only read afterwards.
+pub fn spawn_with_metrics(
+    keypair: &Keypair,
+    config: &P2pConfig,
+    blobs: Arc<dyn BlobSource>,
+    feed: Arc<dyn FeedSource>,
+    registry: &mut Registry,
+) -> Result<Spawned, SpawnError> {
     for addr in &config.bootstrap {
         discovery::bootstrap_peer(addr)?;
     }
-    let mut registry = GossipMetrics::registry();
-    let behaviour = Behaviour::new(keypair, config, &mut registry)?;
+    let behaviour = Behaviour::new(keypair, config, registry)?;
     let mut swarm = build_swarm(keypair, config, behaviour)?;
     for addr in &config.listen {
         swarm
@@ -292,7 +307,6 @@ pub fn spawn(
         sync_protocol,
         sync_protocol_v1,
         sync_v1_peers: Arc::new(ExpiringPeers::new(SYNC_V1_MEMORY, SYNC_V1_PEERS)),
-        gossip_metrics: Arc::new(GossipMetrics::new(registry)),
     };
     let event_loop = EventLoop::new(swarm, command_rx, event_tx, config, servers);
     Ok((handle, events, event_loop))

@@ -18,7 +18,6 @@ pub mod events;
 pub mod record_limits;
 pub mod report;
 pub mod sources;
-pub mod stats;
 pub mod sync;
 
 #[cfg(test)]
@@ -32,14 +31,15 @@ use delos_pool_protocol::private::PrivatePatterns;
 use delos_pool_protocol::signing::{NodeKey, SignedRecord, SignerId};
 use delos_pool_protocol::version::Version;
 use delos_registry_index::Index;
+use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::keys::identity_keypair;
 use crate::p2p::{self, P2pConfig, PoolEvent, PoolHandle, PoolStatus, SpawnError};
 
+pub use crate::telemetry::{PoolStats, PoolStatsSnapshot};
 pub use record_limits::RecordLimits;
-pub use stats::{PoolStats, PoolStatsSnapshot};
 
 /// How long start-up waits for the listeners to report their addresses (for the log line).
 const LISTEN_WAIT: Duration = Duration::from_secs(2);
@@ -76,6 +76,8 @@ pub struct PoolSetup<'a> {
     pub own_signer: SignerId,
     /// How many records from peers are kept (default: no cap; [`Self::with_record_limits`]).
     pub limits: RecordLimits,
+    /// Where gossipsub registers its metrics (default: nowhere; [`Self::with_metrics`]).
+    pub metrics: Option<&'a mut Registry>,
 }
 
 impl<'a> PoolSetup<'a> {
@@ -94,7 +96,15 @@ impl<'a> PoolSetup<'a> {
             private,
             own_signer,
             limits: RecordLimits::unlimited(),
+            metrics: None,
         }
+    }
+
+    /// Has gossipsub register its metrics in `registry` (the node's, through
+    /// [`Telemetry::gossipsub`](crate::telemetry::Telemetry::gossipsub)).
+    pub fn with_metrics(mut self, registry: &'a mut Registry) -> PoolSetup<'a> {
+        self.metrics = Some(registry);
+        self
     }
 
     /// Caps the records kept from untrusted signers.
@@ -107,14 +117,16 @@ impl<'a> PoolSetup<'a> {
 impl Pool {
     /// Starts the swarm, the event handler and the feed sync; logs the PeerId and the listen
     /// addresses. Must be called within a Tokio runtime.
-    pub async fn start(setup: PoolSetup<'_>) -> Result<Pool, SpawnError> {
+    pub async fn start(mut setup: PoolSetup<'_>) -> Result<Pool, SpawnError> {
         let sources = Arc::new(sources::StoreSources::new(
             Arc::clone(&setup.index),
             setup.private.clone(),
         ));
         let keypair = identity_keypair(setup.identity);
+        let mut unkept = Registry::default();
+        let registry = setup.metrics.take().unwrap_or(&mut unkept);
         let (handle, events, event_loop) =
-            p2p::spawn(&keypair, setup.config, sources.clone(), sources)?;
+            p2p::spawn_with_metrics(&keypair, setup.config, sources.clone(), sources, registry)?;
         let stats = Arc::new(PoolStats::default());
         let mut tasks = vec![tokio::spawn(event_loop.run())];
         tasks.extend(spawn_node_side(&handle, events, &setup, &stats));
@@ -137,7 +149,7 @@ impl Pool {
         &self.inner.handle
     }
 
-    /// The pool's counters (the peer-fill path adds bad peers and bytes from peers).
+    /// The pool's counters.
     pub fn stats(&self) -> &Arc<PoolStats> {
         &self.inner.stats
     }

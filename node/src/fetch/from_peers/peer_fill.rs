@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use delos_pool_protocol::messages::{BlobKind, TransferRequest};
@@ -278,9 +277,7 @@ impl PeerFill<'_> {
         let (received, written) = self
             .fetch_with_retries(peer, &request, bounds, sink)
             .await?;
-        self.counters
-            .peer_bytes
-            .fetch_add(received, Ordering::Relaxed);
+        self.counters.peer_bytes.inc_by(received);
         self.link.hooks.bytes_from_peers(received);
         Ok(written)
     }

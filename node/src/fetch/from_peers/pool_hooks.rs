@@ -1,5 +1,6 @@
-//! The node's [`Pool`] as the fill path's [`PeerFillHooks`]: announcements and peer counters go
-//! to the pool (`PoolStats`), which `/status` and `/metrics` show.
+//! The node's [`Pool`] as the fill path's [`PeerFillHooks`]: announcements go to the pool. The
+//! fill path counts bad peers and bytes from peers itself (once); the pool section of
+//! `/status` and `/metrics` reports those counts.
 
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::version::Version;
@@ -20,10 +21,10 @@ impl PeerFillHooks for Pool {
     }
 
     fn bad_peer(&self, _peer: PeerId) {
-        self.stats().record_bad_peer();
+        // Counted by the fill path already; the pool keeps no list of bad peers.
     }
 
-    fn bytes_from_peers(&self, bytes: u64) {
-        self.stats().add_bytes_from_peers(bytes);
+    fn bytes_from_peers(&self, _bytes: u64) {
+        // Counted by the fill path already.
     }
 }

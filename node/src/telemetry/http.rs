@@ -1,0 +1,140 @@
+//! [`HttpMetrics`]: what the HTTP layer counts (`delos_http_*`).
+
+use prometheus_client::metrics::counter::Counter;
+
+use super::label::{BoundedLabel, ByLabel, Label, by_label};
+use super::table::Entry;
+
+/// Which download-protocol file a request asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestKind {
+    /// `@v/list`.
+    List,
+    /// `.info` (versions and queries).
+    Info,
+    /// `.mod`.
+    Mod,
+    /// `.zip`.
+    Zip,
+    /// `@latest`.
+    Latest,
+    /// A path that did not parse as a download-protocol request.
+    Invalid,
+}
+
+impl BoundedLabel for RequestKind {
+    const NAME: &'static str = "kind";
+    const ALL: &'static [Self] = &[
+        Self::List,
+        Self::Info,
+        Self::Mod,
+        Self::Zip,
+        Self::Latest,
+        Self::Invalid,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::List => "list",
+            Self::Info => "info",
+            Self::Mod => "mod",
+            Self::Zip => "zip",
+            Self::Latest => "latest",
+            Self::Invalid => "invalid",
+        }
+    }
+}
+
+/// A response's status class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatusClass {
+    /// 100–299 (the node sends no 1xx).
+    Success,
+    /// 300–399.
+    Redirect,
+    /// 400–499.
+    ClientError,
+    /// 500 and above.
+    ServerError,
+}
+
+impl StatusClass {
+    /// The class of `status`.
+    pub fn of(status: u16) -> StatusClass {
+        match status {
+            0..300 => Self::Success,
+            300..400 => Self::Redirect,
+            400..500 => Self::ClientError,
+            _ => Self::ServerError,
+        }
+    }
+}
+
+impl BoundedLabel for StatusClass {
+    const NAME: &'static str = "class";
+    const ALL: &'static [Self] = &[
+        Self::Success,
+        Self::Redirect,
+        Self::ClientError,
+        Self::ServerError,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "2xx",
+            Self::Redirect => "3xx",
+            Self::ClientError => "4xx",
+            Self::ServerError => "5xx",
+        }
+    }
+}
+
+/// Counters of the HTTP layer. Cheap to clone; every clone counts into the same series.
+#[derive(Debug, Clone)]
+pub struct HttpMetrics {
+    requests: ByLabel<RequestKind>,
+    responses: ByLabel<StatusClass>,
+    zip_bytes: Counter,
+}
+
+impl Default for HttpMetrics {
+    fn default() -> HttpMetrics {
+        HttpMetrics {
+            requests: by_label(),
+            responses: by_label(),
+            zip_bytes: Counter::default(),
+        }
+    }
+}
+
+impl HttpMetrics {
+    /// Counts one request of `kind`.
+    pub fn count_request(&self, kind: RequestKind) {
+        self.requests.get_or_create(&Label(kind)).inc();
+    }
+
+    /// Counts one response with status `status`.
+    pub fn count_response(&self, status: u16) {
+        let class = StatusClass::of(status);
+        self.responses.get_or_create(&Label(class)).inc();
+    }
+
+    /// Counts a zip answer of `bytes`.
+    pub fn count_zip_bytes(&self, bytes: u64) {
+        self.zip_bytes.inc_by(bytes);
+    }
+
+    /// The `http` section: names, help lines and handles.
+    pub(crate) fn table(&self) -> Vec<Entry> {
+        vec![
+            Entry::labelled(
+                "requests",
+                "Download-protocol requests by kind",
+                &self.requests,
+            ),
+            Entry::labelled("responses", "Responses by status class", &self.responses),
+            Entry::counter("zip_bytes", "Bytes of zips answered", &self.zip_bytes),
+        ]
+    }
+}
