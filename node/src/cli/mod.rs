@@ -1,8 +1,9 @@
 //! The `delos` command line, every flag of every subcommand (with its environment fallback
 //! and its help) in this folder: [`Cli`] and its [`Command`]s here; the arguments several
-//! subcommands share, declared once and flattened, in [`shared`]; `serve`'s own in [`serve`],
-//! with the pool's ([`pool`]) and the trust settings ([`trust`]); `import-record`'s in
-//! [`import`].
+//! subcommands share, declared once and flattened, in `shared.rs` ([`DataDirArg`],
+//! [`KeyArgs`], [`PrivateArg`]); `serve`'s own in [`ServeArgs`], with the pool's
+//! ([`P2pArgs`]) and the trust settings ([`TrustArgs`]); `import-record`'s in
+//! [`ImportArgs`].
 //!
 //! Nothing here validates or merges: [`crate::config`] reads these structs (and the
 //! `--config` file) into the [`Config`](crate::config::Config) a node runs with.

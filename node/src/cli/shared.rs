@@ -39,7 +39,7 @@ pub struct KeyArgs {
     pub dir: DataDirArg,
 
     /// Sign provenance records with this key file (an organisation's shared key, 32 raw
-    /// ed25519 secret-key bytes, mode 0600) instead of the node key, <data dir>/node.key.
+    /// ed25519 secret-key bytes, mode 0600) instead of the node key, `<data dir>/node.key`.
     /// Never created.
     #[arg(long, value_name = "FILE", env = "DELOS_SIGNING_KEY")]
     pub signing_key: Option<PathBuf>,

@@ -11,7 +11,7 @@ use delos_pool_protocol::trust::TrustPolicy;
 #[derive(Debug, Clone, Default, Args)]
 pub struct TrustArgs {
     /// Believe records signed by this signer on its own (repeatable): its signing key
-    /// (ed25519:<hex>, the signing-key line of `delos id` on the signer's node) or its PeerId
+    /// (`ed25519:<hex>`, the signing-key line of `delos id` on the signer's node) or its PeerId
     /// (12D3KooW..., the peer-id line, when the node signs with its node key). The node's own
     /// signing key is always trusted.
     #[arg(

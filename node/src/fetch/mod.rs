@@ -7,14 +7,14 @@
 //! 2. the store (`spawn_blocking`, never behind a fill): a hit answers at once;
 //! 3. offline nodes stop here;
 //! 4. the negative cache answers recent "not found"s at once;
-//! 5. one fill per module version ([`single_flight`]), run in its own task: first from pool
-//!    peers when a pool is attached and the module is not private ([`from_peers`]: only bytes
+//! 5. one fill per module version (`single_flight`), run in its own task: first from pool
+//!    peers when a pool is attached and the module is not private (`from_peers`: only bytes
 //!    whose hashes the trust policy accepts), else on a bounded pool of `go mod download -json`
-//!    workers ([`from_vcs`]), and when that fails too, from peers again if they vouch for
+//!    workers (`from_vcs`), and when that fails too, from peers again if they vouch for
 //!    the `.mod` only; validated and stored, signed as the node's record, announced to the
 //!    pool, then served.
 //!
-//! `list`, `@latest` and non-canonical queries ([`queries`]) are cached for `list_ttl`, served
+//! `list`, `@latest` and non-canonical queries (`queries`) are cached for `list_ttl`, served
 //! stale while a background refresh runs, and fall back to what the store holds.
 
 mod cached_query;

@@ -1,6 +1,6 @@
 //! The buffers a fetch reads a body into, and where they go.
 //!
-//! A fetch owns a small ring of equal buffers ([`PieceRing`]): it fills one from the stream,
+//! A fetch owns a small ring of equal buffers (`PieceRing`): it fills one from the stream,
 //! hands it to the [`PieceSink`] as a [`Piece`], and the piece finds its way back to the ring
 //! when whoever holds it last (the disk writer, a zip scanner) drops it. So a body of any size
 //! costs the same few megabytes, no buffer is allocated or zeroed per piece, and a sink that

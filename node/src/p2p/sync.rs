@@ -6,7 +6,7 @@
 //! Persisting that cursor per peer is the caller's job, with the page's feed id: a different
 //! id means the peer started a new feed and the cursor no longer applies.
 //!
-//! Both protocol versions are served ([`SyncVersion`]); version 1 answers carry no feed id.
+//! Both protocol versions are served (`SyncVersion`); version 1 answers carry no feed id.
 
 use std::io;
 use std::sync::Arc;
