@@ -7,7 +7,8 @@ use super::text::excerpt;
 use super::tree_head::{SignedTreeHead, TreeHeadError, is_canonical_decimal};
 
 /// A lookup body, read but not yet checked: nothing in it is trusted until
-/// [`Lookup::open`] has checked the head and tiles of that tree have shown the record in it.
+/// [`Lookup::open`] has checked the head and tiles of that tree have shown the record in it
+/// ([`CheckedTiles::check_record`](crate::sumdb::CheckedTiles::check_record)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lookup {
     id: u64,

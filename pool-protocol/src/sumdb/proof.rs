@@ -3,7 +3,7 @@
 //! against tree heads, as Go's `tlog.ProveRecord`, `CheckRecord`, `ProveTree` and `CheckTree`.
 //!
 //! A go client never asks for these proofs: it reads the same hashes out of tiles checked against
-//! the signed head. They are what a fork report carries
+//! the signed head ([`CheckedTiles`](super::CheckedTiles)). They are what a fork report carries
 //! ([`Fork`]) and what a node can hand to another that has no tiles.
 //!
 //! A proof does not show the tree's size: the proof of record 0 in a tree of 5 records is

@@ -40,7 +40,8 @@ pub enum ConsistencyError<E> {
 }
 
 /// Checks that `newer` extends `older` (or, at the same size, equals it), reading the hashes of
-/// the newer tree from `newer_hashes` (for a relay, tiles of `newer` checked against it).
+/// the newer tree from `newer_hashes` — for a relay, [`CheckedTiles`](crate::sumdb::CheckedTiles)
+/// of a [`TilePlan::for_tree_size`](crate::sumdb::TilePlan::for_tree_size) of `newer`.
 ///
 /// This is Go's client's `checkTrees`: recompute the older tree's hash from the newer tree; a
 /// difference is a [`Fork`], proven with the hashes already read.

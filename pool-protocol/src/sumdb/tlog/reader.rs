@@ -7,8 +7,9 @@ use super::{Hash, SizeError};
 /// [`stored_hash_index`](super::stored_hash_index)).
 ///
 /// A checksum database keeps its hashes in a flat list in this order, so a store implements
-/// this with one read per index. The functions of this module ask for all the hashes they need
-/// in one call, not necessarily in increasing order.
+/// this with one read per index; [`CheckedTiles`](crate::sumdb::CheckedTiles) implements it from
+/// tiles checked against a signed tree. The functions of this module ask for all the hashes
+/// they need in one call, not necessarily in increasing order.
 pub trait HashReader {
     /// Why reading failed.
     type Error;
