@@ -27,4 +27,5 @@ mod pool_trust;
 mod private_patterns;
 mod provenance;
 mod record_crash_safety;
+mod repin;
 mod serve_cli;

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
-use delos_node::cli::{Cli, Command, ImportArgs, KeyArgs, ServeArgs};
+use delos_node::cli::{Cli, Command, ImportArgs, KeyArgs, RepinArgs, ServeArgs};
 use delos_node::config::Config;
 use delos_node::keys::NodeKeys;
-use delos_node::server::{Node, wait_for_signal};
+use delos_node::server::{Node, maintenance_fetcher, wait_for_signal};
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
@@ -26,6 +26,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Id(args)) => print_id(&args),
         Some(Command::Serve(args)) => serve(*args),
         Some(Command::ImportRecord(args)) => import_records(&args),
+        Some(Command::Verify(args)) => verify(*args),
+        Some(Command::Repin(args)) => repin(*args),
         None => Ok(Cli::command().print_help()?),
     }
 }
@@ -86,6 +88,73 @@ fn import_records(args: &ImportArgs) -> anyhow::Result<()> {
         .context("writing to stdout")?;
     }
     Ok(())
+}
+
+/// `delos verify`: re-fill every `.mod`-only version of a stopped node from its VCS and print
+/// one line per finding; fails (exit 1) when one needs the operator.
+fn verify(args: ServeArgs) -> anyhow::Result<()> {
+    use delos_node::repair::verify_mod_only;
+    init_tracing();
+    let config = Config::load(args)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let report = runtime.block_on(async {
+        let (fetcher, _) = maintenance_fetcher(&config).await?;
+        let report = verify_mod_only(&fetcher).await;
+        fetcher.release_work_area();
+        anyhow::Ok(report?)
+    })?;
+    let mut out = std::io::stdout().lock();
+    for finding in &report.findings {
+        writeln!(out, "{finding}").context("writing to stdout")?;
+    }
+    let needing = report
+        .findings
+        .iter()
+        .filter(|f| f.needs_operator())
+        .count();
+    writeln!(
+        out,
+        "checked {} .mod-only versions: {needing} need the operator",
+        report.checked
+    )
+    .context("writing to stdout")?;
+    anyhow::ensure!(needing == 0, "{needing} versions need the operator");
+    Ok(())
+}
+
+/// `delos repin`: replace one poisoned `.mod`-only version of a stopped node.
+fn repin(args: RepinArgs) -> anyhow::Result<()> {
+    use delos_pool_protocol::module_path::ModulePath;
+    use delos_pool_protocol::version::Version;
+    init_tracing();
+    let (module, version) = args
+        .target
+        .rsplit_once('@')
+        .context("expected MODULE@VERSION")?;
+    let module = ModulePath::parse(module).context("the module path")?;
+    let version = Version::parse(version).context("the version")?;
+    anyhow::ensure!(
+        version.is_canonical(),
+        "{version} is not a canonical version"
+    );
+    let config = Config::load(args.node)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let repinned = runtime.block_on(async {
+        let (fetcher, own) = maintenance_fetcher(&config).await?;
+        let repinned = delos_node::repair::repin(&fetcher, &own, &module, &version).await;
+        fetcher.release_work_area();
+        anyhow::Ok(repinned?)
+    })?;
+    writeln!(
+        std::io::stdout().lock(),
+        "{module}@{version}: replaced the .mod-only pin (its .mod was {}){}",
+        repinned.previous.go_mod().h1(),
+        match repinned.evidence {
+            Some(_) => "; the node's old record is kept as conflict evidence",
+            None => "",
+        }
+    )
+    .context("writing to stdout")
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`), colours only on a terminal.

@@ -193,6 +193,23 @@ async fn load_keys(config: &Config) -> Result<NodeKeys, StartError> {
         .map_err(StartError::Keys)
 }
 
+/// The fill path of a stopped node, for maintenance commands (`delos verify`, `delos repin`):
+/// its store (the lock also proves the node is not running), its own records' signer, and a
+/// fetcher configured as the node's, without HTTP or pool. Release its work area when done.
+pub async fn maintenance_fetcher(config: &Config) -> Result<(Fetcher, OwnRecords), StartError> {
+    let dir = config.store_dir();
+    let open_dir = dir.clone();
+    let index = tokio::task::spawn_blocking(move || Index::open(open_dir))
+        .await?
+        .map_err(|source| StartError::Store { dir, source })?;
+    let keys = load_keys(config).await?;
+    let own_records = OwnRecords::new(keys.signing.clone(), config.upstream.clone());
+    let fetch = fetch_config(config, private_patterns(config));
+    let fetcher = Fetcher::with_own_records(Arc::new(index), fetch, Some(own_records.clone()))
+        .map_err(StartError::Fetcher)?;
+    Ok((fetcher, own_records))
+}
+
 /// Starts the pool when the configuration asks for one.
 async fn start_pool(
     config: &Config,

@@ -50,6 +50,25 @@ pub enum Command {
     /// stopped node's store; disagreement with pinned versions is kept as conflict evidence.
     /// Pass the node's own --private, so private modules' records stay out of its feed.
     ImportRecord(ImportArgs),
+    /// Re-check a stopped node's `.mod`-only versions against their VCS (pinning nothing) and
+    /// report those whose VCS now yields the whole version with another go.mod. Takes the
+    /// node's own flags or --config. Exits 1 when a version needs the operator.
+    Verify(Box<ServeArgs>),
+    /// Replace one `.mod`-only version that `delos verify` reported as poisoned with a fresh,
+    /// validated fill from its VCS; the node's old record is kept as conflict evidence. The one
+    /// exception to "pinned forever". Takes the node's own flags or --config; stop it first.
+    Repin(Box<RepinArgs>),
+}
+
+/// Arguments of `delos repin`.
+#[derive(Debug, clap::Args)]
+pub struct RepinArgs {
+    /// The version to replace, as `module@version` (e.g. example.org/big.git@v1.0.0).
+    #[arg(value_name = "MODULE@VERSION")]
+    pub target: String,
+    /// The node's flags (or --config): data dir, signing key, upstream, private patterns.
+    #[command(flatten)]
+    pub node: ServeArgs,
 }
 
 /// The long help of `delos id`: states the output format scripts can rely on.
