@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use delos_node::fetch::{FetchConfig, FetchError, Fetcher};
+use delos_node::fetch::{FetchConfig, FetchError, Fetcher, Want};
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::private::PrivatePatterns;
 use delos_pool_protocol::version::Version;
@@ -143,7 +143,7 @@ fn stored_hashes_equal_go_direct_and_offline_serves_only_the_store() -> Result<(
             let entry = rt.block_on(online.version(
                 &ModulePath::parse(module)?,
                 &Version::parse(version)?,
-                true,
+                Want::Zip,
             ))?;
             assert_eq!(
                 Some(entry.go_mod().h1().to_string()),
@@ -159,7 +159,7 @@ fn stored_hashes_equal_go_direct_and_offline_serves_only_the_store() -> Result<(
         let refused = rt.block_on(online.version(
             &ModulePath::parse("example.org/hello.git")?,
             &not_a_fit,
-            true,
+            Want::Zip,
         ));
         assert!(
             matches!(refused, Err(FetchError::NotFound { .. })),
@@ -173,7 +173,7 @@ fn stored_hashes_equal_go_direct_and_offline_serves_only_the_store() -> Result<(
     }
     let offline = fetcher(&world, &dir, true)?;
     let hello = ModulePath::parse("example.org/hello.git")?;
-    let stored = rt.block_on(offline.version(&hello, &Version::parse("v1.0.0")?, true))?;
+    let stored = rt.block_on(offline.version(&hello, &Version::parse("v1.0.0")?, Want::Zip))?;
     assert!(stored.is_full());
     assert_eq!(
         rt.block_on(offline.list(&hello))?,
@@ -183,7 +183,7 @@ fn stored_hashes_equal_go_direct_and_offline_serves_only_the_store() -> Result<(
         rt.block_on(offline.latest(&hello))?.0,
         Version::parse("v1.0.0")?
     );
-    let missing = rt.block_on(offline.version(&hello, &Version::parse("v1.1.0")?, false));
+    let missing = rt.block_on(offline.version(&hello, &Version::parse("v1.1.0")?, Want::Metadata));
     assert!(
         matches!(missing, Err(FetchError::Offline { .. })),
         "{missing:?}"

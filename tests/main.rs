@@ -12,6 +12,7 @@ mod fetcher;
 mod fill_answers;
 mod fill_concurrency;
 mod fill_crash;
+mod fill_epilogue;
 mod go_proof;
 mod hostile_input;
 mod immutability;

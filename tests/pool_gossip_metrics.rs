@@ -44,7 +44,7 @@ fn moved(node: &PoolNode, before: [u64; 4]) -> Result<[u64; 4]> {
 /// Checks `text` line by line as Prometheus text (0.0.4) and returns every sample's value by
 /// its `name{labels}`: each family's `# TYPE` once, each sample after its family's `# TYPE`
 /// (histograms: `_bucket`, `_sum`, `_count`), `name{labels} value` with a number, no `# EOF`.
-fn parse_prometheus_text(text: &str) -> Result<HashMap<String, f64>> {
+pub(crate) fn parse_prometheus_text(text: &str) -> Result<HashMap<String, f64>> {
     let mut families = HashSet::new();
     let mut family = String::new();
     let mut samples = HashMap::new();

@@ -25,9 +25,6 @@ use delos_registry_index::{
     ConflictEvidence, Index, RecordError, RecordStored, Sharing, VersionEntry,
 };
 
-use crate::error_chain::error_chain;
-use crate::fetch::{FetchError, Filled};
-
 impl From<InvalidRecord> for ProvenanceError {
     fn from(err: InvalidRecord) -> Self {
         Self::Invalid(Box::new(err))
@@ -97,11 +94,14 @@ impl OwnRecords {
         sharing: Sharing,
     ) -> Result<RecordStored, ProvenanceError> {
         let source = self.vcs_source(origin);
-        self.sign_and_store_from(index, module, version, entry, source, sharing)
+        let (_, stored) =
+            self.sign_and_store_from(index, module, version, entry, source, sharing)?;
+        Ok(stored)
     }
 
     /// [`Self::sign_and_store`] naming `source` as where the node got the version (a peer
-    /// fill names [`Source::Peer`]); blocking.
+    /// fill names [`Source::Peer`]); blocking. Returns the signed record with what the store
+    /// did with it.
     pub fn sign_and_store_from(
         &self,
         index: &Index,
@@ -110,11 +110,11 @@ impl OwnRecords {
         entry: &VersionEntry,
         source: Source,
         sharing: Sharing,
-    ) -> Result<RecordStored, ProvenanceError> {
+    ) -> Result<(VerifiedRecord, RecordStored), ProvenanceError> {
         let verified = self.sign(module, version, entry, source)?;
         let stored = index.records().insert(&verified, sharing)?;
         warn_conflicts(&stored.new_conflicts);
-        Ok(stored)
+        Ok((verified, stored))
     }
 
     /// The node's signed record of `entry` as `module@version`, got from `source`; not stored.
@@ -148,43 +148,6 @@ impl OwnRecords {
             Some(origin) => Source::Vcs(origin.clone()),
             None => Source::Upstream(self.upstream.clone()),
         }
-    }
-}
-
-/// The hook of the fill path: after a successful fill whose pinned entry is what it produced,
-/// sign and store the node's record (off the async threads). Logs failures; never fails.
-pub(crate) async fn record_fill(
-    own: Option<&OwnRecords>,
-    index: &Arc<Index>,
-    private: &PrivatePatterns,
-    module: &ModulePath,
-    filled: &Result<Filled, FetchError>,
-) {
-    let (Some(own), Ok(filled)) = (own, filled) else {
-        return;
-    };
-    if !filled.pinned_is_ours {
-        tracing::debug!(%module, version = %filled.version, "pinned entry predates this fill; not signing");
-        return;
-    }
-    let sharing = sharing_of(private, module);
-    let (own, index, module) = (own.clone(), Arc::clone(index), module.clone());
-    let (version, entry, origin) = (
-        filled.version.clone(),
-        filled.entry.clone(),
-        filled.origin.clone(),
-    );
-    let signed = tokio::task::spawn_blocking(move || {
-        let stored =
-            own.sign_and_store(&index, &module, &version, &entry, origin.as_ref(), sharing);
-        if let Err(err) = stored {
-            let error = error_chain(&err);
-            tracing::warn!(%module, %version, %error, "could not record provenance");
-        }
-    })
-    .await;
-    if let Err(err) = signed {
-        tracing::warn!(error = %err, "provenance task ended abnormally");
     }
 }
 

@@ -228,11 +228,7 @@ pub async fn repin(
         true => Sharing::Private,
         false => Sharing::Public,
     };
-    let (index, module, version) = (
-        Arc::clone(fetcher.index()),
-        module.clone(),
-        version.clone(),
-    );
+    let (index, module, version) = (Arc::clone(fetcher.index()), module.clone(), version.clone());
     let entry = produced.entry;
     let repinned = tokio::task::spawn_blocking(move || {
         index.repin_mod_only(&module, &version, &entry, &record, sharing)

@@ -16,9 +16,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::fetch::{FetchConfig, FetchError, Fetcher, PeerFillHooks, PoolLink};
+use crate::fetch::{FetchConfig, FetchError, Fetcher};
 use crate::http::{AppState, router};
 use crate::keys::NodeKeys;
+use crate::pool::peer_fill::PoolPeers;
 use crate::pool::{Pool, PoolSetup, RecordLimits};
 use crate::provenance::OwnRecords;
 use crate::telemetry::Telemetry;
@@ -224,12 +225,15 @@ async fn start_pool(
     let index = Arc::clone(fetcher.index());
     let trust = config.trust_policy(keys.signer_id());
     let limits = RecordLimits::new(trust.clone(), config.record_cap());
-    let setup = PoolSetup::new(&keys.identity, p2p, index, private, keys.signer_id())
+    let setup = PoolSetup::new(&keys.identity, p2p, index, private)
         .with_record_limits(limits)
         .with_metrics(gossipsub);
     let pool = Pool::start(setup).await.map_err(StartError::Pool)?;
-    let hooks: Arc<dyn PeerFillHooks> = Arc::new(pool.clone());
-    fetcher.attach_pool(PoolLink::new(pool.handle().clone(), trust, hooks));
+    let hooks = Arc::new(pool.clone());
+    let counters = Arc::clone(fetcher.counters());
+    let index = Arc::clone(fetcher.index());
+    let peers = PoolPeers::new(pool.handle().clone(), trust, index, counters, hooks);
+    fetcher.attach_peers(Arc::new(peers));
     Ok(Some(pool))
 }
 

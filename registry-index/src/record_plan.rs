@@ -205,7 +205,7 @@ fn write<'a>(
 
 /// Whether the offered record is written into its signer's slot.
 fn takes_slot(change: RecordChange) -> bool {
-    matches!(change, RecordChange::Inserted | RecordChange::Upgraded)
+    change.took_slot()
 }
 
 /// What an offered record does to its signer's slot (rules in [`crate::records`]).

@@ -73,6 +73,13 @@ pub enum RecordChange {
     OverCap,
 }
 
+impl RecordChange {
+    /// Whether the offered record now holds its signer's slot (it is new in the store).
+    pub fn took_slot(self) -> bool {
+        matches!(self, Self::Inserted | Self::Upgraded)
+    }
+}
+
 /// A successful [`Records::insert`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -26,26 +26,11 @@ use delos_pool_protocol::zip::{
 use delos_registry_index::{HashedBlob, Index, IndexError, Source, VersionEntry};
 
 use super::error::{FetchError, one_line};
+use super::filled::{Filled, FilledFrom};
 use super::go_command::{GoCommand, GoRun};
 use super::go_json::{Download, InfoJson, parse_stream};
 use super::zip_failure::{ZipFailure, classify_zip_failure};
 use crate::clock::now_unix_secs;
-
-/// A version filled from the VCS: the entry the index now pins, and why it has no zip if so.
-#[derive(Debug, Clone)]
-pub(crate) struct Filled {
-    /// The canonical version.
-    pub(crate) version: Version,
-    /// The pinned entry (the first one ever stored for this version).
-    pub(crate) entry: VersionEntry,
-    /// Why the zip could not be built, for a `.mod`-only entry.
-    pub(crate) zip_problem: Option<String>,
-    /// Where `go` got it (`Origin`), for the node's provenance record.
-    pub(crate) origin: Option<VcsOrigin>,
-    /// Whether the pinned entry agrees with what this fill produced (false after a moved tag:
-    /// then the node signs nothing, see `crate::provenance`).
-    pub(crate) pinned_is_ours: bool,
-}
 
 /// What a fill is about: the module, and the version or query as requested.
 #[derive(Debug, Clone)]
@@ -192,7 +177,7 @@ fn pin_produced(index: &Index, produced: Produced) -> Result<Filled, FetchError>
         pinned_is_ours: !entry.claimed_hashes().conflicts(&produced),
         entry,
         zip_problem,
-        origin,
+        from: FilledFrom::Vcs(origin),
     })
 }
 

@@ -1,18 +1,20 @@
 //! The fill path: answering module versions, lists and queries from the store, and filling
-//! misses from version control with the real `go` command.
+//! misses from peers and version control.
 //!
-//! [`Fetcher::version`] is the miss path in one place:
+//! [`Fetcher::version`] answers a canonical version:
 //!
 //! 1. refuse what cannot exist (non-canonical version, version that does not fit the path);
 //! 2. the store (`spawn_blocking`, never behind a fill): a hit answers at once;
 //! 3. offline nodes stop here;
 //! 4. the negative cache answers recent "not found"s at once;
-//! 5. one fill per module version (`single_flight`), run in its own task: first from pool
-//!    peers when a pool is attached and the module is not private (`from_peers`: only bytes
-//!    whose hashes the trust policy accepts), else on a bounded pool of `go mod download -json`
-//!    workers (`from_vcs`), and when that fails too, from peers again if they vouch for
-//!    the `.mod` only; validated and stored, signed as the node's record, announced to the
-//!    pool, then served.
+//! 5. one fill per module version (`single_flight`), run in its own task: the miss path,
+//!    `Inner::fill`, reads top to bottom in one function (peers with a full claim, then the
+//!    VCS, then peers with a `.mod`-only claim), and every fill ends in its one epilogue,
+//!    `Inner::finish`: counted by source, signed as the node's record naming that source,
+//!    announced to the pool with that record.
+//!
+//! The pool is reached only through `PeerSource`, which this module defines and
+//! `crate::pool` implements: `fetch` imports nothing from the pool or the network.
 //!
 //! `list`, `@latest` and non-canonical queries (`queries`) are cached for `list_ttl`, served
 //! stale while a background refresh runs, and fall back to what the store holds.
@@ -20,10 +22,11 @@
 mod cached_query;
 mod config;
 mod error;
-mod from_peers;
+mod filled;
 mod from_vcs;
 mod go_command;
 mod go_json;
+mod peers;
 mod queries;
 mod single_flight;
 mod stats;
@@ -34,32 +37,41 @@ use std::sync::{Arc, OnceLock};
 
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::private::PrivatePatterns;
+use delos_pool_protocol::provenance::Source as RecordSource;
+use delos_pool_protocol::signing::VerifiedRecord;
 use delos_pool_protocol::version::{Version, check_path_version};
 use delos_registry_index::{Index, VersionEntry};
 
-use crate::provenance::{self, OwnRecords};
+use crate::provenance::{OwnRecords, sharing_of};
 
 pub use config::FetchConfig;
 pub use error::FetchError;
-use from_peers::PeerClaim;
-pub use from_peers::{PeerFillHooks, PoolLink};
+pub(crate) use filled::{Filled, FilledFrom};
+pub(crate) use peers::{PeerClaim, PeerSource};
 pub use stats::{FetchStats, PeerFillMicros};
 pub use zip_failure::{ZipFailure, classify_zip_failure};
 
-use crate::p2p::ExpiringPeers;
-use crate::telemetry::FillSource;
-pub(crate) use from_vcs::Filled;
 use from_vcs::Request;
 use go_command::GoCommand;
 use queries::Queries;
 use single_flight::SingleFlight;
-use stats::Counters;
+pub(crate) use stats::Counters;
 use ttl_cache::TtlCache;
 
 /// Capacity of each answer cache (lists, queries, negative answers).
 const CACHE_CAPACITY: usize = 10_000;
 
-/// Answers module versions, lists and queries; fills misses from version control.
+/// What a caller of [`Fetcher::version`] needs of a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Want {
+    /// The `.info` and `.mod`: a `.mod`-only entry answers.
+    Metadata,
+    /// The zip too: a `.mod`-only entry gives [`FetchError::ZipUnavailable`].
+    Zip,
+}
+
+/// Answers module versions, lists and queries; fills misses from peers and version control.
 ///
 /// Cheap to clone: every clone shares the same store, worker pool, caches and counters.
 #[derive(Debug, Clone)]
@@ -82,9 +94,7 @@ struct Inner {
     /// Signs and stores the node's record after each fill (`None`: no records).
     own_records: Option<OwnRecords>,
     /// The pool, once attached: misses are filled from peers first, fills are announced.
-    pool: OnceLock<PoolLink>,
-    /// Peers that sent mismatching bytes, not asked again for a while.
-    bad_peers: ExpiringPeers,
+    peers: OnceLock<Arc<dyn PeerSource>>,
 }
 
 impl Fetcher {
@@ -113,33 +123,27 @@ impl Fetcher {
             private,
             config,
             own_records,
-            pool: OnceLock::new(),
-            bad_peers: ExpiringPeers::new(
-                from_peers::BAD_PEER_PENALTY,
-                from_peers::BAD_PEER_CAPACITY,
-            ),
+            peers: OnceLock::new(),
         };
         Ok(Fetcher {
             inner: Arc::new(inner),
         })
     }
 
-    /// A canonical version, from the store or filled from the VCS.
-    ///
-    /// With `want_zip = false` a `.mod`-only entry is an answer (for `.info` and `.mod`); with
-    /// `want_zip = true` such an entry gives [`FetchError::ZipUnavailable`]. A non-canonical
-    /// `version` is resolved as a query (see [`Self::resolve`]). Cancel-safe: a fill that was
-    /// started goes on when the caller goes away.
+    /// A canonical version, from the store or filled on a miss, as far as `want` needs it
+    /// (see [`Want`]). A non-canonical `version` is resolved as a query (see
+    /// [`Self::resolve`]). Cancel-safe: a fill that was started goes on when the caller goes
+    /// away.
     pub async fn version(
         &self,
         module: &ModulePath,
         version: &Version,
-        want_zip: bool,
+        want: Want,
     ) -> Result<VersionEntry, FetchError> {
         if !version.is_canonical() {
             return Ok(self.resolve(module, version.as_str()).await?.1);
         }
-        self.inner.version(module, version, want_zip).await
+        self.inner.version(module, version, want).await
     }
 
     /// Resolves a non-canonical `.info` query (branch, commit hash prefix, `v1`, `v3.0.0` of a
@@ -150,44 +154,45 @@ impl Fetcher {
         query: &str,
     ) -> Result<(Version, VersionEntry), FetchError> {
         if let Some(version) = fitting_canonical(module, query) {
-            let entry = self.inner.version(module, &version, false).await?;
+            let entry = self.inner.version(module, &version, Want::Metadata).await?;
             return Ok((version, entry));
         }
-        let version = Arc::clone(&self.inner).resolve_query(module, query).await?;
-        let entry = self.inner.version(module, &version, false).await?;
+        let version = queries::resolve_query(&self.inner, module, query).await?;
+        let entry = self.inner.version(module, &version, Want::Metadata).await?;
         Ok((version, entry))
     }
 
     /// The versions to list for `module`: stored ∪ the VCS's tagged versions (retracted ones
     /// kept, pseudo-versions left out), in semver order.
     pub async fn list(&self, module: &ModulePath) -> Result<Vec<Version>, FetchError> {
-        Arc::clone(&self.inner).list(module).await
+        queries::list(&self.inner, module).await
     }
 
     /// What `@latest` answers: the VCS's latest (cached like `list`), else the highest stored.
     pub async fn latest(&self, module: &ModulePath) -> Result<(Version, VersionEntry), FetchError> {
-        let version = Arc::clone(&self.inner).latest(module).await?;
-        let entry = self.inner.version(module, &version, false).await?;
+        let version = queries::latest(&self.inner, module).await?;
+        let entry = self.inner.version(module, &version, Want::Metadata).await?;
         Ok((version, entry))
     }
 
-    /// The fill path's counter handles, for the node's telemetry registry.
-    pub(crate) fn counters(&self) -> &Counters {
+    /// The fill path's counter handles, for the node's telemetry registry and the pool's
+    /// peer fills.
+    pub(crate) fn counters(&self) -> &Arc<Counters> {
         &self.inner.counters
     }
 
     /// The fill path's counters.
     pub fn stats(&self) -> FetchStats {
         let in_flight = self.inner.fills.len() + self.inner.queries.pending();
-        let bad_peers = self.inner.bad_peers.count();
+        let bad_peers = self.inner.peers.get().map_or(0, |peers| peers.bad_peers());
         self.inner.counters.snapshot(in_flight as u64, bad_peers)
     }
 
     /// Attaches the pool: from now on misses of public modules are filled from peers first
-    /// (bytes verified against hashes `link`'s trust policy accepts), and every fill is
+    /// (`peers` verifies every byte against hashes its trust policy accepts), and every fill is
     /// announced. Returns `false`, changing nothing, if a pool was attached already.
-    pub fn attach_pool(&self, link: PoolLink) -> bool {
-        self.inner.pool.set(link).is_ok()
+    pub(crate) fn attach_peers(&self, peers: Arc<dyn PeerSource>) -> bool {
+        self.inner.peers.set(peers).is_ok()
     }
 
     /// Whether `module` matches the node's private patterns (Go's GOPRIVATE rules): such
@@ -221,6 +226,23 @@ impl Fetcher {
         from_vcs::produce(&self.inner.go, &self.inner.index, request).await
     }
 
+    /// The miss path's peer step alone, for the peer fill's tests: the fill of `module@query`
+    /// from peers acting on claims of the kind `claim`, with the fill path's gating (pool
+    /// attached, public module, canonical version), without the epilogue.
+    #[cfg(test)]
+    pub(crate) async fn fill_from_peers_only(
+        &self,
+        module: &ModulePath,
+        query: &str,
+        claim: PeerClaim,
+    ) -> Option<Filled> {
+        let request = Request {
+            module: module.clone(),
+            query: query.to_owned(),
+        };
+        self.inner.fill_from_peers(&request, claim).await
+    }
+
     /// The store this fetcher serves from.
     pub fn index(&self) -> &Arc<Index> {
         &self.inner.index
@@ -233,13 +255,16 @@ impl Inner {
         self: &Arc<Self>,
         module: &ModulePath,
         version: &Version,
-        want_zip: bool,
+        want: Want,
     ) -> Result<VersionEntry, FetchError> {
         let query = version.as_str();
         check_path_version(module, version)
             .map_err(|err| FetchError::not_found(module, query, err.to_string()))?;
         let stored = self.stored(module, version).await?;
-        if let Some(entry) = stored.as_ref().filter(|e| e.is_full() || !want_zip) {
+        if let Some(entry) = stored
+            .as_ref()
+            .filter(|e| e.is_full() || want == Want::Metadata)
+        {
             Counters::bump(&self.counters.store_hits);
             return Ok(entry.clone());
         }
@@ -247,12 +272,16 @@ impl Inner {
             return Err(offline(module, query, stored.is_some()));
         }
         let zip_key = (module.clone(), format!("zip:{query}"));
-        if let (true, Some(reason)) = (want_zip, self.negative.get_fresh(&zip_key)) {
+        if let (Want::Zip, Some(reason)) = (want, self.negative.get_fresh(&zip_key)) {
             return Err(zip_unavailable(module, version, reason));
         }
-        let filled = self.fill(module, query).await?;
-        match (want_zip, filled.entry.is_full(), filled.zip_problem) {
-            (true, false, reason) => {
+        let request = Request {
+            module: module.clone(),
+            query: query.to_owned(),
+        };
+        let filled = self.shared_fill(request).await?;
+        match (want, filled.entry.is_full(), filled.zip_problem) {
+            (Want::Zip, false, reason) => {
                 let reason = reason.unwrap_or_else(|| String::from("the zip is not stored"));
                 self.negative.put(zip_key, reason.clone());
                 Err(zip_unavailable(module, version, reason))
@@ -274,54 +303,60 @@ impl Inner {
             .map_err(FetchError::from)
     }
 
-    /// One shared fill of `module@query`, unless it failed a moment ago.
-    async fn fill(
-        self: &Arc<Self>,
-        module: &ModulePath,
-        query: &str,
-    ) -> Result<Filled, FetchError> {
-        let key = (module.clone(), query.to_owned());
-        let request = Request {
-            module: module.clone(),
-            query: query.to_owned(),
-        };
+    /// One shared fill of `request` ([`Self::fill`] in its own task, whoever else waits for
+    /// it), unless it failed a moment ago and no peer vouches for it since.
+    async fn shared_fill(self: &Arc<Self>, request: Request) -> Result<Filled, FetchError> {
+        let key = (request.module.clone(), request.query.clone());
         if let Some(reason) = self.negative.get_fresh(&key)
-            && !self.pool_vouches(&request).await
+            && !self.peers_vouch(&request).await
         {
             Counters::bump(&self.counters.negative_cache_hits);
-            return Err(FetchError::not_found(module, query, reason));
+            return Err(FetchError::not_found(
+                &request.module,
+                &request.query,
+                reason,
+            ));
         }
         let this = Arc::clone(self);
         let work = async move {
             Counters::bump(&this.counters.fills_started);
-            if let Some(filled) = this.fill_from_peers(&request, PeerClaim::Full).await {
-                return Ok(filled);
-            }
-            let filled = from_vcs::fill(&this.go, &this.index, request.clone()).await;
-            if filled.is_err()
-                && let Some(mod_only) = this.fill_from_peers(&request, PeerClaim::ModOnly).await
-            {
-                return Ok(mod_only);
-            }
-            this.record_fill(&request, &filled);
-            let own = this.own_records.as_ref();
-            provenance::record_fill(own, &this.index, &this.private, &request.module, &filled)
-                .await;
-            if let Ok(filled) = &filled {
-                this.announce(&request.module, filled);
-            }
-            filled
+            let filled = this.fill(&request).await;
+            this.finish(&request, filled).await
         };
         self.fills.run(key, work).await.1
     }
 
-    /// Counts a fill's outcome and remembers a "not found" briefly.
-    fn record_fill(&self, request: &Request, filled: &Result<Filled, FetchError>) {
-        match filled {
-            Ok(filled) => {
-                self.counters.filled(FillSource::Vcs);
-                tracing::info!("filled {}@{} from the VCS", request.module, filled.version);
-            }
+    /// The miss path: the sources of a version, in order.
+    async fn fill(&self, request: &Request) -> Result<Filled, FetchError> {
+        // 1. Peers, when the pool vouches for the whole version (trusted or agreeing signers).
+        if let Some(filled) = self.fill_from_peers(request, PeerClaim::Full).await {
+            return Ok(filled);
+        }
+        // 2. The VCS (or the upstream proxy `go` is pointed at), through `go mod download`.
+        let from_vcs = from_vcs::fill(&self.go, &self.index, request.clone()).await;
+        if from_vcs.is_ok() {
+            return from_vcs;
+        }
+        // 3. When that failed: a `.mod`-only version the store holds already, or the peers'
+        //    `.mod` and `.info` when the pool vouches for the `.mod` only.
+        if let Some(held) = self.held_mod_only(request).await {
+            return Ok(held);
+        }
+        match self.fill_from_peers(request, PeerClaim::ModOnly).await {
+            Some(filled) => Ok(filled),
+            None => from_vcs,
+        }
+    }
+
+    /// The epilogue of every fill: count it by source (or as failed, remembering a "not found"
+    /// briefly), sign the node's record naming that source, and hand that record to the pool.
+    async fn finish(
+        &self,
+        request: &Request,
+        filled: Result<Filled, FetchError>,
+    ) -> Result<Filled, FetchError> {
+        let done = match &filled {
+            Ok(done) => done,
             Err(err) => {
                 Counters::bump(&self.counters.fills_failed);
                 tracing::info!("fill of {}@{} failed: {err}", request.module, request.query);
@@ -329,10 +364,122 @@ impl Inner {
                     let key = (request.module.clone(), request.query.clone());
                     self.negative.put(key, reason.clone());
                 }
+                return filled;
             }
+        };
+        if let Some(source) = done.from.counted_as() {
+            self.counters.filled(source);
+            tracing::info!(
+                "filled {}@{} from {}",
+                request.module,
+                done.version,
+                done.from.describe()
+            );
+        }
+        if let Some(record) = self.sign_own(&request.module, done).await
+            && let Some(peers) = self.peers.get()
+            && !self.private.matches(request.module.as_str())
+        {
+            peers.announce_own(record);
+        }
+        filled
+    }
+
+    /// Signs and stores the node's record of `filled`, naming where the bytes came from;
+    /// returns it when it is new in the store (so it is announced once). Nothing is signed
+    /// for an entry this fill did not produce (a moved tag) or did not fetch.
+    async fn sign_own(&self, module: &ModulePath, filled: &Filled) -> Option<VerifiedRecord> {
+        let own = self.own_records.clone()?;
+        if !filled.pinned_is_ours {
+            tracing::debug!(%module, version = %filled.version, "pinned entry predates this fill; not signing");
+            return None;
+        }
+        let source = match &filled.from {
+            FilledFrom::Vcs(origin) => own.vcs_source(origin.as_ref()),
+            FilledFrom::Peer(Some(signer)) => RecordSource::Peer(*signer),
+            FilledFrom::Peer(None) => return None,
+            FilledFrom::Store => return None,
+        };
+        let sharing = sharing_of(&self.private, module);
+        let (index, module) = (Arc::clone(&self.index), module.clone());
+        let (version, entry) = (filled.version.clone(), filled.entry.clone());
+        let signed = tokio::task::spawn_blocking(move || {
+            match own.sign_and_store_from(&index, &module, &version, &entry, source, sharing) {
+                Ok((record, stored)) => stored.change.took_slot().then_some(record),
+                Err(err) => {
+                    let error = crate::error_chain::error_chain(&err);
+                    tracing::warn!(%module, %version, %error, "could not record provenance");
+                    None
+                }
+            }
+        })
+        .await;
+        signed.unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "provenance task ended abnormally");
+            None
+        })
+    }
+
+    /// The fill of `request` from peers: when a pool is attached, the module is public and the
+    /// request names a canonical version.
+    async fn fill_from_peers(&self, request: &Request, claim: PeerClaim) -> Option<Filled> {
+        let (peers, version) = self.peer_target(request)?;
+        peers.fill(&request.module, &version, claim).await
+    }
+
+    /// Whether peers vouch for the whole of `request` (so a recent "not found" must not hide it).
+    async fn peers_vouch(&self, request: &Request) -> bool {
+        match self.peer_target(request) {
+            Some((peers, version)) => peers.vouches(&request.module, &version).await,
+            None => false,
         }
     }
+
+    /// The versions of `module` the pool vouches for; none without a pool or for a private
+    /// module.
+    async fn peer_versions(&self, module: &ModulePath) -> Vec<Version> {
+        match self.peers.get() {
+            Some(peers) if !self.private.matches(module.as_str()) => {
+                peers.known_versions(module).await
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The pool and the canonical version, when `request` may be filled from peers at all.
+    fn peer_target(&self, request: &Request) -> Option<(&Arc<dyn PeerSource>, Version)> {
+        let peers = self.peers.get()?;
+        if self.private.matches(request.module.as_str()) {
+            return None;
+        }
+        let version = Version::parse(&request.query)
+            .ok()
+            .filter(Version::is_canonical)?;
+        Some((peers, version))
+    }
+
+    /// The `.mod`-only entry the store holds for `request` already: what a `.mod`-only fill
+    /// from peers would give again, so no peer is asked and nothing is signed again.
+    async fn held_mod_only(&self, request: &Request) -> Option<Filled> {
+        let version = Version::parse(&request.query)
+            .ok()
+            .filter(Version::is_canonical)?;
+        let entry = self.stored(&request.module, &version).await.ok()??;
+        (!entry.is_full()).then(|| Filled {
+            version,
+            entry,
+            zip_problem: Some(ONLY_MOD_VOUCHED.to_owned()),
+            from: FilledFrom::Store,
+            pinned_is_ours: false,
+        })
+    }
 }
+
+/// Why the zip of a `.mod`-only entry is unavailable when its pin came from peers (or was
+/// held) and the VCS could not build it now.
+pub(crate) const ONLY_MOD_VOUCHED: &str = "the pool vouches only for the .mod (its signers \
+                                           could not build the zip) and this node could not \
+                                           fetch it";
 
 /// `query` as a canonical version that fits `module`, if it is one.
 fn fitting_canonical(module: &ModulePath, query: &str) -> Option<Version> {

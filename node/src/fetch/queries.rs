@@ -49,206 +49,203 @@ impl Queries {
     }
 }
 
-impl Inner {
-    /// Stored ∪ pool-vouched ∪ VCS versions of `module`, in semver order.
-    pub(super) async fn list(
-        self: Arc<Self>,
-        module: &ModulePath,
-    ) -> Result<Vec<Version>, FetchError> {
-        let mut versions = self.known_versions(module).await?;
-        versions.retain(|version| !version.is_pseudo());
-        if self.config.offline {
-            return match versions.is_empty() {
-                true => Err(self.offline(module, LIST_KEY)),
-                false => Ok(versions),
-            };
-        }
-        match self.vcs_versions(module).await {
-            Ok(vcs) => versions.extend(vcs),
-            Err(err) if err.is_not_found() && !versions.is_empty() => {}
+/// Stored ∪ pool-vouched ∪ VCS versions of `module`, in semver order.
+pub(super) async fn list(
+    inner: &Arc<Inner>,
+    module: &ModulePath,
+) -> Result<Vec<Version>, FetchError> {
+    let mut versions = known_versions(inner, module).await?;
+    versions.retain(|version| !version.is_pseudo());
+    if inner.config.offline {
+        return match versions.is_empty() {
+            true => Err(offline(module, LIST_KEY)),
+            false => Ok(versions),
+        };
+    }
+    match vcs_versions(inner, module).await {
+        Ok(vcs) => versions.extend(vcs),
+        Err(err) if err.is_not_found() && !versions.is_empty() => {}
+        Err(err) => return Err(err),
+    }
+    versions.sort();
+    versions.dedup();
+    Ok(versions)
+}
+
+/// The canonical version `query` resolves to (cached).
+pub(super) async fn resolve_query(
+    inner: &Arc<Inner>,
+    module: &ModulePath,
+    query: &str,
+) -> Result<Version, FetchError> {
+    if inner.config.offline {
+        return Err(offline(module, query));
+    }
+    let key = (module.clone(), query.to_owned());
+    if !inner.queries.resolved.contains(&key) {
+        not_recently_missing(inner, module, query)?;
+    }
+    let this = Arc::clone(inner);
+    let (module, query) = (module.clone(), query.to_owned());
+    let ask = move || async move { go_resolve(&this, &module, &query).await };
+    inner.queries.resolved.get(key, &inner.counters, ask).await
+}
+
+/// The `@latest` version: the VCS's answer, else the highest stored version.
+pub(super) async fn latest(inner: &Arc<Inner>, module: &ModulePath) -> Result<Version, FetchError> {
+    let failure = match inner.config.offline {
+        true => offline(module, "latest"),
+        false => match resolve_query(inner, module, "latest").await {
+            Ok(version) => return Ok(version),
+            Err(err) if err.is_not_found() => err,
             Err(err) => return Err(err),
+        },
+    };
+    let stored = known_versions(inner, module).await?;
+    let release = stored.iter().filter(|v| v.prerelease().is_none()).max();
+    release.or(stored.iter().max()).cloned().ok_or(failure)
+}
+
+/// The versions of `module` in the store or vouched for by the pool, sorted, no repeats.
+async fn known_versions(inner: &Inner, module: &ModulePath) -> Result<Vec<Version>, FetchError> {
+    let mut versions = stored_versions(inner, module).await?;
+    versions.extend(inner.peer_versions(module).await);
+    versions.sort();
+    versions.dedup();
+    Ok(versions)
+}
+
+/// The versions of `module` in the store, in semver order.
+async fn stored_versions(inner: &Inner, module: &ModulePath) -> Result<Vec<Version>, FetchError> {
+    let (index, module) = (Arc::clone(&inner.index), module.clone());
+    tokio::task::spawn_blocking(move || index.list_versions(&module))
+        .await
+        .map_err(|_| FetchError::TaskFailed)?
+        .map_err(FetchError::from)
+}
+
+/// The VCS's tagged versions of `module` (cached).
+async fn vcs_versions(inner: &Arc<Inner>, module: &ModulePath) -> Result<Vec<Version>, FetchError> {
+    // A cached answer, even a stale one, beats a recent failure to refresh it.
+    if !inner.queries.lists.contains(module) {
+        not_recently_missing(inner, module, LIST_KEY)?;
+    }
+    let this = Arc::clone(inner);
+    let owned = module.clone();
+    let ask = move || async move { go_list_versions(&this, &owned).await };
+    inner
+        .queries
+        .lists
+        .get(module.clone(), &inner.counters, ask)
+        .await
+}
+
+/// `go list -m -versions -retracted -json -e module`.
+async fn go_list_versions(inner: &Inner, module: &ModulePath) -> Result<Vec<Version>, FetchError> {
+    let args = [
+        "list",
+        "-m",
+        "-versions",
+        "-retracted",
+        "-json",
+        "-e",
+        module.as_str(),
+    ];
+    let listed = go_list(inner, module, LIST_KEY, &args).await?;
+    let mut versions: Vec<Version> = listed
+        .versions
+        .iter()
+        .filter_map(|text| Version::parse(text).ok())
+        .filter(|v| v.is_canonical() && !v.is_pseudo())
+        .filter(|v| check_path_version(module, v).is_ok())
+        .collect();
+    versions.sort();
+    Ok(versions)
+}
+
+/// `go list -m -json -e module@query`: the canonical version it names.
+async fn go_resolve(
+    inner: &Inner,
+    module: &ModulePath,
+    query: &str,
+) -> Result<Version, FetchError> {
+    let arg = format!("{module}@{query}");
+    let listed = go_list(inner, module, query, &["list", "-m", "-json", "-e", &arg]).await?;
+    let version = Version::parse(&listed.version)
+        .ok()
+        .filter(Version::is_canonical)
+        .ok_or_else(|| {
+            let reason = format!("go resolved to {:?}", listed.version);
+            remember_missing(inner, module, query, reason)
+        })?;
+    check_path_version(module, &version)
+        .map_err(|err| remember_missing(inner, module, query, err.to_string()))?;
+    Ok(version)
+}
+
+/// Runs one `go list -m -json -e` and returns its object for `module`; a reported error
+/// is a "not found", remembered briefly.
+async fn go_list(
+    inner: &Inner,
+    module: &ModulePath,
+    query: &str,
+    args: &[&str],
+) -> Result<ListedModule, FetchError> {
+    let output = match inner.go.run(args).await.map_err(FetchError::Spawn)? {
+        GoRun::Finished(output, _cache) => output,
+        GoRun::TimedOut(timeout) => {
+            return Err(FetchError::TimedOut {
+                module: module.clone(),
+                query: query.to_owned(),
+                timeout,
+            });
         }
-        versions.sort();
-        versions.dedup();
-        Ok(versions)
+    };
+    let stderr = one_line(&String::from_utf8_lossy(&output.stderr));
+    let listed = parse_stream::<ListedModule>(&output.stdout)
+        .ok()
+        .and_then(|mut objects| (!objects.is_empty()).then(|| objects.swap_remove(0)));
+    match listed {
+        Some(listed) if listed.path != module.as_str() => Err(remember_missing(
+            inner,
+            module,
+            query,
+            format!("go answered for {}", listed.path),
+        )),
+        Some(ListedModule {
+            error: Some(error), ..
+        }) => Err(remember_missing(inner, module, query, error.err)),
+        Some(listed) => Ok(listed),
+        None => Err(remember_missing(inner, module, query, stderr)),
     }
+}
 
-    /// The canonical version `query` resolves to (cached).
-    pub(super) async fn resolve_query(
-        self: Arc<Self>,
-        module: &ModulePath,
-        query: &str,
-    ) -> Result<Version, FetchError> {
-        if self.config.offline {
-            return Err(self.offline(module, query));
+/// Fails at once if `module@query` was not found a moment ago.
+fn not_recently_missing(inner: &Inner, module: &ModulePath, query: &str) -> Result<(), FetchError> {
+    let key = (module.clone(), query.to_owned());
+    match inner.negative.get_fresh(&key) {
+        Some(reason) => {
+            Counters::bump(&inner.counters.negative_cache_hits);
+            Err(FetchError::not_found(module, query, reason))
         }
-        let key = (module.clone(), query.to_owned());
-        if !self.queries.resolved.contains(&key) {
-            self.not_recently_missing(module, query)?;
-        }
-        let this = Arc::clone(&self);
-        let (module, query) = (module.clone(), query.to_owned());
-        let ask = move || async move { this.go_resolve(&module, &query).await };
-        self.queries.resolved.get(key, &self.counters, ask).await
+        None => Ok(()),
     }
+}
 
-    /// The `@latest` version: the VCS's answer, else the highest stored version.
-    pub(super) async fn latest(
-        self: Arc<Self>,
-        module: &ModulePath,
-    ) -> Result<Version, FetchError> {
-        let failure = match self.config.offline {
-            true => self.offline(module, "latest"),
-            false => match Arc::clone(&self).resolve_query(module, "latest").await {
-                Ok(version) => return Ok(version),
-                Err(err) if err.is_not_found() => err,
-                Err(err) => return Err(err),
-            },
-        };
-        let stored = self.known_versions(module).await?;
-        let release = stored.iter().filter(|v| v.prerelease().is_none()).max();
-        release.or(stored.iter().max()).cloned().ok_or(failure)
+/// Remembers a "not found" for `negative_ttl` and returns it.
+fn remember_missing(inner: &Inner, module: &ModulePath, query: &str, reason: String) -> FetchError {
+    let error = FetchError::not_found(module, query, reason);
+    if let FetchError::NotFound { reason, .. } = &error {
+        inner
+            .negative
+            .put((module.clone(), query.to_owned()), reason.clone());
     }
+    error
+}
 
-    /// The versions of `module` in the store or vouched for by the pool, sorted, no repeats.
-    async fn known_versions(&self, module: &ModulePath) -> Result<Vec<Version>, FetchError> {
-        let mut versions = self.stored_versions(module).await?;
-        versions.extend(self.pool_versions(module).await);
-        versions.sort();
-        versions.dedup();
-        Ok(versions)
-    }
-
-    /// The versions of `module` in the store, in semver order.
-    async fn stored_versions(&self, module: &ModulePath) -> Result<Vec<Version>, FetchError> {
-        let (index, module) = (Arc::clone(&self.index), module.clone());
-        tokio::task::spawn_blocking(move || index.list_versions(&module))
-            .await
-            .map_err(|_| FetchError::TaskFailed)?
-            .map_err(FetchError::from)
-    }
-
-    /// The VCS's tagged versions of `module` (cached).
-    async fn vcs_versions(
-        self: &Arc<Self>,
-        module: &ModulePath,
-    ) -> Result<Vec<Version>, FetchError> {
-        // A cached answer, even a stale one, beats a recent failure to refresh it.
-        if !self.queries.lists.contains(module) {
-            self.not_recently_missing(module, LIST_KEY)?;
-        }
-        let this = Arc::clone(self);
-        let owned = module.clone();
-        let ask = move || async move { this.go_list_versions(&owned).await };
-        self.queries
-            .lists
-            .get(module.clone(), &self.counters, ask)
-            .await
-    }
-
-    /// `go list -m -versions -retracted -json -e module`.
-    async fn go_list_versions(&self, module: &ModulePath) -> Result<Vec<Version>, FetchError> {
-        let args = [
-            "list",
-            "-m",
-            "-versions",
-            "-retracted",
-            "-json",
-            "-e",
-            module.as_str(),
-        ];
-        let listed = self.go_list(module, LIST_KEY, &args).await?;
-        let mut versions: Vec<Version> = listed
-            .versions
-            .iter()
-            .filter_map(|text| Version::parse(text).ok())
-            .filter(|v| v.is_canonical() && !v.is_pseudo())
-            .filter(|v| check_path_version(module, v).is_ok())
-            .collect();
-        versions.sort();
-        Ok(versions)
-    }
-
-    /// `go list -m -json -e module@query`: the canonical version it names.
-    async fn go_resolve(&self, module: &ModulePath, query: &str) -> Result<Version, FetchError> {
-        let arg = format!("{module}@{query}");
-        let listed = self
-            .go_list(module, query, &["list", "-m", "-json", "-e", &arg])
-            .await?;
-        let version = Version::parse(&listed.version)
-            .ok()
-            .filter(Version::is_canonical)
-            .ok_or_else(|| {
-                let reason = format!("go resolved to {:?}", listed.version);
-                self.remember_missing(module, query, reason)
-            })?;
-        check_path_version(module, &version)
-            .map_err(|err| self.remember_missing(module, query, err.to_string()))?;
-        Ok(version)
-    }
-
-    /// Runs one `go list -m -json -e` and returns its object for `module`; a reported error
-    /// is a "not found", remembered briefly.
-    async fn go_list(
-        &self,
-        module: &ModulePath,
-        query: &str,
-        args: &[&str],
-    ) -> Result<ListedModule, FetchError> {
-        let output = match self.go.run(args).await.map_err(FetchError::Spawn)? {
-            GoRun::Finished(output, _cache) => output,
-            GoRun::TimedOut(timeout) => {
-                return Err(FetchError::TimedOut {
-                    module: module.clone(),
-                    query: query.to_owned(),
-                    timeout,
-                });
-            }
-        };
-        let stderr = one_line(&String::from_utf8_lossy(&output.stderr));
-        let listed = parse_stream::<ListedModule>(&output.stdout)
-            .ok()
-            .and_then(|mut objects| (!objects.is_empty()).then(|| objects.swap_remove(0)));
-        match listed {
-            Some(listed) if listed.path != module.as_str() => Err(self.remember_missing(
-                module,
-                query,
-                format!("go answered for {}", listed.path),
-            )),
-            Some(ListedModule {
-                error: Some(error), ..
-            }) => Err(self.remember_missing(module, query, error.err)),
-            Some(listed) => Ok(listed),
-            None => Err(self.remember_missing(module, query, stderr)),
-        }
-    }
-
-    /// Fails at once if `module@query` was not found a moment ago.
-    fn not_recently_missing(&self, module: &ModulePath, query: &str) -> Result<(), FetchError> {
-        let key = (module.clone(), query.to_owned());
-        match self.negative.get_fresh(&key) {
-            Some(reason) => {
-                Counters::bump(&self.counters.negative_cache_hits);
-                Err(FetchError::not_found(module, query, reason))
-            }
-            None => Ok(()),
-        }
-    }
-
-    /// Remembers a "not found" for `negative_ttl` and returns it.
-    fn remember_missing(&self, module: &ModulePath, query: &str, reason: String) -> FetchError {
-        let error = FetchError::not_found(module, query, reason);
-        if let FetchError::NotFound { reason, .. } = &error {
-            self.negative
-                .put((module.clone(), query.to_owned()), reason.clone());
-        }
-        error
-    }
-
-    fn offline(&self, module: &ModulePath, query: &str) -> FetchError {
-        FetchError::Offline {
-            module: module.clone(),
-            query: query.to_owned(),
-        }
+fn offline(module: &ModulePath, query: &str) -> FetchError {
+    FetchError::Offline {
+        module: module.clone(),
+        query: query.to_owned(),
     }
 }

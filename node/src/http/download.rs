@@ -15,7 +15,7 @@ use delos_pool_protocol::version::Version;
 use delos_registry_index::{HashedBlob, VersionEntry};
 use tokio_util::io::ReaderStream;
 
-use crate::fetch::FetchError;
+use crate::fetch::{FetchError, Want};
 use crate::http::AppState;
 use crate::http::error::{ApiError, TEXT_PLAIN};
 use crate::http::request_path::{InfoQuery, ProxyPath, ProxyRequest};
@@ -85,7 +85,10 @@ async fn info(
 ) -> Result<Response, ApiError> {
     match query {
         InfoQuery::Version(version) => {
-            let entry = state.fetcher.version(module, &version, false).await?;
+            let entry = state
+                .fetcher
+                .version(module, &version, Want::Metadata)
+                .await?;
             Ok(answer(entry.info().to_vec(), JSON, IMMUTABLE))
         }
         InfoQuery::Query(query) => {
@@ -107,7 +110,10 @@ async fn go_mod(
     module: &ModulePath,
     version: &Version,
 ) -> Result<Response, ApiError> {
-    let entry = state.fetcher.version(module, version, false).await?;
+    let entry = state
+        .fetcher
+        .version(module, version, Want::Metadata)
+        .await?;
     let bytes = read_small_blob(state, entry.go_mod()).await?;
     Ok(answer(bytes, TEXT_PLAIN, IMMUTABLE))
 }
@@ -118,7 +124,7 @@ async fn zip(
     module: &ModulePath,
     version: &Version,
 ) -> Result<Response, ApiError> {
-    let entry = state.fetcher.version(module, version, true).await?;
+    let entry = state.fetcher.version(module, version, Want::Zip).await?;
     let zip = zip_blob(&entry, module, version)?;
     let size = zip.blob().size();
     let sha256 = *zip.blob().sha256();

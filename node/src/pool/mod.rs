@@ -15,6 +15,7 @@
 //! runs exactly as before.
 
 pub mod events;
+pub(crate) mod peer_fill;
 pub mod record_limits;
 pub mod report;
 pub mod sources;
@@ -28,9 +29,10 @@ use std::time::Duration;
 
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::private::PrivatePatterns;
-use delos_pool_protocol::signing::{NodeKey, SignedRecord, SignerId};
+use delos_pool_protocol::signing::{NodeKey, SignedRecord, VerifiedRecord};
 use delos_pool_protocol::version::Version;
 use delos_registry_index::Index;
+use libp2p::PeerId;
 use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -54,9 +56,7 @@ pub struct Pool {
 struct Inner {
     handle: PoolHandle,
     stats: Arc<PoolStats>,
-    index: Arc<Index>,
     private: PrivatePatterns,
-    own_signer: SignerId,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -72,8 +72,6 @@ pub struct PoolSetup<'a> {
     pub index: Arc<Index>,
     /// The node's private modules: never served, announced or put in the feed.
     pub private: PrivatePatterns,
-    /// The signer of the node's own records.
-    pub own_signer: SignerId,
     /// How many records from peers are kept (default: no cap; [`Self::with_record_limits`]).
     pub limits: RecordLimits,
     /// Where gossipsub registers its metrics (default: nowhere; [`Self::with_metrics`]).
@@ -87,14 +85,12 @@ impl<'a> PoolSetup<'a> {
         config: &'a P2pConfig,
         index: Arc<Index>,
         private: PrivatePatterns,
-        own_signer: SignerId,
     ) -> PoolSetup<'a> {
         PoolSetup {
             identity,
             config,
             index,
             private,
-            own_signer,
             limits: RecordLimits::unlimited(),
             metrics: None,
         }
@@ -134,9 +130,7 @@ impl Pool {
         let inner = Inner {
             handle,
             stats,
-            index: setup.index,
             private: setup.private,
-            own_signer: setup.own_signer,
             tasks: Mutex::new(tasks),
         };
         Ok(Pool {
@@ -184,22 +178,6 @@ impl Pool {
         }
     }
 
-    /// [`announce`](Self::announce) of the node's own stored record for `module@version` (the
-    /// one `OwnRecords::sign_and_store` made); does nothing if there is none.
-    pub async fn announce_own(&self, module: &ModulePath, version: &Version) {
-        let (index, signer) = (Arc::clone(&self.inner.index), self.inner.own_signer);
-        let (m, v) = (module.clone(), version.clone());
-        let read = tokio::task::spawn_blocking(move || index.records().get(&m, &v, &signer)).await;
-        match read {
-            Ok(Ok(Some(record))) => self.announce(record.signed(), module, version).await,
-            Ok(Ok(None)) => tracing::debug!(%module, %version, "no own record to announce"),
-            Ok(Err(err)) => {
-                tracing::warn!(%module, %version, error = %err, "own record unreadable")
-            }
-            Err(err) => tracing::warn!(error = %err, "reading the own record failed"),
-        }
-    }
-
     /// Whether `module` is one of the node's private modules.
     pub fn is_private(&self, module: &ModulePath) -> bool {
         self.inner.private.matches(module.as_str())
@@ -219,6 +197,24 @@ impl Pool {
         for task in tasks {
             let _ = task.await;
         }
+    }
+}
+
+impl peer_fill::PoolHooks for Pool {
+    fn announce(&self, record: VerifiedRecord) {
+        let pool = self.clone();
+        tokio::spawn(async move {
+            let (module, version) = (record.record().module(), record.record().version());
+            pool.announce(record.signed(), module, version).await;
+        });
+    }
+
+    fn bad_peer(&self, _peer: PeerId) {
+        // Counted by the peer fill already; the pool keeps no list of bad peers.
+    }
+
+    fn bytes_from_peers(&self, _bytes: u64) {
+        // Counted by the peer fill already.
     }
 }
 

@@ -47,13 +47,7 @@ async fn start(seed: u8, index: Arc<Index>, bootstrap: Vec<Multiaddr>) -> Pool {
         bootstrap,
         ..P2pConfig::loopback(PoolName::parse("pooltest").unwrap())
     };
-    let setup = PoolSetup::new(
-        &identity,
-        &config,
-        index,
-        PrivatePatterns::default(),
-        identity.signer_id(),
-    );
+    let setup = PoolSetup::new(&identity, &config, index, PrivatePatterns::default());
     Pool::start(setup).await.unwrap()
 }
 
@@ -154,7 +148,7 @@ async fn an_announced_record_is_stored_by_a_peer_through_gossip() {
     let own = record(&key(3), 1);
     insert(&a.index, &own);
     let (module, version) = (own.record().module(), own.record().version());
-    a.pool.announce_own(module, version).await;
+    a.pool.announce(own.signed(), module, version).await;
     assert_eq!(a.pool.stats().snapshot().records_announced, 1);
     wait_for_records(&b.index, 1).await;
     let stored = b.index.records().for_version(module, version).unwrap();

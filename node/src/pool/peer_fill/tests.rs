@@ -31,9 +31,9 @@ use futures::future::BoxFuture;
 use libp2p::PeerId;
 
 use super::verify::{Expected, Mismatch};
-use super::{PeerFillHooks, PoolLink, known};
+use super::{PoolHooks, PoolPeers, known};
 use crate::fetch::FetchError;
-use crate::fetch::{FetchConfig, FetchStats, Fetcher};
+use crate::fetch::{FetchConfig, FetchStats, Fetcher, Want};
 use crate::p2p::PoolHandle;
 use crate::p2p::{Blob, BlobSource, FeedPage, FeedSource, P2pConfig, SourceError};
 use crate::provenance::OwnRecords;
@@ -165,17 +165,13 @@ struct Hooks {
     bytes: AtomicU64,
 }
 
-impl PeerFillHooks for Hooks {
-    fn announce_own<'a>(
-        &'a self,
-        module: &'a ModulePath,
-        version: &'a Version,
-    ) -> BoxFuture<'a, ()> {
+impl PoolHooks for Hooks {
+    fn announce(&self, record: VerifiedRecord) {
+        let (module, version) = (record.record().module(), record.record().version());
         self.announced
             .lock()
             .unwrap()
             .push(format!("{module}@{version}"));
-        async {}.boxed()
     }
 
     fn bad_peer(&self, peer: PeerId) {
@@ -222,6 +218,7 @@ async fn server_of(seed: u8, blobs: Arc<dyn BlobSource>) -> (PoolHandle, Multiad
 struct Client {
     fetcher: Fetcher,
     hooks: Arc<Hooks>,
+    peers: Arc<PoolPeers>,
     _handle: PoolHandle,
     _dir: tempfile::TempDir,
 }
@@ -265,15 +262,18 @@ async fn client_with_private(
     let quorum = NonZeroU8::new(quorum).unwrap();
     let trust = TrustPolicy::new(key(CLIENT).signer_id(), trusted, quorum);
     let hooks = Arc::new(Hooks::default());
-    let link = PoolLink::new(
+    let peers = Arc::new(PoolPeers::new(
         handle.clone(),
         trust,
-        Arc::clone(&hooks) as Arc<dyn PeerFillHooks>,
-    );
-    assert!(fetcher.attach_pool(link));
+        Arc::clone(fetcher.index()),
+        Arc::clone(fetcher.counters()),
+        Arc::clone(&hooks) as Arc<dyn PoolHooks>,
+    ));
+    assert!(fetcher.attach_peers(Arc::clone(&peers) as Arc<dyn crate::fetch::PeerSource>));
     Client {
         fetcher,
         hooks,
+        peers,
         _handle: handle,
         _dir: dir,
     }
@@ -293,12 +293,14 @@ impl BlobSource for NoBlobs {
 
 impl Client {
     async fn get(&self) -> Result<VersionEntry, FetchError> {
-        self.fetcher.version(&module(), &version(), true).await
+        self.fetcher.version(&module(), &version(), Want::Zip).await
     }
 
     /// The version as a `.mod` request asks for it (no zip needed).
     async fn get_mod(&self) -> Result<VersionEntry, FetchError> {
-        self.fetcher.version(&module(), &version(), false).await
+        self.fetcher
+            .version(&module(), &version(), Want::Metadata)
+            .await
     }
 
     /// The fill of `query` from peers alone, acting on claims of the kind `claim`.
@@ -307,11 +309,10 @@ impl Client {
         query: impl Into<String>,
         claim: crate::fetch::PeerClaim,
     ) -> Option<crate::fetch::Filled> {
-        let request = crate::fetch::from_vcs::Request {
-            module: module(),
-            query: query.into(),
-        };
-        self.fetcher.inner.fill_from_peers(&request, claim).await
+        let query = query.into();
+        self.fetcher
+            .fill_from_peers_only(&module(), &query, claim)
+            .await
     }
 
     fn stored(&self) -> Option<VersionEntry> {

@@ -56,7 +56,7 @@ async fn a_tampered_zip_is_dropped_the_peer_marked_bad_and_the_vcs_asked() {
     assert_eq!((stats.peer_fills, stats.fills_stored), (0, 0));
     assert!(stats.go_processes_started >= 1, "the VCS came next");
     assert_eq!(c.bad(), vec![peer(1)]);
-    assert!(c.fetcher.inner.bad_peers.is_marked(&peer(1)));
+    assert!(c.peers.bad.is_marked(&peer(1)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

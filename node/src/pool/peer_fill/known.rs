@@ -8,27 +8,24 @@ use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::signing::VerifiedRecord;
 use delos_pool_protocol::trust::{TrustPolicy, Verdict};
 use delos_pool_protocol::version::Version;
+use delos_registry_index::Index;
 
-impl crate::fetch::Inner {
-    /// The versions of `module` whose records the trust policy accepts, in semver order;
-    /// empty without a pool, for private modules, or when the records cannot be read.
-    pub(in crate::fetch) async fn pool_versions(&self, module: &ModulePath) -> Vec<Version> {
-        let Some(link) = self.pool.get() else {
-            return Vec::new();
-        };
-        if self.private.matches(module.as_str()) {
-            return Vec::new();
+/// The versions of `module` whose stored records the trust policy accepts, in semver order;
+/// empty when the records cannot be read. (The fill path asks only for public modules.)
+pub(super) async fn versions(
+    index: &Arc<Index>,
+    trust: &TrustPolicy,
+    module: &ModulePath,
+) -> Vec<Version> {
+    let (index, owned) = (Arc::clone(index), module.clone());
+    let read = tokio::task::spawn_blocking(move || index.records().for_module(&owned)).await;
+    match read {
+        Ok(Ok(records)) => accepted_versions(trust, module, &records),
+        Ok(Err(err)) => {
+            tracing::warn!(%module, error = %err, "cannot read the pool's records");
+            Vec::new()
         }
-        let (index, owned) = (Arc::clone(&self.index), module.clone());
-        let read = tokio::task::spawn_blocking(move || index.records().for_module(&owned)).await;
-        match read {
-            Ok(Ok(records)) => accepted_versions(link.trust(), module, &records),
-            Ok(Err(err)) => {
-                tracing::warn!(%module, error = %err, "cannot read the pool's records");
-                Vec::new()
-            }
-            Err(_) => Vec::new(),
-        }
+        Err(_) => Vec::new(),
     }
 }
 

@@ -12,12 +12,12 @@ use delos_registry_index::{
 };
 use libp2p::PeerId;
 
-use super::peer_fill::PeerFailure;
+use super::candidates::signer_of;
+use super::one_fill::PeerFailure;
 use super::scanning_sink::ScanningSink;
 use super::verify::Expected;
 use crate::clock::now_unix_secs;
-use crate::fetch::error::FetchError;
-use crate::fetch::from_vcs::Filled;
+use crate::fetch::{FetchError, Filled, FilledFrom, ONLY_MOD_VOUCHED};
 
 /// The verified `.info` and `.mod` of one peer, and the peer.
 pub(super) struct SmallFiles {
@@ -82,9 +82,6 @@ fn check_zip_while_syncing(
     })
 }
 
-/// Why a version filled from a `.mod`-only claim has no zip.
-pub(super) const ONLY_MOD_VOUCHED: &str = "the pool vouches only for the .mod (its signers could not build the zip) and this node could not fetch it";
-
 /// Links the verified zip, writes the `.mod` blob and pins the entry; blocking.
 fn store(
     index: &Index,
@@ -145,6 +142,6 @@ fn pin(
         pinned_is_ours: !entry.claimed_hashes().conflicts(&produced),
         zip_problem: zip_problem.filter(|_| !entry.is_full()),
         entry,
-        origin: None,
+        from: FilledFrom::Peer(signer_of(&files.peer)),
     })
 }

@@ -10,37 +10,19 @@ use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::signing::VerifiedRecord;
 use delos_pool_protocol::trust::{ClaimedHashes, Verdict};
 use delos_pool_protocol::version::Version;
-use delos_registry_index::Index;
 use libp2p::PeerId;
 
 use super::candidates::{Candidate, order};
 use super::scanning_sink::ScanningSink;
 use super::store::{PeerFiles, SmallFiles, store_mod_only, verify_and_store};
 use super::verify::{Expected, Mismatch};
-use super::{PROVIDERS_TIMEOUT, PoolLink, SMALL_FILE_TIMEOUT, ZIP_TIMEOUT};
-use crate::fetch::error::FetchError;
-use crate::fetch::from_vcs::Filled;
-use crate::fetch::stats::Counters;
-use crate::p2p::ExpiringPeers;
+use super::{PROVIDERS_TIMEOUT, PoolPeers, SMALL_FILE_TIMEOUT, ZIP_TIMEOUT};
+use crate::fetch::{Counters, FetchError, Filled, PeerClaim};
 use crate::p2p::{TransferError, with_retries};
 
-/// Which accepted claim a fill from peers acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PeerClaim {
-    /// A claim with a zip hash: the whole version (what a fill tries before the VCS).
-    Full,
-    /// A claim without one (what a fill tries when the VCS could not help): the `.mod` and
-    /// `.info` are taken, the zip stays unavailable. A full claim is not asked for again
-    /// here: its peers were just tried.
-    ModOnly,
-}
-
-/// One fill from peers, with what it borrows from the fetcher.
-pub(crate) struct PeerFill<'a> {
-    pub(crate) link: &'a PoolLink,
-    pub(crate) index: &'a Arc<Index>,
-    pub(crate) bad: &'a ExpiringPeers,
-    pub(crate) counters: &'a Counters,
+/// One fill from peers, with what it borrows from the pool's [`PoolPeers`].
+pub(super) struct PeerFill<'a> {
+    pub(super) link: &'a PoolPeers,
 }
 
 /// Why one peer did not deliver.
@@ -57,12 +39,12 @@ impl PeerFill<'_> {
     /// Fills `module@version` from the first peer whose bytes verify; `None` when the pool
     /// cannot vouch for it (a claim of the kind `claim` allows) or no peer delivered. Returns
     /// the peer that delivered.
-    pub(crate) async fn run(
+    pub(super) async fn run(
         &self,
         module: &ModulePath,
         version: &Version,
         claim: PeerClaim,
-    ) -> Option<(Filled, PeerId)> {
+    ) -> Option<Filled> {
         let records = self.records(module, version).await?;
         let expected = self.expected(module, version, &records, claim)?;
         let connected = self.link.handle.connected_peers().await.ok()?;
@@ -95,7 +77,11 @@ impl PeerFill<'_> {
 
     /// The stored records of `module@version`.
     async fn records(&self, module: &ModulePath, version: &Version) -> Option<Vec<VerifiedRecord>> {
-        let (index, m, v) = (Arc::clone(self.index), module.clone(), version.clone());
+        let (index, m, v) = (
+            Arc::clone(&self.link.index),
+            module.clone(),
+            version.clone(),
+        );
         let read = tokio::task::spawn_blocking(move || index.records().for_version(&m, &v)).await;
         match read {
             Ok(Ok(records)) if !records.is_empty() => Some(records),
@@ -140,7 +126,7 @@ impl PeerFill<'_> {
         tried: &HashSet<PeerId>,
         connected: &[crate::p2p::ConnectedPeer],
     ) -> Vec<Candidate> {
-        let fresh = peers.filter(|p| !tried.contains(p) && !self.bad.is_marked(p));
+        let fresh = peers.filter(|p| !tried.contains(p) && !self.link.bad.is_marked(p));
         order(
             fresh
                 .map(|p| Candidate::new(p, &self.link.trust, connected))
@@ -154,20 +140,23 @@ impl PeerFill<'_> {
         candidates: Vec<Candidate>,
         expected: &Expected,
         tried: &mut HashSet<PeerId>,
-    ) -> Option<(Filled, PeerId)> {
+    ) -> Option<Filled> {
         let (module, version) = (&expected.module, &expected.version);
         for candidate in candidates {
             let peer = candidate.peer;
             tried.insert(peer);
             match self.try_peer(peer, expected).await {
-                Ok(filled) => return Some((filled, peer)),
+                Ok(filled) => {
+                    tracing::info!(%module, %version, %peer, "filled from a peer");
+                    return Some(filled);
+                }
                 Err(PeerFailure::Unavailable(err)) => {
                     let error = crate::error_chain::error_chain(&err);
                     tracing::debug!(%module, %version, %peer, %error, "peer could not deliver");
                 }
                 Err(PeerFailure::Mismatch(err)) => {
-                    Counters::bump(&self.counters.peer_mismatches);
-                    self.bad.mark(peer);
+                    Counters::bump(&self.link.counters.peer_mismatches);
+                    self.link.bad.mark(peer);
                     self.link.hooks.bad_peer(peer);
                     let error = crate::error_chain::error_chain(&err);
                     tracing::warn!(%module, %version, %peer, %error, "peer sent bytes that do not match the trusted hashes; not asking it again for a while");
@@ -202,23 +191,24 @@ impl PeerFill<'_> {
             peer,
         };
         if expected.hashes.zip_h1.is_none() {
-            let (index, checked) = (Arc::clone(self.index), expected.clone());
+            let (index, checked) = (Arc::clone(&self.link.index), expected.clone());
             return tokio::task::spawn_blocking(move || store_mod_only(&index, &checked, small))
                 .await
                 .map_err(|_| PeerFailure::Local(FetchError::TaskFailed))?
                 .map_err(PeerFailure::Local);
         }
-        let blobs = self.index.blobs();
+        let blobs = self.link.index.blobs();
         let zip = self.download(peer, expected, BlobKind::Zip, || ScanningSink::new(blobs));
         let zip = zip.await?;
         let transfer = started.elapsed();
         let files = PeerFiles { small, zip };
-        let (index, checked) = (Arc::clone(self.index), expected.clone());
+        let (index, checked) = (Arc::clone(&self.link.index), expected.clone());
         let (filled, timings) =
             tokio::task::spawn_blocking(move || verify_and_store(&index, &checked, files))
                 .await
                 .map_err(|_| PeerFailure::Local(FetchError::TaskFailed))??;
-        self.counters
+        self.link
+            .counters
             .peer_fill_time(transfer, timings.verify, timings.store);
         tracing::debug!(module = %expected.module, version = %expected.version, %peer,
             ?transfer, verify = ?timings.verify, store = ?timings.store, "peer fill timings");
@@ -277,7 +267,7 @@ impl PeerFill<'_> {
         let (received, written) = self
             .fetch_with_retries(peer, &request, bounds, sink)
             .await?;
-        self.counters.peer_bytes.inc_by(received);
+        self.link.counters.peer_bytes.inc_by(received);
         self.link.hooks.bytes_from_peers(received);
         Ok(written)
     }
