@@ -8,6 +8,7 @@ use libp2p::identity::Keypair;
 use libp2p::kad::store::{MemoryStore, MemoryStoreConfig};
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identify, kad, mdns};
 
 use super::behaviour::Behaviour;
@@ -130,7 +131,16 @@ pub(crate) fn on_mdns(swarm: &mut Swarm<Behaviour>, event: mdns::Event) {
             continue;
         }
         tracing::debug!(%peer, %addr, "found by mDNS; dialing");
-        if let Err(err) = swarm.dial(addr.with_p2p(peer).unwrap_or_else(|addr| addr)) {
+        // Two nodes find each other by mDNS at the same moment and dial at once. From their
+        // listen ports (libp2p's default) the two SYNs can meet as one TCP simultaneous open,
+        // where both sides act as the dialer and every security handshake fails ("got
+        // ClientHello when expecting ServerHello"). A fresh port gives two connections
+        // instead, and the swarm keeps one.
+        let dial = DialOpts::peer_id(peer)
+            .addresses(vec![addr])
+            .allocate_new_port()
+            .build();
+        if let Err(err) = swarm.dial(dial) {
             tracing::debug!(%peer, error = %err, "cannot dial mDNS peer");
         }
     }
