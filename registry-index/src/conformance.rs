@@ -138,4 +138,6 @@ conformance!(
     the_feed_id_survives_reopen,
     a_poisoned_mod_only_pin_is_replaced_once_keeping_the_old_record_as_evidence,
     repin_refuses_what_is_not_a_repair,
+    the_checksum_log_appends_pins_in_batches_and_serves_checked_tiles,
+    the_checksum_log_refuses_what_is_not_pinned_whole_and_keeps_the_first_head,
 );

@@ -9,6 +9,7 @@ use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::version::Version;
 
 use crate::blobs::BlobStore;
+use crate::checksum_log::ChecksumLog;
 use crate::conflicts::Conflicts;
 use crate::entry::VersionEntry;
 use crate::entry_codec::decode;
@@ -87,6 +88,8 @@ pub struct Index {
     report: OpenReport,
     records: RecordsState,
     feed_id: FeedId,
+    /// Serialises appends to the checksum log (one writer, contiguous ids).
+    log_writer: Mutex<()>,
 }
 
 impl Index {
@@ -129,6 +132,7 @@ impl Index {
             report: scan.report,
             records,
             feed_id,
+            log_writer: Mutex::new(()),
         })
     }
 
@@ -155,6 +159,18 @@ impl Index {
     /// The conflict evidence: disagreeing signed records, kept, never served.
     pub fn conflicts(&self) -> Conflicts<'_> {
         Conflicts { index: self }
+    }
+
+    /// The node's Go-format checksum database log of what it pins.
+    pub fn checksum_log(&self) -> ChecksumLog<'_> {
+        ChecksumLog { index: self }
+    }
+
+    /// Held while appending to the checksum log.
+    pub(crate) fn lock_log_writer(&self) -> MutexGuard<'_, ()> {
+        self.log_writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn meta(&self) -> &dyn MetaStore {

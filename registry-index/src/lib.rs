@@ -75,6 +75,7 @@
 //! dedicated thread) in async code, never directly on an async worker thread.
 
 mod blobs;
+pub mod checksum_log;
 pub mod conflicts;
 mod entry;
 pub mod entry_codec;
@@ -103,6 +104,7 @@ mod large_blob;
 mod memory_store;
 
 pub use blobs::{BlobError, BlobReader, BlobStore, StagedBlob, StoredBlob};
+pub use checksum_log::{Appended, ChecksumLog, LogError};
 pub use conflicts::{ConflictEvidence, ConflictKind, Conflicts};
 pub use entry::{HashedBlob, Source, VersionEntry};
 pub use entry_codec::DecodeError;

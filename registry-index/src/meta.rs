@@ -51,6 +51,23 @@ pub struct Write<'a> {
     pub value: &'a [u8],
 }
 
+impl<'a> Write<'a> {
+    /// Sets `key` in `tree` to `value`, provided it holds `expected` (`None`: absent).
+    pub fn new(
+        tree: TreeName,
+        key: &'a [u8],
+        expected: Option<&'a [u8]>,
+        value: &'a [u8],
+    ) -> Write<'a> {
+        Write {
+            tree,
+            key,
+            expected,
+            value,
+        }
+    }
+}
+
 /// The result of a [`MetaStore::commit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -165,16 +165,16 @@ impl Plan {
         let mut writes = Vec::new();
         if takes_slot(self.change) {
             let expected = self.current.as_deref();
-            writes.push(write(RECORDS, &self.key, expected, &self.wire));
+            writes.push(Write::new(RECORDS, &self.key, expected, &self.wire));
         }
         if let Some(seq_key) = &seq_key {
-            writes.push(write(FEED, seq_key, None, &self.wire));
+            writes.push(Write::new(FEED, seq_key, None, &self.wire));
         }
         if let Some(counts) = &self.counts {
             writes.extend(counts.writes());
         }
         for (key, bytes, _) in &self.evidence {
-            writes.push(write(CONFLICTS, key, None, bytes));
+            writes.push(Write::new(CONFLICTS, key, None, bytes));
         }
         if !writes.is_empty() && meta.commit(&writes)? == Commit::Stale {
             return Ok(None);
@@ -186,20 +186,6 @@ impl Plan {
             new_conflicts: self.evidence.into_iter().map(|(_, _, e)| e).collect(),
         };
         Ok(Some((stored, added)))
-    }
-}
-
-fn write<'a>(
-    tree: crate::schema::TreeName,
-    key: &'a [u8],
-    expected: Option<&'a [u8]>,
-    value: &'a [u8],
-) -> Write<'a> {
-    Write {
-        tree,
-        key,
-        expected,
-        value,
     }
 }
 

@@ -63,6 +63,24 @@ pub const SIGNER_COUNTS: TreeName = TreeName("signer-counts-v1");
 /// never equals a 32-byte signer key).
 pub(crate) const ALL_SIGNERS_KEY: &[u8] = b"all";
 
+/// The checksum log's size: one key, `size`, value a `u64`, big-endian. See
+/// [`crate::checksum_log`].
+pub const SUMDB_LOG_META: TreeName = TreeName("sumdb-log-meta-v1");
+
+/// The checksum log's record texts: key the record id (`u64`, big-endian, from 0, no gaps).
+pub const SUMDB_LOG_RECORDS: TreeName = TreeName("sumdb-log-records-v1");
+
+/// The checksum log's stored hashes: key the stored hash index (`u64`, big-endian), value the
+/// 32-byte hash.
+pub const SUMDB_LOG_HASHES: TreeName = TreeName("sumdb-log-hashes-v1");
+
+/// Which module versions are in the checksum log: key as in [`VERSIONS`], value the record id.
+pub const SUMDB_LOG_IDS: TreeName = TreeName("sumdb-log-ids-v1");
+
+/// The checksum log's signed heads: key the tree size (`u64`, big-endian), value the signed
+/// note; the first head stored for a size stays.
+pub const SUMDB_LOG_HEADS: TreeName = TreeName("sumdb-log-heads-v1");
+
 /// Every tree the index uses; a backend may open them all up front.
 pub const ALL_TREES: &[TreeName] = &[
     VERSIONS,
@@ -73,6 +91,11 @@ pub const ALL_TREES: &[TreeName] = &[
     SYNC_CURSORS_V2,
     SIGNER_COUNTS,
     FEED_ID,
+    SUMDB_LOG_META,
+    SUMDB_LOG_RECORDS,
+    SUMDB_LOG_HASHES,
+    SUMDB_LOG_IDS,
+    SUMDB_LOG_HEADS,
 ];
 
 /// Separates the module path from the version in a key. A validated module path never contains

@@ -1,5 +1,6 @@
 //! The conformance cases; each runs against every backend.
 
+mod checksum_log;
 mod damage;
 mod pinning;
 mod provenance;
@@ -8,6 +9,7 @@ mod repin;
 mod signer_counts;
 mod sync_cursors;
 
+pub(crate) use checksum_log::*;
 pub(crate) use damage::*;
 pub(crate) use pinning::*;
 pub(crate) use provenance::*;
