@@ -15,6 +15,10 @@
 //!   under the same rules. It must already exist (a mistyped path must not silently mint a key
 //!   nobody trusts); the node key stays the libp2p identity.
 //!
+//! `--checksum-db-key FILE` holds the note key of the node's checksum database: the text
+//! `PRIVATE+KEY+<name>+<hash>+<base64>` that Go's `note.GenerateKey` writes, created on first
+//! start under the same rules.
+//!
 //! A new key is written to a temporary file (`0600`, fsynced) and hard-linked into place, which
 //! fails instead of overwriting if another process created the key first; then the directory
 //! is fsynced. A crash leaves either no key or a whole one.
@@ -25,6 +29,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use delos_pool_protocol::signing::{NodeKey, RandomnessUnavailable, SignerId};
+use delos_pool_protocol::sumdb::{KeyName, SignerKey};
 use libp2p_identity::PeerId;
 
 mod signer_name;
@@ -36,6 +41,9 @@ pub const NODE_KEY_FILE: &str = "node.key";
 
 /// The length of a key file: one raw ed25519 secret.
 const KEY_FILE_BYTES: u64 = 32;
+
+/// The longest checksum-database note key file accepted (the text is about 100 bytes).
+const NOTE_KEY_MAX_BYTES: u64 = 4096;
 
 /// Permission bits that must be clear on a key file: everything for group and others.
 const GROUP_OTHER_BITS: u32 = 0o077;
@@ -107,6 +115,14 @@ pub enum KeyError {
     MissingSigningKey {
         /// The path given.
         path: PathBuf,
+    },
+    /// The checksum database's note key file is not a usable key of the configured name.
+    #[error("checksum database key file {path}: {problem}")]
+    NoteKey {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
     },
     /// No randomness for a new key.
     #[error("cannot create a key for {path}")]
@@ -192,11 +208,87 @@ pub fn load_existing(path: &Path) -> Result<NodeKey, KeyError> {
 
 /// Reads the key at `path` if the file exists, checking its permissions and length first.
 fn open_key(path: &Path) -> Result<Option<NodeKey>, KeyError> {
+    let Some(bytes) = read_private(path, KEY_FILE_BYTES)? else {
+        return Ok(None);
+    };
+    let secret = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| KeyError::WrongLength {
+        path: path.to_owned(),
+        len: bytes.len() as u64,
+    })?;
+    Ok(Some(NodeKey::from_secret_bytes(secret)))
+}
+
+/// Creates a new key file at `path` (see the module docs for how it is made crash-safe).
+fn create(path: &Path) -> Result<NodeKey, KeyError> {
+    let key = NodeKey::generate().map_err(|source| KeyError::Randomness {
+        path: path.to_owned(),
+        source,
+    })?;
+    match create_private(path, &key.secret_bytes())? {
+        Created::New => Ok(key),
+        // Another process created the key first: use theirs.
+        Created::Existing => load_existing(path),
+    }
+}
+
+/// Loads the checksum database's note signer key at `path` (the text `PRIVATE+KEY+name+…`, as
+/// Go's `note.GenerateKey` writes it), creating one named `name` on first use; an existing key
+/// must carry that name (a new name is a new key, see `docs/configuration.md`). The file
+/// follows the rules of every key file: mode `0600`, written crash-safe.
+pub fn load_or_create_note_key(path: &Path, name: &str) -> Result<SignerKey, KeyError> {
+    let name = KeyName::new(name).map_err(|err| KeyError::NoteKey {
+        path: path.to_owned(),
+        problem: err.to_string(),
+    })?;
+    let key = match read_private(path, NOTE_KEY_MAX_BYTES)? {
+        Some(bytes) => parse_note_key(path, &bytes)?,
+        None => {
+            let key = SignerKey::generate(name.clone()).map_err(|source| KeyError::Randomness {
+                path: path.to_owned(),
+                source,
+            })?;
+            let text = format!("{}\n", key.to_secret_string());
+            match create_private(path, text.as_bytes())? {
+                Created::New => key,
+                Created::Existing => parse_note_key(path, &fs_read(path)?)?,
+            }
+        }
+    };
+    if key.name() != &name {
+        return Err(KeyError::NoteKey {
+            path: path.to_owned(),
+            problem: format!(
+                "it signs as {}, not {name}; a database keeps its name, so use another key file \
+                 for another name",
+                key.name()
+            ),
+        });
+    }
+    Ok(key)
+}
+
+fn parse_note_key(path: &Path, bytes: &[u8]) -> Result<SignerKey, KeyError> {
+    let text = std::str::from_utf8(bytes).unwrap_or_default().trim();
+    SignerKey::parse(text).map_err(|err| KeyError::NoteKey {
+        path: path.to_owned(),
+        problem: err.to_string(),
+    })
+}
+
+fn fs_read(path: &Path) -> Result<Vec<u8>, KeyError> {
+    read_private(path, NOTE_KEY_MAX_BYTES)?.ok_or_else(|| KeyError::MissingSigningKey {
+        path: path.to_owned(),
+    })
+}
+
+/// The bytes of the private file at `path` (at most `max_len` of them), if it exists; refuses
+/// a file group or others can access, or a longer one.
+fn read_private(path: &Path, max_len: u64) -> Result<Option<Vec<u8>>, KeyError> {
     let read_err = |source| KeyError::Read {
         path: path.to_owned(),
         source,
     };
-    let mut file = match File::open(path) {
+    let file = match File::open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(read_err(err)),
@@ -208,19 +300,26 @@ fn open_key(path: &Path) -> Result<Option<NodeKey>, KeyError> {
             mode: meta.mode() & 0o7777,
         });
     }
-    if meta.len() != KEY_FILE_BYTES {
+    if meta.len() > max_len {
         return Err(KeyError::WrongLength {
             path: path.to_owned(),
             len: meta.len(),
         });
     }
-    let mut secret = [0u8; 32];
-    file.read_exact(&mut secret).map_err(read_err)?;
-    Ok(Some(NodeKey::from_secret_bytes(secret)))
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max_len).read_to_end(&mut bytes).map_err(read_err)?;
+    Ok(Some(bytes))
 }
 
-/// Creates a new key file at `path` (see the module docs for how it is made crash-safe).
-fn create(path: &Path) -> Result<NodeKey, KeyError> {
+/// Whether [`create_private`] wrote the file or found one another process made first.
+enum Created {
+    New,
+    Existing,
+}
+
+/// Creates the private file `path` holding `bytes`, crash-safe (see the module docs); never
+/// overwrites a file that exists.
+fn create_private(path: &Path, bytes: &[u8]) -> Result<Created, KeyError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     DirBuilder::new()
         .recursive(true)
@@ -230,10 +329,6 @@ fn create(path: &Path) -> Result<NodeKey, KeyError> {
             dir: dir.to_owned(),
             source,
         })?;
-    let key = NodeKey::generate().map_err(|source| KeyError::Randomness {
-        path: path.to_owned(),
-        source,
-    })?;
     let write_err = |source| KeyError::Write {
         path: path.to_owned(),
         source,
@@ -241,19 +336,20 @@ fn create(path: &Path) -> Result<NodeKey, KeyError> {
     let temp = path.with_extension(format!("tmp-{}", std::process::id()));
     // A leftover from a crashed process that had our process id would block `create_new`.
     let _ = fs::remove_file(&temp);
-    write_private(&temp, &key.secret_bytes()).map_err(write_err)?;
+    write_private(&temp, bytes).map_err(write_err)?;
     let linked = fs::hard_link(&temp, path);
     // The temporary name goes either way; a leftover would only be a stray private file.
     let _ = fs::remove_file(&temp);
     match linked {
-        Ok(()) => File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(write_err)?,
-        // Another process created the key first: use theirs.
-        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return load_existing(path),
-        Err(err) => return Err(write_err(err)),
+        Ok(()) => {
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(write_err)?;
+            Ok(Created::New)
+        }
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(Created::Existing),
+        Err(err) => Err(write_err(err)),
     }
-    Ok(key)
 }
 
 /// Writes `bytes` to a new file at `path` with mode 0600, and fsyncs it.

@@ -105,3 +105,22 @@ fn peer_id_and_signer_name_the_same_key() {
     assert_eq!(lines[1], format!("signing-key: {}", keys.signer_id()));
     assert_eq!(lines.len(), 2);
 }
+
+#[test]
+fn the_note_key_is_created_once_private_and_keeps_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sumdb.key");
+    let key = load_or_create_note_key(&path, "corp.example").unwrap();
+    assert_eq!(mode(&path), 0o600);
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("PRIVATE+KEY+corp.example+"), "{text}");
+    let again = load_or_create_note_key(&path, "corp.example").unwrap();
+    assert_eq!(again.verifier_key(), key.verifier_key(), "reused, not made anew");
+    let renamed = load_or_create_note_key(&path, "other.example").unwrap_err();
+    assert!(renamed.to_string().contains("not other.example"), "{renamed}");
+    chmod(&path, 0o644);
+    assert!(matches!(
+        load_or_create_note_key(&path, "corp.example"),
+        Err(KeyError::Permissions { .. })
+    ));
+}
