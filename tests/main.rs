@@ -5,6 +5,7 @@ mod support;
 
 mod bench_builds;
 mod bench_pool;
+mod checksum_db;
 mod crash_safety;
 mod deploy_configs;
 mod download_protocol;

@@ -72,6 +72,10 @@ pub struct Config {
     pub max_records_per_signer: u64,
     /// Records kept in all before untrusted signers' are refused (`--max-records`).
     pub max_records: u64,
+    /// The name of the node's own checksum database (`--checksum-db`); `None`: none.
+    pub checksum_db: Option<String>,
+    /// Its note key file (`--checksum-db-key`; `None`: `<data_dir>/checksum-db.key`).
+    pub checksum_db_key: Option<PathBuf>,
 }
 
 /// Why the configuration could not be loaded.
@@ -128,6 +132,8 @@ impl Config {
             quorum: TrustPolicy::DEFAULT_QUORUM,
             max_records_per_signer: DEFAULT_MAX_RECORDS_PER_SIGNER,
             max_records: DEFAULT_MAX_RECORDS,
+            checksum_db: None,
+            checksum_db_key: None,
         }
     }
 
@@ -172,6 +178,8 @@ impl Config {
             config.max_records_per_signer,
         );
         config.max_records = pick(args.max_records, file.max_records, config.max_records);
+        config.checksum_db = args.checksum_db.or(file.checksum_db);
+        config.checksum_db_key = args.checksum_db_key.or(file.checksum_db_key);
         (config.p2p, config.trusted_signers, config.quorum) = (p2p, trusted_signers, quorum);
         config.validate()
     }
@@ -188,6 +196,11 @@ impl Config {
             return out_of_range("upstream", "a GOPROXY value such as \"direct\"");
         }
         self.private.retain(|pattern| !pattern.trim().is_empty());
+        if let Some(name) = &self.checksum_db
+            && delos_pool_protocol::sumdb::KeyName::new(name).is_err()
+        {
+            return out_of_range("checksum_db", "a database name without spaces or '+'");
+        }
         Ok(self)
     }
 
@@ -199,6 +212,13 @@ impl Config {
     /// The cap on records of untrusted signers.
     pub fn record_cap(&self) -> RecordCap {
         RecordCap::new(self.max_records_per_signer, self.max_records)
+    }
+
+    /// The note key file of the node's checksum database.
+    pub fn checksum_db_key_file(&self) -> PathBuf {
+        self.checksum_db_key
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("checksum-db.key"))
     }
 
     /// The store's directory.

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
-use delos_node::cli::{Cli, Command, ImportArgs, KeyArgs, RepinArgs, ServeArgs};
+use delos_node::cli::{ChecksumDbCommand, Cli, Command, ImportArgs, KeyArgs, RepinArgs, ServeArgs};
 use delos_node::config::Config;
 use delos_node::keys::NodeKeys;
 use delos_node::server::{Node, maintenance_fetcher, wait_for_signal};
@@ -28,6 +28,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::ImportRecord(args)) => import_records(&args),
         Some(Command::Verify(args)) => verify(*args),
         Some(Command::Repin(args)) => repin(*args),
+        Some(Command::ChecksumDb(ChecksumDbCommand::Key(args))) => print_checksum_db_key(*args),
         None => Ok(Cli::command().print_help()?),
     }
 }
@@ -155,6 +156,19 @@ fn repin(args: RepinArgs) -> anyhow::Result<()> {
         }
     )
     .context("writing to stdout")
+}
+
+/// `delos checksum-db key`: print the verifier key of the node's checksum database.
+fn print_checksum_db_key(args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config::load(args)?;
+    let name = config
+        .checksum_db
+        .as_deref()
+        .context("no --checksum-db NAME given: the database needs a name")?;
+    let path = config.checksum_db_key_file();
+    let key = delos_node::keys::load_or_create_note_key(&path, name)
+        .with_context(|| format!("loading the checksum database key {}", path.display()))?;
+    writeln!(std::io::stdout().lock(), "{}", key.verifier_key()).context("writing to stdout")
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`), colours only on a terminal.

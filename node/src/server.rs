@@ -15,10 +15,12 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::checksum_db::ChecksumDb;
 use crate::config::Config;
 use crate::fetch::{FetchConfig, FetchError, Fetcher};
 use crate::http::{AppState, router};
 use crate::keys::NodeKeys;
+use crate::keys::load_or_create_note_key;
 use crate::pool::peer_fill::PoolPeers;
 use crate::pool::{Pool, PoolSetup, RecordLimits};
 use crate::provenance::OwnRecords;
@@ -33,6 +35,7 @@ pub struct Node {
     http_addr: SocketAddr,
     fetcher: Fetcher,
     pool: Option<Pool>,
+    checksum_db: Option<ChecksumDb>,
     stop: oneshot::Sender<()>,
     server: JoinHandle<io::Result<()>>,
 }
@@ -56,6 +59,9 @@ pub enum StartError {
     /// The fill path could not be set up (its work directory).
     #[error("setting up the fetcher")]
     Fetcher(#[source] FetchError),
+    /// The node's checksum database could not start (its key, or its log).
+    #[error("starting the checksum database")]
+    ChecksumDb(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The HTTP listen address could not be bound.
     #[error("binding the HTTP listener to {addr}")]
     Bind {
@@ -104,6 +110,7 @@ impl Node {
         let fetch = fetch_config(&config, private.clone());
         let fetcher = Fetcher::with_own_records(Arc::new(index), fetch, Some(own_records))
             .map_err(StartError::Fetcher)?;
+        let checksum_db = start_checksum_db(&config, &fetcher).await?;
         let addr = config.http_listen;
         let listener = TcpListener::bind(addr)
             .await
@@ -134,6 +141,7 @@ impl Node {
             http_addr,
             fetcher,
             pool,
+            checksum_db,
             stop,
             server,
         })
@@ -152,6 +160,11 @@ impl Node {
     /// The node's pool, when it runs in one.
     pub fn pool(&self) -> Option<&Pool> {
         self.pool.as_ref()
+    }
+
+    /// The node's own checksum database, when it runs one.
+    pub fn checksum_db(&self) -> Option<&ChecksumDb> {
+        self.checksum_db.as_ref()
     }
 
     /// Stops accepting connections, lets in-flight responses finish (at most
@@ -209,6 +222,29 @@ pub async fn maintenance_fetcher(config: &Config) -> Result<(Fetcher, OwnRecords
     let fetcher = Fetcher::with_own_records(Arc::new(index), fetch, Some(own_records.clone()))
         .map_err(StartError::Fetcher)?;
     Ok((fetcher, own_records))
+}
+
+/// Starts the node's own checksum database when the configuration names one (loading or
+/// creating its key, catching its log up with the store), and hands it every later pin.
+async fn start_checksum_db(
+    config: &Config,
+    fetcher: &Fetcher,
+) -> Result<Option<ChecksumDb>, StartError> {
+    let Some(name) = config.checksum_db.clone() else {
+        return Ok(None);
+    };
+    let boxed = |err: Box<dyn std::error::Error + Send + Sync>| StartError::ChecksumDb(err);
+    let path = config.checksum_db_key_file();
+    let key_name = name.clone();
+    let key = tokio::task::spawn_blocking(move || load_or_create_note_key(&path, &key_name))
+        .await?
+        .map_err(|err| boxed(Box::new(err)))?;
+    let db = ChecksumDb::start(Arc::clone(fetcher.index()), name, key)
+        .await
+        .map_err(|err| boxed(Box::new(err)))?;
+    tracing::info!(target: "delos", checksum_db = %db.verifier_key(), "checksum database on");
+    fetcher.attach_log(Arc::new(db.clone()));
+    Ok(Some(db))
 }
 
 /// Starts the pool when the configuration asks for one.

@@ -3,7 +3,7 @@
 //!
 //! [`ChecksumLog::append`] takes module versions, reads each one's **pinned** entry and appends
 //! the record of its pinned hashes (`M V h1:<zip>` and `M V/go.mod h1:<go.mod>`): the log can
-//! only ever say what the store serves. A batch is one [`MetaStore::commit`] (record texts,
+//! only ever say what the store serves. A batch is one [`MetaStore::commit`](crate::MetaStore::commit) (record texts,
 //! stored hashes, the id of each version, the new size, and, as a guard, every appended
 //! version's entry with its current bytes, so a pin that changed under the append makes the
 //! commit stale), then one flush: a burst of fills costs one fsync, and after a crash the log

@@ -58,6 +58,18 @@ pub enum Command {
     /// validated fill from its VCS; the node's old record is kept as conflict evidence. The one
     /// exception to "pinned forever". Takes the node's own flags or --config; stop it first.
     Repin(Box<RepinArgs>),
+    /// The node's own checksum database (`--checksum-db`).
+    #[command(subcommand)]
+    ChecksumDb(ChecksumDbCommand),
+}
+
+/// `delos checksum-db` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ChecksumDbCommand {
+    /// Print the database's verifier key, the value clients set GOSUMDB to (one line:
+    /// `<name>+<hash>+<key>`), creating the note key file if absent. Takes the node's flags or
+    /// --config (--checksum-db names the database).
+    Key(Box<ServeArgs>),
 }
 
 /// Arguments of `delos repin`.

@@ -33,6 +33,16 @@ pub struct ServeArgs {
     /// The node's private modules.
     #[command(flatten)]
     pub private: PrivateArg,
+    /// Run the node's own checksum database under this name (e.g. sum.corp.example): a
+    /// Go-format log of every version it pins, private ones included, signed with
+    /// --checksum-db-key, which `go` verifies with GOSUMDB set to its verifier key (`delos
+    /// checksum-db key`).
+    #[arg(long, value_name = "NAME", env = "DELOS_CHECKSUM_DB")]
+    pub checksum_db: Option<String>,
+    /// The checksum database's note key file (`PRIVATE+KEY+<name>+…`, mode 0600), created on
+    /// first start when absent. Default: `<data dir>/checksum-db.key`.
+    #[arg(long, value_name = "FILE", env = "DELOS_CHECKSUM_DB_KEY")]
+    pub checksum_db_key: Option<PathBuf>,
     /// How many `go mod download` processes may run at once [default: 4].
     #[arg(long, value_name = "N", env = "DELOS_FETCH_WORKERS")]
     pub fetch_workers: Option<usize>,

@@ -29,6 +29,10 @@ pub struct FileConfig {
     pub upstream: Option<String>,
     /// GOSUMDB for the fill workers. Missing: [`DEFAULT_GOSUMDB`](super::DEFAULT_GOSUMDB).
     pub gosumdb: Option<String>,
+    /// The node's own checksum database's name. Missing: none.
+    pub checksum_db: Option<String>,
+    /// Its note key file. Missing: `<data_dir>/checksum-db.key`.
+    pub checksum_db_key: Option<PathBuf>,
     /// GOPRIVATE-style patterns. Missing: no private modules.
     pub private: Option<Vec<String>>,
     /// Concurrent `go` processes. Missing: [`DEFAULT_FETCH_WORKERS`](super::DEFAULT_FETCH_WORKERS).

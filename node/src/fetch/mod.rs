@@ -47,7 +47,7 @@ use crate::provenance::{OwnRecords, sharing_of};
 pub use config::FetchConfig;
 pub use error::FetchError;
 pub(crate) use filled::{Filled, FilledFrom};
-pub(crate) use peers::{PeerClaim, PeerSource};
+pub(crate) use peers::{PeerClaim, PeerSource, PinLog};
 pub use stats::{FetchStats, PeerFillMicros};
 pub use zip_failure::{ZipFailure, classify_zip_failure};
 
@@ -95,6 +95,8 @@ struct Inner {
     own_records: Option<OwnRecords>,
     /// The pool, once attached: misses are filled from peers first, fills are announced.
     peers: OnceLock<Arc<dyn PeerSource>>,
+    /// The node's checksum database, once attached: every whole pin is appended to its log.
+    log: OnceLock<Arc<dyn PinLog>>,
 }
 
 impl Fetcher {
@@ -124,6 +126,7 @@ impl Fetcher {
             config,
             own_records,
             peers: OnceLock::new(),
+            log: OnceLock::new(),
         };
         Ok(Fetcher {
             inner: Arc::new(inner),
@@ -193,6 +196,12 @@ impl Fetcher {
     /// announced. Returns `false`, changing nothing, if a pool was attached already.
     pub(crate) fn attach_peers(&self, peers: Arc<dyn PeerSource>) -> bool {
         self.inner.peers.set(peers).is_ok()
+    }
+
+    /// Attaches the node's checksum database: from now on every fill that leaves a version
+    /// pinned whole hands it to `log`. Returns `false`, changing nothing, if one was attached.
+    pub(crate) fn attach_log(&self, log: Arc<dyn PinLog>) -> bool {
+        self.inner.log.set(log).is_ok()
     }
 
     /// Whether `module` matches the node's private patterns (Go's GOPRIVATE rules): such
@@ -349,7 +358,8 @@ impl Inner {
     }
 
     /// The epilogue of every fill: count it by source (or as failed, remembering a "not found"
-    /// briefly), sign the node's record naming that source, and hand that record to the pool.
+    /// briefly), hand a whole pin to the checksum log, sign the node's record naming that
+    /// source, and hand that record to the pool.
     async fn finish(
         &self,
         request: &Request,
@@ -375,6 +385,11 @@ impl Inner {
                 done.version,
                 done.from.describe()
             );
+        }
+        if let Some(log) = self.log.get()
+            && done.entry.is_full()
+        {
+            log.pinned(&request.module, &done.version);
         }
         if let Some(record) = self.sign_own(&request.module, done).await
             && let Some(peers) = self.peers.get()

@@ -49,3 +49,10 @@ pub(crate) trait PeerSource: std::fmt::Debug + Send + Sync + 'static {
     /// How many peers are skipped now for having sent mismatching bytes.
     fn bad_peers(&self) -> u64;
 }
+
+/// Where the epilogue hands every version a fill left pinned whole: the node's checksum
+/// database log, which `crate::checksum_db` implements. Must not block.
+pub(crate) trait PinLog: std::fmt::Debug + Send + Sync + 'static {
+    /// `module@version` is pinned with its zip (and stays so).
+    fn pinned(&self, module: &ModulePath, version: &Version);
+}
