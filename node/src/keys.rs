@@ -307,7 +307,9 @@ fn read_private(path: &Path, max_len: u64) -> Result<Option<Vec<u8>>, KeyError> 
         });
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(max_len).read_to_end(&mut bytes).map_err(read_err)?;
+    file.take(max_len)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
     Ok(Some(bytes))
 }
 

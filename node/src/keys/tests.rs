@@ -115,9 +115,16 @@ fn the_note_key_is_created_once_private_and_keeps_its_name() {
     let text = fs::read_to_string(&path).unwrap();
     assert!(text.starts_with("PRIVATE+KEY+corp.example+"), "{text}");
     let again = load_or_create_note_key(&path, "corp.example").unwrap();
-    assert_eq!(again.verifier_key(), key.verifier_key(), "reused, not made anew");
+    assert_eq!(
+        again.verifier_key(),
+        key.verifier_key(),
+        "reused, not made anew"
+    );
     let renamed = load_or_create_note_key(&path, "other.example").unwrap_err();
-    assert!(renamed.to_string().contains("not other.example"), "{renamed}");
+    assert!(
+        renamed.to_string().contains("not other.example"),
+        "{renamed}"
+    );
     chmod(&path, 0o644);
     assert!(matches!(
         load_or_create_note_key(&path, "corp.example"),
