@@ -16,6 +16,7 @@
 //!   `go.sum` lines.
 
 mod appender;
+mod serve;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
