@@ -140,4 +140,5 @@ conformance!(
     repin_refuses_what_is_not_a_repair,
     the_checksum_log_appends_pins_in_batches_and_serves_checked_tiles,
     the_checksum_log_refuses_what_is_not_pinned_whole_and_keeps_the_first_head,
+    sumdb_tiles_heads_and_forks_survive_reopen,
 );

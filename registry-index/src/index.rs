@@ -22,6 +22,7 @@ use crate::records_state::RecordsState;
 use crate::schema::{VERSIONS, module_prefix, parse_version_key, version_key};
 use crate::sled_store::{DEFAULT_CACHE_CAPACITY_BYTES, SledStore};
 use crate::stats::Stats;
+use crate::sumdb_cache::SumdbCache;
 use crate::sync_cursors::SyncCursors;
 use crate::versions::{Change, Stored, Target, store};
 
@@ -154,6 +155,11 @@ impl Index {
     /// The per-peer cursors of the feed sync (where to resume pulling each peer's feed).
     pub fn sync_cursors(&self) -> SyncCursors<'_> {
         SyncCursors { index: self }
+    }
+
+    /// The checksum-database relay's durable cache: full tiles, newest heads, fork evidence.
+    pub fn sumdb_cache(&self) -> SumdbCache<'_> {
+        SumdbCache { index: self }
     }
 
     /// The conflict evidence: disagreeing signed records, kept, never served.

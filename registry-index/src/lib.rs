@@ -6,7 +6,9 @@
 //! <data dir>/blobs/tmp/                         writes in progress (emptied on open)
 //! <data dir>/meta-sled/                         sled: trees "versions-v1", "records-v1",
 //!                                               "feed-v1", "conflicts-v1", "feed-id-v1",
-//!                                               "sync-cursors-v2", "signer-counts-v1"
+//!                                               "sync-cursors-v2", "signer-counts-v1",
+//!                                               "sumdb-tiles-v1", "sumdb-heads-v1",
+//!                                               "sumdb-forks-v1"
 //!                                               (see `schema`)
 //! ```
 //!
@@ -66,6 +68,11 @@
 //! so a node can cap what untrusted signers store ([`RecordCap`],
 //! [`Records::insert_capped`]).
 //!
+//! # Checksum-database cache
+//!
+//! The relay of `/sumdb/` keeps what it verified in [`sumdb_cache`]: full tiles as blobs
+//! (durable the same way), the newest signed tree head per database, and fork evidence.
+//!
 //! No file name is ever built from a module path or version: the API takes validated
 //! `pool-protocol` types, and those only ever become sled keys.
 //!
@@ -93,6 +100,7 @@ pub mod schema;
 mod signer_counts;
 mod sled_store;
 mod stats;
+pub mod sumdb_cache;
 pub mod sync_cursors;
 pub mod versions;
 
@@ -119,5 +127,6 @@ pub use repin::{RepinError, Repinned};
 pub use signer_counts::RecordCap;
 pub use sled_store::{DEFAULT_CACHE_CAPACITY_BYTES, SledStore};
 pub use stats::Stats;
+pub use sumdb_cache::{SumdbCache, SumdbCacheError, SumdbFork};
 pub use sync_cursors::{SyncCursor, SyncCursorError, SyncCursors};
 pub use versions::{Change, Stored};

@@ -81,6 +81,20 @@ pub const SUMDB_LOG_IDS: TreeName = TreeName("sumdb-log-ids-v1");
 /// note; the first head stored for a size stays.
 pub const SUMDB_LOG_HEADS: TreeName = TreeName("sumdb-log-heads-v1");
 
+/// The checksum-database relay's full tiles: key `u16 big-endian length of the database name,
+/// name, tile path` (`tile/8/0/x001/234`), value the sha256 (32 bytes) of the blob holding the
+/// tile's bytes. See [`crate::sumdb_cache`].
+pub const SUMDB_TILES: TreeName = TreeName("sumdb-tiles-v1");
+
+/// The newest signed tree head the relay verified per database: key the database name, value
+/// the signed note as received.
+pub const SUMDB_HEADS: TreeName = TreeName("sumdb-heads-v1");
+
+/// Fork evidence, two signed heads of one database that cannot both be true: key the length-
+/// prefixed database name (as in [`SUMDB_TILES`]) then the sha256 of both notes, value the
+/// older note's length (`u64`, big-endian), the older note, the newer note.
+pub const SUMDB_FORKS: TreeName = TreeName("sumdb-forks-v1");
+
 /// Every tree the index uses; a backend may open them all up front.
 pub const ALL_TREES: &[TreeName] = &[
     VERSIONS,
@@ -96,6 +110,9 @@ pub const ALL_TREES: &[TreeName] = &[
     SUMDB_LOG_HASHES,
     SUMDB_LOG_IDS,
     SUMDB_LOG_HEADS,
+    SUMDB_TILES,
+    SUMDB_HEADS,
+    SUMDB_FORKS,
 ];
 
 /// Separates the module path from the version in a key. A validated module path never contains

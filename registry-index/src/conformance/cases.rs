@@ -7,6 +7,7 @@ mod provenance;
 mod queries;
 mod repin;
 mod signer_counts;
+mod sumdb_cache;
 mod sync_cursors;
 
 pub(crate) use checksum_log::*;
@@ -16,6 +17,7 @@ pub(crate) use provenance::*;
 pub(crate) use queries::*;
 pub(crate) use repin::*;
 pub(crate) use signer_counts::*;
+pub(crate) use sumdb_cache::*;
 pub(crate) use sync_cursors::*;
 
 const GO_MOD: &[u8] = b"module example.com/a/b\n\ngo 1.22\n";
