@@ -18,6 +18,7 @@ use delos_registry_index::RecordCap;
 use crate::cli::{ServeArgs, default_data_dir};
 use crate::p2p::P2pConfig;
 use crate::pool::record_limits::{DEFAULT_MAX_RECORDS, DEFAULT_MAX_RECORDS_PER_SIGNER};
+use crate::sumdb_relay::{Database, InvalidDatabase};
 
 mod file;
 mod pool;
@@ -52,6 +53,8 @@ pub struct Config {
     pub upstream: String,
     /// The GOSUMDB value of the fill workers.
     pub gosumdb: String,
+    /// The checksum databases relayed under `/sumdb/` (at least one).
+    pub sumdb: Vec<Database>,
     /// GOPRIVATE-style patterns of private modules.
     pub private: Vec<String>,
     /// Concurrent `go` processes, at least 1.
@@ -103,6 +106,9 @@ pub enum ConfigError {
     /// No data directory was configured and the platform has none.
     #[error("no data_dir configured and no platform data directory (is HOME set?)")]
     NoDataDir,
+    /// A `sumdb` value is not a checksum database.
+    #[error(transparent)]
+    Sumdb(#[from] InvalidDatabase),
     /// A value is out of range.
     #[error("{key} must be {expected}")]
     OutOfRange {
@@ -122,6 +128,7 @@ impl Config {
             http_listen: DEFAULT_HTTP_LISTEN,
             upstream: DEFAULT_UPSTREAM.to_owned(),
             gosumdb: DEFAULT_GOSUMDB.to_owned(),
+            sumdb: vec![Database::sum_golang_org()],
             private: Vec::new(),
             fetch_workers: DEFAULT_FETCH_WORKERS,
             fetch_timeout: DEFAULT_FETCH_TIMEOUT,
@@ -167,6 +174,9 @@ impl Config {
         config.http_listen = pick(args.http_listen, file.http_listen, config.http_listen);
         config.upstream = pick(args.upstream, file.upstream, config.upstream);
         config.gosumdb = pick(args.gosumdb, file.gosumdb, config.gosumdb);
+        if let Some(values) = args.sumdb.or(file.sumdb) {
+            config.sumdb = parse_databases(&values)?;
+        }
         config.private = pick(args.private.private, file.private, config.private);
         config.fetch_workers = pick(args.fetch_workers, file.fetch_workers, config.fetch_workers);
         config.fetch_timeout = pick(args.fetch_timeout, file.fetch_timeout, config.fetch_timeout);
@@ -230,6 +240,31 @@ impl Config {
     pub fn fetch_dir(&self) -> PathBuf {
         self.data_dir.join("fetch")
     }
+}
+
+/// The databases of `sumdb` values: at least one, each name once.
+fn parse_databases(values: &[String]) -> Result<Vec<Database>, ConfigError> {
+    let mut databases: Vec<Database> = Vec::with_capacity(values.len());
+    for value in values.iter().filter(|v| !v.trim().is_empty()) {
+        let database = Database::parse(value)?;
+        if databases
+            .iter()
+            .any(|known| known.name() == database.name())
+        {
+            return Err(ConfigError::OutOfRange {
+                key: "sumdb",
+                expected: "a list naming each checksum database once",
+            });
+        }
+        databases.push(database);
+    }
+    if databases.is_empty() {
+        return Err(ConfigError::OutOfRange {
+            key: "sumdb",
+            expected: "at least one checksum database",
+        });
+    }
+    Ok(databases)
 }
 
 /// The flag (or its environment variable) if given, else the file's value, else the default.

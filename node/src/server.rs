@@ -19,11 +19,13 @@ use crate::checksum_db::ChecksumDb;
 use crate::config::Config;
 use crate::fetch::{FetchConfig, FetchError, Fetcher};
 use crate::http::{AppState, router};
+use crate::http_client::HttpClient;
 use crate::keys::NodeKeys;
 use crate::keys::load_or_create_note_key;
 use crate::pool::peer_fill::PoolPeers;
 use crate::pool::{Pool, PoolSetup, RecordLimits};
 use crate::provenance::OwnRecords;
+use crate::sumdb_relay::{Relay, workers_gosumdb};
 use crate::telemetry::Telemetry;
 
 /// How long shutdown waits for in-flight responses before it cuts them off.
@@ -74,6 +76,12 @@ pub enum StartError {
     /// The pool could not start (a listen address, a bootstrap address, mDNS).
     #[error("starting the pool")]
     Pool(#[source] crate::p2p::SpawnError),
+    /// The HTTP client could not be built.
+    #[error("building the HTTP client")]
+    HttpClient(#[source] crate::http_client::HttpClientError),
+    /// The checksum-database relay could not start.
+    #[error("starting the checksum-database relay")]
+    Relay(#[source] crate::sumdb_relay::RelayStartError),
     /// A blocking start-up task panicked.
     #[error("a start-up task ended abnormally")]
     Task(#[from] tokio::task::JoinError),
@@ -106,11 +114,6 @@ impl Node {
         log_damage(&index);
         let keys = load_keys(&config).await?;
         let own_records = OwnRecords::new(keys.signing.clone(), config.upstream.clone());
-        let private = private_patterns(&config);
-        let fetch = fetch_config(&config, private.clone());
-        let fetcher = Fetcher::with_own_records(Arc::new(index), fetch, Some(own_records))
-            .map_err(StartError::Fetcher)?;
-        let checksum_db = start_checksum_db(&config, &fetcher).await?;
         let addr = config.http_listen;
         let listener = TcpListener::bind(addr)
             .await
@@ -118,15 +121,23 @@ impl Node {
         let http_addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
+        // Bound first: the fill workers verify through this node's own relay, at this address.
+        let private = private_patterns(&config);
+        let mut fetch = fetch_config(&config, private.clone());
+        fetch.gosumdb = workers_gosumdb(&config.gosumdb, &config.sumdb, http_addr);
+        let fetcher = Fetcher::with_own_records(Arc::new(index), fetch, Some(own_records))
+            .map_err(StartError::Fetcher)?;
+        let checksum_db = start_checksum_db(&config, &fetcher).await?;
         // After the bind, so a start that fails leaves no pool running; requests wait in the
         // listener's backlog until the router serves them.
         let mut registry = Telemetry::registry();
         let gossipsub = Telemetry::gossipsub(&mut registry);
-        let pool = start_pool(&config, &keys, &fetcher, private, gossipsub).await?;
+        let pool = start_pool(&config, &keys, &fetcher, private.clone(), gossipsub).await?;
         let stats = pool.as_ref().map(|pool| pool.stats().as_ref());
         let telemetry = Arc::new(Telemetry::new(registry, fetcher.counters(), stats));
+        let relay = start_relay(&config, &fetcher, private, &telemetry).await?;
         let state = AppState::new(fetcher.clone(), telemetry, config.fetch_timeout);
-        let app = router(state.with_pool(pool.clone()));
+        let app = router(state.with_pool(pool.clone()).with_sumdb(relay));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -245,6 +256,23 @@ async fn start_checksum_db(
     tracing::info!(target: "delos", checksum_db = %db.verifier_key(), "checksum database on");
     fetcher.attach_log(Arc::new(db.clone()));
     Ok(Some(db))
+}
+
+/// The checksum-database relay of the configured databases, with the node's one HTTP client.
+async fn start_relay(
+    config: &Config,
+    fetcher: &Fetcher,
+    private: PrivatePatterns,
+    telemetry: &Telemetry,
+) -> Result<Relay, StartError> {
+    let client = HttpClient::new().map_err(StartError::HttpClient)?;
+    let (databases, upstream) = (config.sumdb.clone(), config.upstream.clone());
+    let (index, stats) = (Arc::clone(fetcher.index()), telemetry.sumdb().clone());
+    tokio::task::spawn_blocking(move || {
+        Relay::new(databases, client, &upstream, index, private, stats)
+    })
+    .await?
+    .map_err(StartError::Relay)
 }
 
 /// Starts the pool when the configuration asks for one.

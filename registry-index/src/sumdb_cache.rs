@@ -102,6 +102,12 @@ impl SumdbCache<'_> {
         Ok(Some(bytes))
     }
 
+    /// Whether the full tile at `path` of `database` is cached (without reading it).
+    pub fn has_tile(&self, database: &str, path: &str) -> Result<bool, SumdbCacheError> {
+        let key = key(database, path.as_bytes());
+        Ok(self.get(SUMDB_TILES, database, &key, "tile")?.is_some())
+    }
+
     /// Stores the bytes of the full tile at `path`; durable when this returns. Storing a tile
     /// again is a no-op: the first bytes stay (for a verified full tile they are the only
     /// possible bytes).

@@ -27,9 +27,20 @@ pub struct ServeArgs {
     /// The GOPROXY value the fill workers use [default: direct].
     #[arg(long, value_name = "GOPROXY", env = "DELOS_UPSTREAM")]
     pub upstream: Option<String>,
-    /// The GOSUMDB value the fill workers use [default: sum.golang.org].
+    /// The GOSUMDB value the fill workers use [default: sum.golang.org]. A database the node
+    /// relays (`--sumdb`) is reached through the node's own `/sumdb/`; `off` disables the check.
     #[arg(long, value_name = "GOSUMDB", env = "DELOS_GOSUMDB")]
     pub gosumdb: Option<String>,
+    /// A checksum database relayed under `/sumdb/<name>/` and used by the fill workers, in
+    /// GOSUMDB syntax: `sum.golang.org`, or a verifier key `name+hash+key` optionally followed
+    /// by a space and the database's URL. Repeatable [default: sum.golang.org].
+    #[arg(
+        long,
+        value_name = "GOSUMDB",
+        env = "DELOS_SUMDB",
+        value_delimiter = ','
+    )]
+    pub sumdb: Option<Vec<String>>,
     /// The node's private modules.
     #[command(flatten)]
     pub private: PrivateArg,

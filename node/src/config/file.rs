@@ -33,6 +33,9 @@ pub struct FileConfig {
     pub checksum_db: Option<String>,
     /// Its note key file. Missing: `<data_dir>/checksum-db.key`.
     pub checksum_db_key: Option<PathBuf>,
+    /// Checksum databases relayed under `/sumdb/`, each in GOSUMDB syntax. Missing:
+    /// `["sum.golang.org"]`.
+    pub sumdb: Option<Vec<String>>,
     /// GOPRIVATE-style patterns. Missing: no private modules.
     pub private: Option<Vec<String>>,
     /// Concurrent `go` processes. Missing: [`DEFAULT_FETCH_WORKERS`](super::DEFAULT_FETCH_WORKERS).

@@ -8,6 +8,8 @@
 //! GET|HEAD /{module}/@v/list   ┐
 //! GET|HEAD /{module}/@v/{v}.info|.mod|.zip   the Go module download protocol (download.rs)
 //! GET|HEAD /{module}/@latest   ┘
+//! GET /sumdb/{name}/supported|latest|lookup/{module}@{version}|tile/…   the checksum-database
+//!                              relay (sumdb.rs; names may contain `/`)
 //! ```
 //!
 //! Module paths contain `/`, so the download protocol is the fallback route and parses the
@@ -18,6 +20,7 @@ pub mod error;
 mod provenance;
 pub mod request_path;
 mod status;
+mod sumdb;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +39,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::fetch::Fetcher;
 use crate::pool::Pool;
+use crate::sumdb_relay::Relay;
 use crate::telemetry::Telemetry;
 
 /// Requests carry no body; anything larger than this is refused unread.
@@ -53,6 +57,7 @@ pub struct AppState {
     telemetry: Arc<Telemetry>,
     request_timeout: Duration,
     pool: Option<Pool>,
+    sumdb: Option<Relay>,
 }
 
 impl AppState {
@@ -64,12 +69,20 @@ impl AppState {
             telemetry,
             request_timeout: fetch_timeout.saturating_add(REQUEST_TIMEOUT_MARGIN),
             pool: None,
+            sumdb: None,
         }
     }
 
     /// This state with the node's pool (shown in `/status` and `/metrics`), if it has one.
     pub fn with_pool(mut self, pool: Option<Pool>) -> AppState {
         self.pool = pool;
+        self
+    }
+
+    /// This state with the node's checksum-database relay; without one, `/sumdb/` knows no
+    /// database.
+    pub fn with_sumdb(mut self, relay: Relay) -> AppState {
+        self.sumdb = Some(relay);
         self
     }
 
@@ -88,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(status::metrics))
         .route("/status", get(status::status))
         .route("/provenance/{*path}", get(provenance::provenance))
+        .route("/sumdb/{*path}", get(sumdb::sumdb))
         .fallback(download::download)
         .layer(CompressionLayer::new().compress_when(compress))
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY_BYTES))

@@ -46,9 +46,34 @@ pub(crate) async fn status(State(state): State<AppState>) -> Response {
         _ => json!({ "enabled": false }),
     };
     body.insert("pool".into(), pool);
+    if let Some(Value::Object(sumdb)) = body.get_mut("sumdb") {
+        sumdb.insert("fork_evidence".into(), fork_evidence(&state).await);
+    }
     let content_type = HeaderValue::from_static("application/json");
     let body = Value::Object(body);
     ([(header::CONTENT_TYPE, content_type)], format!("{body}\n")).into_response()
+}
+
+/// The relay's fork evidence: per fork the database and both signed heads as text.
+async fn fork_evidence(state: &AppState) -> Value {
+    let Some(relay) = state.sumdb.clone() else {
+        return Value::Array(Vec::new());
+    };
+    let forks = tokio::task::spawn_blocking(move || relay.forks()).await;
+    match forks {
+        Ok(Ok(forks)) => forks
+            .iter()
+            .map(|fork| {
+                json!({
+                    "database": fork.database,
+                    "older": String::from_utf8_lossy(&fork.older),
+                    "newer": String::from_utf8_lossy(&fork.newer),
+                })
+            })
+            .collect(),
+        Ok(Err(err)) => json!({ "error": err.to_string() }),
+        Err(err) => json!({ "error": err.to_string() }),
+    }
 }
 
 /// Sets the gauges from their sources (fill path, store, swarm); returns the swarm's

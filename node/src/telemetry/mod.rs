@@ -4,7 +4,7 @@
 //! Owners count with typed handles ([`HttpMetrics`], [`FetchCounters`], [`PoolStats`]; a
 //! handle is an `Arc` around atomics, so a clone counts into the same series); values that
 //! are read rather than counted are [`Gauges`], set from their source before each report.
-//! Each section (`http`, `fetch`, `store`, `provenance`, `pool`) is one table that names each
+//! Each section (`http`, `fetch`, `store`, `provenance`, `sumdb`, `pool`) is one table that names each
 //! metric once: the table registers it as `delos_<section>_<name>` (counters with `_total`)
 //! and reports it in `/status` as `<section>.<name>`. Labels are bounded enums
 //! ([`label::BoundedLabel`]), never a module path or a peer. Gossipsub registers its own
@@ -21,6 +21,7 @@ pub mod gossip;
 pub mod http;
 pub mod label;
 pub mod pool;
+pub mod sumdb;
 mod table;
 
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
@@ -33,6 +34,7 @@ pub use gauges::Gauges;
 pub use gossip::GossipSummary;
 pub use http::{HttpMetrics, RequestKind};
 pub use pool::{PoolStats, PoolStatsSnapshot};
+pub use sumdb::SumdbStats;
 
 use table::{Entry, register_all, report_all};
 
@@ -44,6 +46,7 @@ pub const PREFIX: &str = "delos";
 pub struct Telemetry {
     registry: Registry,
     http: HttpMetrics,
+    sumdb: SumdbStats,
     gauges: Gauges,
     sections: Vec<(&'static str, Vec<Entry>)>,
     pool: Option<Vec<Entry>>,
@@ -70,6 +73,7 @@ impl Telemetry {
         pool: Option<&PoolStats>,
     ) -> Telemetry {
         let http = HttpMetrics::default();
+        let sumdb = SumdbStats::default();
         let gauges = Gauges::default();
         let mut fetch_table = fetch.table();
         fetch_table.extend(gauges.fetch_table());
@@ -78,6 +82,7 @@ impl Telemetry {
             ("fetch", fetch_table),
             ("store", gauges.store_table()),
             ("provenance", gauges.provenance_table()),
+            ("sumdb", sumdb.table()),
         ];
         let pool = pool.map(|stats| {
             let mut table = gauges.pool_table();
@@ -94,6 +99,7 @@ impl Telemetry {
         Telemetry {
             registry,
             http,
+            sumdb,
             gauges,
             sections,
             pool,
@@ -103,6 +109,11 @@ impl Telemetry {
     /// What the HTTP layer counts with.
     pub fn http(&self) -> &HttpMetrics {
         &self.http
+    }
+
+    /// What the checksum-database relay counts with.
+    pub fn sumdb(&self) -> &SumdbStats {
+        &self.sumdb
     }
 
     /// The gauges, to set before a report.
