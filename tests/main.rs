@@ -31,3 +31,4 @@ mod provenance;
 mod record_crash_safety;
 mod repin;
 mod serve_cli;
+mod sumdb_relay;

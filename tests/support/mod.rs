@@ -11,3 +11,4 @@ pub(crate) mod node;
 pub(crate) mod pool;
 pub(crate) mod process_tree;
 pub(crate) mod shapes;
+pub(crate) mod sumdb;

@@ -30,6 +30,8 @@ pub(crate) struct NodeOptions {
     env: Vec<(OsString, OsString)>,
     /// Start the node in its temp dir with `--data-dir data`, as the README's command does.
     relative_data_dir: bool,
+    /// `--gosumdb` of the node (`None`: `off`).
+    gosumdb: Option<OsString>,
 }
 
 impl NodeOptions {
@@ -54,6 +56,12 @@ impl NodeOptions {
         for (key, value) in world.git_env() {
             self.env.push((key.into(), value));
         }
+        self
+    }
+
+    /// Gives the node's fill workers `--gosumdb value` instead of `off`.
+    pub(crate) fn gosumdb(mut self, value: impl Into<OsString>) -> Self {
+        self.gosumdb = Some(value.into());
         self
     }
 
@@ -91,7 +99,8 @@ pub(crate) struct TestNode {
 }
 
 impl TestNode {
-    /// A node with default options, `--gosumdb off` and a fresh temp data dir.
+    /// A node with default options, `--gosumdb off` (unless [`NodeOptions::gosumdb`]) and a
+    /// fresh temp data dir.
     pub(crate) fn start() -> Result<TestNode> {
         NodeOptions::default().start()
     }
@@ -272,7 +281,8 @@ fn node_command(dir: &Path, options: &NodeOptions, log: &Path) -> Result<Command
             false => dir.join("data"),
         })
         .current_dir(dir)
-        .args(["--http-listen", "127.0.0.1:0", "--gosumdb", "off"])
+        .args(["--http-listen", "127.0.0.1:0", "--gosumdb"])
+        .arg(options.gosumdb.as_deref().unwrap_or("off".as_ref()))
         .args(&options.args)
         .envs(options.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())

@@ -1,0 +1,282 @@
+//! [`TestSumdb`]: a local checksum database on `127.0.0.1:0`, serving a tiled log the test
+//! builds from go.sum lines with `pool-protocol`'s sumdb code, signed with a key made by
+//! `SignerKey::generate`. It counts every request, and can lie on demand ([`Lie`]) so tests
+//! can show both that the relay refuses a lie and that the real `go` does too.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::sumdb::{
+    Hash, KeyName, Lookup, RecordText, SignerKey, Tile, TileLevel, TreeHead, format_data_tile,
+    read_tile_data, stored_hashes, tree_hash,
+};
+
+use super::git::GitWorld;
+use super::go::GoEnv;
+
+/// How the database answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lie {
+    /// Honestly.
+    None,
+    /// Lookups carry a record text altered after signing (a changed `h1:`).
+    Lookup,
+    /// Level-0 hash tiles have one bit flipped.
+    Tile,
+    /// A second history signed with the same key: the last two records swapped, and the
+    /// first appended again, so a larger tree that does not contain the honest one.
+    Fork,
+}
+
+/// A running test checksum database; stops on drop (its port then refuses connections).
+#[derive(Debug)]
+pub(crate) struct TestSumdb {
+    addr: SocketAddr,
+    verifier: String,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    signer: SignerKey,
+    honest: Log,
+    forked: Log,
+    lie: Mutex<Lie>,
+    requests: Mutex<Vec<String>>,
+}
+
+/// A tiled log: records in order, the ids of their `<escaped module>@<version>`, stored hashes.
+#[derive(Debug)]
+struct Log {
+    records: Vec<RecordText>,
+    ids: HashMap<String, u64>,
+    hashes: Vec<Hash>,
+}
+
+impl TestSumdb {
+    /// Starts a database named `name` whose log holds `records` (`(escaped module@version,
+    /// record)`, in order; at least two).
+    pub(crate) fn start(name: &str, records: Vec<(String, RecordText)>) -> Result<TestSumdb> {
+        let signer = SignerKey::generate(KeyName::new(name)?)?;
+        let verifier = signer.verifier_key().to_string();
+        let mut forked_records = records.clone();
+        let last = forked_records.len() - 1;
+        forked_records.swap(last - 1, last);
+        forked_records.push(records[0].clone());
+        let shared = Arc::new(Shared {
+            signer,
+            honest: Log::new(records)?,
+            forked: Log::new(forked_records)?,
+            lie: Mutex::new(Lie::None),
+            requests: Mutex::new(Vec::new()),
+        });
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (serving, stopping) = (Arc::clone(&shared), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || serve(&listener, &serving, &stopping));
+        Ok(TestSumdb {
+            addr,
+            verifier,
+            shared,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The verifier key, `name+hash+key`: a client's `GOSUMDB` with no URL.
+    pub(crate) fn verifier_key(&self) -> &str {
+        &self.verifier
+    }
+
+    /// `GOSUMDB` pointing straight at this database: `<key> http://127.0.0.1:<port>`.
+    pub(crate) fn direct(&self) -> String {
+        format!("{} http://{}", self.verifier, self.addr)
+    }
+
+    /// Makes the database lie (or stop lying).
+    pub(crate) fn lie(&self, lie: Lie) {
+        *lock(&self.shared.lie) = lie;
+    }
+
+    /// Every request path received so far, in order.
+    pub(crate) fn requests(&self) -> Vec<String> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// Stops serving: connections are refused from now on.
+    pub(crate) fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop, which then sees the flag.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for TestSumdb {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The record of `module@version` for a log: the two go.sum lines of a direct, unverified
+/// `go mod download` of the real fixture.
+pub(crate) fn go_sum_records(
+    world: &GitWorld,
+    versions: &[(&str, &str)],
+) -> Result<Vec<(String, RecordText)>> {
+    let go = GoEnv::new(world, "direct")?;
+    let queries: Vec<String> = versions.iter().map(|(m, v)| format!("{m}@{v}")).collect();
+    let queries: Vec<&str> = queries.iter().map(String::as_str).collect();
+    let downloads = go.mod_download(&queries)?;
+    versions
+        .iter()
+        .map(|(module, version)| {
+            let download = downloads.ok(module, version)?;
+            let sum = download.sum.as_deref().context("no Sum")?;
+            let go_mod_sum = download.go_mod_sum.as_deref().context("no GoModSum")?;
+            let text =
+                format!("{module} {version} {sum}\n{module} {version}/go.mod {go_mod_sum}\n");
+            let escaped = format!("{}@{version}", ModulePath::parse(module)?.escape());
+            Ok((escaped, RecordText::parse(text.as_bytes())?))
+        })
+        .collect()
+}
+
+impl Log {
+    fn new(entries: Vec<(String, RecordText)>) -> Result<Log> {
+        let mut log = Log {
+            records: Vec::new(),
+            ids: HashMap::new(),
+            hashes: Vec::new(),
+        };
+        for (id, (key, record)) in entries.into_iter().enumerate() {
+            let added = stored_hashes(id as u64, record.hash(), &log.hashes)?;
+            log.hashes.extend(added);
+            log.ids.insert(key, id as u64);
+            log.records.push(record);
+        }
+        Ok(log)
+    }
+
+    fn size(&self) -> u64 {
+        self.records.len() as u64
+    }
+
+    fn signed_head(&self, signer: &SignerKey) -> Result<Vec<u8>> {
+        let head = TreeHead::new(self.size(), tree_hash(self.size(), &self.hashes)?)?;
+        Ok(head.sign(signer).to_bytes())
+    }
+}
+
+fn serve(listener: &TcpListener, shared: &Shared, stop: &AtomicBool) {
+    for stream in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(mut stream) = stream else { continue };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let _ = handle(&mut stream, shared);
+    }
+}
+
+/// One request on one connection (`Connection: close`).
+fn handle(stream: &mut TcpStream, shared: &Shared) -> Result<()> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 << 10 {
+        if stream.read(&mut byte)? == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    let path = head
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    lock(&shared.requests).push(path.clone());
+    let lie = *lock(&shared.lie);
+    let (status, content_type, body) = match answer(shared, &path, lie) {
+        Ok(Some((content_type, body))) => ("200 OK", content_type, body),
+        Ok(None) => ("404 Not Found", "text/plain", b"not found\n".to_vec()),
+        Err(err) => (
+            "500 Internal Server Error",
+            "text/plain",
+            format!("{err:#}\n").into_bytes(),
+        ),
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(response.as_bytes())?;
+    stream.write_all(&body)?;
+    Ok(())
+}
+
+/// The content type and body for `path`, or `None` for 404.
+fn answer(shared: &Shared, path: &str, lie: Lie) -> Result<Option<(&'static str, Vec<u8>)>> {
+    const TEXT: &str = "text/plain; charset=UTF-8";
+    let log = match lie {
+        Lie::Fork => &shared.forked,
+        _ => &shared.honest,
+    };
+    if path == "/latest" {
+        return Ok(Some((TEXT, log.signed_head(&shared.signer)?)));
+    }
+    if let Some(key) = path.strip_prefix("/lookup/") {
+        let Some(&id) = log.ids.get(key) else {
+            return Ok(None);
+        };
+        let mut record = log.records[id as usize].as_str().to_owned();
+        if lie == Lie::Lookup {
+            // Another h1: for the zip; the signed head stays as it was.
+            let at = record.find("h1:").context("no h1:")? + 3;
+            let flipped = if record.as_bytes()[at] == b'A' {
+                "B"
+            } else {
+                "A"
+            };
+            record.replace_range(at..at + 1, flipped);
+        }
+        let record = RecordText::parse(record.as_bytes())?;
+        let body = Lookup::new(id, record, log.signed_head(&shared.signer)?).to_bytes();
+        return Ok(Some((TEXT, body)));
+    }
+    let Some(tile) = path
+        .strip_prefix('/')
+        .and_then(|p| Tile::parse_path(p).ok())
+    else {
+        return Ok(None);
+    };
+    if !tile.is_in_tree(log.size()) {
+        return Ok(None);
+    }
+    if tile.level() == TileLevel::Data {
+        let start = (tile.index() << tile.height()) as usize;
+        let records = &log.records[start..start + tile.width() as usize];
+        return Ok(Some((TEXT, format_data_tile(records))));
+    }
+    let mut data = read_tile_data(&tile, &log.hashes)?;
+    if lie == Lie::Tile && tile.level() == TileLevel::Hashes(0) {
+        data[0] ^= 1;
+    }
+    Ok(Some(("application/octet-stream", data)))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
