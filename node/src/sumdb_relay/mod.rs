@@ -13,7 +13,8 @@
 //! Full tiles (data tiles too) are kept in the store for good ([`delos_registry_index::sumdb_cache`]);
 //! partial tiles, lookups and the latest head are kept in bounded memory and served stale while
 //! the database is unreachable. Lookups of private modules are refused before anything leaves
-//! the node. Upstream order and the one HTTP client: [`upstream`].
+//! the node. Upstream order: each `--upstream` proxy that answers `supported`, then the
+//! database itself, all through the node's one [`HttpClient`].
 
 mod database;
 mod error;
