@@ -5,6 +5,7 @@ mod support;
 
 mod bench_builds;
 mod bench_pool;
+mod bench_sumdb;
 mod checksum_db;
 mod crash_safety;
 mod deploy_configs;

@@ -52,6 +52,8 @@ struct Shared {
     forked: Log,
     lie: Mutex<Lie>,
     requests: Mutex<Vec<String>>,
+    /// Added before every answer, to stand for a database across a network.
+    delay: Mutex<Duration>,
 }
 
 /// A tiled log: records in order, the ids of their `<escaped module>@<version>`, stored hashes.
@@ -78,6 +80,7 @@ impl TestSumdb {
             forked: Log::new(forked_records)?,
             lie: Mutex::new(Lie::None),
             requests: Mutex::new(Vec::new()),
+            delay: Mutex::new(Duration::ZERO),
         });
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
@@ -106,6 +109,11 @@ impl TestSumdb {
     /// Makes the database lie (or stop lying).
     pub(crate) fn lie(&self, lie: Lie) {
         *lock(&self.shared.lie) = lie;
+    }
+
+    /// Waits `delay` before every answer from now on (a database across a network).
+    pub(crate) fn set_delay(&self, delay: Duration) {
+        *lock(&self.shared.delay) = delay;
     }
 
     /// Every request path received so far, in order.
@@ -180,14 +188,19 @@ impl Log {
     }
 }
 
-fn serve(listener: &TcpListener, shared: &Shared, stop: &AtomicBool) {
+fn serve(listener: &TcpListener, shared: &Arc<Shared>, stop: &AtomicBool) {
     for stream in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             return;
         }
         let Ok(mut stream) = stream else { continue };
         let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        let _ = handle(&mut stream, shared);
+        let shared = Arc::clone(shared);
+        // One thread per connection, so a delay overlaps as a network's would.
+        std::thread::spawn(move || {
+            std::thread::sleep(*lock(&shared.delay));
+            let _ = handle(&mut stream, &shared);
+        });
     }
 }
 

@@ -1,0 +1,218 @@
+//! Benchmarks of issue 15, run by `scripts/bench-sumdb` (ignored in normal runs):
+//!
+//! - (a) a warm relay against nginx serving the very same bytes from disk: lookups and full
+//!   tiles per second, with the same load generator (wrk), one target at a time;
+//! - (b) the latency of a cold lookup through the relay (not cached yet; the relay has verified
+//!   the tree and holds its tiles, as it does in steady use) against the same lookup straight
+//!   from the test database, and of a lookup through a brand-new relay (everything cold).
+//!
+//! The test database serves a log of 700 synthetic records (two full level-0 hash tiles and
+//! full data tiles), signed with a fresh key. It skips cleanly when nginx or wrk is missing.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use delos_pool_protocol::hash::Sha256;
+use delos_pool_protocol::sumdb::RecordText;
+
+use crate::support::http::http_exchange;
+use crate::support::node::TestNode;
+use crate::support::sumdb::TestSumdb;
+
+const NAME: &str = "bench.delos.test";
+const RECORDS: usize = 700;
+/// Seconds of load per target.
+const LOAD_SECONDS: u32 = 5;
+/// Cold lookups timed per side and setting; the median is reported.
+const COLD_LOOKUPS: usize = 50;
+
+#[test]
+#[ignore = "benchmark: run with scripts/bench-sumdb"]
+#[allow(clippy::print_stdout)] // the benchmark's report is its output
+fn bench_sumdb_relay() -> Result<()> {
+    let (Some(nginx), Some(wrk)) = (tool("nginx"), tool("wrk")) else {
+        eprintln!("bench_sumdb: nginx or wrk not installed; skipped");
+        return Ok(());
+    };
+    let db = TestSumdb::start(NAME, records())?;
+    let node = TestNode::options()
+        .args(["--sumdb", &db.direct()])
+        .start()?;
+    let lookup = format!("/sumdb/{NAME}/lookup/example.org/m7@v1.0.0");
+    let tile = format!("/sumdb/{NAME}/tile/8/0/000");
+    let served = tempfile::tempdir()?;
+    for path in [&lookup, &tile] {
+        let answer = node.get(path)?;
+        ensure!(answer.status == 200, "{path}: {}", answer.text());
+        let file = served.path().join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(file.parent().context("no parent")?)?;
+        std::fs::write(&file, &answer.body)?;
+    }
+    let nginx = Nginx::start(&nginx, served.path())?;
+    println!("wrk -t2 -c16 -d{LOAD_SECONDS}s, {} cores", cores());
+    println!("| target | requests/s |\n|---|---|");
+    let mut rates = Vec::new();
+    for (what, path) in [("lookup", &lookup), ("full tile", &tile)] {
+        let relay = wrk_rate(&wrk, &format!("{}{path}", node.url()))?;
+        let plain = wrk_rate(&wrk, &format!("{}{path}", nginx.url))?;
+        println!("| relay {what} | {relay:.0} |\n| nginx {what} | {plain:.0} |");
+        rates.push((what, relay / plain));
+    }
+    for (what, ratio) in rates {
+        println!("relay/nginx {what}: {ratio:.2} (goal >= 0.7)");
+    }
+    cold_lookups(&db, &node, 100)?;
+    // The same across a network: 20 ms before every answer of the database.
+    db.set_delay(Duration::from_millis(20));
+    println!("\nwith 20 ms added to every answer of the database:");
+    cold_lookups(&db, &node, 300)
+}
+
+#[allow(clippy::print_stdout)] // the benchmark's report is its output
+/// (b): medians of cold lookups through the warm relay, straight from the database, and
+/// through a new relay each time.
+fn cold_lookups(db: &TestSumdb, node: &TestNode, first: usize) -> Result<()> {
+    let addr = db
+        .direct()
+        .rsplit_once("http://")
+        .context("no URL")?
+        .1
+        .parse()?;
+    let (mut relay, mut direct) = (Vec::new(), Vec::new());
+    for i in first..first + COLD_LOOKUPS {
+        let key = format!("example.org/m{i}@v1.0.0");
+        direct.push(timed(|| get_ok(addr, &format!("/lookup/{key}")))?);
+        relay.push(timed(|| relay_ok(node, &key))?);
+    }
+    let mut fresh = Vec::new();
+    for i in 0..5 {
+        let new_node = TestNode::options()
+            .args(["--sumdb", &db.direct()])
+            .start()?;
+        let key = format!("example.org/m{}@v1.0.0", first + COLD_LOOKUPS + i);
+        fresh.push(timed(|| relay_ok(&new_node, &key))?);
+    }
+    let (relay, direct, fresh) = (median(relay), median(direct), median(fresh));
+    println!("\n| cold lookup | median |\n|---|---|");
+    println!("| straight from the database | {direct:?} |");
+    println!("| through the warm relay (lookup not cached) | {relay:?} |");
+    println!("| through a new relay (head, tiles, lookup all fetched) | {fresh:?} |");
+    println!(
+        "relay/direct: {:.2} (goal <= 1.3)",
+        relay.as_secs_f64() / direct.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Synthetic records `example.org/m<i> v1.0.0`, with stand-in `h1:` values.
+fn records() -> Vec<(String, RecordText)> {
+    (0..RECORDS)
+        .map(|i| {
+            // Stand-ins: the relay and the log check record hashes, never the h1: values.
+            let h1 = |what: &str| Sha256::digest(format!("{i}{what}").as_bytes()).to_hex();
+            let text = format!(
+                "example.org/m{i} v1.0.0 h1:{}\nexample.org/m{i} v1.0.0/go.mod h1:{}\n",
+                h1("zip"),
+                h1("mod")
+            );
+            let record = RecordText::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            (format!("example.org/m{i}@v1.0.0"), record)
+        })
+        .collect()
+}
+
+fn relay_ok(node: &TestNode, key: &str) -> Result<()> {
+    let response = node.get(&format!("/sumdb/{NAME}/lookup/{key}"))?;
+    ensure!(response.status == 200, "{key}: {}", response.text());
+    Ok(())
+}
+
+fn get_ok(addr: std::net::SocketAddr, path: &str) -> Result<()> {
+    let response = http_exchange(addr, "GET", path, &[])?;
+    ensure!(response.status == 200, "{path}: {}", response.status);
+    Ok(())
+}
+
+fn timed(f: impl FnOnce() -> Result<()>) -> Result<Duration> {
+    let start = Instant::now();
+    f()?;
+    Ok(start.elapsed())
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn tool(name: &str) -> Option<String> {
+    [format!("/usr/sbin/{name}"), format!("/usr/bin/{name}")]
+        .into_iter()
+        .find(|path| Path::new(path).exists())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// `wrk -t2 -c16`: requests per second.
+fn wrk_rate(wrk: &str, url: &str) -> Result<f64> {
+    let out = Command::new(wrk)
+        .args(["-t2", "-c16", &format!("-d{LOAD_SECONDS}s"), url])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let errors = text.lines().find(|l| l.contains("Non-2xx"));
+    if let Some(line) = errors {
+        bail!("{url}: {line}");
+    }
+    text.lines()
+        .find_map(|line| line.strip_prefix("Requests/sec:"))
+        .and_then(|rate| rate.trim().parse().ok())
+        .with_context(|| format!("wrk printed no rate:\n{text}"))
+}
+
+/// nginx serving `root`: 2 workers, sendfile, no access log.
+struct Nginx {
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    fn start(nginx: &str, root: &Path) -> Result<Nginx> {
+        let dir = tempfile::tempdir()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let conf = format!(
+            "worker_processes 2;\npid {pid};\nerror_log {dir}/error.log;\ndaemon on;\n\
+             events {{ worker_connections 1024; }}\nhttp {{\n  access_log off;\n  sendfile on;\n  \
+             default_type application/octet-stream;\n  server {{ listen 127.0.0.1:{port}; root {root}; }}\n}}\n",
+            pid = dir.path().join("nginx.pid").display(),
+            dir = dir.path().display(),
+            root = root.display(),
+        );
+        let conf_path = dir.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf)?;
+        let status = Command::new(nginx)
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-p")
+            .arg(dir.path())
+            .status()?;
+        ensure!(status.success(), "nginx did not start");
+        std::thread::sleep(Duration::from_millis(200));
+        Ok(Nginx {
+            url: format!("http://127.0.0.1:{port}"),
+            dir,
+        })
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("nginx.pid")) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+    }
+}
