@@ -19,6 +19,7 @@ mod go_proof;
 mod hostile_input;
 mod immutability;
 mod keys_cli;
+mod own_checksum_db;
 mod pool_discovery;
 mod pool_feed_reset;
 mod pool_fetch;

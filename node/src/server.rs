@@ -137,7 +137,8 @@ impl Node {
         let telemetry = Arc::new(Telemetry::new(registry, fetcher.counters(), stats));
         let relay = start_relay(&config, &fetcher, private, &telemetry).await?;
         let state = AppState::new(fetcher.clone(), telemetry, config.fetch_timeout);
-        let app = router(state.with_pool(pool.clone()).with_sumdb(relay));
+        let state = state.with_pool(pool.clone()).with_sumdb(relay);
+        let app = router(state.with_checksum_db(checksum_db.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)

@@ -15,6 +15,7 @@
 //! Module paths contain `/`, so the download protocol is the fallback route and parses the
 //! raw path itself ([`request_path`]).
 
+mod checksum_db;
 mod download;
 pub mod error;
 mod provenance;
@@ -37,6 +38,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::checksum_db::ChecksumDb;
 use crate::fetch::Fetcher;
 use crate::pool::Pool;
 use crate::sumdb_relay::Relay;
@@ -58,6 +60,7 @@ pub struct AppState {
     request_timeout: Duration,
     pool: Option<Pool>,
     sumdb: Option<Relay>,
+    checksum_db: Option<ChecksumDb>,
 }
 
 impl AppState {
@@ -70,6 +73,7 @@ impl AppState {
             request_timeout: fetch_timeout.saturating_add(REQUEST_TIMEOUT_MARGIN),
             pool: None,
             sumdb: None,
+            checksum_db: None,
         }
     }
 
@@ -83,6 +87,13 @@ impl AppState {
     /// database.
     pub fn with_sumdb(mut self, relay: Relay) -> AppState {
         self.sumdb = Some(relay);
+        self
+    }
+
+    /// This state with the node's own checksum database, served under `/sumdb/<its name>/`
+    /// (before any relayed database of the same name).
+    pub fn with_checksum_db(mut self, db: Option<ChecksumDb>) -> AppState {
+        self.checksum_db = db;
         self
     }
 

@@ -1,0 +1,110 @@
+//! The node's own checksum database, judged by the real `go` command (issue 16): a client with
+//! `GOPROXY=<node>` and `GOSUMDB=<the node's key>` and nothing in GOPRIVATE/GONOSUMDB builds an
+//! application needing a private module (the node's `--private`) and public ones, verifying
+//! every module against the node's signed log; its `go.sum` equals a direct build's. The same
+//! with the explicit-URL form. A wrong key and a version the node cannot fill make `go` fail in
+//! its own words.
+
+use std::fs;
+use std::process::Command;
+
+use anyhow::{Context, Result, ensure};
+
+use crate::support::app;
+use crate::support::git::GitWorld;
+use crate::support::go::GoEnv;
+use crate::support::node::TestNode;
+
+const NAME: &str = "sum.corp.example";
+/// The application's private module (the node's `--private`).
+const PRIVATE: &str = "example.org/mono.git";
+
+/// The verifier key of the node's database, as `delos checksum-db key` prints it.
+fn verifier_key(node: &TestNode) -> Result<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_delos"))
+        .args(["checksum-db", "key", "--checksum-db", NAME, "--data-dir"])
+        .arg(node.data_dir().join("data"))
+        .env_remove("DELOS_CHECKSUM_DB_KEY")
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+}
+
+/// `go mod tidy` and `go build` of a copy of the app through `node`, with `gosumdb`; the
+/// go.sum it wrote.
+fn build_verified(
+    world: &GitWorld,
+    node: &TestNode,
+    template: &std::path::Path,
+    gosumdb: &str,
+) -> Result<String> {
+    let app_dir = app::copy_app_sources(template)?;
+    let mut go = GoEnv::new(world, &node.url())?;
+    go.set_var("GOSUMDB", gosumdb);
+    go.run_in(app_dir.path(), &["mod", "tidy"])
+        .with_context(|| node.log())?;
+    go.run_in(app_dir.path(), &["build", "-o", "app", "."])?;
+    // go kept the node's signed head for the database: the client really verified.
+    let latest = go.gopath().join("pkg/sumdb").join(NAME).join("latest");
+    ensure!(latest.is_file(), "no {} after the build", latest.display());
+    Ok(fs::read_to_string(app_dir.path().join("go.sum"))?)
+}
+
+#[test]
+fn go_verifies_an_app_with_a_private_module_against_the_nodes_own_database() -> Result<()> {
+    let world = GitWorld::new()?;
+    app::build(&world)?;
+    let template = app::write_app()?;
+    GoEnv::new(&world, "direct")?.run_in(template.path(), &["mod", "tidy"])?;
+    let direct_sum = fs::read_to_string(template.path().join("go.sum"))?;
+
+    let node = app::node_options(&world)
+        .args(["--checksum-db", NAME, "--private", PRIVATE])
+        .start()?;
+    let key = verifier_key(&node)?;
+    ensure!(key.starts_with(&format!("{NAME}+")), "{key}");
+
+    // Form A: the key alone; go finds the database through GOPROXY (/supported).
+    let probed = build_verified(&world, &node, template.path(), &key)?;
+    ensure!(
+        probed == direct_sum,
+        "go.sum:\n{probed}\ndirect:\n{direct_sum}"
+    );
+    // Form B: the key and the node's URL for the database.
+    let explicit = format!("{key} {}/sumdb/{NAME}", node.url());
+    let by_url = build_verified(&world, &node, template.path(), &explicit)?;
+    ensure!(by_url == direct_sum, "go.sum (URL form):\n{by_url}");
+
+    // The private module went through the log like the public ones.
+    let lookup = node.get(&format!("/sumdb/{NAME}/lookup/{PRIVATE}@v1.2.0"))?;
+    let any_private = lookup.status == 200 || direct_sum.contains(PRIVATE);
+    ensure!(any_private, "{}", lookup.text());
+
+    // A wrong key (same name, another key) fails in go's own words.
+    let other = delos_pool_protocol::sumdb::SignerKey::generate(
+        delos_pool_protocol::sumdb::KeyName::new(NAME)?,
+    )?;
+    let app_dir = app::copy_app_sources(template.path())?;
+    let mut go = GoEnv::new(&world, &node.url())?;
+    go.set_var("GOSUMDB", other.verifier_key().to_string());
+    let err = go
+        .run_in(app_dir.path(), &["mod", "tidy"])
+        .expect_err("a wrong key must fail");
+    ensure!(
+        format!("{err:#}").contains("note has no verifiable signatures"),
+        "{err:#}"
+    );
+
+    // A version the node cannot fill: go reports the database's 404.
+    let mut go = GoEnv::new(&world, &node.url())?;
+    go.set_var("GOSUMDB", &key);
+    let err = go
+        .run(&["mod", "download", "example.org/hello.git@v9.9.9"])
+        .expect_err("an unknown version must fail");
+    ensure!(format!("{err:#}").contains("404"), "{err:#}");
+    Ok(())
+}
