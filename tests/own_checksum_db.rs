@@ -14,6 +14,7 @@ use crate::support::app;
 use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
 use crate::support::node::TestNode;
+use crate::support::shapes;
 
 const NAME: &str = "sum.corp.example";
 /// The application's private module (the node's `--private`).
@@ -107,4 +108,64 @@ fn go_verifies_an_app_with_a_private_module_against_the_nodes_own_database() -> 
         .expect_err("an unknown version must fail");
     ensure!(format!("{err:#}").contains("404"), "{err:#}");
     Ok(())
+}
+
+/// A history forked under the same key: a client that cached a head of the first history
+/// gets go's "server misbehavior" from a node whose log holds the same versions in another
+/// order, so a store rebuilt or tampered with behind the clients' backs fails loudly.
+#[test]
+fn a_forked_log_under_the_same_key_is_caught_by_go() -> Result<()> {
+    let world = GitWorld::new()?;
+    shapes::hello(&world)?;
+    app::greet(&world)?;
+    let keys = tempfile::tempdir()?;
+    let key_file = keys.path().join("sumdb.key");
+    let options = app::node_options(&world).args([
+        "--checksum-db".as_ref(),
+        NAME.as_ref(),
+        "--checksum-db-key".as_ref(),
+        key_file.as_os_str(),
+    ]);
+    let lookup = |node: &TestNode, version: &str| -> Result<()> {
+        let path = format!("/sumdb/{NAME}/lookup/example.org/hello.git@{version}");
+        let answer = node.get(&path)?;
+        ensure!(answer.status == 200, "{path}: {}", answer.text());
+        Ok(())
+    };
+
+    let first = options.clone().start()?;
+    lookup(&first, "v1.0.0")?;
+    lookup(&first, "v1.1.0")?;
+    let key = verifier_key_at(&key_file)?;
+    let mut client = GoEnv::new(&world, &first.url())?;
+    client.set_var("GOSUMDB", &key);
+    client.run(&[
+        "mod",
+        "download",
+        "example.org/hello.git@v1.0.0",
+        "example.org/hello.git@v1.1.0",
+    ])?;
+    drop(first);
+
+    // The same versions in the other order, then one more: a different tree of size 3.
+    let second = options.start()?;
+    lookup(&second, "v1.1.0")?;
+    lookup(&second, "v1.0.0")?;
+    client.set_var("GOPROXY", second.url());
+    let err = client
+        .run(&["mod", "download", "example.org/greet.git@v1.0.0"])
+        .expect_err("a forked log must fail");
+    let text = format!("{err:#}");
+    ensure!(
+        text.contains("SECURITY ERROR") && text.contains("server misbehavior detected"),
+        "{text}"
+    );
+    Ok(())
+}
+
+/// The verifier key of the note key in `key_file`.
+fn verifier_key_at(key_file: &std::path::Path) -> Result<String> {
+    let text = fs::read_to_string(key_file)?;
+    let key = delos_pool_protocol::sumdb::SignerKey::parse(text.trim())?;
+    Ok(key.verifier_key().to_string())
 }
