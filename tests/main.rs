@@ -7,6 +7,7 @@ mod bench_builds;
 mod bench_pool;
 mod bench_sumdb;
 mod checksum_db;
+mod checksum_db_crash;
 mod crash_safety;
 mod deploy_configs;
 mod download_protocol;
