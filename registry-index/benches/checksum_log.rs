@@ -30,7 +30,10 @@ fn h1(n: u64, salt: u8) -> H1Hash {
 
 /// Pins `count` whole versions of a module of its own (blobs shared: the log reads hashes only).
 fn pin(index: &Index, module: &ModulePath, count: u64) -> Vec<(ModulePath, Version)> {
-    let go_mod = index.blobs().write(&b"module example.com/bench\n"[..]).unwrap();
+    let go_mod = index
+        .blobs()
+        .write(&b"module example.com/bench\n"[..])
+        .unwrap();
     let zip = index.blobs().write(&b"PK stand-in"[..]).unwrap();
     (0..count)
         .map(|n| {
@@ -79,5 +82,7 @@ fn main() {
         file.sync_data().unwrap();
     }
     let rate = VERSIONS as f64 / started.elapsed().as_secs_f64();
-    println!("| baseline: a plain file, 32 bytes + fdatasync per record | {VERSIONS} | {rate:.0} |");
+    println!(
+        "| baseline: a plain file, 32 bytes + fdatasync per record | {VERSIONS} | {rate:.0} |"
+    );
 }
