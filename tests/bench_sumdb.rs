@@ -70,6 +70,38 @@ fn bench_sumdb_relay() -> Result<()> {
     cold_lookups(&db, &node, 300)
 }
 
+/// Issue 16: lookups per second from a warm node's own checksum database (the version pinned
+/// and logged, its head signed) against nginx serving the very same lookup body.
+#[test]
+#[ignore = "benchmark: run with scripts/bench-sumdb"]
+#[allow(clippy::print_stdout)] // the benchmark's report is its output
+fn bench_own_checksum_db() -> Result<()> {
+    let (Some(nginx), Some(wrk)) = (tool("nginx"), tool("wrk")) else {
+        eprintln!("bench_sumdb: nginx or wrk not installed; skipped");
+        return Ok(());
+    };
+    let world = crate::support::git::GitWorld::new()?;
+    crate::support::shapes::hello(&world)?;
+    let node = crate::support::app::node_options(&world)
+        .args(["--checksum-db", "sum.bench.example"])
+        .start()?;
+    let lookup = "/sumdb/sum.bench.example/lookup/example.org/hello.git@v1.0.0";
+    let answer = node.get(lookup)?;
+    ensure!(answer.status == 200, "{lookup}: {}", answer.text());
+    let served = tempfile::tempdir()?;
+    let file = served.path().join(lookup.trim_start_matches('/'));
+    std::fs::create_dir_all(file.parent().context("no parent")?)?;
+    std::fs::write(&file, &answer.body)?;
+    let nginx = Nginx::start(&nginx, served.path())?;
+    println!("wrk -t2 -c16 -d{LOAD_SECONDS}s, {} cores", cores());
+    let own = wrk_rate(&wrk, &format!("{}{lookup}", node.url()))?;
+    let plain = wrk_rate(&wrk, &format!("{}{lookup}", nginx.url))?;
+    println!("| target | requests/s |\n|---|---|");
+    println!("| node's own database, lookup | {own:.0} |\n| nginx, same bytes | {plain:.0} |");
+    println!("own/nginx lookups: {:.2} (goal >= 0.7)", own / plain);
+    Ok(())
+}
+
 #[allow(clippy::print_stdout)] // the benchmark's report is its output
 /// (b): medians of cold lookups through the warm relay, straight from the database, and
 /// through a new relay each time.

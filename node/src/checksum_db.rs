@@ -28,9 +28,15 @@ use delos_registry_index::{Index, LogError};
 use tokio::sync::mpsc;
 
 use crate::fetch::PinLog;
+use crate::sumdb_relay::Memo;
 
 /// How many newly pinned versions may wait for the appender.
 const QUEUE: usize = 4096;
+/// Lookup bodies kept in memory (a record's id and text never change, and a lookup may carry
+/// any head that covers the record, so a kept body stays a right answer).
+const LOOKUP_ENTRIES: usize = 65_536;
+/// The most bytes of lookup bodies kept in memory.
+const LOOKUP_BYTES: usize = 64 << 20;
 
 /// Why the checksum database could not start or sign.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +68,8 @@ struct Inner {
     index: Arc<Index>,
     /// Set when a pinned version could not be queued: the appender rescans the store.
     missed: AtomicBool,
+    /// Lookup bodies already answered.
+    lookups: Memo<(ModulePath, Version)>,
 }
 
 impl ChecksumDb {
@@ -77,6 +85,7 @@ impl ChecksumDb {
             key,
             index,
             missed: AtomicBool::new(false),
+            lookups: Memo::new(LOOKUP_ENTRIES, LOOKUP_BYTES),
         });
         let db = ChecksumDb { inner, queue };
         db.catch_up().await?;

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
+
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::sumdb::{Lookup, Tile};
 use delos_pool_protocol::version::Version;
@@ -16,6 +18,12 @@ impl ChecksumDb {
         Ok(self.sign_latest().await?.1)
     }
 
+    /// The lookup body of `module@version` already answered once, from memory.
+    pub fn cached_lookup(&self, module: &ModulePath, version: &Version) -> Option<Bytes> {
+        let key = (module.clone(), version.clone());
+        self.inner.lookups.get(&key).map(|(body, _)| body)
+    }
+
     /// The lookup body of `module@version` (`/lookup/…`): its record id, its record and a head
     /// that covers it. A version pinned whole but not logged yet is appended first. `None`:
     /// the version is not pinned whole (the caller fills it first, or answers 404).
@@ -23,7 +31,7 @@ impl ChecksumDb {
         &self,
         module: &ModulePath,
         version: &Version,
-    ) -> Result<Option<Vec<u8>>, ChecksumDbError> {
+    ) -> Result<Option<Bytes>, ChecksumDbError> {
         let (index, m, v) = (Arc::clone(self.index()), module.clone(), version.clone());
         let logged = tokio::task::spawn_blocking(move || {
             let log = index.checksum_log();
@@ -47,7 +55,10 @@ impl ChecksumDb {
             return Ok(None);
         };
         let (_, head) = self.sign_latest().await?;
-        Ok(Some(Lookup::new(id, record, head).to_bytes()))
+        let body = Bytes::from(Lookup::new(id, record, head).to_bytes());
+        let key = (module.clone(), version.clone());
+        self.inner.lookups.insert(key, body.clone());
+        Ok(Some(body))
     }
 
     /// The bytes of `tile` in the tree of the latest head (`/tile/…`); `None` when it is not

@@ -3,6 +3,7 @@
 //! one that cannot be filled, or is pinned without its zip, answers 404 with the reason, never
 //! a guess.
 
+use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use delos_pool_protocol::sumdb::TileLevel;
@@ -26,11 +27,17 @@ pub(crate) async fn serve(state: &AppState, db: &ChecksumDb, path: &str) -> Resp
         Err(err) => return RelayError::from(err).into_response(),
     };
     let answer = match request.endpoint {
-        Endpoint::Supported => Ok(Some((Vec::new(), TEXT_PLAIN))),
-        Endpoint::Latest => db.latest().await.map(|head| Some((head, TEXT_PLAIN))),
+        Endpoint::Supported => Ok(Some((Bytes::new(), TEXT_PLAIN))),
+        Endpoint::Latest => db
+            .latest()
+            .await
+            .map(|head| Some((Bytes::from(head), TEXT_PLAIN))),
         Endpoint::Lookup {
             module, version, ..
         } => {
+            if let Some(body) = db.cached_lookup(&module, &version) {
+                return body_response(body, TEXT_PLAIN);
+            }
             if let Err(err) = state.fetcher.version(&module, &version, Want::Zip).await {
                 return text(StatusCode::NOT_FOUND, &format!("not found: {err}"));
             }
@@ -45,15 +52,11 @@ pub(crate) async fn serve(state: &AppState, db: &ChecksumDb, path: &str) -> Resp
             };
             db.tile(tile)
                 .await
-                .map(|body| body.map(|body| (body, content_type)))
+                .map(|body| body.map(|body| (Bytes::from(body), content_type)))
         }
     };
     match answer {
-        Ok(Some((body, content_type))) => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
-            body,
-        )
-            .into_response(),
+        Ok(Some((body, content_type))) => body_response(body, content_type),
         Ok(None) => text(StatusCode::NOT_FOUND, "not found in this checksum database"),
         Err(err) => {
             let error = crate::error_chain::error_chain(&err);
@@ -64,6 +67,11 @@ pub(crate) async fn serve(state: &AppState, db: &ChecksumDb, path: &str) -> Resp
             )
         }
     }
+}
+
+fn body_response(body: Bytes, content_type: &'static str) -> Response {
+    let content_type = HeaderValue::from_static(content_type);
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 fn text(status: StatusCode, line: &str) -> Response {

@@ -36,10 +36,10 @@ use delos_registry_index::{Index, SumdbFork};
 
 pub use database::{Database, DatabaseProblem, InvalidDatabase, SUM_GOLANG_ORG_KEY};
 pub use error::RelayError;
+pub(crate) use memo::Memo;
 pub use request::{Endpoint, RelayRequest, RequestError};
 pub use workers::workers_gosumdb;
 
-use self::memo::Memo;
 use self::upstream::Upstream;
 use crate::http_client::HttpClient;
 use crate::telemetry::SumdbStats;
