@@ -169,3 +169,31 @@ fn verifier_key_at(key_file: &std::path::Path) -> Result<String> {
     let key = delos_pool_protocol::sumdb::SignerKey::parse(text.trim())?;
     Ok(key.verifier_key().to_string())
 }
+
+/// A version the node holds only `.mod`-only (its zip cannot be built) has no record in the
+/// log: its lookup answers 404, and `go` reports that 404 while verifying the `.mod`, as the
+/// README says a client sees.
+#[test]
+fn a_mod_only_version_has_no_record_and_go_reports_the_404() -> Result<()> {
+    let world = GitWorld::new()?;
+    shapes::too_new(&world)?;
+    let node = app::node_options(&world)
+        .args(["--checksum-db", NAME])
+        .start()?;
+    let key = verifier_key(&node)?;
+    let lookup = node.get(&format!(
+        "/sumdb/{NAME}/lookup/example.org/toonew.git@v1.0.0"
+    ))?;
+    ensure!(lookup.status == 404, "{}: {}", lookup.status, lookup.text());
+    let mut go = GoEnv::new(&world, &node.url())?;
+    go.set_var("GOSUMDB", &key);
+    let err = go
+        .run(&["mod", "download", "example.org/toonew.git@v1.0.0"])
+        .expect_err("no record, no verified download");
+    let text = format!("{err:#}");
+    ensure!(
+        text.contains("/lookup/example.org/toonew.git@v1.0.0") && text.contains("404"),
+        "{text}"
+    );
+    Ok(())
+}
