@@ -4,14 +4,13 @@
 //! `go mod download` computes; the head it signs opens with the key `delos checksum-db key`
 //! prints, and names the log's size and tree hash.
 
-use std::process::Command;
-
 use anyhow::{Context, Result, ensure};
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::sumdb::{RecordText, SignedTreeHead, VerifierKey, Verifiers};
 use delos_pool_protocol::version::Version;
 
 use crate::support::app;
+use crate::support::checksum_db;
 use crate::support::crash::open_index;
 use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
@@ -45,17 +44,7 @@ fn every_whole_pin_is_in_the_signed_log_once_with_direct_go_sum_lines() -> Resul
     download(&world, &node, &["example.org/hello.git@v1.0.0"])?;
     let mut key_out = None;
     let node = node.restart_with(|data_dir| {
-        let out = Command::new(env!("CARGO_BIN_EXE_delos"))
-            .args(["checksum-db", "key", "--checksum-db", NAME, "--data-dir"])
-            .arg(data_dir)
-            .env_remove("DELOS_CHECKSUM_DB_KEY")
-            .output()?;
-        ensure!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        key_out = Some(String::from_utf8(out.stdout)?);
+        key_out = Some(checksum_db::printed_key(data_dir, NAME)?);
         Ok(())
     })?;
     let key: VerifierKey = key_out.context("no key")?.trim().parse()?;

@@ -13,11 +13,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use delos_pool_protocol::sumdb::{
-    GO_TILE_HEIGHT, SignedTreeHead, SignerKey, TilePlan, TreeHead, Verifiers, check_consistency,
+    GO_TILE_HEIGHT, SignedTreeHead, TilePlan, TreeHead, Verifiers, check_consistency,
 };
 use tempfile::TempDir;
 
 use crate::support::app;
+use crate::support::checksum_db;
 use crate::support::crash::{Rng, open_index};
 use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
@@ -40,12 +41,7 @@ fn kill_9_during_fills_never_forks_or_loses_the_log() -> Result<()> {
         .collect();
     let keys = tempfile::tempdir()?;
     let key_file = keys.path().join("sumdb.key");
-    let options = app::node_options(&world).args([
-        "--checksum-db".as_ref(),
-        NAME.as_ref(),
-        "--checksum-db-key".as_ref(),
-        key_file.as_os_str(),
-    ]);
+    let options = checksum_db::options(&world, NAME, &key_file);
     let rounds = std::env::var("DELOS_CHECKSUM_CRASH_ROUNDS")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -120,8 +116,7 @@ fn kill_9_during_fills_never_forks_or_loses_the_log() -> Result<()> {
 }
 
 fn verifiers(key_file: &std::path::Path) -> Result<Verifiers> {
-    let key = SignerKey::parse(std::fs::read_to_string(key_file)?.trim())?;
-    Ok(Verifiers::new([key.verifier_key()])?)
+    Ok(Verifiers::new([checksum_db::key_in(key_file)?])?)
 }
 
 /// Polls `/latest` until `stop`, keeping every head; returns a description of a second head

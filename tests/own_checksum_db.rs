@@ -6,11 +6,11 @@
 //! its own words.
 
 use std::fs;
-use std::process::Command;
 
 use anyhow::{Context, Result, ensure};
 
 use crate::support::app;
+use crate::support::checksum_db;
 use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
 use crate::support::node::TestNode;
@@ -22,17 +22,7 @@ const PRIVATE: &str = "example.org/mono.git";
 
 /// The verifier key of the node's database, as `delos checksum-db key` prints it.
 fn verifier_key(node: &TestNode) -> Result<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_delos"))
-        .args(["checksum-db", "key", "--checksum-db", NAME, "--data-dir"])
-        .arg(node.data_dir().join("data"))
-        .env_remove("DELOS_CHECKSUM_DB_KEY")
-        .output()?;
-    ensure!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+    checksum_db::printed_key(&node.data_dir().join("data"), NAME)
 }
 
 /// `go mod tidy` and `go build` of a copy of the app through `node`, with `gosumdb`; the
@@ -81,9 +71,20 @@ fn go_verifies_an_app_with_a_private_module_against_the_nodes_own_database() -> 
     ensure!(by_url == direct_sum, "go.sum (URL form):\n{by_url}");
 
     // The private module went through the log like the public ones.
-    let lookup = node.get(&format!("/sumdb/{NAME}/lookup/{PRIVATE}@v1.2.0"))?;
-    let any_private = lookup.status == 200 || direct_sum.contains(PRIVATE);
-    ensure!(any_private, "{}", lookup.text());
+    let (_, private_version) = crate::pool_fetch::go_sum_versions(&direct_sum)
+        .into_iter()
+        .find(|(module, _)| module == PRIVATE)
+        .context("the app needs no private module")?;
+    let lookup = node.get(&format!("/sumdb/{NAME}/lookup/{PRIVATE}@{private_version}"))?;
+    ensure!(
+        lookup.status == 200
+            && lookup
+                .text()
+                .contains(&format!("{PRIVATE} {private_version} h1:")),
+        "{}: {}",
+        lookup.status,
+        lookup.text()
+    );
 
     // A wrong key (same name, another key) fails in go's own words.
     let other = delos_pool_protocol::sumdb::SignerKey::generate(
@@ -100,7 +101,17 @@ fn go_verifies_an_app_with_a_private_module_against_the_nodes_own_database() -> 
         "{err:#}"
     );
 
-    // A version the node cannot fill: go reports the database's 404.
+    // A version the node cannot fill: the database answers 404 (never a guess), and go,
+    // which asks the proxy first, fails on the proxy's 404.
+    let unknown = node.get(&format!(
+        "/sumdb/{NAME}/lookup/example.org/hello.git@v9.9.9"
+    ))?;
+    ensure!(
+        unknown.status == 404,
+        "{}: {}",
+        unknown.status,
+        unknown.text()
+    );
     let mut go = GoEnv::new(&world, &node.url())?;
     go.set_var("GOSUMDB", &key);
     let err = go
@@ -120,12 +131,7 @@ fn a_forked_log_under_the_same_key_is_caught_by_go() -> Result<()> {
     app::greet(&world)?;
     let keys = tempfile::tempdir()?;
     let key_file = keys.path().join("sumdb.key");
-    let options = app::node_options(&world).args([
-        "--checksum-db".as_ref(),
-        NAME.as_ref(),
-        "--checksum-db-key".as_ref(),
-        key_file.as_os_str(),
-    ]);
+    let options = checksum_db::options(&world, NAME, &key_file);
     let lookup = |node: &TestNode, version: &str| -> Result<()> {
         let path = format!("/sumdb/{NAME}/lookup/example.org/hello.git@{version}");
         let answer = node.get(&path)?;
@@ -136,7 +142,7 @@ fn a_forked_log_under_the_same_key_is_caught_by_go() -> Result<()> {
     let first = options.clone().start()?;
     lookup(&first, "v1.0.0")?;
     lookup(&first, "v1.1.0")?;
-    let key = verifier_key_at(&key_file)?;
+    let key = checksum_db::key_in(&key_file)?.to_string();
     let mut client = GoEnv::new(&world, &first.url())?;
     client.set_var("GOSUMDB", &key);
     client.run(&[
@@ -161,13 +167,6 @@ fn a_forked_log_under_the_same_key_is_caught_by_go() -> Result<()> {
         "{text}"
     );
     Ok(())
-}
-
-/// The verifier key of the note key in `key_file`.
-fn verifier_key_at(key_file: &std::path::Path) -> Result<String> {
-    let text = fs::read_to_string(key_file)?;
-    let key = delos_pool_protocol::sumdb::SignerKey::parse(text.trim())?;
-    Ok(key.verifier_key().to_string())
 }
 
 /// A version the node holds only `.mod`-only (its zip cannot be built) has no record in the

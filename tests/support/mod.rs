@@ -1,6 +1,7 @@
 //! Setup helpers shared by every scenario.
 
 pub(crate) mod app;
+pub(crate) mod checksum_db;
 pub(crate) mod crash;
 pub(crate) mod git;
 pub(crate) mod go;

@@ -1,0 +1,43 @@
+//! What the tests of the node's own checksum database share: its verifier key, as `delos
+//! checksum-db key` prints it or read from a key file, and node options with a key file.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Result, ensure};
+use delos_pool_protocol::sumdb::{SignerKey, VerifierKey};
+
+use super::git::GitWorld;
+use super::node::NodeOptions;
+
+/// The verifier key `delos checksum-db key` prints for the database `name` of `data_dir`.
+pub(crate) fn printed_key(data_dir: &Path, name: &str) -> Result<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_delos"))
+        .args(["checksum-db", "key", "--checksum-db", name, "--data-dir"])
+        .arg(data_dir)
+        .env_remove("DELOS_CHECKSUM_DB_KEY")
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+}
+
+/// The verifier key of the note key in `key_file`.
+pub(crate) fn key_in(key_file: &Path) -> Result<VerifierKey> {
+    let key = SignerKey::parse(std::fs::read_to_string(key_file)?.trim())?;
+    Ok(key.verifier_key())
+}
+
+/// Options of a node whose `go` sees `world`, running the database `name` signed with the key
+/// in `key_file` (created on its first start).
+pub(crate) fn options(world: &GitWorld, name: &str, key_file: &Path) -> NodeOptions {
+    super::app::node_options(world).args([
+        "--checksum-db".as_ref(),
+        name.as_ref(),
+        "--checksum-db-key".as_ref(),
+        key_file.as_os_str(),
+    ])
+}
