@@ -12,10 +12,6 @@ use crate::sumdb_relay::{RelayError, RequestError};
 /// Answers one relay request; without a relay every database is unknown.
 pub(crate) async fn sumdb(State(state): State<AppState>, uri: Uri) -> Response {
     let path = uri.path().strip_prefix("/sumdb/").unwrap_or_default();
-    // The go command escapes the `!` of a lookup's case-encoding as `%21` (url.PathEscape);
-    // that is the one percent-escape a valid path holds, and every other is refused later.
-    let unescaped = path.replace("%21", "!");
-    let path = unescaped.as_str();
     if let Some(db) = &state.checksum_db
         && super::checksum_db::is_own(path, db.name())
     {

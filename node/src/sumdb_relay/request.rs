@@ -66,10 +66,14 @@ pub enum RequestError {
 
 impl RelayRequest {
     /// Parses `path`, the raw URL path after `/sumdb/`, against the configured `names`.
+    /// The go command escapes the `!` of a lookup's case-encoding as `%21` (url.PathEscape):
+    /// that is read as `!`, the one percent-escape a valid path holds; every other is refused.
     pub fn parse<'a>(
         path: &str,
         names: impl IntoIterator<Item = &'a str>,
     ) -> Result<RelayRequest, RequestError> {
+        let unescaped = path.replace("%21", "!");
+        let path = unescaped.as_str();
         check_raw(path)?;
         let (database, rest) = names
             .into_iter()
@@ -186,6 +190,16 @@ mod tests {
         assert_eq!(parse("sum.example.org/supported").unwrap().database, 0);
         let request = parse("sum.example.org/db/latest").unwrap();
         assert_eq!((request.database, request.endpoint), (1, Endpoint::Latest));
+    }
+
+    #[test]
+    fn the_go_commands_percent_escaped_bang_is_a_bang() {
+        let request = parse("sum.example.org/lookup/example.org/%21mixed%21case@v1.0.0").unwrap();
+        let Endpoint::Lookup { module, .. } = request.endpoint else {
+            panic!("not a lookup");
+        };
+        assert_eq!(module.as_str(), "example.org/MixedCase");
+        assert!(parse("sum.example.org/lookup/example.org/%41@v1.0.0").is_err());
     }
 
     #[test]
