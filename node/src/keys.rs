@@ -240,8 +240,8 @@ pub fn load_or_create_note_key(path: &Path, name: &str) -> Result<SignerKey, Key
         path: path.to_owned(),
         problem: err.to_string(),
     })?;
-    let key = match read_private(path, NOTE_KEY_MAX_BYTES)? {
-        Some(bytes) => parse_note_key(path, &bytes)?,
+    let key = match read_note_key(path)? {
+        Some(key) => key,
         None => {
             let key = SignerKey::generate(name.clone()).map_err(|source| KeyError::Randomness {
                 path: path.to_owned(),
@@ -250,7 +250,11 @@ pub fn load_or_create_note_key(path: &Path, name: &str) -> Result<SignerKey, Key
             let text = format!("{}\n", key.to_secret_string());
             match create_private(path, text.as_bytes())? {
                 Created::New => key,
-                Created::Existing => parse_note_key(path, &fs_read(path)?)?,
+                // Another process created it first: use theirs.
+                Created::Existing => read_note_key(path)?.ok_or_else(|| KeyError::NoteKey {
+                    path: path.to_owned(),
+                    problem: String::from("it vanished while it was being created"),
+                })?,
             }
         }
     };
@@ -267,18 +271,26 @@ pub fn load_or_create_note_key(path: &Path, name: &str) -> Result<SignerKey, Key
     Ok(key)
 }
 
-fn parse_note_key(path: &Path, bytes: &[u8]) -> Result<SignerKey, KeyError> {
-    let text = std::str::from_utf8(bytes).unwrap_or_default().trim();
-    SignerKey::parse(text).map_err(|err| KeyError::NoteKey {
-        path: path.to_owned(),
-        problem: err.to_string(),
-    })
-}
-
-fn fs_read(path: &Path) -> Result<Vec<u8>, KeyError> {
-    read_private(path, NOTE_KEY_MAX_BYTES)?.ok_or_else(|| KeyError::MissingSigningKey {
-        path: path.to_owned(),
-    })
+/// The note key at `path`, if the file exists.
+fn read_note_key(path: &Path) -> Result<Option<SignerKey>, KeyError> {
+    let bytes = match read_private(path, NOTE_KEY_MAX_BYTES) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok(None),
+        Err(KeyError::WrongLength { len, .. }) => {
+            return Err(KeyError::NoteKey {
+                path: path.to_owned(),
+                problem: format!("{len} bytes is too long for a note key"),
+            });
+        }
+        Err(err) => return Err(err),
+    };
+    let text = std::str::from_utf8(&bytes).unwrap_or_default().trim();
+    SignerKey::parse(text)
+        .map(Some)
+        .map_err(|err| KeyError::NoteKey {
+            path: path.to_owned(),
+            problem: err.to_string(),
+        })
 }
 
 /// The bytes of the private file at `path` (at most `max_len` of them), if it exists; refuses
