@@ -26,8 +26,23 @@ pub(crate) trait Backend {
 struct Sled(tempfile::TempDir);
 
 impl Backend for Sled {
+    /// Opens the store, waiting (up to 10 s) while sled's file lock is held: another test of
+    /// this binary that forks a child (the large-blob tests re-execute it) lends the child a
+    /// copy of every open descriptor until it execs, so a reopen right after a close can find
+    /// the lock still taken for a moment. A lock held by this test itself would still fail.
     fn open(&self) -> Index {
-        Index::open(self.0.path()).unwrap()
+        let started = std::time::Instant::now();
+        loop {
+            match Index::open(self.0.path()) {
+                Err(err)
+                    if format!("{err:?}").contains("could not acquire lock")
+                        && started.elapsed() < std::time::Duration::from_secs(10) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other.unwrap(),
+            }
+        }
     }
     fn dir(&self) -> &Path {
         self.0.path()
