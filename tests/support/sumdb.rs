@@ -121,7 +121,7 @@ impl TestSumdb {
         lock(&self.shared.requests).clone()
     }
 
-    /// Stops serving: connections are refused from now on.
+    /// Stops serving: new connections are refused and kept-alive ones dropped from now on.
     pub(crate) fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         // Wakes the accept loop, which then sees the flag.
@@ -188,24 +188,44 @@ impl Log {
     }
 }
 
-fn serve(listener: &TcpListener, shared: &Arc<Shared>, stop: &AtomicBool) {
+fn serve(listener: &TcpListener, shared: &Arc<Shared>, stop: &Arc<AtomicBool>) {
     for stream in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             return;
         }
         let Ok(mut stream) = stream else { continue };
         let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        let shared = Arc::clone(shared);
+        let _ = stream.set_nodelay(true);
+        let (shared, stop) = (Arc::clone(shared), Arc::clone(stop));
         // One thread per connection, so a delay overlaps as a network's would.
         std::thread::spawn(move || {
-            std::thread::sleep(*lock(&shared.delay));
-            let _ = handle(&mut stream, &shared);
+            let _ = handle_connection(&mut stream, &shared, &stop);
         });
     }
 }
 
-/// One request on one connection (`Connection: close`).
-fn handle(stream: &mut TcpStream, shared: &Shared) -> Result<()> {
+/// Answers requests on one connection until the client closes it, asks for `Connection:
+/// close`, or the database stops (a kept-alive connection is then dropped unanswered), as a
+/// real database's HTTP/1.1 server keeps connections alive.
+fn handle_connection(stream: &mut TcpStream, shared: &Shared, stop: &AtomicBool) -> Result<()> {
+    loop {
+        let Some(head) = read_request_head(stream)? else {
+            return Ok(());
+        };
+        if stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        std::thread::sleep(*lock(&shared.delay));
+        let close = head.to_ascii_lowercase().contains("\r\nconnection: close");
+        respond(stream, shared, &head, close)?;
+        if close {
+            return Ok(());
+        }
+    }
+}
+
+/// The request line and headers of the next request, or `None` once the client closed.
+fn read_request_head(stream: &mut TcpStream) -> Result<Option<String>> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") && head.len() < 16 << 10 {
@@ -214,7 +234,14 @@ fn handle(stream: &mut TcpStream, shared: &Shared) -> Result<()> {
         }
         head.push(byte[0]);
     }
-    let head = String::from_utf8_lossy(&head);
+    if !head.ends_with(b"\r\n\r\n") {
+        return Ok(None);
+    }
+    Ok(Some(String::from_utf8_lossy(&head).into_owned()))
+}
+
+/// Answers one request (GETs only: no body to read).
+fn respond(stream: &mut TcpStream, shared: &Shared, head: &str, close: bool) -> Result<()> {
     let path = head
         .split_whitespace()
         .nth(1)
@@ -231,12 +258,14 @@ fn handle(stream: &mut TcpStream, shared: &Shared) -> Result<()> {
             format!("{err:#}\n").into_bytes(),
         ),
     };
+    let connection = if close { "close" } else { "keep-alive" };
     let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n",
         body.len()
     );
-    stream.write_all(response.as_bytes())?;
-    stream.write_all(&body)?;
+    let mut bytes = response.into_bytes();
+    bytes.extend_from_slice(&body);
+    stream.write_all(&bytes)?;
     Ok(())
 }
 
