@@ -21,6 +21,7 @@ mod hostile_input;
 mod immutability;
 mod keys_cli;
 mod own_checksum_db;
+mod own_checksum_db_checks;
 mod pool_discovery;
 mod pool_feed_reset;
 mod pool_fetch;

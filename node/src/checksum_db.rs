@@ -4,22 +4,32 @@
 //!
 //! - The store keeps the log (`delos_registry_index::ChecksumLog`): records only of pinned
 //!   hashes, appended in durable batches.
-//! - [`ChecksumDb::start`] first appends every whole version the store pins that the log does
-//!   not hold yet, oldest pin first (the entries' obtained-at time, then path and version),
-//!   logging progress; this also catches up versions pinned just before a crash.
+//! - [`ChecksumDb::new`] makes the database and its [`Appender`]; the server hands the database
+//!   to the fill path first, then [`Appender::start`] appends every whole version the store
+//!   pins that the log does not hold yet, oldest pin first (the entries' obtained-at time, then
+//!   path and version), logging progress; this also catches up versions pinned just before a
+//!   crash. Nothing pinned in between is missed: the queue holds it.
 //! - Then the fill path's epilogue hands each newly pinned whole version to the appender task
 //!   (`ChecksumDb::pinned`) over a bounded channel; it appends what has queued up as one
 //!   batch (one fsync), and only then signs the head of the new, durable size and stores it,
 //!   keeping the first head signed for a size. When the queue is full, the version is not
 //!   lost: the appender rescans the store before its next batch.
+//! - With a public database to check against ([`PublicCheck`], `--checksum-db-check`), a
+//!   public version enters the log only once that database's proved record agrees with its
+//!   pinned hashes. A contradicted version stays out for good, its evidence kept in the store
+//!   and shown in `/provenance`, `/status` and `/metrics`; a version that could not be checked
+//!   (the database unreachable, no record there) waits, and is checked again every
+//!   5 minutes until it can be. Private modules are never looked up there.
 //! - `.mod`-only versions stay out of the log until they have their zip: a record needs both
 //!   `go.sum` lines.
 
 mod appender;
+mod public_check;
 mod serve;
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::sumdb::{SignerKey, TreeHead, VerifierKey};
@@ -27,8 +37,12 @@ use delos_pool_protocol::version::Version;
 use delos_registry_index::{Index, LogError};
 use tokio::sync::mpsc;
 
+pub use public_check::PublicCheck;
+pub use serve::OwnLookup;
+
 use crate::fetch::PinLog;
 use crate::sumdb_relay::Memo;
+use crate::telemetry::ChecksumDbStats;
 
 /// How many newly pinned versions may wait for the appender.
 const QUEUE: usize = 4096;
@@ -37,6 +51,9 @@ const QUEUE: usize = 4096;
 const LOOKUP_ENTRIES: usize = 65_536;
 /// The most bytes of lookup bodies kept in memory.
 const LOOKUP_BYTES: usize = 64 << 20;
+/// The most unchecked versions remembered with their reasons (every one is rechecked anyway:
+/// a rescan finds all that are out of the log).
+const UNCHECKED_SHOWN: usize = 10_000;
 
 /// Why the checksum database could not start or sign.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +77,13 @@ pub struct ChecksumDb {
     queue: mpsc::Sender<(ModulePath, Version)>,
 }
 
+/// The appender of a new [`ChecksumDb`], not started yet.
+#[derive(Debug)]
+pub struct Appender {
+    db: Arc<Inner>,
+    pinned: mpsc::Receiver<(ModulePath, Version)>,
+}
+
 /// What the database and its appender task share.
 #[derive(Debug)]
 struct Inner {
@@ -70,15 +94,23 @@ struct Inner {
     missed: AtomicBool,
     /// Lookup bodies already answered.
     lookups: Memo<(ModulePath, Version)>,
+    /// The public database versions must agree with, when there is one.
+    check: Option<PublicCheck>,
+    /// Public versions out of the log until they can be checked, with why.
+    unchecked: Mutex<BTreeMap<(ModulePath, Version), String>>,
+    stats: ChecksumDbStats,
 }
 
 impl ChecksumDb {
-    /// Catches the log up with the store, signs its head, and starts the appender.
-    pub async fn start(
+    /// The database `name` of the log in `index`, signed with `key`, checking public versions
+    /// with `check`; and its appender, to start once the fill path hands it new pins.
+    pub fn new(
         index: Arc<Index>,
         name: String,
         key: SignerKey,
-    ) -> Result<ChecksumDb, ChecksumDbError> {
+        check: Option<PublicCheck>,
+        stats: ChecksumDbStats,
+    ) -> (ChecksumDb, Appender) {
         let (queue, pinned) = mpsc::channel(QUEUE);
         let inner = Arc::new(Inner {
             name,
@@ -86,12 +118,15 @@ impl ChecksumDb {
             index,
             missed: AtomicBool::new(false),
             lookups: Memo::new(LOOKUP_ENTRIES, LOOKUP_BYTES),
+            check,
+            unchecked: Mutex::new(BTreeMap::new()),
+            stats,
         });
-        let db = ChecksumDb { inner, queue };
-        db.catch_up().await?;
-        db.sign_latest().await?;
-        tokio::spawn(appender::run(Arc::clone(&db.inner), pinned));
-        Ok(db)
+        let appender = Appender {
+            db: Arc::clone(&inner),
+            pinned,
+        };
+        (ChecksumDb { inner, queue }, appender)
     }
 
     /// The database's name (the first part of its verifier key).
@@ -109,19 +144,44 @@ impl ChecksumDb {
         &self.inner.index
     }
 
+    /// The public database versions are checked against, if any.
+    pub fn public_check(&self) -> Option<&PublicCheck> {
+        self.inner.check.as_ref()
+    }
+
+    /// Public versions waiting out of the log to be checked, with why (the first 10,000
+    /// remembered; a rescan finds them all).
+    pub fn unchecked(&self) -> Vec<(ModulePath, Version, String)> {
+        self.inner
+            .unchecked()
+            .iter()
+            .map(|((m, v), why)| (m.clone(), v.clone(), why.clone()))
+            .collect()
+    }
+
     /// The signed head of the log as it is now (durable): the one stored for its size, signed
     /// and stored first if there is none.
     pub async fn sign_latest(&self) -> Result<(u64, Vec<u8>), ChecksumDbError> {
         Inner::sign_latest(&self.inner).await
     }
+}
 
-    /// Appends every whole pin the log lacks, oldest first, in batches; logs progress.
-    async fn catch_up(&self) -> Result<(), ChecksumDbError> {
-        let index = Arc::clone(&self.inner.index);
-        let name = self.inner.name.clone();
-        tokio::task::spawn_blocking(move || appender::catch_up(&index, &name))
-            .await
-            .map_err(|_| ChecksumDbError::Task)?
+impl Appender {
+    /// Catches the log up with the store (checking public versions first), signs its head,
+    /// and starts the appender task.
+    pub async fn start(self) -> Result<(), ChecksumDbError> {
+        let Appender { db, pinned } = self;
+        let conflicts = {
+            let index = Arc::clone(&db.index);
+            tokio::task::spawn_blocking(move || index.checksum_log().public_conflicts())
+                .await
+                .map_err(|_| ChecksumDbError::Task)??
+        };
+        db.stats.set_public_conflicts(conflicts.len() as u64);
+        appender::catch_up(&db).await?;
+        Inner::sign_latest(&db).await?;
+        tokio::spawn(appender::run(db, pinned));
+        Ok(())
     }
 }
 
@@ -137,6 +197,7 @@ impl Inner {
     fn sign_latest_blocking(&self) -> Result<(u64, Vec<u8>), ChecksumDbError> {
         let log = self.index.checksum_log();
         let size = log.size()?;
+        self.stats.set_size(size);
         if let Some(stored) = log.head(size)? {
             return Ok((size, stored));
         }
@@ -144,6 +205,29 @@ impl Inner {
         let head = TreeHead::new(size, hash).map_err(|e| ChecksumDbError::Head(e.to_string()))?;
         let note = head.sign(&self.key).to_bytes();
         Ok((size, log.store_head(size, &note)?))
+    }
+}
+
+impl Inner {
+    fn unchecked(&self) -> std::sync::MutexGuard<'_, BTreeMap<(ModulePath, Version), String>> {
+        self.unchecked.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Remembers that `module@version` waits to be checked, and why.
+    fn set_unchecked(&self, module: &ModulePath, version: &Version, why: String) {
+        let mut unchecked = self.unchecked();
+        let key = (module.clone(), version.clone());
+        if unchecked.contains_key(&key) || unchecked.len() < UNCHECKED_SHOWN {
+            unchecked.insert(key, why);
+        }
+        self.stats.set_public_unchecked(unchecked.len() as u64);
+    }
+
+    /// Forgets that `module@version` waits (it was checked).
+    fn clear_unchecked(&self, module: &ModulePath, version: &Version) {
+        let mut unchecked = self.unchecked();
+        unchecked.remove(&(module.clone(), version.clone()));
+        self.stats.set_public_unchecked(unchecked.len() as u64);
     }
 }
 

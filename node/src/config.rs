@@ -79,6 +79,10 @@ pub struct Config {
     pub checksum_db: Option<String>,
     /// Its note key file (`--checksum-db-key`; `None`: `<data_dir>/checksum-db.key`).
     pub checksum_db_key: Option<PathBuf>,
+    /// The relayed public database versions must agree with before they enter the node's own
+    /// checksum database (`--checksum-db-check`: a `sumdb` name or `off`); `None`: the one
+    /// the fill workers verify with (`gosumdb`), when the node relays it.
+    pub checksum_db_check: Option<String>,
 }
 
 /// Why the configuration could not be loaded.
@@ -141,6 +145,7 @@ impl Config {
             max_records: DEFAULT_MAX_RECORDS,
             checksum_db: None,
             checksum_db_key: None,
+            checksum_db_check: None,
         }
     }
 
@@ -190,6 +195,7 @@ impl Config {
         config.max_records = pick(args.max_records, file.max_records, config.max_records);
         config.checksum_db = args.checksum_db.or(file.checksum_db);
         config.checksum_db_key = args.checksum_db_key.or(file.checksum_db_key);
+        config.checksum_db_check = args.checksum_db_check.or(file.checksum_db_check);
         (config.p2p, config.trusted_signers, config.quorum) = (p2p, trusted_signers, quorum);
         config.validate()
     }
@@ -211,6 +217,15 @@ impl Config {
         {
             return out_of_range("checksum_db", "a database name without spaces or '+'");
         }
+        if let Some(check) = &self.checksum_db_check
+            && check != "off"
+            && !self.sumdb.iter().any(|db| db.name() == check)
+        {
+            return out_of_range(
+                "checksum_db_check",
+                "off, or the name of a database the node relays (--sumdb)",
+            );
+        }
         Ok(self)
     }
 
@@ -229,6 +244,30 @@ impl Config {
         self.checksum_db_key
             .clone()
             .unwrap_or_else(|| self.data_dir.join("checksum-db.key"))
+    }
+
+    /// The relayed public database the node's own checksum database checks public versions
+    /// against: `checksum_db_check`, or else the database of `gosumdb` when the node relays
+    /// it; `None`: no check.
+    pub fn public_check_database(&self) -> Option<String> {
+        let relayed = |name: &str| {
+            self.sumdb
+                .iter()
+                .find(|db| db.name() == name)
+                .map(|db| db.name().to_owned())
+        };
+        match self.checksum_db_check.as_deref() {
+            Some("off") => None,
+            Some(name) => relayed(name),
+            None => {
+                let mut fields = self.gosumdb.split_whitespace();
+                let wanted = Database::parse(fields.next()?).ok()?;
+                self.sumdb
+                    .iter()
+                    .find(|db| db.verifier() == wanted.verifier())
+                    .map(|db| db.name().to_owned())
+            }
+        }
     }
 
     /// The store's directory.

@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::checksum_db::ChecksumDb;
+use crate::checksum_db::{ChecksumDb, PublicCheck};
 use crate::config::Config;
 use crate::fetch::{FetchConfig, FetchError, Fetcher};
 use crate::http::{AppState, router};
@@ -127,7 +127,6 @@ impl Node {
         fetch.gosumdb = workers_gosumdb(&config.gosumdb, &config.sumdb, http_addr);
         let fetcher = Fetcher::with_own_records(Arc::new(index), fetch, Some(own_records))
             .map_err(StartError::Fetcher)?;
-        let checksum_db = start_checksum_db(&config, &fetcher).await?;
         // After the bind, so a start that fails leaves no pool running; requests wait in the
         // listener's backlog until the router serves them.
         let mut registry = Telemetry::registry();
@@ -135,7 +134,8 @@ impl Node {
         let pool = start_pool(&config, &keys, &fetcher, private.clone(), gossipsub).await?;
         let stats = pool.as_ref().map(|pool| pool.stats().as_ref());
         let telemetry = Arc::new(Telemetry::new(registry, fetcher.counters(), stats));
-        let relay = start_relay(&config, &fetcher, private, &telemetry).await?;
+        let relay = start_relay(&config, &fetcher, private.clone(), &telemetry).await?;
+        let checksum_db = start_checksum_db(&config, &fetcher, &relay, private, &telemetry).await?;
         let state = AppState::new(fetcher.clone(), telemetry, config.fetch_timeout);
         let state = state.with_pool(pool.clone()).with_sumdb(relay);
         let app = router(state.with_checksum_db(checksum_db.clone()));
@@ -237,10 +237,14 @@ pub async fn maintenance_fetcher(config: &Config) -> Result<(Fetcher, OwnRecords
 }
 
 /// Starts the node's own checksum database when the configuration names one (loading or
-/// creating its key, catching its log up with the store), and hands it every later pin.
+/// creating its key), hands it every later pin, then catches its log up with the store
+/// (checking public versions against the relayed public database, when there is one).
 async fn start_checksum_db(
     config: &Config,
     fetcher: &Fetcher,
+    relay: &Relay,
+    private: PrivatePatterns,
+    telemetry: &Telemetry,
 ) -> Result<Option<ChecksumDb>, StartError> {
     let Some(name) = config.checksum_db.clone() else {
         return Ok(None);
@@ -251,11 +255,27 @@ async fn start_checksum_db(
     let key = tokio::task::spawn_blocking(move || load_or_create_note_key(&path, &key_name))
         .await?
         .map_err(|err| boxed(Box::new(err)))?;
-    let db = ChecksumDb::start(Arc::clone(fetcher.index()), name, key)
-        .await
-        .map_err(|err| boxed(Box::new(err)))?;
-    tracing::info!(target: "delos", checksum_db = %db.verifier_key(), "checksum database on");
+    let check = config
+        .public_check_database()
+        .map(|public| PublicCheck::new(relay.clone(), public, private));
+    match &check {
+        Some(check) => tracing::info!(
+            target: "delos",
+            public = check.database(),
+            "public versions enter the checksum database once the public one agrees"
+        ),
+        None => tracing::info!(
+            target: "delos",
+            "public versions enter the checksum database unchecked (--checksum-db-check off, \
+             or --gosumdb names no relayed database)"
+        ),
+    }
+    let index = Arc::clone(fetcher.index());
+    let stats = telemetry.checksum_db().clone();
+    let (db, appender) = ChecksumDb::new(index, name, key, check, stats);
     fetcher.attach_log(Arc::new(db.clone()));
+    appender.start().await.map_err(|err| boxed(Box::new(err)))?;
+    tracing::info!(target: "delos", checksum_db = %db.verifier_key(), "checksum database on");
     Ok(Some(db))
 }
 

@@ -9,6 +9,9 @@
 //! commit stale), then one flush: a burst of fills costs one fsync, and after a crash the log
 //! holds every batch whole or not at all, never a record the store does not pin.
 //!
+//! A version a public checksum database contradicts is kept out for good: the writer skips
+//! every version with a [`PublicConflict`] (see `public_conflicts`).
+//!
 //! Heads are signed by the caller (it holds the key) only for a size that is durable, and
 //! stored with [`ChecksumLog::store_head`], which keeps the first head stored for a size: a
 //! node that restarts never hands out two different heads for one size.
@@ -19,6 +22,10 @@
 //! - `sumdb-log-hashes-v1`: key the stored hash index (`u64`, big-endian), value 32 bytes.
 //! - `sumdb-log-ids-v1`: key as in the versions tree, value the record id.
 //! - `sumdb-log-heads-v1`: key the tree size (`u64`, big-endian), value the signed note.
+//! - `sumdb-log-conflicts-v1`: key as in the versions tree, value the time found, the public
+//!   database's name and its verified lookup answer.
+
+mod public_conflicts;
 
 use std::collections::BTreeMap;
 
@@ -37,6 +44,8 @@ use crate::schema::{
     SUMDB_LOG_HASHES, SUMDB_LOG_HEADS, SUMDB_LOG_IDS, SUMDB_LOG_META, SUMDB_LOG_RECORDS,
     version_key,
 };
+
+pub use public_conflicts::PublicConflict;
 
 /// The meta-tree key of the log's size.
 const SIZE_KEY: &[u8] = b"size";
@@ -127,7 +136,10 @@ impl ChecksumLog<'_> {
         let mut ids = Vec::new();
         for (module, version) in versions {
             let key = version_key(module, version);
-            if meta.get(SUMDB_LOG_IDS, &key)?.is_some() || pending.ids.contains_key(&key) {
+            if meta.get(SUMDB_LOG_IDS, &key)?.is_some()
+                || pending.ids.contains_key(&key)
+                || self.has_public_conflict(&key)?
+            {
                 continue;
             }
             let (pinned, record) = pinned_record(self.index, module, version, &key)?;
@@ -175,6 +187,17 @@ impl ChecksumLog<'_> {
         }
         meta.flush()?;
         Ok(Some(Appended { size, ids }))
+    }
+
+    /// The record the log would hold for `module@version`: the `go.sum` lines of its pinned
+    /// hashes. Refuses what is not pinned whole.
+    pub fn pinned_record(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<RecordText, LogError> {
+        let key = version_key(module, version);
+        Ok(pinned_record(self.index, module, version, &key)?.1)
     }
 
     /// The id of `module@version`'s record, if it is in the log.

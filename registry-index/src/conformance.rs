@@ -155,5 +155,6 @@ conformance!(
     repin_refuses_what_is_not_a_repair,
     the_checksum_log_appends_pins_in_batches_and_serves_checked_tiles,
     the_checksum_log_refuses_what_is_not_pinned_whole_and_keeps_the_first_head,
+    a_version_a_public_database_contradicts_stays_out_of_the_log,
     sumdb_tiles_heads_and_forks_survive_reopen,
 );

@@ -112,7 +112,7 @@ mod large_blob;
 mod memory_store;
 
 pub use blobs::{BlobError, BlobReader, BlobStore, StagedBlob, StoredBlob};
-pub use checksum_log::{Appended, ChecksumLog, LogError};
+pub use checksum_log::{Appended, ChecksumLog, LogError, PublicConflict};
 pub use conflicts::{ConflictEvidence, ConflictKind, Conflicts};
 pub use entry::{HashedBlob, Source, VersionEntry};
 pub use entry_codec::DecodeError;

@@ -95,6 +95,12 @@ pub const SUMDB_HEADS: TreeName = TreeName("sumdb-heads-v1");
 /// older note's length (`u64`, big-endian), the older note, the newer note.
 pub const SUMDB_FORKS: TreeName = TreeName("sumdb-forks-v1");
 
+/// Versions kept out of the checksum log because a public checksum database records other
+/// hashes for them: key as in [`VERSIONS`], value the time found (`u64` Unix seconds,
+/// big-endian), the length-prefixed database name (`u16` big-endian) and that database's
+/// verified lookup answer. See [`crate::checksum_log`].
+pub const SUMDB_LOG_CONFLICTS: TreeName = TreeName("sumdb-log-conflicts-v1");
+
 /// Every tree the index uses; a backend may open them all up front.
 pub const ALL_TREES: &[TreeName] = &[
     VERSIONS,
@@ -110,6 +116,7 @@ pub const ALL_TREES: &[TreeName] = &[
     SUMDB_LOG_HASHES,
     SUMDB_LOG_IDS,
     SUMDB_LOG_HEADS,
+    SUMDB_LOG_CONFLICTS,
     SUMDB_TILES,
     SUMDB_HEADS,
     SUMDB_FORKS,

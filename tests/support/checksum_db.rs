@@ -41,3 +41,35 @@ pub(crate) fn options(world: &GitWorld, name: &str, key_file: &Path) -> NodeOpti
         key_file.as_os_str(),
     ])
 }
+
+/// The sled database of the store of a node's data dir (the node stopped).
+fn store_meta(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("store").join("meta-sled")
+}
+
+/// Doctors a stopped node's store: its checksum log (records, hashes, ids, heads, size)
+/// becomes the one of the store in `from`, every other tree stays. Both nodes signed with
+/// the same key, so the result is a log signed as the node's own that another store wrote.
+pub(crate) fn transplant_log(from: &Path, into: &Path) -> Result<()> {
+    let source = sled::open(store_meta(from))?;
+    let target = sled::open(store_meta(into))?;
+    let mut moved = 0;
+    for name in source.tree_names() {
+        if !name.starts_with(b"sumdb-log-") {
+            continue;
+        }
+        let (from_tree, into_tree) = (source.open_tree(&name)?, target.open_tree(&name)?);
+        into_tree.clear()?;
+        for pair in from_tree.iter() {
+            let (key, value) = pair?;
+            into_tree.insert(key, value)?;
+        }
+        moved += 1;
+    }
+    ensure!(
+        moved >= 4,
+        "only {moved} checksum log trees in the source store"
+    );
+    target.flush()?;
+    Ok(())
+}

@@ -230,6 +230,12 @@ impl TestNode {
         TestNode::spawn(dir, self.options.clone())
     }
 
+    /// The dir of a stopped node (see [`Self::stop`]), for [`NodeOptions::start_in`].
+    pub(crate) fn into_dir(mut self) -> Result<TempDir> {
+        ensure!(self.child.is_none(), "the node is still running");
+        self.dir.take().context("the node has no data dir")
+    }
+
     /// Kills the node together with every process it started (its `go` and `git` children),
     /// all at once with SIGKILL, as a control-group kill does, and returns its dir for a
     /// restart with [`NodeOptions::start_in`].

@@ -54,6 +54,12 @@ pub struct ServeArgs {
     /// first start when absent. Default: `<data dir>/checksum-db.key`.
     #[arg(long, value_name = "FILE", env = "DELOS_CHECKSUM_DB_KEY")]
     pub checksum_db_key: Option<PathBuf>,
+    /// The public checksum database (a --sumdb name) whose proved record a public version's
+    /// hashes must agree with before it enters --checksum-db; a contradicted version stays
+    /// out, shown as a conflict. `off`: no check [default: the --gosumdb database, when the
+    /// node relays it].
+    #[arg(long, value_name = "NAME|off", env = "DELOS_CHECKSUM_DB_CHECK")]
+    pub checksum_db_check: Option<String>,
     /// How many `go mod download` processes may run at once [default: 4].
     #[arg(long, value_name = "N", env = "DELOS_FETCH_WORKERS")]
     pub fetch_workers: Option<usize>,

@@ -33,6 +33,10 @@ pub struct FileConfig {
     pub checksum_db: Option<String>,
     /// Its note key file. Missing: `<data_dir>/checksum-db.key`.
     pub checksum_db_key: Option<PathBuf>,
+    /// The relayed public database public versions must agree with before they enter the
+    /// node's own checksum database, or `"off"`. Missing: the fill workers' `gosumdb` when
+    /// relayed.
+    pub checksum_db_check: Option<String>,
     /// Checksum databases relayed under `/sumdb/`, each in GOSUMDB syntax. Missing:
     /// `["sum.golang.org"]`.
     pub sumdb: Option<Vec<String>>,

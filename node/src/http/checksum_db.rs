@@ -1,14 +1,15 @@
 //! `GET /sumdb/<own name>/…`: the node's own checksum database (`--checksum-db`). A lookup of a
 //! version the node has not pinned fills it first, as a download would (store, peers, VCS);
 //! one that cannot be filled, or is pinned without its zip, answers 404 with the reason, never
-//! a guess.
+//! a guess. A version the public checksum database contradicts answers 410, and one not
+//! checked against it yet 503, each with the reason.
 
 use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use delos_pool_protocol::sumdb::TileLevel;
 
-use crate::checksum_db::ChecksumDb;
+use crate::checksum_db::{ChecksumDb, OwnLookup};
 use crate::fetch::Want;
 use crate::http::AppState;
 use crate::http::error::TEXT_PLAIN;
@@ -41,9 +42,33 @@ pub(crate) async fn serve(state: &AppState, db: &ChecksumDb, path: &str) -> Resp
             if let Err(err) = state.fetcher.version(&module, &version, Want::Zip).await {
                 return text(StatusCode::NOT_FOUND, &format!("not found: {err}"));
             }
-            db.lookup(&module, &version)
-                .await
-                .map(|body| body.map(|body| (body, TEXT_PLAIN)))
+            match db.lookup(&module, &version).await {
+                Ok(OwnLookup::Found(body)) => Ok(Some((body, TEXT_PLAIN))),
+                Ok(OwnLookup::NotFound) => Ok(None),
+                Ok(OwnLookup::Contradicted(conflict)) => {
+                    return text(
+                        StatusCode::GONE,
+                        &format!(
+                            "{module}@{version} is kept out of this checksum database: the public \
+                             checksum database {} records other hashes for it than this node \
+                             pinned (evidence: /provenance/{}/@v/{})",
+                            conflict.database,
+                            module.escape(),
+                            version.escape()
+                        ),
+                    );
+                }
+                Ok(OwnLookup::Unchecked(why)) => {
+                    return text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &format!(
+                            "{module}@{version} is not in this checksum database until the public \
+                             checksum database confirms its hashes: {why}; try again later"
+                        ),
+                    );
+                }
+                Err(err) => Err(err),
+            }
         }
         Endpoint::Tile(tile) => {
             let content_type = match tile.level() {

@@ -14,8 +14,13 @@
 //!               "source": {"kind": "vcs", "vcs": "git", "url": "…", "subdir": null,
 //!                          "hash": "<commit>", "ref": "refs/tags/v1.0.0"}}],
 //!  "conflicts": [{"kind": "with_pinned", "disputed": {…record…}, "counter": {…} | null,
-//!                 "pinned": {…} | null}]}
+//!                 "pinned": {…} | null}],
+//!  "checksum_db": {"name": "sum.corp.example", "record_id": 17 | null,
+//!                  "public_conflict": {"database": "sum.golang.org", "found_at": 1767225600,
+//!                                      "public_lookup": "…", "pinned_record": "…"} | null}}
 //! ```
+//!
+//! `checksum_db` is there only on a node that runs its own checksum database.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -25,7 +30,7 @@ use delos_pool_protocol::provenance::Source;
 use delos_pool_protocol::signing::{SignerId, VerifiedRecord};
 use delos_pool_protocol::trust::ClaimedHashes;
 use delos_pool_protocol::version::Version;
-use delos_registry_index::{ConflictEvidence, ConflictKind, Index, RecordError};
+use delos_registry_index::{ConflictEvidence, ConflictKind, Index, LogError, RecordError};
 use serde_json::{Value, json};
 
 use crate::http::AppState;
@@ -49,7 +54,15 @@ pub(crate) async fn provenance(
     let index = state.fetcher.index().clone();
     let own = state.fetcher.own_signer();
     let (module, version) = version;
-    let body = tokio::task::spawn_blocking(move || describe(&index, &module, &version, own)).await;
+    let log_name = state.checksum_db.as_ref().map(|db| db.name().to_owned());
+    let body = tokio::task::spawn_blocking(move || {
+        let mut body = describe(&index, &module, &version, own)?;
+        if let (Some(body), Some(name)) = (&mut body, log_name) {
+            body["checksum_db"] = checksum_db_json(&index, &name, &module, &version)?;
+        }
+        Ok::<_, ProvenanceError>(body)
+    })
+    .await;
     match body {
         Ok(Ok(Some(body))) => json_response(&body),
         Ok(Ok(None)) => not_found("no pinned entry and no record for this version"),
@@ -84,6 +97,44 @@ fn describe(
         "records": known.iter().map(record_json).collect::<Vec<_>>(),
         "conflicts": conflicts.iter().map(|e| conflict_json(e, own)).collect::<Vec<_>>(),
     })))
+}
+
+/// Why `/provenance` could not be answered.
+#[derive(Debug, thiserror::Error)]
+enum ProvenanceError {
+    #[error("reading provenance records")]
+    Records(#[from] RecordError),
+    #[error("reading the checksum log")]
+    Log(#[from] LogError),
+}
+
+/// The version in the node's own checksum database `name`: its record id, or the public
+/// database's contradicting record that keeps it out.
+fn checksum_db_json(
+    index: &Index,
+    name: &str,
+    module: &ModulePath,
+    version: &Version,
+) -> Result<Value, LogError> {
+    let log = index.checksum_log();
+    let conflict = log.public_conflict(module, version)?.map(|conflict| {
+        let lookup = String::from_utf8_lossy(&conflict.lookup).into_owned();
+        let pinned = log
+            .pinned_record(module, version)
+            .map(|record| record.as_str().to_owned())
+            .ok();
+        json!({
+            "database": conflict.database,
+            "found_at": conflict.found_at_unix_secs,
+            "public_lookup": lookup,
+            "pinned_record": pinned,
+        })
+    });
+    Ok(json!({
+        "name": name,
+        "record_id": log.id_of(module, version)?,
+        "public_conflict": conflict,
+    }))
 }
 
 fn hashes_json(hashes: &ClaimedHashes) -> Value {
@@ -166,8 +217,9 @@ fn not_found(reason: &str) -> Response {
         .into_response()
 }
 
-fn internal_error(err: &RecordError) -> Response {
-    tracing::error!(error = %err, "reading provenance records failed");
+fn internal_error(err: &ProvenanceError) -> Response {
+    let error = crate::error_chain::error_chain(err);
+    tracing::error!(%error, "reading provenance records failed");
     let content_type = HeaderValue::from_static(TEXT_PLAIN);
     let body = "internal error: reading provenance records failed\n";
     (

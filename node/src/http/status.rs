@@ -4,12 +4,18 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use std::sync::Arc;
 
+use serde_json::{Map, Value, json};
+
+use crate::checksum_db::ChecksumDb;
 use crate::http::AppState;
 use crate::http::error::TEXT_PLAIN;
 use crate::pool::report::{records_known, swarm_status};
 use crate::telemetry::Format;
+
+/// The most versions waiting for their public check listed in `/status` (all are counted).
+const UNCHECKED_LISTED: usize = 100;
 
 /// `GET /healthz`: the router only exists once the store is open, so answering is being ready.
 pub(crate) async fn healthz() -> Response {
@@ -49,9 +55,55 @@ pub(crate) async fn status(State(state): State<AppState>) -> Response {
     if let Some(Value::Object(sumdb)) = body.get_mut("sumdb") {
         sumdb.insert("fork_evidence".into(), fork_evidence(&state).await);
     }
+    if let (Some(db), Some(Value::Object(section))) =
+        (&state.checksum_db, body.get_mut("checksum_db"))
+    {
+        section.extend(checksum_db_status(db).await);
+    }
     let content_type = HeaderValue::from_static("application/json");
     let body = Value::Object(body);
     ([(header::CONTENT_TYPE, content_type)], format!("{body}\n")).into_response()
+}
+
+/// The node's own checksum database: its name and key, the public database it checks
+/// against, the versions that database contradicts (kept out of the log) and those waiting to
+/// be checked.
+async fn checksum_db_status(db: &ChecksumDb) -> Map<String, Value> {
+    let index = Arc::clone(db.index());
+    let conflicts = tokio::task::spawn_blocking(move || index.checksum_log().public_conflicts())
+        .await
+        .map_err(|err| err.to_string())
+        .and_then(|read| read.map_err(|err| err.to_string()));
+    let conflicts = match conflicts {
+        Ok(conflicts) => conflicts
+            .iter()
+            .map(|conflict| {
+                json!({
+                    "module": conflict.module.as_str(),
+                    "version": conflict.version.as_str(),
+                    "database": conflict.database,
+                    "found_at": conflict.found_at_unix_secs,
+                })
+            })
+            .collect(),
+        Err(error) => json!({ "error": error }),
+    };
+    let unchecked: Vec<Value> = db
+        .unchecked()
+        .into_iter()
+        .take(UNCHECKED_LISTED)
+        .map(|(module, version, why)| {
+            json!({"module": module.as_str(), "version": version.as_str(), "why": why})
+        })
+        .collect();
+    let mut status = Map::new();
+    status.insert("name".into(), db.name().into());
+    status.insert("verifier_key".into(), db.verifier_key().to_string().into());
+    let check = db.public_check().map(|check| check.database().to_owned());
+    status.insert("public_check".into(), check.into());
+    status.insert("public_conflict_list".into(), conflicts);
+    status.insert("public_unchecked_list".into(), unchecked.into());
+    status
 }
 
 /// The relay's fork evidence: per fork the database and both signed heads as text.

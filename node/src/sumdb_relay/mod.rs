@@ -30,8 +30,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
+use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::private::PrivatePatterns;
 use delos_pool_protocol::sumdb::{NoteError, SignedTreeHead, TreeHead, Verifiers};
+use delos_pool_protocol::version::Version;
 use delos_registry_index::{Index, SumdbFork};
 
 pub use database::{Database, DatabaseProblem, InvalidDatabase, SUM_GOLANG_ORG_KEY};
@@ -182,6 +184,27 @@ impl Relay {
             self.inner.stats.served();
         }
         answer
+    }
+
+    /// The lookup answer for `module@version` of the relayed database named `database`,
+    /// verified as for a client (its head accepted, its record proved in that tree), or from
+    /// the relay's memory while fresh. Private modules are refused, as in a client's lookup.
+    pub async fn proved_lookup(
+        &self,
+        database: &str,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<Bytes, RelayError> {
+        let db = self
+            .inner
+            .databases
+            .iter()
+            .find(|db| db.name() == database)
+            .ok_or_else(|| RequestError::UnknownDatabase {
+                path: database.to_owned(),
+            })?;
+        let escaped = format!("{}@{}", module.escape(), version.escape());
+        self.lookup(db, module, version, escaped).await
     }
 
     /// Every fork kept as evidence (reads the store: call from a blocking context).

@@ -14,6 +14,7 @@
 //! `/metrics` is prometheus-client's rendering, as OpenMetrics or as Prometheus text 0.0.4
 //! ([`exposition`]).
 
+pub mod checksum_db;
 pub mod exposition;
 pub mod fetch;
 mod gauges;
@@ -28,6 +29,7 @@ use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::registry::Registry;
 use serde_json::{Map, Value};
 
+pub use checksum_db::ChecksumDbStats;
 pub use exposition::Format;
 pub use fetch::{FetchCounters, FetchStats, FillSource, PeerFillMicros, PeerFillPhase};
 pub use gauges::Gauges;
@@ -47,6 +49,7 @@ pub struct Telemetry {
     registry: Registry,
     http: HttpMetrics,
     sumdb: SumdbStats,
+    checksum_db: ChecksumDbStats,
     gauges: Gauges,
     sections: Vec<(&'static str, Vec<Entry>)>,
     pool: Option<Vec<Entry>>,
@@ -74,6 +77,7 @@ impl Telemetry {
     ) -> Telemetry {
         let http = HttpMetrics::default();
         let sumdb = SumdbStats::default();
+        let checksum_db = ChecksumDbStats::default();
         let gauges = Gauges::default();
         let mut fetch_table = fetch.table();
         fetch_table.extend(gauges.fetch_table());
@@ -83,6 +87,7 @@ impl Telemetry {
             ("store", gauges.store_table()),
             ("provenance", gauges.provenance_table()),
             ("sumdb", sumdb.table()),
+            ("checksum_db", checksum_db.table()),
         ];
         let pool = pool.map(|stats| {
             let mut table = gauges.pool_table();
@@ -100,6 +105,7 @@ impl Telemetry {
             registry,
             http,
             sumdb,
+            checksum_db,
             gauges,
             sections,
             pool,
@@ -114,6 +120,11 @@ impl Telemetry {
     /// What the checksum-database relay counts with.
     pub fn sumdb(&self) -> &SumdbStats {
         &self.sumdb
+    }
+
+    /// What the node's own checksum database counts with.
+    pub fn checksum_db(&self) -> &ChecksumDbStats {
+        &self.checksum_db
     }
 
     /// The gauges, to set before a report.

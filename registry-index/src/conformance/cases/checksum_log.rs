@@ -138,3 +138,31 @@ pub(crate) fn the_checksum_log_refuses_what_is_not_pinned_whole_and_keeps_the_fi
     assert_eq!(log.head(5).unwrap().as_deref(), Some(&b"first"[..]));
     assert_eq!(log.latest_head().unwrap(), Some((7, b"later".to_vec())));
 }
+
+pub(crate) fn a_version_a_public_database_contradicts_stays_out_of_the_log(backend: &dyn Backend) {
+    let index = backend.open();
+    pin_whole(&index, 3);
+    let log = index.checksum_log();
+    let (m, v) = at(1);
+    let conflict = crate::PublicConflict {
+        module: m.clone(),
+        version: v.clone(),
+        database: String::from("sum.golang.org"),
+        lookup: b"stand-in lookup".to_vec(),
+        found_at_unix_secs: 1,
+    };
+    assert!(log.add_public_conflict(&conflict).unwrap());
+    let all: Vec<_> = (0..3).map(at).collect();
+    let appended = log.append(&all).unwrap();
+    assert_eq!(appended.size, 2, "the contradicted version is skipped");
+    assert_eq!(log.id_of(&m, &v).unwrap(), None);
+    assert_eq!(log.id_of(&at(2).0, &at(2).1).unwrap(), Some(1));
+    drop(index);
+    let index = backend.open();
+    assert_eq!(
+        index.checksum_log().public_conflicts().unwrap(),
+        vec![conflict],
+        "kept across a reopen"
+    );
+    assert_eq!(index.checksum_log().append(&all).unwrap().ids, Vec::new());
+}
