@@ -177,3 +177,31 @@ fn record_caps_default_and_layer_like_the_other_settings() {
     let config = Config::layer(flags, from_file).unwrap();
     assert_eq!((config.max_records_per_signer, config.max_records), (3, 20));
 }
+
+#[test]
+fn the_public_check_follows_gosumdb_unless_named() {
+    let layered = |toml_text: &str| Config::layer(args("/d"), file(toml_text));
+    let default = layered("").unwrap();
+    assert_eq!(
+        default.public_check_database().as_deref(),
+        Some("sum.golang.org"),
+        "the workers' database, relayed by default"
+    );
+    let off = layered("gosumdb = \"off\"\n").unwrap();
+    assert_eq!(off.public_check_database(), None);
+    let named = layered("gosumdb = \"off\"\nchecksum_db_check = \"sum.golang.org\"\n").unwrap();
+    assert_eq!(
+        named.public_check_database().as_deref(),
+        Some("sum.golang.org")
+    );
+    let turned_off = layered("checksum_db_check = \"off\"\n").unwrap();
+    assert_eq!(turned_off.public_check_database(), None);
+    let unrelayed = layered("checksum_db_check = \"sum.other.example\"\n");
+    assert!(matches!(
+        unrelayed,
+        Err(ConfigError::OutOfRange {
+            key: "checksum_db_check",
+            ..
+        })
+    ));
+}
