@@ -28,6 +28,7 @@ mod pool_fetch;
 mod pool_gossip_metrics;
 mod pool_hostile;
 mod pool_limits;
+mod pool_log_heads;
 mod pool_sync;
 mod pool_trust;
 mod private_patterns;

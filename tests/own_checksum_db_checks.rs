@@ -170,6 +170,32 @@ fn a_log_record_disagreeing_with_the_served_zip_fails_go() -> Result<()> {
         text.contains("checksum mismatch") && text.contains("SECURITY ERROR"),
         "{text}"
     );
+    // `delos audit` finds it too, from the stopped store alone.
+    let mut node = node;
+    node.stop()?;
+    let audit = |data_dir: &std::path::Path| -> Result<std::process::Output> {
+        Ok(Command::new(env!("CARGO_BIN_EXE_delos"))
+            .args(["audit", "--checksum-db", NAME, "--checksum-db-key"])
+            .arg(&key_file)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .output()?)
+    };
+    let found = audit(&node.data_dir().join("data"))?;
+    let report = String::from_utf8_lossy(&found.stdout);
+    ensure!(
+        !found.status.success()
+            && report.contains(&format!("({HELLO}@v1.0.0) is not what the store pins")),
+        "{report}"
+    );
+    let clean = audit(&a.data_dir().join("data"))?;
+    let report = String::from_utf8_lossy(&clean.stdout);
+    ensure!(
+        clean.status.success() && report.contains("0 disagreements"),
+        "{report}{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+
     // A's own store and log verify (a new client: this one keeps the doctored head, which
     // A's honest head of the same size would contradict).
     let honest = options.start_in(a.into_dir()?)?;

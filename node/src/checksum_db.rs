@@ -35,7 +35,7 @@ use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::sumdb::{SignerKey, TreeHead, VerifierKey};
 use delos_pool_protocol::version::Version;
 use delos_registry_index::{Index, LogError};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 pub use public_check::PublicCheck;
 pub use serve::OwnLookup;
@@ -99,6 +99,8 @@ struct Inner {
     /// Public versions out of the log until they can be checked, with why.
     unchecked: Mutex<BTreeMap<(ModulePath, Version), String>>,
     stats: ChecksumDbStats,
+    /// The newest signed head, for whoever publishes it (the pool).
+    heads: watch::Sender<Option<Vec<u8>>>,
 }
 
 impl ChecksumDb {
@@ -121,6 +123,7 @@ impl ChecksumDb {
             check,
             unchecked: Mutex::new(BTreeMap::new()),
             stats,
+            heads: watch::Sender::new(None),
         });
         let appender = Appender {
             db: Arc::clone(&inner),
@@ -142,6 +145,11 @@ impl ChecksumDb {
     /// The store the log lives in.
     pub fn index(&self) -> &Arc<Index> {
         &self.inner.index
+    }
+
+    /// The newest signed head, as it changes (`None` before the first is signed).
+    pub fn heads(&self) -> watch::Receiver<Option<Vec<u8>>> {
+        self.inner.heads.subscribe()
     }
 
     /// The public database versions are checked against, if any.
@@ -198,13 +206,24 @@ impl Inner {
         let log = self.index.checksum_log();
         let size = log.size()?;
         self.stats.set_size(size);
-        if let Some(stored) = log.head(size)? {
-            return Ok((size, stored));
-        }
-        let hash = log.tree_hash(size)?;
-        let head = TreeHead::new(size, hash).map_err(|e| ChecksumDbError::Head(e.to_string()))?;
-        let note = head.sign(&self.key).to_bytes();
-        Ok((size, log.store_head(size, &note)?))
+        let stored = match log.head(size)? {
+            Some(stored) => stored,
+            None => {
+                let hash = log.tree_hash(size)?;
+                let head =
+                    TreeHead::new(size, hash).map_err(|e| ChecksumDbError::Head(e.to_string()))?;
+                let note = head.sign(&self.key).to_bytes();
+                log.store_head(size, &note)?
+            }
+        };
+        self.heads.send_if_modified(|newest| {
+            let changed = newest.as_deref() != Some(stored.as_slice());
+            if changed {
+                *newest = Some(stored.clone());
+            }
+            changed
+        });
+        Ok((size, stored))
     }
 }
 

@@ -11,11 +11,13 @@
 //! forwarded, peers' feeds synced, and misses filled from peers before the VCS
 //! (docs/architecture.md).
 
+pub mod audit;
 pub mod checksum_db;
 pub mod cli;
 mod clock;
 pub mod config;
 mod error_chain;
+pub mod evidence;
 pub mod fetch;
 pub mod http;
 pub mod http_client;

@@ -5,8 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
-use delos_node::cli::{ChecksumDbCommand, Cli, Command, ImportArgs, KeyArgs, RepinArgs, ServeArgs};
+use delos_node::cli::{
+    AuditArgs, ChecksumDbCommand, Cli, Command, ImportArgs, KeyArgs, RepinArgs, ServeArgs,
+};
 use delos_node::config::Config;
+use delos_node::evidence::ForkEvidenceFile;
 use delos_node::keys::NodeKeys;
 use delos_node::server::{Node, maintenance_fetcher, wait_for_signal};
 
@@ -29,6 +32,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Verify(args)) => verify(*args),
         Some(Command::Repin(args)) => repin(*args),
         Some(Command::ChecksumDb(ChecksumDbCommand::Key(args))) => print_checksum_db_key(*args),
+        Some(Command::Audit(args)) => audit(*args),
         None => Ok(Cli::command().print_help()?),
     }
 }
@@ -161,6 +165,14 @@ fn repin(args: RepinArgs) -> anyhow::Result<()> {
 /// `delos checksum-db key`: print the verifier key of the node's checksum database.
 fn print_checksum_db_key(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config::load(args)?;
+    let (_, key) = checksum_db_key(&config)?;
+    writeln!(std::io::stdout().lock(), "{}", key.verifier_key()).context("writing to stdout")
+}
+
+/// The name of the configured checksum database and its note key (created if absent).
+fn checksum_db_key(
+    config: &Config,
+) -> anyhow::Result<(&str, delos_pool_protocol::sumdb::SignerKey)> {
     let name = config
         .checksum_db
         .as_deref()
@@ -168,7 +180,66 @@ fn print_checksum_db_key(args: ServeArgs) -> anyhow::Result<()> {
     let path = config.checksum_db_key_file();
     let key = delos_node::keys::load_or_create_note_key(&path, name)
         .with_context(|| format!("loading the checksum database key {}", path.display()))?;
-    writeln!(std::io::stdout().lock(), "{}", key.verifier_key()).context("writing to stdout")
+    Ok((name, key))
+}
+
+/// `delos audit`: fork evidence files, or the stopped node's own checksum log.
+fn audit(args: AuditArgs) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if !args.evidence.is_empty() {
+        let mut unproved = 0;
+        for path in &args.evidence {
+            let checked = ForkEvidenceFile::read(path).and_then(|file| {
+                let fork = file.verify()?;
+                Ok((file.verifier, fork))
+            });
+            match checked {
+                Ok((verifier, fork)) => writeln!(
+                    out,
+                    "{}: FORK PROVED: {verifier} signed size {} as {} and size {} as {}",
+                    path.display(),
+                    fork.older.size(),
+                    fork.older.hash(),
+                    fork.newer.size(),
+                    fork.newer.hash()
+                ),
+                Err(err) => {
+                    unproved += 1;
+                    let error = format!("{:#}", anyhow::Error::from(err));
+                    writeln!(out, "{}: NOT A PROOF: {error}", path.display())
+                }
+            }
+            .context("writing to stdout")?;
+        }
+        anyhow::ensure!(unproved == 0, "{unproved} evidence files prove no fork");
+        return Ok(());
+    }
+    let config = Config::load(args.node)?;
+    let (name, key) = checksum_db_key(&config)?;
+    let verifier = key.verifier_key();
+    let verifiers = delos_pool_protocol::sumdb::Verifiers::new([verifier.clone()])?;
+    let index = delos_registry_index::Index::open(config.store_dir())
+        .with_context(|| format!("opening the store {}", config.store_dir().display()))?;
+    let report = delos_node::audit::audit_log(&index, &verifiers, &verifier.to_string())?;
+    for finding in &report.findings {
+        writeln!(out, "{finding}").context("writing to stdout")?;
+    }
+    writeln!(
+        out,
+        "audited {}: {} records, {} tiles, {} signed heads: {} disagreements",
+        name,
+        report.records,
+        report.tiles,
+        report.heads,
+        report.findings.len()
+    )
+    .context("writing to stdout")?;
+    anyhow::ensure!(
+        report.findings.is_empty(),
+        "{} disagreements in the checksum log",
+        report.findings.len()
+    );
+    Ok(())
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`), colours only on a terminal.

@@ -136,6 +136,9 @@ impl Node {
         let telemetry = Arc::new(Telemetry::new(registry, fetcher.counters(), stats));
         let relay = start_relay(&config, &fetcher, private.clone(), &telemetry).await?;
         let checksum_db = start_checksum_db(&config, &fetcher, &relay, private, &telemetry).await?;
+        if let (Some(pool), Some(db)) = (&pool, &checksum_db) {
+            pool.publish_log_heads(db.verifier_key().to_string(), db.heads());
+        }
         let state = AppState::new(fetcher.clone(), telemetry, config.fetch_timeout);
         let state = state.with_pool(pool.clone()).with_sumdb(relay);
         let app = router(state.with_checksum_db(checksum_db.clone()));
@@ -312,6 +315,7 @@ async fn start_pool(
     let limits = RecordLimits::new(trust.clone(), config.record_cap());
     let setup = PoolSetup::new(&keys.identity, p2p, index, private)
         .with_record_limits(limits)
+        .with_evidence_dir(config.data_dir.join("evidence"))
         .with_metrics(gossipsub);
     let pool = Pool::start(setup).await.map_err(StartError::Pool)?;
     let hooks = Arc::new(pool.clone());

@@ -32,9 +32,11 @@
 //! the peer does not speak 2.
 
 mod feed_id;
+mod heads;
 mod pool_name;
 
 pub use feed_id::FeedId;
+pub use heads::{HeadGossip, MAX_GOSSIPED_NOTE_BYTES};
 pub use pool_name::{InvalidPoolName, PoolName};
 
 use serde::{Deserialize, Serialize};

@@ -46,6 +46,7 @@
 //! # }
 //! ```
 
+pub mod fork_proof;
 pub mod lookup;
 pub mod note;
 pub mod proof;
@@ -59,6 +60,7 @@ pub mod tile;
 pub mod tlog;
 pub mod tree_head;
 
+pub use fork_proof::{ForkProofError, MAX_FORK_PROOF_RECORDS, ProvedFork, check_fork};
 pub use lookup::{Lookup, LookupError};
 pub use note::{
     InvalidKeyName, InvalidSignerKey, InvalidVerifierKey, KeyHash, KeyName, KeyProblem, Note,

@@ -277,6 +277,18 @@ impl ChecksumLog<'_> {
             .get(SUMDB_LOG_HEADS, &size.to_be_bytes())?)
     }
 
+    /// Every signed head stored, with its size, smallest first.
+    pub fn heads(&self) -> Result<Vec<(u64, Vec<u8>)>, LogError> {
+        self.index
+            .meta()
+            .scan_prefix(SUMDB_LOG_HEADS, &[])?
+            .map(|pair| {
+                let (key, note) = pair?;
+                Ok((decode_u64(SUMDB_LOG_HEADS.as_str(), &key, &key)?, note))
+            })
+            .collect()
+    }
+
     /// The signed head of the largest size stored, with its size.
     pub fn latest_head(&self) -> Result<Option<(u64, Vec<u8>)>, LogError> {
         match self.index.meta().last(SUMDB_LOG_HEADS)? {

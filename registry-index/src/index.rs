@@ -159,7 +159,19 @@ impl Index {
 
     /// The checksum-database relay's durable cache: full tiles, newest heads, fork evidence.
     pub fn sumdb_cache(&self) -> SumdbCache<'_> {
-        SumdbCache { index: self }
+        SumdbCache {
+            index: self,
+            trees: crate::sumdb_cache::HeadTrees::RELAY,
+        }
+    }
+
+    /// The newest signed head of every checksum log the pool gossips, keyed by the log's
+    /// verifier key, and the fork evidence members found (tiles are not kept here).
+    pub fn pool_log_heads(&self) -> SumdbCache<'_> {
+        SumdbCache {
+            index: self,
+            trees: crate::sumdb_cache::HeadTrees::POOL,
+        }
     }
 
     /// The conflict evidence: disagreeing signed records, kept, never served.

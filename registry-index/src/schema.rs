@@ -101,6 +101,14 @@ pub const SUMDB_FORKS: TreeName = TreeName("sumdb-forks-v1");
 /// verified lookup answer. See [`crate::checksum_log`].
 pub const SUMDB_LOG_CONFLICTS: TreeName = TreeName("sumdb-log-conflicts-v1");
 
+/// The newest signed head of each checksum log gossiped in the pool: key the log's verifier
+/// key, value the signed note.
+pub const POOL_LOG_HEADS: TreeName = TreeName("pool-log-heads-v1");
+
+/// Fork evidence of checksum logs gossiped in the pool, as [`SUMDB_FORKS`] with the verifier
+/// key in place of the database name.
+pub const POOL_LOG_FORKS: TreeName = TreeName("pool-log-forks-v1");
+
 /// Every tree the index uses; a backend may open them all up front.
 pub const ALL_TREES: &[TreeName] = &[
     VERSIONS,
@@ -120,6 +128,8 @@ pub const ALL_TREES: &[TreeName] = &[
     SUMDB_TILES,
     SUMDB_HEADS,
     SUMDB_FORKS,
+    POOL_LOG_HEADS,
+    POOL_LOG_FORKS,
 ];
 
 /// Separates the module path from the version in a key. A validated module path never contains

@@ -13,7 +13,9 @@ use delos_pool_protocol::hash::Sha256;
 use crate::blobs::BlobError;
 use crate::index::Index;
 use crate::meta::{MetaError, Swap};
-use crate::schema::{SUMDB_FORKS, SUMDB_HEADS, SUMDB_TILES, TreeName};
+use crate::schema::{
+    POOL_LOG_FORKS, POOL_LOG_HEADS, SUMDB_FORKS, SUMDB_HEADS, SUMDB_TILES, TreeName,
+};
 
 /// The most bytes of a cached tile read back (a full data tile of 256 large records).
 pub const MAX_TILE_BYTES: u64 = 16 << 20;
@@ -22,6 +24,28 @@ pub const MAX_TILE_BYTES: u64 = 16 << 20;
 #[derive(Debug, Clone, Copy)]
 pub struct SumdbCache<'a> {
     pub(crate) index: &'a Index,
+    pub(crate) trees: HeadTrees,
+}
+
+/// Where a [`SumdbCache`] keeps newest heads and fork evidence: the relay's trees, or the
+/// pool's (logs watched over the pool, keyed by verifier key instead of database name).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeadTrees {
+    heads: TreeName,
+    forks: TreeName,
+}
+
+impl HeadTrees {
+    /// The relay's databases.
+    pub(crate) const RELAY: HeadTrees = HeadTrees {
+        heads: SUMDB_HEADS,
+        forks: SUMDB_FORKS,
+    };
+    /// The logs whose heads members gossip, keyed by verifier key.
+    pub(crate) const POOL: HeadTrees = HeadTrees {
+        heads: POOL_LOG_HEADS,
+        forks: POOL_LOG_FORKS,
+    };
 }
 
 /// Two signed tree heads of one database that cannot both be true, as the relay received
@@ -137,7 +161,7 @@ impl SumdbCache<'_> {
 
     /// The newest signed tree head verified for `database`, if any.
     pub fn newest_head(&self, database: &str) -> Result<Option<Vec<u8>>, SumdbCacheError> {
-        self.get(SUMDB_HEADS, database, database.as_bytes(), "head")
+        self.get(self.trees.heads, database, database.as_bytes(), "head")
     }
 
     /// Replaces the newest head of `database` with `head` if it still is `expected`; returns
@@ -150,10 +174,26 @@ impl SumdbCache<'_> {
     ) -> Result<bool, SumdbCacheError> {
         let meta = self.index.meta();
         let swap = meta
-            .compare_and_swap(SUMDB_HEADS, database.as_bytes(), expected, head)
+            .compare_and_swap(self.trees.heads, database.as_bytes(), expected, head)
             .map_err(meta_err(database, "head"))?;
         meta.flush().map_err(meta_err(database, "head"))?;
         Ok(swap == Swap::Done)
+    }
+
+    /// Every database's newest head, by name.
+    pub fn newest_heads(&self) -> Result<Vec<(String, Vec<u8>)>, SumdbCacheError> {
+        let pairs = self
+            .index
+            .meta()
+            .scan_prefix(self.trees.heads, &[])
+            .map_err(meta_err("*", "heads"))?;
+        pairs
+            .map(|pair| {
+                let (key, value) = pair.map_err(meta_err("*", "heads"))?;
+                let name = String::from_utf8(key).map_err(|_| malformed("*", "head"))?;
+                Ok((name, value))
+            })
+            .collect()
     }
 
     /// Keeps `fork` as evidence; durable when this returns. Returns whether it is new (the
@@ -168,7 +208,7 @@ impl SumdbCache<'_> {
         value.extend_from_slice(&fork.newer);
         let meta = self.index.meta();
         let swap = meta
-            .compare_and_swap(SUMDB_FORKS, &key, None, &value)
+            .compare_and_swap(self.trees.forks, &key, None, &value)
             .map_err(meta_err(database, "fork"))?;
         meta.flush().map_err(meta_err(database, "fork"))?;
         Ok(swap == Swap::Done)
@@ -179,7 +219,7 @@ impl SumdbCache<'_> {
         let pairs = self
             .index
             .meta()
-            .scan_prefix(SUMDB_FORKS, &[])
+            .scan_prefix(self.trees.forks, &[])
             .map_err(meta_err("*", "forks"))?;
         pairs
             .map(|pair| {

@@ -61,6 +61,23 @@ pub enum Command {
     /// The node's own checksum database (`--checksum-db`).
     #[command(subcommand)]
     ChecksumDb(ChecksumDbCommand),
+    /// Audit the node's own checksum log end to end (every record against the store's pins,
+    /// every tile, every head it signed or saw gossiped), or with --evidence check fork
+    /// evidence files offline. Prints a report; exits non-zero on any disagreement (or on
+    /// evidence that proves no fork). Takes the node's flags or --config; stop it first.
+    Audit(Box<AuditArgs>),
+}
+
+/// Arguments of `delos audit`.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// A fork evidence file (as a node writes into `<data dir>/evidence/`) to check with its
+    /// key alone, no store needed. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Vec<std::path::PathBuf>,
+    /// The node's flags (or --config): data dir, --checksum-db and its key.
+    #[command(flatten)]
+    pub node: ServeArgs,
 }
 
 /// `delos checksum-db` subcommands.

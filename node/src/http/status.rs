@@ -47,6 +47,7 @@ pub(crate) async fn status(State(state): State<AppState>) -> Response {
         (Some(mut pool), Some(Value::Object(swarm))) => {
             pool.insert("enabled".into(), true.into());
             pool.extend(swarm);
+            pool.extend(log_heads_status(&state).await);
             Value::Object(pool)
         }
         _ => json!({ "enabled": false }),
@@ -103,6 +104,54 @@ async fn checksum_db_status(db: &ChecksumDb) -> Map<String, Value> {
     status.insert("public_check".into(), check.into());
     status.insert("public_conflict_list".into(), conflicts);
     status.insert("public_unchecked_list".into(), unchecked.into());
+    status
+}
+
+/// The checksum logs members gossip: the newest head seen per log (its verifier key, size and
+/// hash), and every fork proved (both signed heads as text).
+async fn log_heads_status(state: &AppState) -> Map<String, Value> {
+    let index = Arc::clone(state.fetcher.index());
+    let read = tokio::task::spawn_blocking(move || {
+        let store = index.pool_log_heads();
+        Ok::<_, delos_registry_index::SumdbCacheError>((store.newest_heads()?, store.forks()?))
+    })
+    .await;
+    let mut status = Map::new();
+    let (heads, forks) = match read {
+        Ok(Ok(read)) => read,
+        Ok(Err(err)) => {
+            status.insert("log_heads_error".into(), err.to_string().into());
+            return status;
+        }
+        Err(err) => {
+            status.insert("log_heads_error".into(), err.to_string().into());
+            return status;
+        }
+    };
+    let heads: Vec<Value> = heads
+        .iter()
+        .map(|(verifier, note)| {
+            let text = String::from_utf8_lossy(note);
+            let mut lines = text.lines().skip(1);
+            json!({
+                "verifier": verifier,
+                "size": lines.next().and_then(|size| size.parse::<u64>().ok()),
+                "hash": lines.next(),
+            })
+        })
+        .collect();
+    let forks: Vec<Value> = forks
+        .iter()
+        .map(|fork| {
+            json!({
+                "verifier": fork.database,
+                "first": String::from_utf8_lossy(&fork.older),
+                "second": String::from_utf8_lossy(&fork.newer),
+            })
+        })
+        .collect();
+    status.insert("log_heads".into(), heads.into());
+    status.insert("log_fork_evidence".into(), forks.into());
     status
 }
 

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::behaviour::{Behaviour, BehaviourEvent};
-use super::handle::Command;
+use super::handle::{Command, Topic};
 use super::sync::SyncVersion;
 use super::{BlobSource, ConnectedPeer, FeedSource, P2pConfig, PoolEvent, PoolStatus, ServeLimits};
 use super::{discovery, gossip, sync, transfer};
@@ -40,6 +40,7 @@ pub struct EventLoop {
     events: mpsc::Sender<PoolEvent>,
     pool: PoolName,
     topic: IdentTopic,
+    heads_topic: IdentTopic,
     listen_addrs_are_external: bool,
     bootstrap: Vec<(PeerId, Multiaddr)>,
     redial_interval: Duration,
@@ -77,6 +78,7 @@ impl EventLoop {
             commands,
             events,
             topic: gossip::records_topic(&config.pool),
+            heads_topic: gossip::heads_topic(&config.pool),
             pool: config.pool.clone(),
             listen_addrs_are_external: config.listen_addrs_are_external,
             bootstrap,
@@ -127,12 +129,12 @@ impl EventLoop {
 
     fn on_command(&mut self, command: Command) {
         match command {
-            Command::Publish { wire, reply } => {
-                let result = self
-                    .swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .publish(self.topic.clone(), wire);
+            Command::Publish { topic, wire, reply } => {
+                let topic = match topic {
+                    Topic::Records => self.topic.clone(),
+                    Topic::Heads => self.heads_topic.clone(),
+                };
+                let result = self.swarm.behaviour_mut().gossipsub.publish(topic, wire);
                 let _ = reply.send(result);
             }
             Command::ReportValidation {
@@ -303,6 +305,9 @@ impl EventLoop {
     /// The cheap checks (size, decode, signature) happen here; valid records go to the node,
     /// which stores them and reports the verdict.
     fn on_gossip(&mut self, source: PeerId, id: gossipsub::MessageId, message: gossipsub::Message) {
+        if message.topic == self.heads_topic.hash() {
+            return self.on_head_gossip(source, id, &message.data);
+        }
         let record = match gossip::check_record(&message.data) {
             Ok(record) => record,
             Err(reason) => {
@@ -324,6 +329,28 @@ impl EventLoop {
             // The node is behind (or gone): drop the record without penalising the sender;
             // sync will bring it later.
             tracing::warn!(peer = %source, "pool event queue full; ignoring a gossiped record");
+            self.report(&id, &source, MessageAcceptance::Ignore);
+        }
+    }
+
+    /// Heads-topic messages: decoded and bounded here, signatures checked by the node.
+    fn on_head_gossip(&mut self, source: PeerId, id: gossipsub::MessageId, payload: &[u8]) {
+        let gossip = match gossip::check_head(payload) {
+            Ok(gossip) => gossip,
+            Err(reason) => {
+                tracing::info!(peer = %source, error = %reason, "rejecting head gossip");
+                self.report(&id, &source, MessageAcceptance::Reject);
+                self.tell(PoolEvent::HeadRejected { source, reason });
+                return;
+            }
+        };
+        let event = PoolEvent::HeadReceived {
+            message_id: id.clone(),
+            propagation_source: source,
+            gossip: Box::new(gossip),
+        };
+        if self.events.try_send(event).is_err() {
+            tracing::warn!(peer = %source, "pool event queue full; ignoring a gossiped head");
             self.report(&id, &source, MessageAcceptance::Ignore);
         }
     }

@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use delos_pool_protocol::Sha256;
-use delos_pool_protocol::messages::{GOSSIP_MAX_TRANSMIT_BYTES, PoolName};
+use delos_pool_protocol::codec;
+use delos_pool_protocol::messages::{
+    GOSSIP_MAX_TRANSMIT_BYTES, HeadGossip, MAX_GOSSIPED_NOTE_BYTES, PoolName,
+};
 use delos_pool_protocol::signing::{SignedRecord, SigningError, VerifiedRecord};
 use delos_pool_protocol::{Canonical, CodecError};
 use libp2p::gossipsub::{
@@ -37,6 +40,52 @@ pub enum RecordRejection {
     /// The record inside does not verify (bad signature, bad encoding, unusable signer).
     #[error("gossiped record does not verify")]
     Invalid(#[source] SigningError),
+}
+
+/// Why an incoming head message was rejected before the node saw it. Its sender is
+/// penalised.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeadRejection {
+    /// The payload is larger than a head message can be.
+    #[error("head gossip of {len} bytes is larger than a head message ({max} bytes)")]
+    TooLarge {
+        /// The payload length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The payload is not a head message.
+    #[error("head gossip is malformed")]
+    Malformed(#[source] CodecError),
+    /// A note in it is longer than a gossiped note may be.
+    #[error("head gossip carries a note longer than {max} bytes")]
+    NoteTooLong {
+        /// The limit.
+        max: usize,
+    },
+}
+
+/// The size and decode checks of a heads-topic message; the node checks the signatures.
+pub fn check_head(payload: &[u8]) -> Result<HeadGossip, HeadRejection> {
+    if payload.len() > HeadGossip::MAX_BYTES {
+        return Err(HeadRejection::TooLarge {
+            len: payload.len(),
+            max: HeadGossip::MAX_BYTES,
+        });
+    }
+    let gossip: HeadGossip = codec::decode(payload).map_err(HeadRejection::Malformed)?;
+    if !gossip.notes_fit() {
+        return Err(HeadRejection::NoteTooLong {
+            max: MAX_GOSSIPED_NOTE_BYTES,
+        });
+    }
+    Ok(gossip)
+}
+
+/// The pool's tree-head topic.
+pub(crate) fn heads_topic(pool: &PoolName) -> IdentTopic {
+    IdentTopic::new(pool.heads_topic())
 }
 
 /// The pool's record topic.
@@ -80,11 +129,11 @@ fn history_length(heartbeat: Duration) -> usize {
     usize::try_from(beats).unwrap_or(usize::MAX).max(5)
 }
 
-/// Gossipsub's metric settings: labels for the pool's one topic only (a peer naming other
+/// Gossipsub's metric settings: labels for the pool's two topics only (a peer naming other
 /// topics cannot add label values), score buckets at the thresholds in use.
 fn metrics_config(thresholds: &PeerScoreThresholds) -> MetricsConfig {
     let mut config = MetricsConfig {
-        max_topics: 1,
+        max_topics: 2,
         max_never_subscribed_topics: 0,
         ..MetricsConfig::default()
     };
@@ -93,7 +142,7 @@ fn metrics_config(thresholds: &PeerScoreThresholds) -> MetricsConfig {
 }
 
 /// The gossipsub behaviour for `config.pool`, signing its envelopes with `keypair`, subscribed
-/// to the records topic, counting its traffic in `registry`.
+/// to the records and heads topics, counting its traffic in `registry`.
 pub(crate) fn behaviour(
     keypair: &Keypair,
     config: &P2pConfig,
@@ -118,15 +167,17 @@ pub(crate) fn behaviour(
                 reason: reason.to_owned(),
             })?
             .with_metrics(registry, metrics_config(&thresholds));
-    let topic = records_topic(&config.pool);
+    let topics = [records_topic(&config.pool), heads_topic(&config.pool)];
     gossip
-        .with_peer_score(score_params(&topic), thresholds)
+        .with_peer_score(score_params(&topics), thresholds)
         .map_err(|reason| SpawnError::Gossip { reason })?;
-    gossip.subscribe(&topic).map_err(SpawnError::Subscribe)?;
+    for topic in &topics {
+        gossip.subscribe(topic).map_err(SpawnError::Subscribe)?;
+    }
     Ok(gossip)
 }
 
-/// Peer scores that punish invalid records hard and reward little.
+/// Peer scores that punish invalid records (and head messages) hard and reward little.
 ///
 /// One rejected record costs 1000 points (squared per record counted, decaying by 10% a
 /// second), while everything good a peer can earn is capped at [`MAX_POSITIVE_SCORE`], so its
@@ -135,7 +186,7 @@ pub(crate) fn behaviour(
 /// delivery-rate penalties are off: a quiet pool sends few records, and an honest peer with
 /// nothing to say must not be punished. IP colocation is off too: an organisation may run
 /// many nodes behind one address.
-fn score_params(topic: &IdentTopic) -> PeerScoreParams {
+fn score_params(topics: &[IdentTopic]) -> PeerScoreParams {
     let topic_params = TopicScoreParams {
         topic_weight: 1.0,
         time_in_mesh_weight: 0.01,
@@ -149,7 +200,10 @@ fn score_params(topic: &IdentTopic) -> PeerScoreParams {
         ..TopicScoreParams::default()
     };
     PeerScoreParams {
-        topics: HashMap::from([(topic.hash(), topic_params)]),
+        topics: topics
+            .iter()
+            .map(|topic| (topic.hash(), topic_params.clone()))
+            .collect::<HashMap<_, _>>(),
         topic_score_cap: MAX_POSITIVE_SCORE,
         ip_colocation_factor_weight: 0.0,
         ..PeerScoreParams::default()

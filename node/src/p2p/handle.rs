@@ -26,6 +26,7 @@ use super::{ConnectedPeer, ExpiringPeers, PoolStatus, discovery};
 #[derive(Debug)]
 pub(crate) enum Command {
     Publish {
+        topic: Topic,
         wire: Vec<u8>,
         reply: oneshot::Sender<Result<MessageId, PublishError>>,
     },
@@ -52,6 +53,15 @@ pub(crate) enum Command {
     Shutdown {
         reply: oneshot::Sender<()>,
     },
+}
+
+/// The pool's gossip topics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Topic {
+    /// Signed provenance records.
+    Records,
+    /// Checksum-log heads and fork proofs.
+    Heads,
 }
 
 /// Why a [`PoolHandle`] call failed.
@@ -113,9 +123,25 @@ impl PoolHandle {
     ///
     /// [`SignedRecord::to_wire`]: delos_pool_protocol::signing::SignedRecord::to_wire
     pub async fn publish(&self, wire: Vec<u8>) -> Result<MessageId, HandleError> {
-        self.ask(|reply| Command::Publish { wire, reply })
-            .await?
-            .map_err(HandleError::Publish)
+        self.ask(|reply| Command::Publish {
+            topic: Topic::Records,
+            wire,
+            reply,
+        })
+        .await?
+        .map_err(HandleError::Publish)
+    }
+
+    /// Publishes a [`HeadGossip`](delos_pool_protocol::messages::HeadGossip)'s wire form on
+    /// the heads topic.
+    pub async fn publish_head(&self, wire: Vec<u8>) -> Result<MessageId, HandleError> {
+        self.ask(|reply| Command::Publish {
+            topic: Topic::Heads,
+            wire,
+            reply,
+        })
+        .await?
+        .map_err(HandleError::Publish)
     }
 
     /// Answers a [`PoolEvent::RecordReceived`](super::PoolEvent::RecordReceived): `Accept`

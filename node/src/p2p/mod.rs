@@ -93,8 +93,9 @@ use prometheus_client::registry::Registry;
 use tokio::sync::{Semaphore, mpsc};
 
 use behaviour::Behaviour;
+use delos_pool_protocol::messages::HeadGossip;
 use event_loop::Servers;
-use gossip::RecordRejection;
+use gossip::{HeadRejection, RecordRejection};
 
 /// What the pool tells the node.
 #[derive(Debug)]
@@ -113,6 +114,23 @@ pub enum PoolEvent {
         record: Box<VerifiedRecord>,
         /// The signed record's wire form, exactly as received.
         wire_bytes: Vec<u8>,
+    },
+    /// A heads-topic message that decodes, within its size limits. The node checks its
+    /// signatures and answers with [`PoolHandle::report_validation`] like for a record.
+    HeadReceived {
+        /// Gossipsub's id for the message.
+        message_id: MessageId,
+        /// The peer that sent it to this node.
+        propagation_source: PeerId,
+        /// The message.
+        gossip: Box<HeadGossip>,
+    },
+    /// A heads-topic message failed the first checks; it was rejected and `source` penalised.
+    HeadRejected {
+        /// The peer that sent it.
+        source: PeerId,
+        /// What was wrong.
+        reason: HeadRejection,
     },
     /// A peer of this pool connected and identified itself (its protocols match this pool's).
     /// A good moment to sync its feed. May repeat for one peer (identify runs again later).

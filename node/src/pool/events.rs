@@ -13,6 +13,7 @@ use libp2p::PeerId;
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use tokio::sync::{Semaphore, mpsc};
 
+use super::log_heads::HeadWatch;
 use super::{PoolStats, RecordLimits};
 use crate::p2p::{PoolEvent, PoolHandle};
 use crate::provenance::{sharing_of, warn_conflicts};
@@ -30,6 +31,7 @@ pub struct EventHandler {
     stats: Arc<PoolStats>,
     sync_requests: mpsc::Sender<PeerId>,
     limits: Arc<RecordLimits>,
+    heads: Arc<HeadWatch>,
 }
 
 impl EventHandler {
@@ -40,6 +42,7 @@ impl EventHandler {
         private: PrivatePatterns,
         stats: Arc<PoolStats>,
         sync_requests: mpsc::Sender<PeerId>,
+        heads: Arc<HeadWatch>,
     ) -> EventHandler {
         EventHandler {
             handle,
@@ -48,6 +51,7 @@ impl EventHandler {
             stats,
             sync_requests,
             limits: Arc::new(RecordLimits::unlimited()),
+            heads,
         }
     }
 
@@ -83,6 +87,26 @@ impl EventHandler {
                 PoolEvent::RecordRejected { source, reason } => {
                     self.stats.rejected();
                     tracing::info!(peer = %source, %reason, "rejected a gossiped record");
+                }
+                PoolEvent::HeadReceived {
+                    message_id,
+                    propagation_source,
+                    gossip,
+                } => {
+                    let Ok(permit) = Arc::clone(&inserts).acquire_owned().await else {
+                        return;
+                    };
+                    let heads = Arc::clone(&self.heads);
+                    tokio::spawn(async move {
+                        heads
+                            .on_gossip(message_id, propagation_source, *gossip)
+                            .await;
+                        drop(permit);
+                    });
+                }
+                PoolEvent::HeadRejected { source, reason } => {
+                    self.stats.head_rejected();
+                    tracing::info!(peer = %source, %reason, "rejected gossiped head");
                 }
                 PoolEvent::PeerIdentified { peer_id } => {
                     // Full queue: a sync is due anyway; the periodic round catches up.

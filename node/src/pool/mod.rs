@@ -15,6 +15,7 @@
 //! runs exactly as before.
 
 pub mod events;
+pub mod log_heads;
 pub(crate) mod peer_fill;
 pub mod record_limits;
 pub mod report;
@@ -24,6 +25,7 @@ pub mod sync;
 #[cfg(test)]
 mod tests;
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,13 +36,14 @@ use delos_pool_protocol::version::Version;
 use delos_registry_index::Index;
 use libp2p::PeerId;
 use prometheus_client::registry::Registry;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::keys::identity_keypair;
 use crate::p2p::{self, P2pConfig, PoolEvent, PoolHandle, PoolStatus, SpawnError};
 
 pub use crate::telemetry::{PoolStats, PoolStatsSnapshot};
+pub use log_heads::HeadWatch;
 pub use record_limits::RecordLimits;
 
 /// How long start-up waits for the listeners to report their addresses (for the log line).
@@ -57,6 +60,7 @@ struct Inner {
     handle: PoolHandle,
     stats: Arc<PoolStats>,
     private: PrivatePatterns,
+    heads: Arc<HeadWatch>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -76,6 +80,8 @@ pub struct PoolSetup<'a> {
     pub limits: RecordLimits,
     /// Where gossipsub registers its metrics (default: nowhere; [`Self::with_metrics`]).
     pub metrics: Option<&'a mut Registry>,
+    /// Where fork evidence files are written (`None`: kept in the store only).
+    pub evidence_dir: Option<PathBuf>,
 }
 
 impl<'a> PoolSetup<'a> {
@@ -93,6 +99,7 @@ impl<'a> PoolSetup<'a> {
             private,
             limits: RecordLimits::unlimited(),
             metrics: None,
+            evidence_dir: None,
         }
     }
 
@@ -100,6 +107,12 @@ impl<'a> PoolSetup<'a> {
     /// [`Telemetry::gossipsub`](crate::telemetry::Telemetry::gossipsub)).
     pub fn with_metrics(mut self, registry: &'a mut Registry) -> PoolSetup<'a> {
         self.metrics = Some(registry);
+        self
+    }
+
+    /// Writes fork evidence files into `dir`.
+    pub fn with_evidence_dir(mut self, dir: PathBuf) -> PoolSetup<'a> {
+        self.evidence_dir = Some(dir);
         self
     }
 
@@ -124,13 +137,20 @@ impl Pool {
         let (handle, events, event_loop) =
             p2p::spawn_with_metrics(&keypair, setup.config, sources.clone(), sources, registry)?;
         let stats = Arc::new(PoolStats::default());
+        let heads = Arc::new(HeadWatch::new(
+            Arc::clone(&setup.index),
+            handle.clone(),
+            Arc::clone(&stats),
+            setup.evidence_dir.clone(),
+        ));
         let mut tasks = vec![tokio::spawn(event_loop.run())];
-        tasks.extend(spawn_node_side(&handle, events, &setup, &stats));
+        tasks.extend(spawn_node_side(&handle, events, &setup, &stats, &heads));
         log_started(&handle, setup.config.listen.len()).await;
         let inner = Inner {
             handle,
             stats,
             private: setup.private,
+            heads,
             tasks: Mutex::new(tasks),
         };
         Ok(Pool {
@@ -175,6 +195,21 @@ impl Pool {
         if let Err(err) = handle.provide(module, version).await {
             self.inner.stats.announce_failed();
             tracing::debug!(%module, %version, error = %err, "not provided in Kademlia");
+        }
+    }
+
+    /// Publishes the node's own checksum log heads, `verifier`'s, as `heads` changes (and every
+    /// [`log_heads::REPUBLISH`]); stops with the pool.
+    pub fn publish_log_heads(&self, verifier: String, heads: watch::Receiver<Option<Vec<u8>>>) {
+        let task = tokio::spawn(log_heads::publish_heads(
+            self.inner.handle.clone(),
+            Arc::clone(&self.inner.heads),
+            verifier,
+            heads,
+        ));
+        match self.inner.tasks.lock() {
+            Ok(mut tasks) => tasks.push(task),
+            Err(poisoned) => poisoned.into_inner().push(task),
         }
     }
 
@@ -224,6 +259,7 @@ fn spawn_node_side(
     events: mpsc::Receiver<PoolEvent>,
     setup: &PoolSetup<'_>,
     stats: &Arc<PoolStats>,
+    heads: &Arc<HeadWatch>,
 ) -> [JoinHandle<()>; 2] {
     let limits = Arc::new(setup.limits.clone());
     let syncer = sync::Syncer::new(handle.clone(), Arc::clone(&setup.index), &setup.private)
@@ -235,6 +271,7 @@ fn spawn_node_side(
         setup.private.clone(),
         Arc::clone(stats),
         sync_requests,
+        Arc::clone(heads),
     )
     .with_record_limits(limits);
     [sync_task, tokio::spawn(handler.run(events))]

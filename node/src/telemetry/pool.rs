@@ -3,9 +3,9 @@
 
 use prometheus_client::metrics::counter::Counter;
 
-use super::table::Entry;
+use super::table::{Entry, U64Gauge};
 
-/// The pool's counters (all only ever grow). Cheap to share in an `Arc`.
+/// The pool's counters and its log-fork gauge. Cheap to share in an `Arc`.
 #[derive(Debug, Default)]
 pub struct PoolStats {
     records_received: Counter,
@@ -16,6 +16,9 @@ pub struct PoolStats {
     sync_failures: Counter,
     records_announced: Counter,
     announce_failures: Counter,
+    log_heads_received: Counter,
+    log_heads_rejected: Counter,
+    log_forks: U64Gauge,
 }
 
 /// A copy of [`PoolStats`] at one moment.
@@ -65,6 +68,18 @@ impl PoolStats {
         self.records_new.inc();
     }
 
+    pub(crate) fn head_received(&self) {
+        self.log_heads_received.inc();
+    }
+
+    pub(crate) fn head_rejected(&self) {
+        self.log_heads_rejected.inc();
+    }
+
+    pub(crate) fn set_log_forks(&self, forks: u64) {
+        self.log_forks.set(forks);
+    }
+
     pub(crate) fn rejected(&self) {
         self.records_rejected.inc();
     }
@@ -92,6 +107,21 @@ impl PoolStats {
     /// The `pool` section's counters.
     pub(crate) fn table(&self) -> Vec<Entry> {
         vec![
+            Entry::counter(
+                "log_heads_received",
+                "Gossiped checksum-log heads and fork proofs that decoded",
+                &self.log_heads_received,
+            ),
+            Entry::counter(
+                "log_heads_rejected",
+                "Gossiped head messages rejected before decoding (oversized, malformed)",
+                &self.log_heads_rejected,
+            ),
+            Entry::gauge(
+                "log_forks",
+                "Checksum logs proved forked: pairs of heads one key signed for one size",
+                &self.log_forks,
+            ),
             Entry::counter(
                 "records_received",
                 "Gossiped records that verified",

@@ -58,6 +58,12 @@ impl PoolName {
         format!("delos/{}/records/v1", self.0)
     }
 
+    /// The gossipsub topic checksum logs' signed tree heads (and fork proofs) travel on:
+    /// `delos/<pool>/heads/v1`.
+    pub fn heads_topic(&self) -> String {
+        format!("delos/{}/heads/v1", self.0)
+    }
+
     /// The blob transfer stream protocol: `/delos/<pool>/transfer/1`.
     pub fn transfer_protocol(&self) -> String {
         format!("/delos/{}/transfer/1", self.0)

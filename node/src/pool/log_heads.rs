@@ -1,0 +1,339 @@
+//! The pool watching the checksum logs its members write: every member publishes its log's
+//! signed head on the heads topic (on change, and again every [`REPUBLISH`]); every member
+//! keeps the newest head per log (by verifier key) and the heads of recent sizes, and when
+//! one key signed two heads of one size with different hashes, keeps both as evidence
+//! (the store, and a file anyone can check offline with `delos audit --evidence`), logs it
+//! at warn once, counts it, and gossips the proof once.
+//!
+//! Not yet here: proving a newer head of another size consistent with the older one (that
+//! needs the log's tiles from the publisher), so a fork between different sizes shows only
+//! once some member sees two heads of one size.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use delos_pool_protocol::codec;
+use delos_pool_protocol::messages::HeadGossip;
+use delos_pool_protocol::sumdb::{
+    ProvedFork, SignedTreeHead, TreeHead, VerifierKey, Verifiers, check_fork,
+};
+use delos_registry_index::{Index, SumdbFork};
+use libp2p::PeerId;
+use libp2p::gossipsub::{MessageAcceptance, MessageId};
+use tokio::sync::watch;
+
+use super::PoolStats;
+use crate::p2p::{HandleError, PoolHandle};
+
+/// How often a writer publishes its head again though it did not change (for members that
+/// joined since).
+pub const REPUBLISH: Duration = Duration::from_secs(60);
+/// How soon a publish that found no peer is tried again.
+const RETRY: Duration = Duration::from_secs(2);
+/// Heads of recent sizes remembered per log (beyond the newest, which the store keeps).
+const SIZES_PER_LOG: usize = 256;
+/// Logs watched at most; heads of further logs are ignored.
+const MAX_LOGS: usize = 4096;
+
+/// Checks gossiped heads and fork proofs, keeps what they show.
+#[derive(Debug)]
+pub struct HeadWatch {
+    index: Arc<Index>,
+    handle: PoolHandle,
+    stats: Arc<PoolStats>,
+    evidence_dir: Option<PathBuf>,
+    /// Heads of recent sizes per verifier key (the first seen for each size).
+    recent: Mutex<HashMap<String, BTreeMap<u64, Vec<u8>>>>,
+}
+
+/// What a heads-topic message showed.
+#[derive(Debug)]
+enum Verdict {
+    /// Invalid (a key or note that does not check): penalise the sender.
+    Invalid(String),
+    /// Nothing new.
+    Known,
+    /// A new head, or a new proof received as such.
+    New,
+    /// A head that contradicts one this node saw: a fork found here.
+    Fork(Box<FoundFork>),
+}
+
+#[derive(Debug)]
+struct FoundFork {
+    verifier: String,
+    first: Vec<u8>,
+    second: Vec<u8>,
+    proved: ProvedFork,
+}
+
+impl HeadWatch {
+    /// A watch keeping heads and evidence in `index` (and evidence files in `evidence_dir`).
+    pub fn new(
+        index: Arc<Index>,
+        handle: PoolHandle,
+        stats: Arc<PoolStats>,
+        evidence_dir: Option<PathBuf>,
+    ) -> HeadWatch {
+        HeadWatch {
+            index,
+            handle,
+            stats,
+            evidence_dir,
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Judges a heads-topic message, keeps what it shows, and answers gossipsub.
+    pub async fn on_gossip(
+        self: Arc<Self>,
+        message_id: MessageId,
+        source: PeerId,
+        gossip: HeadGossip,
+    ) {
+        self.stats.head_received();
+        let this = Arc::clone(&self);
+        let verdict = tokio::task::spawn_blocking(move || this.judge(gossip)).await;
+        let acceptance = match verdict {
+            Ok(Ok(Verdict::Invalid(why))) => {
+                tracing::info!(peer = %source, %why, "rejecting gossiped head");
+                MessageAcceptance::Reject
+            }
+            Ok(Ok(Verdict::Known)) => MessageAcceptance::Ignore,
+            Ok(Ok(Verdict::New)) => MessageAcceptance::Accept,
+            Ok(Ok(Verdict::Fork(fork))) => {
+                self.announce_fork(*fork).await;
+                MessageAcceptance::Accept
+            }
+            Ok(Err(err)) => {
+                let error = crate::error_chain::error_chain(&err);
+                tracing::warn!(%error, "could not keep a gossiped head");
+                MessageAcceptance::Ignore
+            }
+            Err(_) => MessageAcceptance::Ignore,
+        };
+        if let Err(err) = self
+            .handle
+            .report_validation(message_id, source, acceptance)
+            .await
+        {
+            tracing::debug!(error = %err, "validation result not delivered");
+        }
+    }
+
+    /// Checks `gossip` and keeps what it shows; blocking.
+    fn judge(&self, gossip: HeadGossip) -> Result<Verdict, delos_registry_index::SumdbCacheError> {
+        let verifier_text = gossip.verifier().to_owned();
+        let Ok(key) = verifier_text.parse::<VerifierKey>() else {
+            return Ok(Verdict::Invalid(format!(
+                "bad verifier key {verifier_text:?}"
+            )));
+        };
+        let Ok(verifiers) = Verifiers::new([key]) else {
+            return Ok(Verdict::Invalid(String::from("unusable verifier key")));
+        };
+        match gossip {
+            HeadGossip::Head { note, .. } => self.judge_head(&verifier_text, &verifiers, note),
+            HeadGossip::Fork { first, second, .. } => {
+                let proved = match check_fork(&verifiers, &first, &second, &[]) {
+                    Ok(proved) => proved,
+                    Err(err) => return Ok(Verdict::Invalid(format!("fork proof: {err}"))),
+                };
+                let fork = SumdbFork {
+                    database: verifier_text,
+                    older: first,
+                    newer: second,
+                };
+                if !self.index.pool_log_heads().add_fork(&fork)? {
+                    return Ok(Verdict::Known);
+                }
+                self.stats.set_log_forks(self.fork_count());
+                tracing::warn!(log = %fork.database, "a member proved a checksum log forked");
+                self.keep_evidence_file(&FoundFork {
+                    verifier: fork.database,
+                    first: fork.older,
+                    second: fork.newer,
+                    proved,
+                });
+                Ok(Verdict::New)
+            }
+            _ => Ok(Verdict::Known),
+        }
+    }
+
+    fn judge_head(
+        &self,
+        verifier: &str,
+        verifiers: &Verifiers,
+        note: Vec<u8>,
+    ) -> Result<Verdict, delos_registry_index::SumdbCacheError> {
+        let Ok(signed) = SignedTreeHead::open(&note, verifiers) else {
+            return Ok(Verdict::Invalid(String::from(
+                "a head that does not open with its key",
+            )));
+        };
+        let head = signed.head();
+        let store = self.index.pool_log_heads();
+        let newest = store.newest_head(verifier)?;
+        let newest_head = newest
+            .as_deref()
+            .and_then(|bytes| SignedTreeHead::open(bytes, verifiers).ok())
+            .map(|signed| signed.head());
+        // The head of the same size seen before, if any.
+        let same_size = match (&newest, newest_head) {
+            (Some(bytes), Some(newest)) if newest.size() == head.size() => Some(bytes.clone()),
+            _ => self.recent_of(verifier, head.size()),
+        };
+        if let Some(seen) = same_size {
+            let seen_head = SignedTreeHead::open(&seen, verifiers)
+                .map(|s| s.head())
+                .ok();
+            if seen_head.is_some_and(|seen| seen.hash() == head.hash()) {
+                return Ok(Verdict::Known);
+            }
+            return match check_fork(verifiers, &seen, &note, &[]) {
+                Ok(proved) => {
+                    let fork = SumdbFork {
+                        database: verifier.to_owned(),
+                        older: seen,
+                        newer: note,
+                    };
+                    if !store.add_fork(&fork)? {
+                        return Ok(Verdict::Known);
+                    }
+                    self.stats.set_log_forks(self.fork_count());
+                    Ok(Verdict::Fork(Box::new(FoundFork {
+                        verifier: fork.database,
+                        first: fork.older,
+                        second: fork.newer,
+                        proved,
+                    })))
+                }
+                Err(_) => Ok(Verdict::Known),
+            };
+        }
+        if !self.remember(verifier, head, &note) {
+            return Ok(Verdict::Known);
+        }
+        if newest_head.is_none_or(|newest| head.size() > newest.size()) {
+            store.set_newest_head(verifier, newest.as_deref(), &note)?;
+        }
+        Ok(Verdict::New)
+    }
+
+    /// The head of `size` remembered for `verifier`.
+    fn recent_of(&self, verifier: &str, size: u64) -> Option<Vec<u8>> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.get(verifier)?.get(&size).cloned()
+    }
+
+    /// Remembers `note` as the head of its size; false when the log is one too many.
+    fn remember(&self, verifier: &str, head: TreeHead, note: &[u8]) -> bool {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if !recent.contains_key(verifier) && recent.len() >= MAX_LOGS {
+            return false;
+        }
+        let sizes = recent.entry(verifier.to_owned()).or_default();
+        sizes.entry(head.size()).or_insert_with(|| note.to_vec());
+        while sizes.len() > SIZES_PER_LOG {
+            sizes.pop_first();
+        }
+        true
+    }
+
+    fn fork_count(&self) -> u64 {
+        self.index
+            .pool_log_heads()
+            .forks()
+            .map_or(0, |forks| forks.len() as u64)
+    }
+
+    /// Logs, files and gossips a fork found here.
+    async fn announce_fork(&self, fork: FoundFork) {
+        tracing::warn!(
+            log = %fork.verifier,
+            size = fork.proved.newer.size(),
+            "a checksum log forked: one key signed two heads of one size with different hashes"
+        );
+        self.keep_evidence_file(&fork);
+        let gossip = HeadGossip::Fork {
+            verifier: fork.verifier,
+            first: fork.first,
+            second: fork.second,
+        };
+        match codec::encode(&gossip) {
+            Ok(wire) => {
+                if let Err(err) = self.handle.publish_head(wire).await {
+                    tracing::debug!(error = %err, "fork proof not published");
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "fork proof not encodable"),
+        }
+    }
+
+    /// Writes the evidence as `<evidence dir>/fork-<log name>-<size>-<n>.json`.
+    fn keep_evidence_file(&self, fork: &FoundFork) {
+        let Some(dir) = &self.evidence_dir else {
+            return;
+        };
+        let evidence =
+            crate::evidence::ForkEvidenceFile::new(&fork.verifier, &fork.first, &fork.second);
+        if let Err(err) = evidence.write_into(dir, fork.proved.newer.size()) {
+            tracing::warn!(error = %err, "could not write the fork evidence file");
+        }
+    }
+}
+
+/// Publishes the node's own log head: when it changes, every [`REPUBLISH`], and again soon
+/// after a publish that found no peer. Also keeps it in `watch`.
+pub async fn publish_heads(
+    handle: PoolHandle,
+    watch: Arc<HeadWatch>,
+    verifier: String,
+    mut heads: watch::Receiver<Option<Vec<u8>>>,
+) {
+    let mut republish = tokio::time::interval(REPUBLISH);
+    republish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failed = false;
+    loop {
+        tokio::select! {
+            changed = heads.changed() => if changed.is_err() { return },
+            _ = republish.tick() => {}
+            () = tokio::time::sleep(RETRY), if failed => {}
+        }
+        let Some(note) = heads.borrow_and_update().clone() else {
+            continue;
+        };
+        // Kept like any member's head, so a twin signing another history under the same key
+        // is caught here too.
+        let own = HeadGossip::Head {
+            verifier: verifier.clone(),
+            note: note.clone(),
+        };
+        let judge = Arc::clone(&watch);
+        if let Ok(Ok(Verdict::Fork(fork))) =
+            tokio::task::spawn_blocking(move || judge.judge(own)).await
+        {
+            watch.announce_fork(*fork).await;
+        }
+        let gossip = HeadGossip::Head {
+            verifier: verifier.clone(),
+            note,
+        };
+        let Ok(wire) = codec::encode(&gossip) else {
+            tracing::warn!("own head not encodable");
+            continue;
+        };
+        failed = match handle.publish_head(wire).await {
+            Ok(_) => false,
+            Err(HandleError::Publish(libp2p::gossipsub::PublishError::Duplicate)) => false,
+            Err(HandleError::Stopped) => return,
+            Err(err) => {
+                tracing::debug!(error = %err, "own head not published yet");
+                true
+            }
+        };
+    }
+}

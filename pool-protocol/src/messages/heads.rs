@@ -1,0 +1,83 @@
+//! The tree-head gossip (`delos/<pool>/heads/v1`): members publish the signed heads of the
+//! checksum logs they write, and the proof of any fork they find, so every member can compare
+//! what each log shows to different nodes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::Canonical;
+
+/// The largest signed note a head message carries (a head with a few cosignatures is well
+/// under 1 KiB).
+pub const MAX_GOSSIPED_NOTE_BYTES: usize = 4 << 10;
+
+/// One message of the heads topic. Receivers check it themselves: nothing here is believed
+/// because of who sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum HeadGossip {
+    /// A log's signed tree head.
+    Head {
+        /// The log's verifier key, `name+hash+key`.
+        verifier: String,
+        /// The signed note of the head, as its writer signed it.
+        note: Vec<u8>,
+    },
+    /// Two heads of one size that the key signed with different hashes: a fork anyone can
+    /// check with the key alone.
+    Fork {
+        /// The log's verifier key.
+        verifier: String,
+        /// One signed head.
+        first: Vec<u8>,
+        /// The other.
+        second: Vec<u8>,
+    },
+}
+
+impl HeadGossip {
+    /// The log's verifier key text.
+    pub fn verifier(&self) -> &str {
+        match self {
+            HeadGossip::Head { verifier, .. } | HeadGossip::Fork { verifier, .. } => verifier,
+        }
+    }
+
+    /// Whether every note is within [`MAX_GOSSIPED_NOTE_BYTES`].
+    pub fn notes_fit(&self) -> bool {
+        match self {
+            HeadGossip::Head { note, .. } => note.len() <= MAX_GOSSIPED_NOTE_BYTES,
+            HeadGossip::Fork { first, second, .. } => {
+                first.len() <= MAX_GOSSIPED_NOTE_BYTES && second.len() <= MAX_GOSSIPED_NOTE_BYTES
+            }
+        }
+    }
+}
+
+impl Canonical for HeadGossip {
+    /// Two notes and a verifier key, with room for the encoding.
+    const MAX_BYTES: usize = 2 * MAX_GOSSIPED_NOTE_BYTES + 1024;
+    const NAME: &'static str = "head gossip";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec;
+
+    #[test]
+    fn head_gossip_round_trips_and_is_bounded() {
+        let head = HeadGossip::Head {
+            verifier: String::from("sum.test+01234567+AQ"),
+            note: b"go.sum database tree\n3\nabc=\n\n\xe2\x80\x94 sum.test x\n".to_vec(),
+        };
+        let wire = codec::encode(&head).unwrap();
+        assert_eq!(codec::decode::<HeadGossip>(&wire).unwrap(), head);
+        assert!(head.notes_fit());
+        let big = HeadGossip::Fork {
+            verifier: String::from("k"),
+            first: vec![b'a'; MAX_GOSSIPED_NOTE_BYTES + 1],
+            second: Vec::new(),
+        };
+        assert!(!big.notes_fit());
+    }
+}

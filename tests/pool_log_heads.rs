@@ -1,0 +1,138 @@
+//! The pool watching its members' checksum logs (issue 17, first part): a writer's signed
+//! heads are gossiped; when the same key signs another history (a second node given the
+//! writer's key, filling the same versions in the other order), the other members hold the
+//! proof within 30 s, show it in `/status` and `/metrics`, write an evidence file, and that
+//! file proves the fork offline with `delos audit --evidence`; a doctored file does not.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use serde_json::Value;
+
+use crate::support::checksum_db;
+use crate::support::git::GitWorld;
+use crate::support::node::NodeOptions;
+use crate::support::pool::{PoolNode, PoolOptions, wait_until};
+use crate::support::shapes;
+
+const NAME: &str = "sum.pool.example";
+const HELLO: &str = "example.org/hello.git";
+/// The issue's bound on how soon members hold the proof.
+const PROOF_WITHIN: Duration = Duration::from_secs(30);
+
+/// Appends `versions` to `node`'s log, in order, through lookups.
+fn log_in_order(node: &PoolNode, versions: &[&str]) -> Result<()> {
+    for version in versions {
+        let path = format!("/sumdb/{NAME}/lookup/{HELLO}@{version}");
+        let answer = node.http().get(&path)?;
+        ensure!(answer.status == 200, "{path}: {}", answer.text());
+    }
+    Ok(())
+}
+
+/// The newest head `node` holds for the log `verifier`: its size, if any.
+fn gossiped_size(node: &PoolNode, verifier: &str) -> Result<Option<u64>> {
+    let status = node.http().status()?;
+    let heads = status["pool"]["log_heads"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    Ok(heads
+        .iter()
+        .find(|head| head["verifier"] == verifier)
+        .and_then(|head| head["size"].as_u64()))
+}
+
+fn evidence_files(node: &PoolNode) -> Result<Vec<PathBuf>> {
+    let dir = node.http().data_dir().join("data").join("evidence");
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
+fn audit_evidence(file: &Path) -> Result<Output> {
+    Ok(Command::new(env!("CARGO_BIN_EXE_delos"))
+        .args(["audit", "--evidence"])
+        .arg(file)
+        .output()?)
+}
+
+#[test]
+fn members_prove_a_forked_log_and_the_evidence_verifies_offline() -> Result<()> {
+    let world = GitWorld::new()?;
+    shapes::hello(&world)?;
+    let keys = tempfile::tempdir()?;
+    let key_file = keys.path().join("sumdb.key");
+    let writer = PoolOptions::new(checksum_db::options(&world, NAME, &key_file)).start()?;
+    let b = PoolOptions::new(NodeOptions::default())
+        .bootstrap(&writer)?
+        .start()?;
+    let c = PoolOptions::new(NodeOptions::default())
+        .bootstrap(&b)?
+        .start()?;
+    let verifier = checksum_db::key_in(&key_file)?.to_string();
+
+    log_in_order(&writer, &["v1.0.0", "v1.1.0"])?;
+    for member in [&b, &c] {
+        wait_until(PROOF_WITHIN, "the writer's head of size 2 gossiped", || {
+            Ok(gossiped_size(member, &verifier)? == Some(2))
+        })
+        .with_context(|| member.log())?;
+    }
+
+    // A twin with the writer's key signs another history of the same versions.
+    let twin = PoolOptions::new(checksum_db::options(&world, NAME, &key_file))
+        .bootstrap(&c)?
+        .start()?;
+    log_in_order(&twin, &["v1.1.0", "v1.0.0"])?;
+    for member in [&b, &c] {
+        wait_until(PROOF_WITHIN, "the fork proved and shown", || {
+            let status = member.http().status()?;
+            let shown = status["pool"]["log_fork_evidence"]
+                .as_array()
+                .is_some_and(|forks| forks.iter().any(|f| f["verifier"] == verifier));
+            Ok(shown && status["pool"]["log_forks"] == 1)
+        })
+        .with_context(|| member.log())?;
+        let metrics = member.http().get("/metrics")?.text();
+        ensure!(
+            metrics.lines().any(|line| line == "delos_pool_log_forks 1"),
+            "{metrics}"
+        );
+    }
+
+    // The evidence file proves the fork with nothing but itself.
+    let files = evidence_files(&b)?;
+    let file = files.first().context("no evidence file on B")?;
+    let proved = audit_evidence(file)?;
+    let stdout = String::from_utf8_lossy(&proved.stdout);
+    ensure!(
+        proved.status.success() && stdout.contains("FORK PROVED"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&proved.stderr)
+    );
+    // One head twice proves nothing.
+    let mut doctored: Value = serde_json::from_str(&fs::read_to_string(file)?)?;
+    doctored["second"] = doctored["first"].clone();
+    let doctored_file = keys.path().join("doctored.json");
+    fs::write(&doctored_file, serde_json::to_string(&doctored)?)?;
+    let refused = audit_evidence(&doctored_file)?;
+    ensure!(
+        !refused.status.success()
+            && String::from_utf8_lossy(&refused.stdout).contains("NOT A PROOF"),
+        "{}",
+        String::from_utf8_lossy(&refused.stdout)
+    );
+    Ok(())
+}
