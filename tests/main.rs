@@ -5,6 +5,7 @@ mod support;
 
 mod bench_builds;
 mod bench_pool;
+mod bench_pool_heads;
 mod bench_sumdb;
 mod checksum_db;
 mod checksum_db_crash;

@@ -1,5 +1,6 @@
 //! The pool watching the checksum logs its members write: every member publishes its log's
-//! signed head on the heads topic (on change, and again every [`REPUBLISH`]); every member
+//! signed head on the heads topic (on change, and again every [`REPUBLISH`] round, which makes
+//! it a new message that members forward once per log and round); every member
 //! keeps the newest head per log (by verifier key) and the heads of recent sizes, and when
 //! one key signed two heads of one size with different hashes, keeps both as evidence
 //! (the store, and a file anyone can check offline with `delos audit --evidence`), logs it
@@ -28,8 +29,8 @@ use super::PoolStats;
 use crate::p2p::{HandleError, PoolHandle};
 
 /// How often a writer publishes its head again though it did not change (for members that
-/// joined since).
-pub const REPUBLISH: Duration = Duration::from_secs(60);
+/// joined since): each round's publish is a new message that travels the whole pool once.
+pub const REPUBLISH: Duration = Duration::from_secs(300);
 /// How soon a publish that found no peer is tried again.
 const RETRY: Duration = Duration::from_secs(2);
 /// Heads of recent sizes remembered per log (beyond the newest, which the store keeps).
@@ -46,6 +47,8 @@ pub struct HeadWatch {
     evidence_dir: Option<PathBuf>,
     /// Heads of recent sizes per verifier key (the first seen for each size).
     recent: Mutex<HashMap<String, BTreeMap<u64, Vec<u8>>>>,
+    /// The last republish round forwarded per verifier key.
+    forwarded: Mutex<RoundGate>,
 }
 
 /// What a heads-topic message showed.
@@ -57,6 +60,8 @@ enum Verdict {
     Known,
     /// A new head, or a new proof received as such.
     New,
+    /// A known head published again in a new round: forwarded for members that joined since.
+    Republished,
     /// A head that contradicts one this node saw: a fork found here.
     Fork(Box<FoundFork>),
 }
@@ -83,6 +88,7 @@ impl HeadWatch {
             stats,
             evidence_dir,
             recent: Mutex::new(HashMap::new()),
+            forwarded: Mutex::new(RoundGate::default()),
         }
     }
 
@@ -102,7 +108,7 @@ impl HeadWatch {
                 MessageAcceptance::Reject
             }
             Ok(Ok(Verdict::Known)) => MessageAcceptance::Ignore,
-            Ok(Ok(Verdict::New)) => MessageAcceptance::Accept,
+            Ok(Ok(Verdict::New | Verdict::Republished)) => MessageAcceptance::Accept,
             Ok(Ok(Verdict::Fork(fork))) => {
                 self.announce_fork(*fork).await;
                 MessageAcceptance::Accept
@@ -135,7 +141,10 @@ impl HeadWatch {
             return Ok(Verdict::Invalid(String::from("unusable verifier key")));
         };
         match gossip {
-            HeadGossip::Head { note, .. } => self.judge_head(&verifier_text, &verifiers, note),
+            HeadGossip::Head { note, round, .. } => {
+                let verdict = self.judge_head(&verifier_text, &verifiers, note)?;
+                Ok(self.forward_once_per_round(&verifier_text, round, verdict))
+            }
             HeadGossip::Fork { first, second, .. } => {
                 let proved = match check_fork(&verifiers, &first, &second, &[]) {
                     Ok(proved) => proved,
@@ -223,6 +232,23 @@ impl HeadWatch {
         Ok(Verdict::New)
     }
 
+    /// A known head published again in a new round travels on (once per log and round, and
+    /// only for a round within one of this node's, so replays with made-up rounds cannot make
+    /// the pool carry a log's head more than once a round); a new head always does.
+    fn forward_once_per_round(&self, verifier: &str, round: u64, verdict: Verdict) -> Verdict {
+        let mut gate = self.forwarded.lock().unwrap_or_else(|p| p.into_inner());
+        match verdict {
+            Verdict::Known if gate.republish(verifier, round, current_round()) => {
+                Verdict::Republished
+            }
+            Verdict::New => {
+                gate.seen(verifier, round, current_round());
+                Verdict::New
+            }
+            other => other,
+        }
+    }
+
     /// The head of `size` remembered for `verifier`.
     fn recent_of(&self, verifier: &str, size: u64) -> Option<Vec<u8>> {
         let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
@@ -286,6 +312,44 @@ impl HeadWatch {
     }
 }
 
+/// Which republished heads travel on: per log, the last round forwarded.
+#[derive(Debug, Default)]
+struct RoundGate {
+    last: HashMap<String, u64>,
+}
+
+impl RoundGate {
+    /// Whether a known head of `verifier` published in `round` travels on (this node's round
+    /// is `now`): once per log and round, for a round within one of `now`.
+    fn republish(&mut self, verifier: &str, round: u64, now: u64) -> bool {
+        let in_time = round + 1 >= now && round <= now + 1;
+        let first = self.last.get(verifier).is_none_or(|&last| round > last);
+        if !in_time || !first || (!self.last.contains_key(verifier) && self.last.len() >= MAX_LOGS)
+        {
+            return false;
+        }
+        self.last.insert(verifier.to_owned(), round);
+        true
+    }
+
+    /// Notes that a new head of `verifier` travelled in `round`, so its republish in the same
+    /// round does not travel again.
+    fn seen(&mut self, verifier: &str, round: u64, now: u64) {
+        if round > now + 1 || (!self.last.contains_key(verifier) && self.last.len() >= MAX_LOGS) {
+            return;
+        }
+        let last = self.last.entry(verifier.to_owned()).or_insert(round);
+        *last = (*last).max(round);
+    }
+}
+
+/// This node's republish round: its clock's Unix time in [`REPUBLISH`] intervals.
+fn current_round() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs() / REPUBLISH.as_secs())
+}
+
 /// Publishes the node's own log head: when it changes, every [`REPUBLISH`], and again soon
 /// after a publish that found no peer. Also keeps it in `watch`.
 pub async fn publish_heads(
@@ -311,6 +375,7 @@ pub async fn publish_heads(
         let own = HeadGossip::Head {
             verifier: verifier.clone(),
             note: note.clone(),
+            round: current_round(),
         };
         let judge = Arc::clone(&watch);
         if let Ok(Ok(Verdict::Fork(fork))) =
@@ -321,6 +386,7 @@ pub async fn publish_heads(
         let gossip = HeadGossip::Head {
             verifier: verifier.clone(),
             note,
+            round: current_round(),
         };
         let Ok(wire) = codec::encode(&gossip) else {
             tracing::warn!("own head not encodable");
@@ -335,5 +401,30 @@ pub async fn publish_heads(
                 true
             }
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RoundGate;
+
+    #[test]
+    fn a_known_head_travels_once_per_round_and_only_near_now() {
+        let mut gate = RoundGate::default();
+        assert!(gate.republish("k", 100, 100));
+        assert!(!gate.republish("k", 100, 100), "once per round");
+        assert!(
+            gate.republish("k", 101, 100),
+            "the publisher's clock may run ahead by one"
+        );
+        assert!(!gate.republish("k", 100, 101), "an older round never again");
+        assert!(!gate.republish("j", 105, 100), "a made-up future round");
+        assert!(!gate.republish("j", 90, 100), "a replayed old round");
+        gate.seen("i", 100, 100);
+        assert!(
+            !gate.republish("i", 100, 100),
+            "a new head already travelled this round"
+        );
+        assert!(gate.republish("i", 101, 101));
     }
 }

@@ -21,6 +21,11 @@ pub enum HeadGossip {
         verifier: String,
         /// The signed note of the head, as its writer signed it.
         note: Vec<u8>,
+        /// The publisher's republish round (its clock's Unix time divided by its republish
+        /// interval): an unchanged head published again in a new round is a new message, so
+        /// it travels the pool again for members that joined since. Not trusted for anything
+        /// else.
+        round: u64,
     },
     /// Two heads of one size that the key signed with different hashes: a fork anyone can
     /// check with the key alone.
@@ -69,6 +74,7 @@ mod tests {
         let head = HeadGossip::Head {
             verifier: String::from("sum.test+01234567+AQ"),
             note: b"go.sum database tree\n3\nabc=\n\n\xe2\x80\x94 sum.test x\n".to_vec(),
+            round: 5_889_000,
         };
         let wire = codec::encode(&head).unwrap();
         assert_eq!(codec::decode::<HeadGossip>(&wire).unwrap(), head);
