@@ -35,3 +35,4 @@ mod record_crash_safety;
 mod repin;
 mod serve_cli;
 mod sumdb_relay;
+mod upstream_fill;

@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::checksum_db::ChecksumDb;
 use crate::config::Config;
-use crate::fetch::{FetchConfig, FetchError, Fetcher};
+use crate::fetch::{FetchConfig, FetchError, Fetcher, SumCheck};
 use crate::http::{AppState, router};
 use crate::http_client::HttpClient;
 use crate::keys::NodeKeys;
@@ -135,7 +135,8 @@ impl Node {
         let pool = start_pool(&config, &keys, &fetcher, private.clone(), gossipsub).await?;
         let stats = pool.as_ref().map(|pool| pool.stats().as_ref());
         let telemetry = Arc::new(Telemetry::new(registry, fetcher.counters(), stats));
-        let relay = start_relay(&config, &fetcher, private, &telemetry).await?;
+        let (relay, client) = start_relay(&config, &fetcher, private, &telemetry).await?;
+        attach_upstream(&config, &fetcher, &relay, client);
         let state = AppState::new(fetcher.clone(), telemetry, config.fetch_timeout);
         let state = state.with_pool(pool.clone()).with_sumdb(relay);
         let app = router(state.with_checksum_db(checksum_db.clone()));
@@ -259,21 +260,40 @@ async fn start_checksum_db(
     Ok(Some(db))
 }
 
-/// The checksum-database relay of the configured databases, with the node's one HTTP client.
+/// The checksum-database relay of the configured databases, with the node's one HTTP client
+/// (returned too, for the fill path).
 async fn start_relay(
     config: &Config,
     fetcher: &Fetcher,
     private: PrivatePatterns,
     telemetry: &Telemetry,
-) -> Result<Relay, StartError> {
+) -> Result<(Relay, HttpClient), StartError> {
     let client = HttpClient::new().map_err(StartError::HttpClient)?;
     let (databases, upstream) = (config.sumdb.clone(), config.upstream.clone());
     let (index, stats) = (Arc::clone(fetcher.index()), telemetry.sumdb().clone());
-    tokio::task::spawn_blocking(move || {
-        Relay::new(databases, client, &upstream, index, private, stats)
+    let relay_client = client.clone();
+    let relay = tokio::task::spawn_blocking(move || {
+        Relay::new(databases, relay_client, &upstream, index, private, stats)
     })
     .await?
-    .map_err(StartError::Relay)
+    .map_err(StartError::Relay)?;
+    Ok((relay, client))
+}
+
+/// Lets the fill path fetch from `--upstream`'s proxies itself, with the node's one HTTP
+/// client, checking what they send against the database `--gosumdb` names through `relay`.
+fn attach_upstream(config: &Config, fetcher: &Fetcher, relay: &Relay, client: HttpClient) {
+    let check = relay.fill_check(&config.gosumdb);
+    let off = config.gosumdb.trim() == "off";
+    if check.is_none() && !off && config.upstream.contains("://") {
+        tracing::warn!(
+            gosumdb = %config.gosumdb,
+            "--gosumdb names a checksum database this node does not relay (--sumdb): fills \
+             from upstream proxies cannot be checked and will fail"
+        );
+    }
+    let check = check.map(|check| Arc::new(check) as Arc<dyn SumCheck>);
+    fetcher.attach_upstream(client, check);
 }
 
 /// Starts the pool when the configuration asks for one.

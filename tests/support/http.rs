@@ -3,7 +3,8 @@
 //! the server untouched, which the hostile-input tests need.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
@@ -56,6 +57,60 @@ pub(crate) fn http_exchange(
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     parse_response(&raw, method == "HEAD")
+}
+
+/// Accepts connections on `listener` until `stop` is set (a connection after that wakes the
+/// loop to see it), each handed to `handle` on a thread of its own with a 10 s read timeout.
+pub(crate) fn serve_connections(
+    listener: &TcpListener,
+    stop: &AtomicBool,
+    handle: impl Fn(TcpStream) + Clone + Send + 'static,
+) {
+    for stream in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(stream) = stream else { continue };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let handle = handle.clone();
+        std::thread::spawn(move || handle(stream));
+    }
+}
+
+/// Reads one request's head from `stream` (at most 16 KiB) and returns its path, as sent.
+/// For the tests' own small servers, which answer one request per connection.
+pub(crate) fn read_request_path(stream: &mut TcpStream) -> Result<String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 << 10 {
+        if stream.read(&mut byte)? == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    Ok(head
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// Writes one whole `Connection: close` response with `Content-Length`.
+pub(crate) fn write_response(
+    stream: &mut TcpStream,
+    status: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    Ok(())
 }
 
 fn parse_response(raw: &[u8], head: bool) -> Result<HttpResponse> {

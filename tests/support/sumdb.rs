@@ -4,7 +4,6 @@
 //! can show both that the relay refuses a lie and that the real `go` does too.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +19,7 @@ use delos_pool_protocol::sumdb::{
 
 use super::git::GitWorld;
 use super::go::GoEnv;
+use super::http::{read_request_path, serve_connections, write_response};
 
 /// How the database answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,37 +189,17 @@ impl Log {
 }
 
 fn serve(listener: &TcpListener, shared: &Arc<Shared>, stop: &AtomicBool) {
-    for stream in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        let Ok(mut stream) = stream else { continue };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        let shared = Arc::clone(shared);
-        // One thread per connection, so a delay overlaps as a network's would.
-        std::thread::spawn(move || {
-            std::thread::sleep(*lock(&shared.delay));
-            let _ = handle(&mut stream, &shared);
-        });
-    }
+    let shared = Arc::clone(shared);
+    // One thread per connection, so a delay overlaps as a network's would.
+    serve_connections(listener, stop, move |mut stream| {
+        std::thread::sleep(*lock(&shared.delay));
+        let _ = handle(&mut stream, &shared);
+    });
 }
 
 /// One request on one connection (`Connection: close`).
 fn handle(stream: &mut TcpStream, shared: &Shared) -> Result<()> {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 << 10 {
-        if stream.read(&mut byte)? == 0 {
-            break;
-        }
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&head);
-    let path = head
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
+    let path = read_request_path(stream)?;
     lock(&shared.requests).push(path.clone());
     let lie = *lock(&shared.lie);
     let (status, content_type, body) = match answer(shared, &path, lie) {
@@ -231,13 +211,7 @@ fn handle(stream: &mut TcpStream, shared: &Shared) -> Result<()> {
             format!("{err:#}\n").into_bytes(),
         ),
     };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(response.as_bytes())?;
-    stream.write_all(&body)?;
-    Ok(())
+    write_response(stream, status, content_type, &body)
 }
 
 /// The content type and body for `path`, or `None` for 404.

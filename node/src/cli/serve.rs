@@ -24,11 +24,15 @@ pub struct ServeArgs {
     /// Address the HTTP server listens on [default: 127.0.0.1:3000]. Port 0 picks a free port.
     #[arg(long, value_name = "ADDR", env = "DELOS_HTTP_LISTEN")]
     pub http_listen: Option<SocketAddr>,
-    /// The GOPROXY value the fill workers use [default: direct].
+    /// Where misses are filled from, as a GOPROXY list [default: direct]: the node fetches
+    /// from each proxy URL itself over HTTP (`,` moves on after 404/410 only, `|` after any
+    /// error), `direct` runs `go mod download`, `off` stops. Private modules always go direct.
     #[arg(long, value_name = "GOPROXY", env = "DELOS_UPSTREAM")]
     pub upstream: Option<String>,
-    /// The GOSUMDB value the fill workers use [default: sum.golang.org]. A database the node
-    /// relays (`--sumdb`) is reached through the node's own `/sumdb/`; `off` disables the check.
+    /// The checksum database fills are checked against [default: sum.golang.org]: the GOSUMDB
+    /// of the `go` workers, and what an upstream proxy's hashes must match (through the
+    /// relay) before they are pinned. A database the node relays (`--sumdb`) is reached
+    /// through the node's own `/sumdb/`; `off` disables the check.
     #[arg(long, value_name = "GOSUMDB", env = "DELOS_GOSUMDB")]
     pub gosumdb: Option<String>,
     /// A checksum database relayed under `/sumdb/<name>/` and used by the fill workers, in

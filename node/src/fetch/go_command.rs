@@ -101,6 +101,16 @@ impl GoCommand {
     /// Runs `go <args>` once a worker permit is free, with a module cache of its own; waits for
     /// it to exit or time out.
     pub(crate) async fn run(&self, args: &[&str]) -> std::io::Result<GoRun> {
+        self.run_with_goproxy(args, None).await
+    }
+
+    /// [`Self::run`] with `GOPROXY=goproxy` instead of the configured upstream, when given
+    /// (the rest of the upstream list, once the node walked its proxies itself).
+    pub(crate) async fn run_with_goproxy(
+        &self,
+        args: &[&str],
+        goproxy: Option<&str>,
+    ) -> std::io::Result<GoRun> {
         let _permit = self
             .permits
             .acquire()
@@ -115,6 +125,7 @@ impl GoCommand {
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("GOPATH", &cache.dir)
             .env("GOMODCACHE", cache.gomodcache())
+            .envs(goproxy.map(|goproxy| ("GOPROXY", goproxy)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -9,7 +9,8 @@
 //! 4. the negative cache answers recent "not found"s at once;
 //! 5. one fill per module version (`single_flight`), run in its own task: the miss path,
 //!    `Inner::fill`, reads top to bottom in one function (peers with a full claim, then the
-//!    VCS, then peers with a `.mod`-only claim), and every fill ends in its one epilogue,
+//!    `--upstream` list: its proxies over HTTP, `direct` through `go mod download`; then peers
+//!    with a `.mod`-only claim), and every fill ends in its one epilogue,
 //!    `Inner::finish`: counted by source, signed as the node's record naming that source,
 //!    announced to the pool with that record.
 //!
@@ -23,13 +24,16 @@ mod cached_query;
 mod config;
 mod error;
 mod filled;
+mod from_proxy;
 mod from_vcs;
 mod go_command;
 mod go_json;
+mod goproxy_list;
 mod peers;
 mod queries;
 mod single_flight;
 mod stats;
+mod sum_check;
 mod ttl_cache;
 mod zip_failure;
 
@@ -42,6 +46,7 @@ use delos_pool_protocol::signing::VerifiedRecord;
 use delos_pool_protocol::version::{Version, check_path_version};
 use delos_registry_index::{Index, VersionEntry};
 
+use crate::http_client::HttpClient;
 use crate::provenance::{OwnRecords, sharing_of};
 
 pub use config::FetchConfig;
@@ -49,10 +54,13 @@ pub use error::FetchError;
 pub(crate) use filled::{Filled, FilledFrom};
 pub(crate) use peers::{PeerClaim, PeerSource, PinLog};
 pub use stats::{FetchStats, PeerFillMicros};
+pub(crate) use sum_check::{SumCheck, SumCheckError};
 pub use zip_failure::{ZipFailure, classify_zip_failure};
 
+use from_proxy::{ProxyFill, SumPolicy};
 use from_vcs::Request;
 use go_command::GoCommand;
+use goproxy_list::{Entry, GoproxyList};
 use queries::Queries;
 use single_flight::SingleFlight;
 pub(crate) use stats::Counters;
@@ -97,6 +105,13 @@ struct Inner {
     peers: OnceLock<Arc<dyn PeerSource>>,
     /// The node's checksum database, once attached: every whole pin is appended to its log.
     log: OnceLock<Arc<dyn PinLog>>,
+    /// The `--upstream` list, read with `go`'s GOPROXY rules.
+    upstream: GoproxyList,
+    /// The node's HTTP client, once attached: from then on the node fetches from the
+    /// upstream's proxies itself (without it, `go` walks the whole list).
+    http: OnceLock<HttpClient>,
+    /// The checksum database proxies' bytes are checked against, once attached.
+    sums: OnceLock<Arc<dyn SumCheck>>,
 }
 
 impl Fetcher {
@@ -123,10 +138,13 @@ impl Fetcher {
             negative: TtlCache::new(config.negative_ttl, CACHE_CAPACITY),
             queries: Queries::new(&config, CACHE_CAPACITY),
             private,
-            config,
             own_records,
             peers: OnceLock::new(),
             log: OnceLock::new(),
+            upstream: GoproxyList::parse(&config.upstream),
+            http: OnceLock::new(),
+            sums: OnceLock::new(),
+            config,
         };
         Ok(Fetcher {
             inner: Arc::new(inner),
@@ -204,6 +222,25 @@ impl Fetcher {
         self.inner.log.set(log).is_ok()
     }
 
+    /// Attaches the node's HTTP client, and the checksum database to check upstream bytes
+    /// against (`None`: `--gosumdb` is `off`, or names a database the node does not relay,
+    /// in which case nothing from a proxy is pinned). From now on the proxies of `--upstream`
+    /// are asked over HTTP by the node itself, and `go` runs only for `direct` (and private
+    /// modules). Returns `false`, changing nothing, if a client was attached already.
+    pub(crate) fn attach_upstream(
+        &self,
+        client: HttpClient,
+        sums: Option<Arc<dyn SumCheck>>,
+    ) -> bool {
+        if self.inner.http.set(client).is_err() {
+            return false;
+        }
+        if let Some(sums) = sums {
+            let _ = self.inner.sums.set(sums);
+        }
+        true
+    }
+
     /// Whether `module` matches the node's private patterns (Go's GOPRIVATE rules): such
     /// modules are fetched only from their VCS and never shared with the pool.
     pub fn is_private(&self, module: &ModulePath) -> bool {
@@ -232,7 +269,7 @@ impl Fetcher {
             module: module.clone(),
             query: version.as_str().to_owned(),
         };
-        from_vcs::produce(&self.inner.go, &self.inner.index, request).await
+        from_vcs::produce(&self.inner.go, &self.inner.index, request, None).await
     }
 
     /// The miss path's peer step alone, for the peer fill's tests: the fill of `module@query`
@@ -341,10 +378,10 @@ impl Inner {
         if let Some(filled) = self.fill_from_peers(request, PeerClaim::Full).await {
             return Ok(filled);
         }
-        // 2. The VCS (or the upstream proxy `go` is pointed at), through `go mod download`.
-        let from_vcs = from_vcs::fill(&self.go, &self.index, request.clone()).await;
-        if from_vcs.is_ok() {
-            return from_vcs;
+        // 2. The upstream list: its proxies over HTTP, `direct` through `go mod download`.
+        let upstream = self.fill_from_upstream(request).await;
+        if upstream.is_ok() {
+            return upstream;
         }
         // 3. When that failed: a `.mod`-only version the store holds already, or the peers'
         //    `.mod` and `.info` when the pool vouches for the `.mod` only.
@@ -353,7 +390,61 @@ impl Inner {
         }
         match self.fill_from_peers(request, PeerClaim::ModOnly).await {
             Some(filled) => Ok(filled),
-            None => from_vcs,
+            None => upstream,
+        }
+    }
+
+    /// The fill from the `--upstream` list, walked with `go`'s GOPROXY rules: each proxy over
+    /// HTTP (after `,` the next entry only on "not found", after `|` on any error), `direct`
+    /// through `go mod download` with the rest of the list, `off` stops. Private modules, and
+    /// a node without an HTTP client attached, leave the whole list to `go`.
+    async fn fill_from_upstream(&self, request: &Request) -> Result<Filled, FetchError> {
+        let client = self
+            .http
+            .get()
+            .filter(|_| self.upstream.has_proxies())
+            .filter(|_| !self.private.matches(request.module.as_str()));
+        let version = Version::parse(&request.query)
+            .ok()
+            .filter(Version::is_canonical);
+        let (Some(client), Some(version)) = (client, version) else {
+            return from_vcs::fill(&self.go, &self.index, request.clone(), None).await;
+        };
+        let proxy = ProxyFill {
+            client,
+            index: &self.index,
+            sums: self.sum_policy(),
+            zip_timeout: self.config.timeout,
+            counters: &self.counters,
+        };
+        let mut failure = None;
+        for step in self.upstream.steps() {
+            let tried = match &step.entry {
+                Entry::Proxy(base) => proxy.fill(base, &request.module, &version).await,
+                Entry::Go(rest) => {
+                    let request = request.clone();
+                    return from_vcs::fill(&self.go, &self.index, request, Some(rest)).await;
+                }
+                Entry::Off => return Err(lookup_disabled(request)),
+            };
+            match tried {
+                Ok(filled) => return Ok(filled),
+                Err(err) if err.is_not_found() || step.on_any_error => failure = Some(err),
+                Err(err) => return Err(err),
+            }
+        }
+        Err(failure.unwrap_or_else(|| lookup_disabled(request)))
+    }
+
+    /// How an upstream proxy's hashes are checked: not with `--gosumdb off`, else against
+    /// the attached database, else not at all possible (fail closed).
+    fn sum_policy(&self) -> SumPolicy<'_> {
+        if self.config.gosumdb.trim() == "off" {
+            return SumPolicy::Off;
+        }
+        match self.sums.get() {
+            Some(sums) => SumPolicy::Check(sums.as_ref()),
+            None => SumPolicy::Unverifiable,
         }
     }
 
@@ -413,6 +504,7 @@ impl Inner {
             FilledFrom::Vcs(origin) => own.vcs_source(origin.as_ref()),
             FilledFrom::Peer(Some(signer)) => RecordSource::Peer(*signer),
             FilledFrom::Peer(None) => return None,
+            FilledFrom::Upstream(base) => RecordSource::Upstream(base.clone()),
             FilledFrom::Store => return None,
         };
         let sharing = sharing_of(&self.private, module);
@@ -501,6 +593,12 @@ fn fitting_canonical(module: &ModulePath, query: &str) -> Option<Version> {
     let version = Version::parse(query).ok().filter(Version::is_canonical)?;
     check_path_version(module, &version).ok()?;
     Some(version)
+}
+
+/// What `go` says when the GOPROXY list ends in `off` (or is empty).
+fn lookup_disabled(request: &Request) -> FetchError {
+    let reason = "module lookup disabled by GOPROXY=off";
+    FetchError::not_found(&request.module, &request.query, reason)
 }
 
 fn offline(module: &ModulePath, query: &str, mod_only: bool) -> FetchError {

@@ -61,6 +61,7 @@ impl ApiError {
             Self::Path(_) => StatusCode::NOT_FOUND,
             Self::Fetch(err) if err.is_not_found() => StatusCode::NOT_FOUND,
             Self::Fetch(FetchError::Overloaded { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Fetch(err) if err.is_upstream() => StatusCode::BAD_GATEWAY,
             Self::Method => StatusCode::METHOD_NOT_ALLOWED,
             Self::Fetch(_)
             | Self::Store(_)
@@ -72,6 +73,10 @@ impl ApiError {
 
     /// The one-line body: the reason for client errors, a generic line for faults.
     fn body(&self, status: StatusCode) -> String {
+        if status == StatusCode::BAD_GATEWAY {
+            let reason: String = self.to_string().chars().take(MAX_REASON_CHARS).collect();
+            return format!("bad gateway: {}\n", reason.replace(['\n', '\r'], " "));
+        }
         if status.is_server_error() {
             return format!("internal error: {self}\n");
         }
