@@ -36,3 +36,4 @@ mod repin;
 mod serve_cli;
 mod sumdb_relay;
 mod upstream_fill;
+mod upstream_queries;

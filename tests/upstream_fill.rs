@@ -15,13 +15,13 @@ use crate::support::sumdb::TestSumdb;
 use crate::support::upstream::{TestUpstream, UpstreamLayout, altered_zip};
 
 /// The test database's name (`.test` never resolves).
-const NAME: &str = "sumdb.delos.test";
+pub(crate) const NAME: &str = "sumdb.delos.test";
 
 const HELLO: &str = "example.org/hello.git";
 
 /// A node filling from `goproxy`, checking against `db` through its relay, reaching only the
 /// VCS of `vcs`; HTTP(S) proxies point at a closed port, loopback is reached directly.
-fn upstream_node(goproxy: &str, db: &TestSumdb, vcs: &GitWorld) -> Result<TestNode> {
+pub(crate) fn upstream_node(goproxy: &str, db: &TestSumdb, vcs: &GitWorld) -> Result<TestNode> {
     app::node_options(vcs)
         .env("NO_PROXY", "127.0.0.1")
         .args(["--upstream", goproxy, "--sumdb", &db.direct()])
@@ -30,7 +30,7 @@ fn upstream_node(goproxy: &str, db: &TestSumdb, vcs: &GitWorld) -> Result<TestNo
 }
 
 /// `go` with GOPROXY = the node only, verifying against `db` through the node.
-fn client(world: &GitWorld, node: &TestNode, db: &TestSumdb) -> Result<GoEnv> {
+pub(crate) fn client(world: &GitWorld, node: &TestNode, db: &TestSumdb) -> Result<GoEnv> {
     let mut go = GoEnv::new(world, &node.url())?;
     go.set_var("GOSUMDB", db.verifier_key());
     Ok(go)

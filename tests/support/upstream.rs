@@ -7,10 +7,11 @@
 use std::collections::HashMap;
 use std::io::{Cursor, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use delos_pool_protocol::module_path::ModulePath;
@@ -19,7 +20,7 @@ use delos_pool_protocol::version::Version;
 
 use super::git::GitWorld;
 use super::go::GoEnv;
-use super::go_json::ModDownload;
+use super::go_json::{ModDownload, parse_stream};
 use super::http::{read_request_path, serve_connections, write_response};
 
 /// A module cache filled straight from the fixtures' VCS, whose `cache/download` is served.
@@ -47,6 +48,18 @@ impl UpstreamLayout {
             go,
             downloads: got.modules,
         })
+    }
+
+    /// Runs `go mod tidy` of the application in `app` against `world`'s VCS (leaving its
+    /// go.mod and go.sum there), then `go mod download -json` in it: a layout holding every
+    /// module version a build of the application needs.
+    pub(crate) fn tidy(world: &GitWorld, app: &Path) -> Result<UpstreamLayout> {
+        let go = GoEnv::new(world, "direct")?;
+        go.run_in(app, &["mod", "tidy"])?;
+        let printed = go.run_in(app, &["mod", "download", "-json"])?;
+        let downloads: Vec<ModDownload> = parse_stream(printed.as_bytes())?;
+        ensure!(!downloads.is_empty(), "go mod download printed nothing");
+        Ok(UpstreamLayout { go, downloads })
     }
 
     /// What `go` printed for each query, in order (canonical versions, `Sum`, `GoModSum`).
@@ -104,6 +117,8 @@ struct Shared {
     /// Other bytes served for these paths.
     tampered: Mutex<HashMap<String, Vec<u8>>>,
     requests: Mutex<Vec<String>>,
+    /// Waited before every answer.
+    delay: Mutex<Duration>,
 }
 
 impl TestUpstream {
@@ -114,6 +129,7 @@ impl TestUpstream {
             fail_with: Mutex::new(None),
             tampered: Mutex::new(HashMap::new()),
             requests: Mutex::new(Vec::new()),
+            delay: Mutex::new(Duration::ZERO),
         });
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
@@ -145,6 +161,11 @@ impl TestUpstream {
             Some(bytes) => tampered.insert(path.to_owned(), bytes),
             None => tampered.remove(path),
         };
+    }
+
+    /// Waits `delay` before every answer from now on (a proxy across a slow network).
+    pub(crate) fn set_delay(&self, delay: Duration) {
+        *lock(&self.shared.delay) = delay;
     }
 
     /// Every request path received so far, in order (`%21` read as `!`).
@@ -193,6 +214,7 @@ fn serve(listener: &TcpListener, shared: &Arc<Shared>, stop: &AtomicBool) {
 fn handle(stream: &mut TcpStream, shared: &Shared) -> Result<()> {
     let path = read_request_path(stream)?.replace("%21", "!");
     lock(&shared.requests).push(path.clone());
+    std::thread::sleep(*lock(&shared.delay));
     let (status, body) = match answer(shared, &path) {
         Ok(answer) => answer,
         Err(err) => (500, format!("{err:#}\n").into_bytes()),
@@ -225,10 +247,42 @@ fn answer(shared: &Shared, path: &str) -> Result<(u16, Vec<u8>)> {
     {
         return Ok((404, b"not found\n".to_vec()));
     }
+    if let Some(module) = relative.strip_suffix("/@latest") {
+        return latest(&shared.root.join(module).join("@v"));
+    }
     match std::fs::read(shared.root.join(relative)) {
         Ok(bytes) => Ok((200, bytes)),
         Err(_) => Ok((404, b"not found\n".to_vec())),
     }
+}
+
+/// What a proxy answers for `@latest` (a cache layout has no such file): the `.info` with the
+/// latest `Time` in the module's `@v` directory, else 404.
+fn latest(dir: &Path) -> Result<(u16, Vec<u8>)> {
+    #[derive(serde::Deserialize)]
+    struct Info {
+        #[serde(rename = "Time")]
+        time: String,
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok((404, format!("no {}\n", dir.display()).into_bytes()));
+    };
+    let mut newest: Option<(String, Vec<u8>)> = None;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_none_or(|ext| ext != "info") {
+            continue;
+        }
+        let bytes = std::fs::read(&path)?;
+        let info: Info = serde_json::from_slice(&bytes)?;
+        if newest.as_ref().is_none_or(|(time, _)| info.time > *time) {
+            newest = Some((info.time, bytes));
+        }
+    }
+    Ok(match newest {
+        Some((_, bytes)) => (200, bytes),
+        None => (404, b"not found\n".to_vec()),
+    })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

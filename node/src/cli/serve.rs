@@ -61,10 +61,12 @@ pub struct ServeArgs {
     /// How many `go mod download` processes may run at once [default: 4].
     #[arg(long, value_name = "N", env = "DELOS_FETCH_WORKERS")]
     pub fetch_workers: Option<usize>,
-    /// Time limit of one `go` process, e.g. "90s", "5m" [default: 5m].
+    /// Time limit of one `go` process, and of one zip download from an upstream proxy, e.g.
+    /// "90s", "5m" [default: 5m].
     #[arg(long, value_name = "DURATION", env = "DELOS_FETCH_TIMEOUT", value_parser = humantime::parse_duration)]
     pub fetch_timeout: Option<Duration>,
-    /// How long `list` and `@latest` answers are cached, e.g. "1m" [default: 1m].
+    /// How long `list`, `@latest` and query answers (and their "not found"s) are fresh, e.g.
+    /// "1m" [default: 1m]; aged ones are served at once while one refresh runs.
     #[arg(long, value_name = "DURATION", env = "DELOS_LIST_TTL", value_parser = humantime::parse_duration)]
     pub list_ttl: Option<Duration>,
     /// Serve only what is stored; never start `go`.

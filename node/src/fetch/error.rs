@@ -102,6 +102,16 @@ impl FetchError {
         }
     }
 
+    /// Whether the upstream answered that the thing does not exist (not a timeout, not the
+    /// node offline): an answer worth caching like a positive one.
+    pub(crate) fn is_answer_not_found(&self) -> bool {
+        match self {
+            Self::NotFound { .. } => true,
+            Self::Shared(inner) => inner.is_answer_not_found(),
+            _ => false,
+        }
+    }
+
     /// Whether an upstream proxy failed (answer 502: the node is a gateway to it).
     pub fn is_upstream(&self) -> bool {
         match self {

@@ -13,7 +13,10 @@
 //! counted (`upstream_mismatches`), and fails the fill with [`FetchError::Upstream`]: the
 //! upstream misbehaved, which the GOPROXY list rules treat as an error, not as "not found".
 
+mod queries;
 mod zip_download;
+
+pub(crate) use queries::{proxy_list, proxy_resolve};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,27 +79,23 @@ impl ProxyFill<'_> {
         let fail = Failure {
             base,
             module,
-            version,
+            query: version.as_str(),
         };
         let url = format!("{base}/{}/@v/{}", module.escape(), version.escape());
-        let info = self
-            .small(&fail, &format!("{url}.info"), MAX_INFO_BYTES)
-            .await?;
+        let info = get_small(self.client, &fail, &format!("{url}.info"), MAX_INFO_BYTES).await?;
         let parsed: InfoJson = serde_json::from_slice(&info)
             .map_err(|err| fail.upstream(format!("unreadable .info: {err}")))?;
         if parsed.version != version.as_str() {
             return Err(fail.upstream(format!(".info names {}", parsed.version)));
         }
-        let go_mod = self
-            .small(&fail, &format!("{url}.mod"), MAX_GO_MOD_BYTES)
-            .await?;
+        let go_mod = get_small(self.client, &fail, &format!("{url}.mod"), MAX_GO_MOD_BYTES).await?;
         let declared =
             declared_module_path(&go_mod).map_err(|err| fail.upstream(err.to_string()))?;
         if declared != module.as_str() {
             return Err(fail.upstream(format!("the .mod declares module {declared}")));
         }
         let go_mod_h1 = H1Hash::of_go_mod(&go_mod);
-        let recorded = self.recorded(&fail).await?;
+        let recorded = self.recorded(&fail, version).await?;
         if let Some(recorded) = &recorded
             && recorded.go_mod != go_mod_h1
         {
@@ -122,7 +121,12 @@ impl ProxyFill<'_> {
             go_mod_h1,
             zip_h1: recorded.map(|r| r.zip),
         };
-        let (index, owned) = (Arc::clone(self.index), fail.owned());
+        let owned = OwnedTarget {
+            base: base.to_owned(),
+            module: module.clone(),
+            version: version.clone(),
+        };
+        let index = Arc::clone(self.index);
         let stored =
             tokio::task::spawn_blocking(move || owned.check_and_pin(&index, checked, staged))
                 .await
@@ -135,7 +139,11 @@ impl ProxyFill<'_> {
     }
 
     /// The record's hashes, or `None` when checks are off.
-    async fn recorded(&self, fail: &Failure<'_>) -> Result<Option<RecordedSums>, FetchError> {
+    async fn recorded(
+        &self,
+        fail: &Failure<'_>,
+        version: &Version,
+    ) -> Result<Option<RecordedSums>, FetchError> {
         let check = match self.sums {
             SumPolicy::Off => return Ok(None),
             SumPolicy::Unverifiable => {
@@ -147,35 +155,12 @@ impl ProxyFill<'_> {
             SumPolicy::Check(check) => check,
         };
         let record = check
-            .record(fail.module, fail.version)
+            .record(fail.module, version)
             .await
             .map_err(|err| fail.upstream(err.to_string()))?;
-        RecordedSums::of(&record, fail.module, fail.version)
+        RecordedSums::of(&record, fail.module, version)
             .map(Some)
             .map_err(|err| fail.upstream(err.to_string()))
-    }
-
-    /// GETs a small file, at most `max_bytes`.
-    async fn small(
-        &self,
-        fail: &Failure<'_>,
-        url: &str,
-        max_bytes: u64,
-    ) -> Result<Vec<u8>, FetchError> {
-        let mut body = self
-            .client
-            .get_stream(url, max_bytes, SMALL_FILE_TIMEOUT)
-            .await
-            .map_err(|err| fail.http_error(&err))?;
-        let mut bytes = Vec::new();
-        while let Some(chunk) = body
-            .next_chunk()
-            .await
-            .map_err(|err| fail.http_error(&err))?
-        {
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok(bytes)
     }
 
     /// Logs and counts bytes that failed a check; the error to fail the fill with.
@@ -183,7 +168,7 @@ impl ProxyFill<'_> {
         Counters::bump(&self.counters.upstream_mismatches);
         tracing::warn!(
             module = %fail.module,
-            version = %fail.version,
+            version = fail.query,
             upstream = fail.base,
             %reason,
             "the upstream proxy sent bytes that fail a check; nothing pinned"
@@ -192,19 +177,41 @@ impl ProxyFill<'_> {
     }
 }
 
-/// The module version being filled and the proxy asked, to name in errors.
+/// GETs a small file from a proxy, at most `max_bytes`.
+async fn get_small(
+    client: &HttpClient,
+    fail: &Failure<'_>,
+    url: &str,
+    max_bytes: u64,
+) -> Result<Vec<u8>, FetchError> {
+    let mut body = client
+        .get_stream(url, max_bytes, SMALL_FILE_TIMEOUT)
+        .await
+        .map_err(|err| fail.http_error(&err))?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body
+        .next_chunk()
+        .await
+        .map_err(|err| fail.http_error(&err))?
+    {
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// The module and version (or query) asked of a proxy, to name in errors.
 #[derive(Debug, Clone, Copy)]
 struct Failure<'a> {
     base: &'a str,
     module: &'a ModulePath,
-    version: &'a Version,
+    query: &'a str,
 }
 
 impl Failure<'_> {
     fn upstream(&self, reason: impl std::fmt::Display) -> FetchError {
         FetchError::Upstream {
             module: self.module.clone(),
-            query: self.version.as_str().to_owned(),
+            query: self.query.to_owned(),
             reason: format!("proxy {}: {reason}", self.base),
         }
     }
@@ -213,7 +220,7 @@ impl Failure<'_> {
     fn http_error(&self, err: &HttpClientError) -> FetchError {
         let reason = crate::error_chain::error_chain(err);
         match err.is_not_found() {
-            true => FetchError::not_found(self.module, self.version.as_str(), reason),
+            true => FetchError::not_found(self.module, self.query, reason),
             false => self.upstream(reason),
         }
     }
@@ -222,14 +229,6 @@ impl Failure<'_> {
         match err {
             zip_download::DownloadError::Http(err) => self.http_error(&err),
             zip_download::DownloadError::Local(err) => err,
-        }
-    }
-
-    fn owned(&self) -> OwnedTarget {
-        OwnedTarget {
-            base: self.base.to_owned(),
-            module: self.module.clone(),
-            version: self.version.clone(),
         }
     }
 }
@@ -250,7 +249,7 @@ enum Refused {
     Local(FetchError),
 }
 
-/// [`Failure`]'s fields, owned, for the blocking half.
+/// The proxy and module version, owned, for the blocking half.
 struct OwnedTarget {
     base: String,
     module: ModulePath,

@@ -99,13 +99,8 @@ impl GoCommand {
     }
 
     /// Runs `go <args>` once a worker permit is free, with a module cache of its own; waits for
-    /// it to exit or time out.
-    pub(crate) async fn run(&self, args: &[&str]) -> std::io::Result<GoRun> {
-        self.run_with_goproxy(args, None).await
-    }
-
-    /// [`Self::run`] with `GOPROXY=goproxy` instead of the configured upstream, when given
-    /// (the rest of the upstream list, once the node walked its proxies itself).
+    /// it to exit or time out. `GOPROXY` is `goproxy` when given (the rest of the upstream
+    /// list, once the node walked its proxies itself), else the configured upstream.
     pub(crate) async fn run_with_goproxy(
         &self,
         args: &[&str],

@@ -45,6 +45,7 @@ use delos_pool_protocol::provenance::Source as RecordSource;
 use delos_pool_protocol::signing::VerifiedRecord;
 use delos_pool_protocol::version::{Version, check_path_version};
 use delos_registry_index::{Index, VersionEntry};
+use futures::future::BoxFuture;
 
 use crate::http_client::HttpClient;
 use crate::provenance::{OwnRecords, sharing_of};
@@ -394,46 +395,70 @@ impl Inner {
         }
     }
 
-    /// The fill from the `--upstream` list, walked with `go`'s GOPROXY rules: each proxy over
-    /// HTTP (after `,` the next entry only on "not found", after `|` on any error), `direct`
-    /// through `go mod download` with the rest of the list, `off` stops. Private modules, and
-    /// a node without an HTTP client attached, leave the whole list to `go`.
-    async fn fill_from_upstream(&self, request: &Request) -> Result<Filled, FetchError> {
+    /// The fill from the `--upstream` list (see [`Self::walk_upstream`]).
+    async fn fill_from_upstream<'a>(&'a self, request: &'a Request) -> Result<Filled, FetchError> {
+        let version = Version::parse(&request.query)
+            .ok()
+            .filter(Version::is_canonical);
+        let go = |goproxy: Option<&'a str>| -> BoxFuture<'a, _> {
+            Box::pin(from_vcs::fill(
+                &self.go,
+                &self.index,
+                request.clone(),
+                goproxy,
+            ))
+        };
+        let Some(version) = version else {
+            return go(None).await;
+        };
+        let proxy = |client: &'a HttpClient, base: &'a str| -> BoxFuture<'a, _> {
+            let version = version.clone();
+            let fill = ProxyFill {
+                client,
+                index: &self.index,
+                sums: self.sum_policy(),
+                zip_timeout: self.config.timeout,
+                counters: &self.counters,
+            };
+            Box::pin(async move { fill.fill(base, &request.module, &version).await })
+        };
+        self.walk_upstream(&request.module, &request.query, proxy, go)
+            .await
+    }
+
+    /// Asks the `--upstream` list about `module@query`, with `go`'s GOPROXY rules: each proxy
+    /// over HTTP with `proxy` (after `,` the next entry only on "not found", after `|` on any
+    /// error), `direct` (and what follows) with `go`, `off` stops. Private modules, and a node
+    /// without an HTTP client attached, leave the whole list to `go`.
+    async fn walk_upstream<'a, T>(
+        &'a self,
+        module: &ModulePath,
+        query: &str,
+        proxy: impl Fn(&'a HttpClient, &'a str) -> BoxFuture<'a, Result<T, FetchError>>,
+        go: impl FnOnce(Option<&'a str>) -> BoxFuture<'a, Result<T, FetchError>>,
+    ) -> Result<T, FetchError> {
         let client = self
             .http
             .get()
             .filter(|_| self.upstream.has_proxies())
-            .filter(|_| !self.private.matches(request.module.as_str()));
-        let version = Version::parse(&request.query)
-            .ok()
-            .filter(Version::is_canonical);
-        let (Some(client), Some(version)) = (client, version) else {
-            return from_vcs::fill(&self.go, &self.index, request.clone(), None).await;
-        };
-        let proxy = ProxyFill {
-            client,
-            index: &self.index,
-            sums: self.sum_policy(),
-            zip_timeout: self.config.timeout,
-            counters: &self.counters,
+            .filter(|_| !self.private.matches(module.as_str()));
+        let Some(client) = client else {
+            return go(None).await;
         };
         let mut failure = None;
         for step in self.upstream.steps() {
             let tried = match &step.entry {
-                Entry::Proxy(base) => proxy.fill(base, &request.module, &version).await,
-                Entry::Go(rest) => {
-                    let request = request.clone();
-                    return from_vcs::fill(&self.go, &self.index, request, Some(rest)).await;
-                }
-                Entry::Off => return Err(lookup_disabled(request)),
+                Entry::Proxy(base) => proxy(client, base).await,
+                Entry::Go(rest) => return go(Some(rest)).await,
+                Entry::Off => return Err(lookup_disabled(module, query)),
             };
             match tried {
-                Ok(filled) => return Ok(filled),
+                Ok(answer) => return Ok(answer),
                 Err(err) if err.is_not_found() || step.on_any_error => failure = Some(err),
                 Err(err) => return Err(err),
             }
         }
-        Err(failure.unwrap_or_else(|| lookup_disabled(request)))
+        Err(failure.unwrap_or_else(|| lookup_disabled(module, query)))
     }
 
     /// How an upstream proxy's hashes are checked: not with `--gosumdb off`, else against
@@ -596,9 +621,9 @@ fn fitting_canonical(module: &ModulePath, query: &str) -> Option<Version> {
 }
 
 /// What `go` says when the GOPROXY list ends in `off` (or is empty).
-fn lookup_disabled(request: &Request) -> FetchError {
+fn lookup_disabled(module: &ModulePath, query: &str) -> FetchError {
     let reason = "module lookup disabled by GOPROXY=off";
-    FetchError::not_found(&request.module, &request.query, reason)
+    FetchError::not_found(module, query, reason)
 }
 
 fn offline(module: &ModulePath, query: &str, mod_only: bool) -> FetchError {
