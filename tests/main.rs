@@ -37,3 +37,4 @@ mod serve_cli;
 mod sumdb_relay;
 mod upstream_fill;
 mod upstream_queries;
+mod upstream_stream;

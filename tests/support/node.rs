@@ -134,6 +134,11 @@ impl TestNode {
         Ok(node)
     }
 
+    /// The address the node's HTTP server listens on.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// `http://127.0.0.1:<port>`, for `GOPROXY`.
     pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)

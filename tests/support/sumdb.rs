@@ -211,7 +211,7 @@ fn handle(stream: &mut TcpStream, shared: &Shared) -> Result<()> {
             format!("{err:#}\n").into_bytes(),
         ),
     };
-    write_response(stream, status, content_type, &body)
+    write_response(stream, status, content_type, &body, None)
 }
 
 /// The content type and body for `path`, or `None` for 404.

@@ -119,6 +119,8 @@ struct Shared {
     requests: Mutex<Vec<String>>,
     /// Waited before every answer.
     delay: Mutex<Duration>,
+    /// How fast zips are sent, when limited.
+    zip_rate: Mutex<Option<u64>>,
 }
 
 impl TestUpstream {
@@ -130,6 +132,7 @@ impl TestUpstream {
             tampered: Mutex::new(HashMap::new()),
             requests: Mutex::new(Vec::new()),
             delay: Mutex::new(Duration::ZERO),
+            zip_rate: Mutex::new(None),
         });
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
@@ -166,6 +169,11 @@ impl TestUpstream {
     /// Waits `delay` before every answer from now on (a proxy across a slow network).
     pub(crate) fn set_delay(&self, delay: Duration) {
         *lock(&self.shared.delay) = delay;
+    }
+
+    /// Sends zips at most `bytes_per_second` fast from now on (`None`: at once).
+    pub(crate) fn set_zip_rate(&self, bytes_per_second: Option<u64>) {
+        *lock(&self.shared.zip_rate) = bytes_per_second;
     }
 
     /// Every request path received so far, in order (`%21` read as `!`).
@@ -229,7 +237,11 @@ fn handle(stream: &mut TcpStream, shared: &Shared) -> Result<()> {
         true => "application/zip",
         false => "text/plain; charset=utf-8",
     };
-    write_response(stream, &status_line, content_type, &body)
+    let rate = match path.ends_with(".zip") {
+        true => *lock(&shared.zip_rate),
+        false => None,
+    };
+    write_response(stream, &status_line, content_type, &body, rate)
 }
 
 /// The status and body for `path`.

@@ -34,6 +34,7 @@ use delos_registry_index::{HashedBlob, Index, IndexError, Source, StagedBlob, Ve
 use super::error::FetchError;
 use super::filled::{Filled, FilledFrom};
 use super::go_json::InfoJson;
+use super::live_zip::LiveZips;
 use super::stats::Counters;
 use super::sum_check::{RecordedSums, SumCheck};
 use crate::clock::now_unix_secs;
@@ -63,6 +64,8 @@ pub(crate) struct ProxyFill<'a> {
     pub(crate) zip_timeout: Duration,
     /// Where mismatches are counted.
     pub(crate) counters: &'a Counters,
+    /// Where clients find the zip while it arrives.
+    pub(crate) live: &'a LiveZips,
 }
 
 /// The small files' time limit.
@@ -107,14 +110,19 @@ impl ProxyFill<'_> {
                 ),
             ));
         }
-        let staged = zip_download::download(
-            self.client,
-            &format!("{url}.zip"),
-            self.index,
-            self.zip_timeout,
-        )
-        .await
-        .map_err(|err| fail.download_error(err))?;
+        let target = zip_download::Target {
+            index: self.index,
+            live: self.live,
+            module,
+            version,
+        };
+        let zip_url = format!("{url}.zip");
+        let (staged, live) =
+            zip_download::download(self.client, &zip_url, target, self.zip_timeout)
+                .await
+                .map_err(|err| fail.download_error(err))?;
+        let staged_size = staged.size();
+        let staged_sha256 = staged.sha256();
         let checked = Checked {
             info,
             go_mod,
@@ -134,7 +142,15 @@ impl ProxyFill<'_> {
         match stored {
             Err(Refused::Mismatch(reason)) => Err(self.mismatch(&fail, reason)),
             Err(Refused::Local(err)) => Err(err),
-            Ok(filled) => Ok(filled),
+            Ok(filled) => {
+                // Readers that followed the download get its last byte only when these very
+                // bytes are pinned (else they are cut, and a retry gets the pinned ones).
+                let pinned = filled.entry.zip().map(|zip| *zip.blob().sha256());
+                if pinned == Some(staged_sha256) {
+                    live.verified(staged_size);
+                }
+                Ok(filled)
+            }
         }
     }
 

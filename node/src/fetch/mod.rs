@@ -29,6 +29,7 @@ mod from_vcs;
 mod go_command;
 mod go_json;
 mod goproxy_list;
+mod live_zip;
 mod peers;
 mod queries;
 mod single_flight;
@@ -62,6 +63,8 @@ use from_proxy::{ProxyFill, SumPolicy};
 use from_vcs::Request;
 use go_command::GoCommand;
 use goproxy_list::{Entry, GoproxyList};
+pub(crate) use live_zip::LiveZipReader;
+use live_zip::LiveZips;
 use queries::Queries;
 use single_flight::SingleFlight;
 pub(crate) use stats::Counters;
@@ -78,6 +81,15 @@ pub enum Want {
     Metadata,
     /// The zip too: a `.mod`-only entry gives [`FetchError::ZipUnavailable`].
     Zip,
+}
+
+/// Where a zip is served from.
+#[derive(Debug)]
+pub(crate) enum ZipSource {
+    /// The store: the pinned entry.
+    Stored(VersionEntry),
+    /// An upstream proxy's download in progress, followed as it arrives.
+    Live(LiveZipReader),
 }
 
 /// Answers module versions, lists and queries; fills misses from peers and version control.
@@ -113,6 +125,8 @@ struct Inner {
     http: OnceLock<HttpClient>,
     /// The checksum database proxies' bytes are checked against, once attached.
     sums: OnceLock<Arc<dyn SumCheck>>,
+    /// Zips arriving from proxies now, readable while they arrive.
+    live: LiveZips,
 }
 
 impl Fetcher {
@@ -145,6 +159,7 @@ impl Fetcher {
             upstream: GoproxyList::parse(&config.upstream),
             http: OnceLock::new(),
             sums: OnceLock::new(),
+            live: LiveZips::default(),
             config,
         };
         Ok(Fetcher {
@@ -166,6 +181,37 @@ impl Fetcher {
             return Ok(self.resolve(module, version.as_str()).await?.1);
         }
         self.inner.version(module, version, want).await
+    }
+
+    /// The zip of `module@version`: from the store, or, while a fill from an upstream proxy is
+    /// downloading it, that download as it arrives (ended only once verified and pinned).
+    /// Starts the fill on a miss, like [`Self::version`] with [`Want::Zip`].
+    pub(crate) async fn zip(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<ZipSource, FetchError> {
+        if !version.is_canonical() {
+            return self
+                .version(module, version, Want::Zip)
+                .await
+                .map(ZipSource::Stored);
+        }
+        let live = &self.inner.live;
+        let fill = self.inner.version(module, version, Want::Zip);
+        tokio::pin!(fill);
+        loop {
+            let started = live.started();
+            tokio::pin!(started);
+            started.as_mut().enable();
+            if let Some(reader) = live.reader(module, version) {
+                return Ok(ZipSource::Live(reader));
+            }
+            tokio::select! {
+                filled = &mut fill => return filled.map(ZipSource::Stored),
+                () = &mut started => {}
+            }
+        }
     }
 
     /// Resolves a non-canonical `.info` query (branch, commit hash prefix, `v1`, `v3.0.0` of a
@@ -419,6 +465,7 @@ impl Inner {
                 sums: self.sum_policy(),
                 zip_timeout: self.config.timeout,
                 counters: &self.counters,
+                live: &self.live,
             };
             Box::pin(async move { fill.fill(base, &request.module, &version).await })
         };

@@ -1,17 +1,22 @@
 //! A zip from an upstream proxy, streamed into a [`StagedBlob`]: the body is read on the
 //! runtime and handed through a bounded queue to a blocking writer, which hashes every byte
-//! on its way to the store's temp area. A failed download leaves nothing behind.
+//! on its way to the store's temp area and reports what is in the file to the zip's
+//! [`LiveGuard`], so clients waiting for it receive the bytes as they arrive. A failed
+//! download leaves nothing behind, and its guard fails every reader.
 
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::version::Version;
 use delos_pool_protocol::zip::MAX_ZIP_BYTES;
 use delos_registry_index::{Index, StagedBlob};
 use tokio::sync::mpsc;
 
 use super::FetchError;
+use crate::fetch::live_zip::{LiveGuard, LiveZips};
 use crate::http_client::{HttpClient, HttpClientError};
 
 /// Pieces of the body waiting for the writer: the download's whole buffer.
@@ -26,23 +31,46 @@ pub(super) enum DownloadError {
     Local(FetchError),
 }
 
-/// Downloads `url` (at most the protocol's zip size, within `timeout`) into a staged blob.
-pub(super) async fn download(
+/// Where a download goes: the store, and the registry readers follow it in.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Target<'a> {
+    pub(super) index: &'a Arc<Index>,
+    pub(super) live: &'a LiveZips,
+    pub(super) module: &'a ModulePath,
+    pub(super) version: &'a Version,
+}
+
+/// Downloads `url` (at most the protocol's zip size, within `timeout`) into a staged blob,
+/// registered as live while it arrives. Returns the blob and the guard that gives readers
+/// the verdict.
+pub(super) async fn download<'a>(
     client: &HttpClient,
     url: &str,
-    index: &Arc<Index>,
+    target: Target<'a>,
     timeout: Duration,
-) -> Result<StagedBlob, DownloadError> {
+) -> Result<(StagedBlob, LiveGuard<'a>), DownloadError> {
     let mut body = client
         .get_stream(url, MAX_ZIP_BYTES, timeout)
         .await
         .map_err(DownloadError::Http)?;
+    let index = Arc::clone(target.index);
+    let staged = tokio::task::spawn_blocking(move || -> Result<_, FetchError> {
+        let staged = index.blobs().stage()?;
+        let file = staged.reopen()?;
+        Ok((staged, file))
+    })
+    .await
+    .map_err(|_| DownloadError::Local(FetchError::TaskFailed))?;
+    let (mut staged, file) = staged.map_err(DownloadError::Local)?;
+    let guard = target
+        .live
+        .start(target.module, target.version, file, body.content_length());
+    let arrivals = guard.arrivals();
     let (pieces, mut queue) = mpsc::channel::<Bytes>(QUEUE_PIECES);
-    let index = Arc::clone(index);
     let writer = tokio::task::spawn_blocking(move || -> Result<StagedBlob, FetchError> {
-        let mut staged = index.blobs().stage()?;
         while let Some(piece) = queue.blocking_recv() {
             staged.write_all(&piece).map_err(FetchError::WorkArea)?;
+            arrivals.arrived(staged.size());
         }
         staged.flush().map_err(FetchError::WorkArea)?;
         Ok(staged)
@@ -61,5 +89,6 @@ pub(super) async fn download(
         .await
         .map_err(|_| DownloadError::Local(FetchError::TaskFailed))?;
     read.map_err(DownloadError::Http)?;
-    written.map_err(DownloadError::Local)
+    let staged = written.map_err(DownloadError::Local)?;
+    Ok((staged, guard))
 }
