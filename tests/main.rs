@@ -16,6 +16,7 @@ mod fill_answers;
 mod fill_concurrency;
 mod fill_crash;
 mod fill_epilogue;
+mod fill_fairness;
 mod go_proof;
 mod hostile_input;
 mod immutability;

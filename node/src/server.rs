@@ -142,6 +142,7 @@ impl Node {
         let app = router(state.with_checksum_db(checksum_db.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     // A dropped sender also means stop.

@@ -8,6 +8,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::client;
 use super::error::FetchError;
 use super::single_flight::SingleFlight;
 use super::stats::Counters;
@@ -58,7 +59,9 @@ where
             Lookup::Fresh(answer) => answer,
             Lookup::Stale(answer) => {
                 let (this, question) = (Arc::clone(self), ask());
-                tokio::spawn(async move { this.refresh(key, question).await });
+                tokio::spawn(client::carried(
+                    async move { this.refresh(key, question).await },
+                ));
                 answer
             }
             Lookup::Missing => {
@@ -106,6 +109,6 @@ where
                 Err(err) => Err(err),
             }
         };
-        self.flight.run(key, work).await.1
+        self.flight.run(key, client::carried(work)).await.1
     }
 }

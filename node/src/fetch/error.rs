@@ -112,6 +112,15 @@ impl FetchError {
         }
     }
 
+    /// Whether the node refused the work for load (answer 503 with `Retry-After`).
+    pub fn is_overloaded(&self) -> bool {
+        match self {
+            Self::Overloaded { .. } => true,
+            Self::Shared(inner) => inner.is_overloaded(),
+            _ => false,
+        }
+    }
+
     /// Whether an upstream proxy failed (answer 502: the node is a gateway to it).
     pub fn is_upstream(&self) -> bool {
         match self {

@@ -95,7 +95,7 @@ pub(crate) async fn produce(
                 timeout,
             });
         }
-        Err(err) => return Err(FetchError::Spawn(err)),
+        Err(err) => return Err(err),
     };
     let download = first_download(&request, &output.stdout, &output.stderr)?;
     let index = Arc::clone(index);

@@ -21,8 +21,10 @@
 //! stale while a background refresh runs, and fall back to what the store holds.
 
 mod cached_query;
+pub mod client;
 mod config;
 mod error;
+mod fair_queue;
 mod filled;
 mod from_proxy;
 mod from_vcs;
@@ -416,7 +418,7 @@ impl Inner {
             let filled = this.fill(&request).await;
             this.finish(&request, filled).await
         };
-        self.fills.run(key, work).await.1
+        self.fills.run(key, client::carried(work)).await.1
     }
 
     /// The miss path: the sources of a version, in order.

@@ -214,7 +214,7 @@ async fn go_list(
     goproxy: Option<&str>,
 ) -> Result<ListedModule, FetchError> {
     let run = inner.go.run_with_goproxy(args, goproxy).await;
-    let output = match run.map_err(FetchError::Spawn)? {
+    let output = match run? {
         GoRun::Finished(output, _cache) => output,
         GoRun::TimedOut(timeout) => {
             return Err(FetchError::TimedOut {
