@@ -6,6 +6,7 @@ mod support;
 mod bench_builds;
 mod bench_pool;
 mod bench_sumdb;
+mod bench_upstream;
 mod checksum_db;
 mod checksum_db_crash;
 mod crash_safety;

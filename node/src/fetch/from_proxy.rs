@@ -85,13 +85,19 @@ impl ProxyFill<'_> {
             query: version.as_str(),
         };
         let url = format!("{base}/{}/@v/{}", module.escape(), version.escape());
-        let info = get_small(self.client, &fail, &format!("{url}.info"), MAX_INFO_BYTES).await?;
+        // The two small files at once; the checksum database is asked only once the proxy has
+        // the version (so probes of absent modules never reach it).
+        let (info_url, mod_url) = (format!("{url}.info"), format!("{url}.mod"));
+        let (info, go_mod) = tokio::join!(
+            get_small(self.client, &fail, &info_url, MAX_INFO_BYTES),
+            get_small(self.client, &fail, &mod_url, MAX_GO_MOD_BYTES),
+        );
+        let (info, go_mod) = (info?, go_mod?);
         let parsed: InfoJson = serde_json::from_slice(&info)
             .map_err(|err| fail.upstream(format!("unreadable .info: {err}")))?;
         if parsed.version != version.as_str() {
             return Err(fail.upstream(format!(".info names {}", parsed.version)));
         }
-        let go_mod = get_small(self.client, &fail, &format!("{url}.mod"), MAX_GO_MOD_BYTES).await?;
         let declared =
             declared_module_path(&go_mod).map_err(|err| fail.upstream(err.to_string()))?;
         if declared != module.as_str() {
@@ -117,10 +123,13 @@ impl ProxyFill<'_> {
             version,
         };
         let zip_url = format!("{url}.zip");
-        let (staged, live) =
-            zip_download::download(self.client, &zip_url, target, self.zip_timeout)
-                .await
-                .map_err(|err| fail.download_error(err))?;
+        let zip_download::Downloaded {
+            staged,
+            scanned,
+            live,
+        } = zip_download::download(self.client, &zip_url, target, self.zip_timeout)
+            .await
+            .map_err(|err| fail.download_error(err))?;
         let staged_size = staged.size();
         let staged_sha256 = staged.sha256();
         let checked = Checked {
@@ -128,6 +137,7 @@ impl ProxyFill<'_> {
             go_mod,
             go_mod_h1,
             zip_h1: recorded.map(|r| r.zip),
+            scanned,
         };
         let owned = OwnedTarget {
             base: base.to_owned(),
@@ -255,6 +265,8 @@ struct Checked {
     go_mod: Vec<u8>,
     go_mod_h1: H1Hash,
     zip_h1: Option<H1Hash>,
+    /// The zip's entries as scanned while it arrived.
+    scanned: ScannedEntries,
 }
 
 /// Why the blocking half refused to pin.
@@ -263,6 +275,29 @@ enum Refused {
     Mismatch(String),
     /// This node failed (store, disk).
     Local(FetchError),
+}
+
+/// Validates the staged zip (every zip rule, reusing the entries scanned while it arrived)
+/// on this thread while another makes it durable; returns its `h1:`.
+fn check_while_syncing(
+    staged: &StagedBlob,
+    module: &ModulePath,
+    version: &Version,
+    scanned: &ScannedEntries,
+) -> Result<H1Hash, Refused> {
+    let file = staged.reopen().map_err(|err| Refused::Local(err.into()))?;
+    std::thread::scope(|scope| {
+        let synced = scope.spawn(|| staged.sync());
+        let checked = verify_module_zip_contents(file, module, version, scanned)
+            .map_err(|err| Refused::Mismatch(format!("invalid module zip: {err}")));
+        let synced = synced.join();
+        let h1 = checked?;
+        match synced {
+            Ok(Ok(())) => Ok(h1),
+            Ok(Err(err)) => Err(Refused::Local(err.into())),
+            Err(_) => Err(Refused::Local(FetchError::TaskFailed)),
+        }
+    })
 }
 
 /// The proxy and module version, owned, for the blocking half.
@@ -281,14 +316,7 @@ impl OwnedTarget {
         staged: StagedBlob,
     ) -> Result<Filled, Refused> {
         let local = |err: FetchError| Refused::Local(err);
-        let file = staged.reopen().map_err(|err| local(err.into()))?;
-        let h1 = verify_module_zip_contents(
-            file,
-            &self.module,
-            &self.version,
-            &ScannedEntries::default(),
-        )
-        .map_err(|err| Refused::Mismatch(format!("invalid module zip: {err}")))?;
+        let h1 = check_while_syncing(&staged, &self.module, &self.version, &checked.scanned)?;
         if let Some(want) = checked.zip_h1
             && want != h1
         {
