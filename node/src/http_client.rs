@@ -1,17 +1,21 @@
-//! [`HttpClient`]: the one HTTP client of the node, for everything it fetches over HTTP (today
-//! the checksum-database relay; upstream-proxy fills later). rustls only, bounded bodies,
-//! timeouts on connecting and on the whole exchange.
+//! [`HttpClient`]: the one HTTP client of the node, for everything it fetches over HTTP (the
+//! checksum-database relay and fills from upstream proxies). rustls only, bounded bodies,
+//! timeouts on connecting and on the whole exchange, connections kept for reuse, and one
+//! retry of a request that met a 5xx answer or a broken connection before its body started.
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use axum::body::Bytes;
+use reqwest::{Response, StatusCode};
 
 /// How long connecting (TCP and TLS) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long one whole request may take, body included.
+/// How long one whole request may take, body included, unless the caller says otherwise.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Idle connections kept per host for reuse.
 const MAX_IDLE_PER_HOST: usize = 16;
+/// How long to wait before the one retry of a request that failed on a 5xx or a reset.
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
 /// A cloneable handle on one connection pool.
 #[derive(Debug, Clone)]
@@ -45,7 +49,7 @@ pub enum HttpClientError {
         /// The URL.
         url: String,
         /// The limit.
-        max_bytes: usize,
+        max_bytes: u64,
     },
     /// No answer: connecting, TLS, a timeout, a broken connection.
     #[error("GET {url}")]
@@ -65,6 +69,54 @@ impl HttpClientError {
     /// Whether the server answered that the resource does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, HttpClientError::NotFound { .. })
+    }
+
+    /// Whether asking again may help: a 5xx answer or no answer at all.
+    fn is_transient(&self) -> bool {
+        match self {
+            HttpClientError::Status { status, .. } => *status >= 500,
+            HttpClientError::Transport { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// A successful answer whose body has not been read yet, with the limit it must keep to.
+#[derive(Debug)]
+pub struct BodyStream {
+    url: String,
+    response: Response,
+    max_bytes: u64,
+    read: u64,
+}
+
+impl BodyStream {
+    /// The length the server announced, if any.
+    pub fn content_length(&self) -> Option<u64> {
+        self.response.content_length()
+    }
+
+    /// The next piece of the body; `None` at its end. Past `max_bytes` it is an error and
+    /// nothing more is read.
+    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, HttpClientError> {
+        let chunk = self
+            .response
+            .chunk()
+            .await
+            .map_err(|source| HttpClientError::Transport {
+                url: self.url.clone(),
+                source,
+            })?;
+        if let Some(chunk) = &chunk {
+            self.read += chunk.len() as u64;
+            if self.read > self.max_bytes {
+                return Err(HttpClientError::TooLarge {
+                    url: self.url.clone(),
+                    max_bytes: self.max_bytes,
+                });
+            }
+        }
+        Ok(chunk)
     }
 }
 
@@ -88,11 +140,59 @@ impl HttpClient {
         url: &str,
         max_bytes: usize,
     ) -> Result<Vec<u8>, HttpClientError> {
-        let transport = |source| HttpClientError::Transport {
-            url: url.to_owned(),
-            source,
+        let mut body = self
+            .get_stream(url, max_bytes as u64, REQUEST_TIMEOUT)
+            .await?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.next_chunk().await? {
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+
+    /// GETs `url` for a body of at most `max_bytes` to be read piece by piece, the whole
+    /// exchange within `timeout`. A 5xx answer or a broken connection is asked once more.
+    /// A `Content-Length` over the limit fails before any of the body is read.
+    pub async fn get_stream(
+        &self,
+        url: &str,
+        max_bytes: u64,
+        timeout: Duration,
+    ) -> Result<BodyStream, HttpClientError> {
+        let response = match self.send(url, timeout).await {
+            Err(err) if err.is_transient() => {
+                tracing::debug!(error = %err, "asking once more");
+                tokio::time::sleep(RETRY_PAUSE).await;
+                self.send(url, timeout).await?
+            }
+            sent => sent?,
         };
-        let mut response = self.client.get(url).send().await.map_err(transport)?;
+        if response.content_length().is_some_and(|len| len > max_bytes) {
+            return Err(HttpClientError::TooLarge {
+                url: url.to_owned(),
+                max_bytes,
+            });
+        }
+        Ok(BodyStream {
+            url: url.to_owned(),
+            response,
+            max_bytes,
+            read: 0,
+        })
+    }
+
+    /// One GET; a status other than 200 is an error.
+    async fn send(&self, url: &str, timeout: Duration) -> Result<Response, HttpClientError> {
+        let response = self
+            .client
+            .get(url)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|source| HttpClientError::Transport {
+                url: url.to_owned(),
+                source,
+            })?;
         let status = response.status();
         if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
             return Err(HttpClientError::NotFound {
@@ -100,29 +200,12 @@ impl HttpClient {
                 status: status.as_u16(),
             });
         }
-        if !status.is_success() {
+        if status != StatusCode::OK {
             return Err(HttpClientError::Status {
                 url: url.to_owned(),
                 status: status.as_u16(),
             });
         }
-        let too_large = || HttpClientError::TooLarge {
-            url: url.to_owned(),
-            max_bytes,
-        };
-        if response
-            .content_length()
-            .is_some_and(|len| len > max_bytes as u64)
-        {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > max_bytes {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+        Ok(response)
     }
 }

@@ -25,6 +25,7 @@ pub mod keys;
 pub mod p2p;
 pub mod pool;
 pub mod provenance;
+mod queue_reader;
 pub mod repair;
 pub mod server;
 pub mod sumdb_relay;

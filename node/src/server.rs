@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::checksum_db::{ChecksumDb, PublicCheck};
 use crate::config::Config;
-use crate::fetch::{FetchConfig, FetchError, Fetcher};
+use crate::fetch::{FetchConfig, FetchError, Fetcher, SumCheck};
 use crate::http::{AppState, router};
 use crate::http_client::HttpClient;
 use crate::keys::NodeKeys;
@@ -134,7 +134,8 @@ impl Node {
         let pool = start_pool(&config, &keys, &fetcher, private.clone(), gossipsub).await?;
         let stats = pool.as_ref().map(|pool| pool.stats().as_ref());
         let telemetry = Arc::new(Telemetry::new(registry, fetcher.counters(), stats));
-        let relay = start_relay(&config, &fetcher, private.clone(), &telemetry).await?;
+        let (relay, client) = start_relay(&config, &fetcher, private.clone(), &telemetry).await?;
+        attach_upstream(&config, &fetcher, &relay, client);
         let checksum_db = start_checksum_db(&config, &fetcher, &relay, private, &telemetry).await?;
         if let (Some(pool), Some(db)) = (&pool, &checksum_db) {
             pool.publish_log_heads(db.verifier_key().to_string(), db.heads());
@@ -144,6 +145,7 @@ impl Node {
         let app = router(state.with_checksum_db(checksum_db.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     // A dropped sender also means stop.
@@ -282,21 +284,40 @@ async fn start_checksum_db(
     Ok(Some(db))
 }
 
-/// The checksum-database relay of the configured databases, with the node's one HTTP client.
+/// The checksum-database relay of the configured databases, with the node's one HTTP client
+/// (returned too, for the fill path).
 async fn start_relay(
     config: &Config,
     fetcher: &Fetcher,
     private: PrivatePatterns,
     telemetry: &Telemetry,
-) -> Result<Relay, StartError> {
+) -> Result<(Relay, HttpClient), StartError> {
     let client = HttpClient::new().map_err(StartError::HttpClient)?;
     let (databases, upstream) = (config.sumdb.clone(), config.upstream.clone());
     let (index, stats) = (Arc::clone(fetcher.index()), telemetry.sumdb().clone());
-    tokio::task::spawn_blocking(move || {
-        Relay::new(databases, client, &upstream, index, private, stats)
+    let relay_client = client.clone();
+    let relay = tokio::task::spawn_blocking(move || {
+        Relay::new(databases, relay_client, &upstream, index, private, stats)
     })
     .await?
-    .map_err(StartError::Relay)
+    .map_err(StartError::Relay)?;
+    Ok((relay, client))
+}
+
+/// Lets the fill path fetch from `--upstream`'s proxies itself, with the node's one HTTP
+/// client, checking what they send against the database `--gosumdb` names through `relay`.
+fn attach_upstream(config: &Config, fetcher: &Fetcher, relay: &Relay, client: HttpClient) {
+    let check = relay.fill_check(&config.gosumdb);
+    let off = config.gosumdb.trim() == "off";
+    if check.is_none() && !off && config.upstream.contains("://") {
+        tracing::warn!(
+            gosumdb = %config.gosumdb,
+            "--gosumdb names a checksum database this node does not relay (--sumdb): fills \
+             from upstream proxies cannot be checked and will fail"
+        );
+    }
+    let check = check.map(|check| Arc::new(check) as Arc<dyn SumCheck>);
+    fetcher.attach_upstream(client, check);
 }
 
 /// Starts the pool when the configuration asks for one.

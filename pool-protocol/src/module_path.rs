@@ -28,6 +28,12 @@ pub use escape::EscapeErrorKind;
 pub(crate) use check::{PathKind, check_element};
 pub(crate) use escape::{escape as escape_text, unescape as unescape_text};
 
+/// The `!`-case encoding of any text as it goes into a URL: a version query such as a branch
+/// name (`Main` becomes `!main`), which is neither a module path nor a version.
+pub fn escape_case(text: &str) -> String {
+    escape::escape(text)
+}
+
 /// A module path that passed Go's `CheckPath`, such as `golang.org/x/mod` or
 /// `example.org/MixedCase/v2`. Its text is the unescaped form used in go.sum and zip prefixes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

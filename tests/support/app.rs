@@ -59,13 +59,22 @@ pub(crate) fn greet(world: &GitWorld) -> Result<Built> {
 
 /// `big`: commits [v1.0.0] with `data.bin`, [`BIG_BYTES`] of xorshift output.
 pub(crate) fn big(world: &GitWorld) -> Result<Built> {
-    let repo = world.create_repo("big")?;
-    repo.write_file("go.mod", "module example.org/big.git\n\ngo 1.21\n")?;
+    random_module(world, "big", BIG_BYTES)
+}
+
+/// `name`: commits [v1.0.0] with `data.bin`, `bytes` of xorshift output, and a package of the
+/// same name whose `Size` says so.
+pub(crate) fn random_module(world: &GitWorld, name: &str, bytes: usize) -> Result<Built> {
+    let repo = world.create_repo(name)?;
     repo.write_file(
-        "big.go",
-        "package big\n\n// Size is the data file's size.\nconst Size = 10 << 20\n",
+        "go.mod",
+        format!("module example.org/{name}.git\n\ngo 1.21\n"),
     )?;
-    repo.write_file("data.bin", random_bytes(BIG_BYTES))?;
+    repo.write_file(
+        &format!("{name}.go"),
+        format!("package {name}\n\n// Size is the data file's size.\nconst Size = {bytes}\n"),
+    )?;
+    repo.write_file("data.bin", random_bytes(bytes))?;
     let commit = repo.commit("big", DAYS[0])?;
     repo.tag("v1.0.0")?;
     Ok(Built {

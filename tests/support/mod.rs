@@ -13,3 +13,4 @@ pub(crate) mod pool;
 pub(crate) mod process_tree;
 pub(crate) mod shapes;
 pub(crate) mod sumdb;
+pub(crate) mod upstream;

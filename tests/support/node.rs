@@ -32,6 +32,8 @@ pub(crate) struct NodeOptions {
     relative_data_dir: bool,
     /// `--gosumdb` of the node (`None`: `off`).
     gosumdb: Option<OsString>,
+    /// `--http-listen` of the node (`None`: `127.0.0.1:0`).
+    http_listen: Option<String>,
 }
 
 impl NodeOptions {
@@ -62,6 +64,13 @@ impl NodeOptions {
     /// Gives the node's fill workers `--gosumdb value` instead of `off`.
     pub(crate) fn gosumdb(mut self, value: impl Into<OsString>) -> Self {
         self.gosumdb = Some(value.into());
+        self
+    }
+
+    /// Listens on `addr` (a port of 0) instead of `127.0.0.1:0`, e.g. `[::]:0` to be reached
+    /// over IPv4 and IPv6 loopback, as two different clients.
+    pub(crate) fn http_listen(mut self, addr: &str) -> Self {
+        self.http_listen = Some(addr.to_owned());
         self
     }
 
@@ -116,6 +125,10 @@ impl TestNode {
             .spawn()
             .context("starting delos serve")?;
         let addr = match wait_for_address(&mut child, &log) {
+            // A node listening on every address is reached on loopback.
+            Ok(addr) if addr.ip().is_unspecified() => {
+                SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, addr.port()))
+            }
             Ok(addr) => addr,
             Err(err) => {
                 let _ = child.kill();
@@ -132,6 +145,11 @@ impl TestNode {
         };
         node.wait_healthy()?;
         Ok(node)
+    }
+
+    /// The address the node's HTTP server listens on.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// `http://127.0.0.1:<port>`, for `GOPROXY`.
@@ -287,7 +305,9 @@ fn node_command(dir: &Path, options: &NodeOptions, log: &Path) -> Result<Command
             false => dir.join("data"),
         })
         .current_dir(dir)
-        .args(["--http-listen", "127.0.0.1:0", "--gosumdb"])
+        .arg("--http-listen")
+        .arg(options.http_listen.as_deref().unwrap_or("127.0.0.1:0"))
+        .arg("--gosumdb")
         .arg(options.gosumdb.as_deref().unwrap_or("off".as_ref()))
         .args(&options.args)
         .envs(options.env.iter().map(|(k, v)| (k, v)))

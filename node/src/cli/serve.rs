@@ -24,11 +24,15 @@ pub struct ServeArgs {
     /// Address the HTTP server listens on [default: 127.0.0.1:3000]. Port 0 picks a free port.
     #[arg(long, value_name = "ADDR", env = "DELOS_HTTP_LISTEN")]
     pub http_listen: Option<SocketAddr>,
-    /// The GOPROXY value the fill workers use [default: direct].
+    /// Where misses are filled from, as a GOPROXY list [default: direct]: the node fetches
+    /// from each proxy URL itself over HTTP (`,` moves on after 404/410 only, `|` after any
+    /// error), `direct` runs `go mod download`, `off` stops. Private modules always go direct.
     #[arg(long, value_name = "GOPROXY", env = "DELOS_UPSTREAM")]
     pub upstream: Option<String>,
-    /// The GOSUMDB value the fill workers use [default: sum.golang.org]. A database the node
-    /// relays (`--sumdb`) is reached through the node's own `/sumdb/`; `off` disables the check.
+    /// The checksum database fills are checked against [default: sum.golang.org]: the GOSUMDB
+    /// of the `go` workers, and what an upstream proxy's hashes must match (through the
+    /// relay) before they are pinned. A database the node relays (`--sumdb`) is reached
+    /// through the node's own `/sumdb/`; `off` disables the check.
     #[arg(long, value_name = "GOSUMDB", env = "DELOS_GOSUMDB")]
     pub gosumdb: Option<String>,
     /// A checksum database relayed under `/sumdb/<name>/` and used by the fill workers, in
@@ -63,10 +67,12 @@ pub struct ServeArgs {
     /// How many `go mod download` processes may run at once [default: 4].
     #[arg(long, value_name = "N", env = "DELOS_FETCH_WORKERS")]
     pub fetch_workers: Option<usize>,
-    /// Time limit of one `go` process, e.g. "90s", "5m" [default: 5m].
+    /// Time limit of one `go` process, and of one zip download from an upstream proxy, e.g.
+    /// "90s", "5m" [default: 5m].
     #[arg(long, value_name = "DURATION", env = "DELOS_FETCH_TIMEOUT", value_parser = humantime::parse_duration)]
     pub fetch_timeout: Option<Duration>,
-    /// How long `list` and `@latest` answers are cached, e.g. "1m" [default: 1m].
+    /// How long `list`, `@latest` and query answers (and their "not found"s) are fresh, e.g.
+    /// "1m" [default: 1m]; aged ones are served at once while one refresh runs.
     #[arg(long, value_name = "DURATION", env = "DELOS_LIST_TTL", value_parser = humantime::parse_duration)]
     pub list_ttl: Option<Duration>,
     /// Serve only what is stored; never start `go`.

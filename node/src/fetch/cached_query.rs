@@ -1,20 +1,26 @@
-//! [`CachedQuery`]: a VCS question whose answer is cached for a time to live, asked at most
-//! once at a time, and served stale (while a background refresh runs) once it has aged.
+//! [`CachedQuery`]: a question to the upstream (a proxy, or the VCS through `go`) whose answer,
+//! positive or "not found", is cached for a time to live, asked at most once at a time, and
+//! served stale at once (while one background refresh runs) once it has aged: a client never
+//! waits for a refresh when the node has any answer.
 
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::client;
 use super::error::FetchError;
 use super::single_flight::SingleFlight;
 use super::stats::Counters;
 use super::ttl_cache::{Lookup, TtlCache};
 
+/// A cached answer: the value, or the "not found" the upstream gave.
+type Answer<V> = Result<V, Arc<FetchError>>;
+
 /// Answers cached by key, refreshed through one shared run per key.
 #[derive(Debug)]
 pub(crate) struct CachedQuery<K, V> {
-    cache: TtlCache<K, V>,
+    cache: TtlCache<K, Answer<V>>,
     flight: SingleFlight<K, V>,
 }
 
@@ -31,18 +37,14 @@ where
         }
     }
 
-    /// Whether an answer (fresh or stale) is cached for `key`.
-    pub(crate) fn contains(&self, key: &K) -> bool {
-        !matches!(self.cache.get(key), Lookup::Missing)
-    }
-
     /// Questions being asked now.
     pub(crate) fn pending(&self) -> usize {
         self.flight.len()
     }
 
     /// The cached answer (fresh, or stale with a refresh started in the background), else
-    /// the answer of `ask`, waited for. A failed refresh keeps the stale answer.
+    /// the answer of `ask`, waited for. A refresh that fails (the upstream down, a timeout)
+    /// keeps the answer the node had, and so does a "not found" after a value.
     pub(crate) async fn get<F, Fut>(
         self: &Arc<Self>,
         key: K,
@@ -53,37 +55,60 @@ where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, FetchError>> + Send + 'static,
     {
-        match self.cache.get(&key) {
-            Lookup::Fresh(value) => {
-                Counters::bump(&counters.list_cache_hits);
-                Ok(value)
-            }
-            Lookup::Stale(value) => {
-                Counters::bump(&counters.list_cache_hits);
+        let cached = match self.cache.get(&key) {
+            Lookup::Fresh(answer) => answer,
+            Lookup::Stale(answer) => {
                 let (this, question) = (Arc::clone(self), ask());
-                tokio::spawn(async move { this.refresh(key, question).await });
-                Ok(value)
+                tokio::spawn(client::carried(
+                    async move { this.refresh(key, question).await },
+                ));
+                answer
             }
             Lookup::Missing => {
                 Counters::bump(&counters.list_cache_misses);
-                self.refresh(key, ask()).await
+                return self.refresh(key, ask()).await;
+            }
+        };
+        match cached {
+            Ok(value) => {
+                Counters::bump(&counters.list_cache_hits);
+                Ok(value)
+            }
+            Err(not_found) => {
+                Counters::bump(&counters.negative_cache_hits);
+                Err(FetchError::Shared(not_found))
             }
         }
     }
 
-    /// Asks (or joins the pending ask for `key`) and caches a successful answer.
+    /// Asks (or joins the pending ask for `key`) and caches the answer: a value, or a
+    /// "not found" the upstream gave where no value is cached.
     async fn refresh<Fut>(self: &Arc<Self>, key: K, question: Fut) -> Result<V, FetchError>
     where
         Fut: Future<Output = Result<V, FetchError>> + Send + 'static,
     {
         let (this, cache_key) = (Arc::clone(self), key.clone());
         let work = async move {
-            let answer = question.await;
-            if let Ok(value) = &answer {
-                this.cache.put(cache_key, value.clone());
+            match question.await {
+                Ok(value) => {
+                    this.cache.put(cache_key, Ok(value.clone()));
+                    Ok(value)
+                }
+                Err(err) if err.is_answer_not_found() => {
+                    let shared = Arc::new(err);
+                    // A version list once given is not taken back by a "not found" (a
+                    // repository gone, a proxy that lost it): the old answer stays.
+                    if !matches!(
+                        this.cache.get(&cache_key),
+                        Lookup::Fresh(Ok(_)) | Lookup::Stale(Ok(_))
+                    ) {
+                        this.cache.put(cache_key, Err(Arc::clone(&shared)));
+                    }
+                    Err(FetchError::Shared(shared))
+                }
+                Err(err) => Err(err),
             }
-            answer
         };
-        self.flight.run(key, work).await.1
+        self.flight.run(key, client::carried(work)).await.1
     }
 }

@@ -52,6 +52,17 @@ pub enum FetchError {
         /// The limit that was reached.
         timeout: Duration,
     },
+    /// An upstream proxy failed (a 5xx, no answer) or sent bytes that fail a check; nothing
+    /// was pinned. Under the GOPROXY list rules this is an error, not "not found".
+    #[error("{module}@{query}: {reason}")]
+    Upstream {
+        /// The module.
+        module: ModulePath,
+        /// The version or query as requested.
+        query: String,
+        /// Which proxy, and what went wrong, in one line.
+        reason: String,
+    },
     /// Too many fills are pending; the request was not queued.
     #[error("too many fetches pending ({limit})")]
     Overloaded {
@@ -87,6 +98,34 @@ impl FetchError {
             | Self::Offline { .. }
             | Self::TimedOut { .. } => true,
             Self::Shared(inner) => inner.is_not_found(),
+            _ => false,
+        }
+    }
+
+    /// Whether the upstream answered that the thing does not exist (not a timeout, not the
+    /// node offline): an answer worth caching like a positive one.
+    pub(crate) fn is_answer_not_found(&self) -> bool {
+        match self {
+            Self::NotFound { .. } => true,
+            Self::Shared(inner) => inner.is_answer_not_found(),
+            _ => false,
+        }
+    }
+
+    /// Whether the node refused the work for load (answer 503 with `Retry-After`).
+    pub fn is_overloaded(&self) -> bool {
+        match self {
+            Self::Overloaded { .. } => true,
+            Self::Shared(inner) => inner.is_overloaded(),
+            _ => false,
+        }
+    }
+
+    /// Whether an upstream proxy failed (answer 502: the node is a gateway to it).
+    pub fn is_upstream(&self) -> bool {
+        match self {
+            Self::Upstream { .. } => true,
+            Self::Shared(inner) => inner.is_upstream(),
             _ => false,
         }
     }

@@ -31,6 +31,9 @@ pub(crate) enum FilledFrom {
     /// A pool peer, whose bytes matched hashes the trust policy accepted; it signs as this
     /// (`None` for a PeerId that names no ed25519 key: then the node signs no record).
     Peer(Option<SignerId>),
+    /// An upstream proxy over HTTP, at this base URL; its hashes checked against the
+    /// checksum database (unless `--gosumdb off`).
+    Upstream(String),
     /// Nothing was fetched: the store already held this `.mod`-only entry.
     Store,
 }
@@ -41,6 +44,7 @@ impl FilledFrom {
         match self {
             Self::Vcs(_) => Some(FillSource::Vcs),
             Self::Peer(_) => Some(FillSource::Peer),
+            Self::Upstream(_) => Some(FillSource::Upstream),
             Self::Store => None,
         }
     }
@@ -50,6 +54,7 @@ impl FilledFrom {
         match self {
             Self::Vcs(_) => "the VCS",
             Self::Peer(_) => "a peer",
+            Self::Upstream(_) => "an upstream proxy",
             Self::Store => "the store",
         }
     }

@@ -45,13 +45,16 @@ impl Request {
     }
 }
 
-/// Runs `go mod download -json module@query`, validates and stores what it produced.
+/// Runs `go mod download -json module@query` (with `GOPROXY=goproxy` when given, else the
+/// configured upstream), validates and stores what it produced.
 pub(crate) async fn fill(
     go: &GoCommand,
     index: &Arc<Index>,
     request: Request,
+    goproxy: Option<&str>,
 ) -> Result<Filled, FetchError> {
-    let (produced, index) = (produce(go, index, request).await?, Arc::clone(index));
+    let produced = produce(go, index, request, goproxy).await?;
+    let index = Arc::clone(index);
     tokio::task::spawn_blocking(move || pin_produced(&index, produced))
         .await
         .map_err(|_| FetchError::TaskFailed)?
@@ -73,15 +76,17 @@ pub(crate) struct Produced {
     pub(crate) origin: Option<VcsOrigin>,
 }
 
-/// Runs `go mod download -json` for `request` and checks and writes what it produced, without
-/// pinning it.
+/// Runs `go mod download -json` for `request` (see [`fill`] for `goproxy`) and checks and
+/// writes what it produced, without pinning it.
 pub(crate) async fn produce(
     go: &GoCommand,
     index: &Arc<Index>,
     request: Request,
+    goproxy: Option<&str>,
 ) -> Result<Produced, FetchError> {
     let arg = format!("{}@{}", request.module, request.query);
-    let (output, cache) = match go.run(&["mod", "download", "-json", &arg]).await {
+    let args = ["mod", "download", "-json", &arg];
+    let (output, cache) = match go.run_with_goproxy(&args, goproxy).await {
         Ok(GoRun::Finished(output, cache)) => (output, cache),
         Ok(GoRun::TimedOut(timeout)) => {
             return Err(FetchError::TimedOut {
@@ -90,7 +95,7 @@ pub(crate) async fn produce(
                 timeout,
             });
         }
-        Err(err) => return Err(FetchError::Spawn(err)),
+        Err(err) => return Err(err),
     };
     let download = first_download(&request, &output.stdout, &output.stderr)?;
     let index = Arc::clone(index);

@@ -22,9 +22,11 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::sync::Semaphore;
 
+use super::client;
 use super::config::FetchConfig;
+use super::error::FetchError;
+use super::fair_queue::FairQueue;
 use super::stats::Counters;
 
 /// How one run of `go` ended.
@@ -46,7 +48,7 @@ pub(crate) struct GoCommand {
     next_run: AtomicU64,
     in_use: PathBuf,
     timeout: Duration,
-    permits: Semaphore,
+    permits: FairQueue,
     counters: Arc<Counters>,
 }
 
@@ -85,7 +87,7 @@ impl GoCommand {
             next_run: AtomicU64::new(0),
             in_use,
             timeout: config.timeout,
-            permits: Semaphore::new(config.workers.max(1)),
+            permits: FairQueue::new(config.workers),
             counters,
         })
     }
@@ -98,14 +100,21 @@ impl GoCommand {
         }
     }
 
-    /// Runs `go <args>` once a worker permit is free, with a module cache of its own; waits for
-    /// it to exit or time out.
-    pub(crate) async fn run(&self, args: &[&str]) -> std::io::Result<GoRun> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| std::io::Error::other("go worker pool closed"))?;
+    /// Runs `go <args>` once a worker permit is free (in turn with other clients' runs, see
+    /// [`FairQueue`]), with a module cache of its own; waits for it to exit or time out.
+    /// `GOPROXY` is `goproxy` when given (the rest of the upstream list, once the node walked
+    /// its proxies itself), else the configured upstream.
+    pub(crate) async fn run_with_goproxy(
+        &self,
+        args: &[&str],
+        goproxy: Option<&str>,
+    ) -> Result<GoRun, FetchError> {
+        let _permit = self.permits.acquire(client::current()).await?;
+        self.run_now(args, goproxy).await.map_err(FetchError::Spawn)
+    }
+
+    /// [`Self::run_with_goproxy`] once the permit is held.
+    async fn run_now(&self, args: &[&str], goproxy: Option<&str>) -> std::io::Result<GoRun> {
         let number = self.next_run.fetch_add(1, Ordering::Relaxed);
         let cache = RunCache::create(self.runs.join(number.to_string()))?;
         let mut cmd = tokio::process::Command::new("go");
@@ -115,6 +124,7 @@ impl GoCommand {
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("GOPATH", &cache.dir)
             .env("GOMODCACHE", cache.gomodcache())
+            .envs(goproxy.map(|goproxy| ("GOPROXY", goproxy)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -9,7 +9,8 @@
 //! 4. the negative cache answers recent "not found"s at once;
 //! 5. one fill per module version (`single_flight`), run in its own task: the miss path,
 //!    `Inner::fill`, reads top to bottom in one function (peers with a full claim, then the
-//!    VCS, then peers with a `.mod`-only claim), and every fill ends in its one epilogue,
+//!    `--upstream` list: its proxies over HTTP, `direct` through `go mod download`; then peers
+//!    with a `.mod`-only claim), and every fill ends in its one epilogue,
 //!    `Inner::finish`: counted by source, signed as the node's record naming that source,
 //!    announced to the pool with that record.
 //!
@@ -20,16 +21,22 @@
 //! stale while a background refresh runs, and fall back to what the store holds.
 
 mod cached_query;
+pub mod client;
 mod config;
 mod error;
+mod fair_queue;
 mod filled;
+mod from_proxy;
 mod from_vcs;
 mod go_command;
 mod go_json;
+mod goproxy_list;
+mod live_zip;
 mod peers;
 mod queries;
 mod single_flight;
 mod stats;
+mod sum_check;
 mod ttl_cache;
 mod zip_failure;
 
@@ -41,7 +48,9 @@ use delos_pool_protocol::provenance::Source as RecordSource;
 use delos_pool_protocol::signing::VerifiedRecord;
 use delos_pool_protocol::version::{Version, check_path_version};
 use delos_registry_index::{Index, VersionEntry};
+use futures::future::BoxFuture;
 
+use crate::http_client::HttpClient;
 use crate::provenance::{OwnRecords, sharing_of};
 
 pub use config::FetchConfig;
@@ -49,10 +58,15 @@ pub use error::FetchError;
 pub(crate) use filled::{Filled, FilledFrom};
 pub(crate) use peers::{PeerClaim, PeerSource, PinLog};
 pub use stats::{FetchStats, PeerFillMicros};
+pub(crate) use sum_check::{SumCheck, SumCheckError};
 pub use zip_failure::{ZipFailure, classify_zip_failure};
 
+use from_proxy::{ProxyFill, SumPolicy};
 use from_vcs::Request;
 use go_command::GoCommand;
+use goproxy_list::{Entry, GoproxyList};
+pub(crate) use live_zip::LiveZipReader;
+use live_zip::LiveZips;
 use queries::Queries;
 use single_flight::SingleFlight;
 pub(crate) use stats::Counters;
@@ -69,6 +83,15 @@ pub enum Want {
     Metadata,
     /// The zip too: a `.mod`-only entry gives [`FetchError::ZipUnavailable`].
     Zip,
+}
+
+/// Where a zip is served from.
+#[derive(Debug)]
+pub(crate) enum ZipSource {
+    /// The store: the pinned entry.
+    Stored(VersionEntry),
+    /// An upstream proxy's download in progress, followed as it arrives.
+    Live(LiveZipReader),
 }
 
 /// Answers module versions, lists and queries; fills misses from peers and version control.
@@ -97,6 +120,15 @@ struct Inner {
     peers: OnceLock<Arc<dyn PeerSource>>,
     /// The node's checksum database, once attached: every whole pin is appended to its log.
     log: OnceLock<Arc<dyn PinLog>>,
+    /// The `--upstream` list, read with `go`'s GOPROXY rules.
+    upstream: GoproxyList,
+    /// The node's HTTP client, once attached: from then on the node fetches from the
+    /// upstream's proxies itself (without it, `go` walks the whole list).
+    http: OnceLock<HttpClient>,
+    /// The checksum database proxies' bytes are checked against, once attached.
+    sums: OnceLock<Arc<dyn SumCheck>>,
+    /// Zips arriving from proxies now, readable while they arrive.
+    live: LiveZips,
 }
 
 impl Fetcher {
@@ -123,10 +155,14 @@ impl Fetcher {
             negative: TtlCache::new(config.negative_ttl, CACHE_CAPACITY),
             queries: Queries::new(&config, CACHE_CAPACITY),
             private,
-            config,
             own_records,
             peers: OnceLock::new(),
             log: OnceLock::new(),
+            upstream: GoproxyList::parse(&config.upstream),
+            http: OnceLock::new(),
+            sums: OnceLock::new(),
+            live: LiveZips::default(),
+            config,
         };
         Ok(Fetcher {
             inner: Arc::new(inner),
@@ -147,6 +183,37 @@ impl Fetcher {
             return Ok(self.resolve(module, version.as_str()).await?.1);
         }
         self.inner.version(module, version, want).await
+    }
+
+    /// The zip of `module@version`: from the store, or, while a fill from an upstream proxy is
+    /// downloading it, that download as it arrives (ended only once verified and pinned).
+    /// Starts the fill on a miss, like [`Self::version`] with [`Want::Zip`].
+    pub(crate) async fn zip(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<ZipSource, FetchError> {
+        if !version.is_canonical() {
+            return self
+                .version(module, version, Want::Zip)
+                .await
+                .map(ZipSource::Stored);
+        }
+        let live = &self.inner.live;
+        let fill = self.inner.version(module, version, Want::Zip);
+        tokio::pin!(fill);
+        loop {
+            let started = live.started();
+            tokio::pin!(started);
+            started.as_mut().enable();
+            if let Some(reader) = live.reader(module, version) {
+                return Ok(ZipSource::Live(reader));
+            }
+            tokio::select! {
+                filled = &mut fill => return filled.map(ZipSource::Stored),
+                () = &mut started => {}
+            }
+        }
     }
 
     /// Resolves a non-canonical `.info` query (branch, commit hash prefix, `v1`, `v3.0.0` of a
@@ -204,6 +271,25 @@ impl Fetcher {
         self.inner.log.set(log).is_ok()
     }
 
+    /// Attaches the node's HTTP client, and the checksum database to check upstream bytes
+    /// against (`None`: `--gosumdb` is `off`, or names a database the node does not relay,
+    /// in which case nothing from a proxy is pinned). From now on the proxies of `--upstream`
+    /// are asked over HTTP by the node itself, and `go` runs only for `direct` (and private
+    /// modules). Returns `false`, changing nothing, if a client was attached already.
+    pub(crate) fn attach_upstream(
+        &self,
+        client: HttpClient,
+        sums: Option<Arc<dyn SumCheck>>,
+    ) -> bool {
+        if self.inner.http.set(client).is_err() {
+            return false;
+        }
+        if let Some(sums) = sums {
+            let _ = self.inner.sums.set(sums);
+        }
+        true
+    }
+
     /// Whether `module` matches the node's private patterns (Go's GOPRIVATE rules): such
     /// modules are fetched only from their VCS and never shared with the pool.
     pub fn is_private(&self, module: &ModulePath) -> bool {
@@ -232,7 +318,7 @@ impl Fetcher {
             module: module.clone(),
             query: version.as_str().to_owned(),
         };
-        from_vcs::produce(&self.inner.go, &self.inner.index, request).await
+        from_vcs::produce(&self.inner.go, &self.inner.index, request, None).await
     }
 
     /// The miss path's peer step alone, for the peer fill's tests: the fill of `module@query`
@@ -332,7 +418,7 @@ impl Inner {
             let filled = this.fill(&request).await;
             this.finish(&request, filled).await
         };
-        self.fills.run(key, work).await.1
+        self.fills.run(key, client::carried(work)).await.1
     }
 
     /// The miss path: the sources of a version, in order.
@@ -341,10 +427,10 @@ impl Inner {
         if let Some(filled) = self.fill_from_peers(request, PeerClaim::Full).await {
             return Ok(filled);
         }
-        // 2. The VCS (or the upstream proxy `go` is pointed at), through `go mod download`.
-        let from_vcs = from_vcs::fill(&self.go, &self.index, request.clone()).await;
-        if from_vcs.is_ok() {
-            return from_vcs;
+        // 2. The upstream list: its proxies over HTTP, `direct` through `go mod download`.
+        let upstream = self.fill_from_upstream(request).await;
+        if upstream.is_ok() {
+            return upstream;
         }
         // 3. When that failed: a `.mod`-only version the store holds already, or the peers'
         //    `.mod` and `.info` when the pool vouches for the `.mod` only.
@@ -353,7 +439,86 @@ impl Inner {
         }
         match self.fill_from_peers(request, PeerClaim::ModOnly).await {
             Some(filled) => Ok(filled),
-            None => from_vcs,
+            None => upstream,
+        }
+    }
+
+    /// The fill from the `--upstream` list (see [`Self::walk_upstream`]).
+    async fn fill_from_upstream<'a>(&'a self, request: &'a Request) -> Result<Filled, FetchError> {
+        let version = Version::parse(&request.query)
+            .ok()
+            .filter(Version::is_canonical);
+        let go = |goproxy: Option<&'a str>| -> BoxFuture<'a, _> {
+            Box::pin(from_vcs::fill(
+                &self.go,
+                &self.index,
+                request.clone(),
+                goproxy,
+            ))
+        };
+        let Some(version) = version else {
+            return go(None).await;
+        };
+        let proxy = |client: &'a HttpClient, base: &'a str| -> BoxFuture<'a, _> {
+            let version = version.clone();
+            let fill = ProxyFill {
+                client,
+                index: &self.index,
+                sums: self.sum_policy(),
+                zip_timeout: self.config.timeout,
+                counters: &self.counters,
+                live: &self.live,
+            };
+            Box::pin(async move { fill.fill(base, &request.module, &version).await })
+        };
+        self.walk_upstream(&request.module, &request.query, proxy, go)
+            .await
+    }
+
+    /// Asks the `--upstream` list about `module@query`, with `go`'s GOPROXY rules: each proxy
+    /// over HTTP with `proxy` (after `,` the next entry only on "not found", after `|` on any
+    /// error), `direct` (and what follows) with `go`, `off` stops. Private modules, and a node
+    /// without an HTTP client attached, leave the whole list to `go`.
+    async fn walk_upstream<'a, T>(
+        &'a self,
+        module: &ModulePath,
+        query: &str,
+        proxy: impl Fn(&'a HttpClient, &'a str) -> BoxFuture<'a, Result<T, FetchError>>,
+        go: impl FnOnce(Option<&'a str>) -> BoxFuture<'a, Result<T, FetchError>>,
+    ) -> Result<T, FetchError> {
+        let client = self
+            .http
+            .get()
+            .filter(|_| self.upstream.has_proxies())
+            .filter(|_| !self.private.matches(module.as_str()));
+        let Some(client) = client else {
+            return go(None).await;
+        };
+        let mut failure = None;
+        for step in self.upstream.steps() {
+            let tried = match &step.entry {
+                Entry::Proxy(base) => proxy(client, base).await,
+                Entry::Go(rest) => return go(Some(rest)).await,
+                Entry::Off => return Err(lookup_disabled(module, query)),
+            };
+            match tried {
+                Ok(answer) => return Ok(answer),
+                Err(err) if err.is_not_found() || step.on_any_error => failure = Some(err),
+                Err(err) => return Err(err),
+            }
+        }
+        Err(failure.unwrap_or_else(|| lookup_disabled(module, query)))
+    }
+
+    /// How an upstream proxy's hashes are checked: not with `--gosumdb off`, else against
+    /// the attached database, else not at all possible (fail closed).
+    fn sum_policy(&self) -> SumPolicy<'_> {
+        if self.config.gosumdb.trim() == "off" {
+            return SumPolicy::Off;
+        }
+        match self.sums.get() {
+            Some(sums) => SumPolicy::Check(sums.as_ref()),
+            None => SumPolicy::Unverifiable,
         }
     }
 
@@ -413,6 +578,7 @@ impl Inner {
             FilledFrom::Vcs(origin) => own.vcs_source(origin.as_ref()),
             FilledFrom::Peer(Some(signer)) => RecordSource::Peer(*signer),
             FilledFrom::Peer(None) => return None,
+            FilledFrom::Upstream(base) => RecordSource::Upstream(base.clone()),
             FilledFrom::Store => return None,
         };
         let sharing = sharing_of(&self.private, module);
@@ -501,6 +667,12 @@ fn fitting_canonical(module: &ModulePath, query: &str) -> Option<Version> {
     let version = Version::parse(query).ok().filter(Version::is_canonical)?;
     check_path_version(module, &version).ok()?;
     Some(version)
+}
+
+/// What `go` says when the GOPROXY list ends in `off` (or is empty).
+fn lookup_disabled(module: &ModulePath, query: &str) -> FetchError {
+    let reason = "module lookup disabled by GOPROXY=off";
+    FetchError::not_found(module, query, reason)
 }
 
 fn offline(module: &ModulePath, query: &str, mod_only: bool) -> FetchError {

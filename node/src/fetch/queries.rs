@@ -1,12 +1,15 @@
-//! `list`, `@latest` and non-canonical `.info` queries, answered by `go list` and cached.
+//! `list`, `@latest` and non-canonical `.info` queries, asked of the `--upstream` list (its
+//! proxies over HTTP, `direct` through `go list`) and cached.
 //!
-//! - `list` = stored versions ∪ `go list -m -versions -retracted -json -e M`, pseudo-versions
-//!   left out, retracted versions kept (the client applies retractions itself).
-//! - a query (`master`, a hash prefix, `v1`, `v3.0.0`, `latest`) = `go list -m -json -e M@Q`,
-//!   which reads only `.info` and `.mod`; the version it names is then filled as usual.
-//! - VCS answers are cached for `list_ttl` and served stale while a refresh runs; "not found"
-//!   answers are remembered for `negative_ttl`, so prefix probes are answered at once.
-//! - `@latest` falls back to the highest stored version when the VCS cannot answer.
+//! - `list` = stored versions ∪ the upstream's tagged versions (a proxy's `@v/list`, or
+//!   `go list -m -versions -retracted -json -e M`), pseudo-versions left out, retracted
+//!   versions kept (the client applies retractions itself).
+//! - a query (`master`, a hash prefix, `v1`, `v3.0.0`, `latest`) = a proxy's `@latest` or
+//!   `@v/<query>.info`, or `go list -m -json -e M@Q`; the version it names is then filled as
+//!   usual.
+//! - answers, positive and "not found" (a path prefix that is no module), are cached for
+//!   `list_ttl` and, once aged, served stale at once while one refresh runs behind them.
+//! - `@latest` falls back to the highest stored version when the upstream cannot answer.
 //! - with a pool attached, versions known only from records the trust policy accepts count as
 //!   stored ones, so a node without VCS access still answers `list` and `@latest`.
 
@@ -19,14 +22,15 @@ use super::Inner;
 use super::cached_query::CachedQuery;
 use super::config::FetchConfig;
 use super::error::{FetchError, one_line};
+use super::from_proxy::{proxy_list, proxy_resolve};
 use super::go_command::GoRun;
 use super::go_json::{ListedModule, parse_stream};
-use super::stats::Counters;
+use futures::future::BoxFuture;
 
-/// The negative-cache key of a module's `list`.
+/// The query name of a module's `list`, in errors.
 const LIST_KEY: &str = "list";
 
-/// The cached VCS questions of a fetcher.
+/// The cached upstream questions of a fetcher.
 #[derive(Debug)]
 pub(crate) struct Queries {
     lists: Arc<CachedQuery<ModulePath, Vec<Version>>>,
@@ -43,13 +47,13 @@ impl Queries {
         }
     }
 
-    /// VCS questions being asked now.
+    /// Upstream questions being asked now.
     pub(crate) fn pending(&self) -> usize {
         self.lists.pending() + self.resolved.pending()
     }
 }
 
-/// Stored ∪ pool-vouched ∪ VCS versions of `module`, in semver order.
+/// Stored ∪ pool-vouched ∪ upstream versions of `module`, in semver order.
 pub(super) async fn list(
     inner: &Arc<Inner>,
     module: &ModulePath,
@@ -62,8 +66,8 @@ pub(super) async fn list(
             false => Ok(versions),
         };
     }
-    match vcs_versions(inner, module).await {
-        Ok(vcs) => versions.extend(vcs),
+    match upstream_versions(inner, module).await {
+        Ok(upstream) => versions.extend(upstream),
         Err(err) if err.is_not_found() && !versions.is_empty() => {}
         Err(err) => return Err(err),
     }
@@ -82,16 +86,21 @@ pub(super) async fn resolve_query(
         return Err(offline(module, query));
     }
     let key = (module.clone(), query.to_owned());
-    if !inner.queries.resolved.contains(&key) {
-        not_recently_missing(inner, module, query)?;
-    }
     let this = Arc::clone(inner);
     let (module, query) = (module.clone(), query.to_owned());
-    let ask = move || async move { go_resolve(&this, &module, &query).await };
+    let ask = move || async move {
+        let (inner, module, query) = (&*this, &module, query.as_str());
+        let proxy = |client, base| -> BoxFuture<'_, _> {
+            Box::pin(proxy_resolve(client, base, module, query))
+        };
+        let go =
+            |goproxy| -> BoxFuture<'_, _> { Box::pin(go_resolve(inner, module, query, goproxy)) };
+        inner.walk_upstream(module, query, proxy, go).await
+    };
     inner.queries.resolved.get(key, &inner.counters, ask).await
 }
 
-/// The `@latest` version: the VCS's answer, else the highest stored version.
+/// The `@latest` version: the upstream's answer, else the highest stored version.
 pub(super) async fn latest(inner: &Arc<Inner>, module: &ModulePath) -> Result<Version, FetchError> {
     let failure = match inner.config.offline {
         true => offline(module, "latest"),
@@ -124,15 +133,21 @@ async fn stored_versions(inner: &Inner, module: &ModulePath) -> Result<Vec<Versi
         .map_err(FetchError::from)
 }
 
-/// The VCS's tagged versions of `module` (cached).
-async fn vcs_versions(inner: &Arc<Inner>, module: &ModulePath) -> Result<Vec<Version>, FetchError> {
-    // A cached answer, even a stale one, beats a recent failure to refresh it.
-    if !inner.queries.lists.contains(module) {
-        not_recently_missing(inner, module, LIST_KEY)?;
-    }
+/// The upstream's tagged versions of `module` (cached).
+async fn upstream_versions(
+    inner: &Arc<Inner>,
+    module: &ModulePath,
+) -> Result<Vec<Version>, FetchError> {
     let this = Arc::clone(inner);
     let owned = module.clone();
-    let ask = move || async move { go_list_versions(&this, &owned).await };
+    let ask = move || async move {
+        let (inner, module) = (&*this, &owned);
+        let proxy =
+            |client, base| -> BoxFuture<'_, _> { Box::pin(proxy_list(client, base, module)) };
+        let go =
+            |goproxy| -> BoxFuture<'_, _> { Box::pin(go_list_versions(inner, module, goproxy)) };
+        inner.walk_upstream(module, LIST_KEY, proxy, go).await
+    };
     inner
         .queries
         .lists
@@ -141,7 +156,11 @@ async fn vcs_versions(inner: &Arc<Inner>, module: &ModulePath) -> Result<Vec<Ver
 }
 
 /// `go list -m -versions -retracted -json -e module`.
-async fn go_list_versions(inner: &Inner, module: &ModulePath) -> Result<Vec<Version>, FetchError> {
+async fn go_list_versions(
+    inner: &Inner,
+    module: &ModulePath,
+    goproxy: Option<&str>,
+) -> Result<Vec<Version>, FetchError> {
     let args = [
         "list",
         "-m",
@@ -151,7 +170,7 @@ async fn go_list_versions(inner: &Inner, module: &ModulePath) -> Result<Vec<Vers
         "-e",
         module.as_str(),
     ];
-    let listed = go_list(inner, module, LIST_KEY, &args).await?;
+    let listed = go_list(inner, module, LIST_KEY, &args, goproxy).await?;
     let mut versions: Vec<Version> = listed
         .versions
         .iter()
@@ -168,30 +187,34 @@ async fn go_resolve(
     inner: &Inner,
     module: &ModulePath,
     query: &str,
+    goproxy: Option<&str>,
 ) -> Result<Version, FetchError> {
     let arg = format!("{module}@{query}");
-    let listed = go_list(inner, module, query, &["list", "-m", "-json", "-e", &arg]).await?;
+    let args = ["list", "-m", "-json", "-e", &arg];
+    let listed = go_list(inner, module, query, &args, goproxy).await?;
     let version = Version::parse(&listed.version)
         .ok()
         .filter(Version::is_canonical)
         .ok_or_else(|| {
             let reason = format!("go resolved to {:?}", listed.version);
-            remember_missing(inner, module, query, reason)
+            FetchError::not_found(module, query, reason)
         })?;
     check_path_version(module, &version)
-        .map_err(|err| remember_missing(inner, module, query, err.to_string()))?;
+        .map_err(|err| FetchError::not_found(module, query, err.to_string()))?;
     Ok(version)
 }
 
 /// Runs one `go list -m -json -e` and returns its object for `module`; a reported error
-/// is a "not found", remembered briefly.
+/// is a "not found".
 async fn go_list(
     inner: &Inner,
     module: &ModulePath,
     query: &str,
     args: &[&str],
+    goproxy: Option<&str>,
 ) -> Result<ListedModule, FetchError> {
-    let output = match inner.go.run(args).await.map_err(FetchError::Spawn)? {
+    let run = inner.go.run_with_goproxy(args, goproxy).await;
+    let output = match run? {
         GoRun::Finished(output, _cache) => output,
         GoRun::TimedOut(timeout) => {
             return Err(FetchError::TimedOut {
@@ -205,42 +228,17 @@ async fn go_list(
     let listed = parse_stream::<ListedModule>(&output.stdout)
         .ok()
         .and_then(|mut objects| (!objects.is_empty()).then(|| objects.swap_remove(0)));
+    let missing = |reason: String| FetchError::not_found(module, query, reason);
     match listed {
-        Some(listed) if listed.path != module.as_str() => Err(remember_missing(
-            inner,
-            module,
-            query,
-            format!("go answered for {}", listed.path),
-        )),
+        Some(listed) if listed.path != module.as_str() => {
+            Err(missing(format!("go answered for {}", listed.path)))
+        }
         Some(ListedModule {
             error: Some(error), ..
-        }) => Err(remember_missing(inner, module, query, error.err)),
+        }) => Err(missing(error.err)),
         Some(listed) => Ok(listed),
-        None => Err(remember_missing(inner, module, query, stderr)),
+        None => Err(missing(stderr)),
     }
-}
-
-/// Fails at once if `module@query` was not found a moment ago.
-fn not_recently_missing(inner: &Inner, module: &ModulePath, query: &str) -> Result<(), FetchError> {
-    let key = (module.clone(), query.to_owned());
-    match inner.negative.get_fresh(&key) {
-        Some(reason) => {
-            Counters::bump(&inner.counters.negative_cache_hits);
-            Err(FetchError::not_found(module, query, reason))
-        }
-        None => Ok(()),
-    }
-}
-
-/// Remembers a "not found" for `negative_ttl` and returns it.
-fn remember_missing(inner: &Inner, module: &ModulePath, query: &str, reason: String) -> FetchError {
-    let error = FetchError::not_found(module, query, reason);
-    if let FetchError::NotFound { reason, .. } = &error {
-        inner
-            .negative
-            .put((module.clone(), query.to_owned()), reason.clone());
-    }
-    error
 }
 
 fn offline(module: &ModulePath, query: &str) -> FetchError {

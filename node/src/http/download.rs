@@ -15,7 +15,7 @@ use delos_pool_protocol::version::Version;
 use delos_registry_index::{HashedBlob, VersionEntry};
 use tokio_util::io::ReaderStream;
 
-use crate::fetch::{FetchError, Want};
+use crate::fetch::{FetchError, LiveZipReader, Want, ZipSource};
 use crate::http::AppState;
 use crate::http::error::{ApiError, TEXT_PLAIN};
 use crate::http::request_path::{InfoQuery, ProxyPath, ProxyRequest};
@@ -118,13 +118,17 @@ async fn go_mod(
     Ok(answer(bytes, TEXT_PLAIN, IMMUTABLE))
 }
 
-/// `.zip`: streamed from the blob file, with `Content-Length`.
+/// `.zip`: streamed from the blob file, with `Content-Length`; or, while it arrives from an
+/// upstream proxy, as it arrives (cut off if it fails a check).
 async fn zip(
     state: &AppState,
     module: &ModulePath,
     version: &Version,
 ) -> Result<Response, ApiError> {
-    let entry = state.fetcher.version(module, version, Want::Zip).await?;
+    let entry = match state.fetcher.zip(module, version).await? {
+        ZipSource::Stored(entry) => entry,
+        ZipSource::Live(reader) => return Ok(live_zip(state, reader)),
+    };
     let zip = zip_blob(&entry, module, version)?;
     let size = zip.blob().size();
     let sha256 = *zip.blob().sha256();
@@ -138,6 +142,21 @@ async fn zip(
         .headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     Ok(response)
+}
+
+/// A zip arriving from an upstream proxy, streamed as it arrives, with `Content-Length` when
+/// the upstream announced it. An error from the reader (a failed check) cuts the connection.
+fn live_zip(state: &AppState, reader: LiveZipReader) -> Response {
+    let size = reader.len();
+    let body = Body::from_stream(reader.into_stream());
+    let mut response = answer(body, ZIP, IMMUTABLE);
+    if let Some(size) = size {
+        state.telemetry.http().count_zip_bytes(size);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    }
+    response
 }
 
 /// The entry's zip; the fetcher never hands out a `.mod`-only entry for a zip request, but a

@@ -17,6 +17,9 @@ use crate::http::request_path::RequestPathError;
 /// The content type under which the `go` command shows an error body to its user.
 pub(crate) const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
 
+/// When a client refused for load (503) may ask again, in seconds.
+const RETRY_AFTER_SECONDS: &str = "5";
+
 /// The most characters of a reason sent back; the `go` command shows at most 648 bytes.
 const MAX_REASON_CHARS: usize = 500;
 
@@ -60,7 +63,8 @@ impl ApiError {
             Self::Path(err) if err.is_undecodable() => StatusCode::BAD_REQUEST,
             Self::Path(_) => StatusCode::NOT_FOUND,
             Self::Fetch(err) if err.is_not_found() => StatusCode::NOT_FOUND,
-            Self::Fetch(FetchError::Overloaded { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Fetch(err) if err.is_overloaded() => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Fetch(err) if err.is_upstream() => StatusCode::BAD_GATEWAY,
             Self::Method => StatusCode::METHOD_NOT_ALLOWED,
             Self::Fetch(_)
             | Self::Store(_)
@@ -72,6 +76,13 @@ impl ApiError {
 
     /// The one-line body: the reason for client errors, a generic line for faults.
     fn body(&self, status: StatusCode) -> String {
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            return format!("busy: {self}; try again later\n");
+        }
+        if status == StatusCode::BAD_GATEWAY {
+            let reason: String = self.to_string().chars().take(MAX_REASON_CHARS).collect();
+            return format!("bad gateway: {}\n", reason.replace(['\n', '\r'], " "));
+        }
         if status.is_server_error() {
             return format!("internal error: {self}\n");
         }
@@ -99,6 +110,12 @@ impl IntoResponse for ApiError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
         // "Not here" may change once the node fills the version: never cache it for long.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
         response
     }
 }

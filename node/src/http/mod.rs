@@ -23,11 +23,12 @@ pub mod request_path;
 mod status;
 mod sumdb;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -127,8 +128,22 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             count_responses,
         ))
+        .layer(middleware::from_fn(for_client))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Runs the request as work for its client's address (when the server passes it), so the
+/// fill path can queue `go` runs fairly among clients.
+async fn for_client(request: Request, next: Next) -> Response {
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    match client {
+        Some(client) => crate::fetch::client::scope(client, next.run(request)).await,
+        None => next.run(request).await,
+    }
 }
 
 /// Counts every response by status class.

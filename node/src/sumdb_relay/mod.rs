@@ -18,6 +18,7 @@
 
 mod database;
 mod error;
+mod fill_check;
 mod heads;
 mod lookup;
 mod memo;
@@ -38,6 +39,7 @@ use delos_registry_index::{Index, SumdbFork};
 
 pub use database::{Database, DatabaseProblem, InvalidDatabase, SUM_GOLANG_ORG_KEY};
 pub use error::RelayError;
+pub use fill_check::FillCheck;
 pub(crate) use memo::Memo;
 pub use request::{Endpoint, RelayRequest, RequestError};
 pub use workers::workers_gosumdb;

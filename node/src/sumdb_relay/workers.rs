@@ -12,11 +12,10 @@ use super::Database;
 /// becomes `<key> http://<node>/sumdb/<name>`.
 pub fn workers_gosumdb(gosumdb: &str, relayed: &[Database], http_addr: SocketAddr) -> String {
     let value = gosumdb.trim();
-    let mut fields = value.split_whitespace();
-    let (Some(first), None) = (fields.next(), fields.next()) else {
+    if value.split_whitespace().nth(1).is_some() {
         return value.to_owned();
-    };
-    let Ok(wanted) = Database::parse(first) else {
+    }
+    let Some(wanted) = named_database(value) else {
         return value.to_owned();
     };
     match relayed.iter().find(|db| db.verifier() == wanted.verifier()) {
@@ -28,6 +27,12 @@ pub fn workers_gosumdb(gosumdb: &str, relayed: &[Database], http_addr: SocketAdd
         ),
         None => value.to_owned(),
     }
+}
+
+/// The database a `GOSUMDB` value names by its first field (a known name or a verifier key);
+/// `None` for `off` and anything unreadable.
+pub(super) fn named_database(gosumdb: &str) -> Option<Database> {
+    Database::parse(gosumdb.split_whitespace().next()?).ok()
 }
 
 /// The address a local process dials to reach a listener bound to `addr` (loopback for an

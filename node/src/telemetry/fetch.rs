@@ -16,16 +16,19 @@ pub enum FillSource {
     Peer,
     /// The VCS, through `go mod download`.
     Vcs,
+    /// An upstream proxy, over HTTP (no `go` process).
+    Upstream,
 }
 
 impl BoundedLabel for FillSource {
     const NAME: &'static str = "source";
-    const ALL: &'static [Self] = &[Self::Peer, Self::Vcs];
+    const ALL: &'static [Self] = &[Self::Peer, Self::Vcs, Self::Upstream];
 
     fn as_str(self) -> &'static str {
         match self {
             Self::Peer => "peer",
             Self::Vcs => "vcs",
+            Self::Upstream => "upstream",
         }
     }
 }
@@ -69,6 +72,7 @@ pub struct FetchCounters {
     pub(crate) list_cache_hits: Counter,
     pub(crate) list_cache_misses: Counter,
     pub(crate) negative_cache_hits: Counter,
+    pub(crate) upstream_mismatches: Counter,
 }
 
 impl Default for FetchCounters {
@@ -86,6 +90,7 @@ impl Default for FetchCounters {
             list_cache_hits: Counter::default(),
             list_cache_misses: Counter::default(),
             negative_cache_hits: Counter::default(),
+            upstream_mismatches: Counter::default(),
         }
     }
 }
@@ -164,6 +169,11 @@ impl FetchCounters {
                 "Answers from the negative cache",
                 &self.negative_cache_hits,
             ),
+            Entry::counter(
+                "upstream_mismatches",
+                "Upstream proxy answers refused by a check (checksum database, zip rules, .mod)",
+                &self.upstream_mismatches,
+            ),
         ]
     }
 
@@ -192,14 +202,16 @@ impl FetchCounters {
             (seconds * 1e6).round() as u64
         };
         let (peer_fills, vcs_fills) = (fills(FillSource::Peer), fills(FillSource::Vcs));
+        let upstream_fills = fills(FillSource::Upstream);
         FetchStats {
             go_processes_started: self.go_processes_started.get(),
             go_processes_timed_out: self.go_processes_timed_out.get(),
             store_hits: self.store_hits.get(),
             fills_started: self.fills_started.get(),
-            fills_stored: peer_fills + vcs_fills,
+            fills_stored: peer_fills + vcs_fills + upstream_fills,
             peer_fills,
             vcs_fills,
+            upstream_fills,
             peer_bytes: self.peer_bytes.get(),
             peer_mismatches: self.peer_mismatches.get(),
             bad_peers,
@@ -213,6 +225,7 @@ impl FetchCounters {
             list_cache_hits: self.list_cache_hits.get(),
             list_cache_misses: self.list_cache_misses.get(),
             negative_cache_hits: self.negative_cache_hits.get(),
+            upstream_mismatches: self.upstream_mismatches.get(),
         }
     }
 }
@@ -229,12 +242,15 @@ pub struct FetchStats {
     pub store_hits: u64,
     /// Fills started (one per module version, however many requests waited for it).
     pub fills_started: u64,
-    /// Fills that stored a version (full or `.mod`-only): `peer_fills + vcs_fills`.
+    /// Fills that stored a version (full or `.mod`-only): `peer_fills + vcs_fills +
+    /// upstream_fills`.
     pub fills_stored: u64,
     /// Of `fills_stored`, those filled from pool peers (verified against trusted hashes).
     pub peer_fills: u64,
     /// Of `fills_stored`, those filled from the VCS.
     pub vcs_fills: u64,
+    /// Of `fills_stored`, those filled from an upstream proxy over HTTP.
+    pub upstream_fills: u64,
     /// Bytes received from peers by transfers (verified or not).
     pub peer_bytes: u64,
     /// Times a peer sent bytes that did not match the trusted hashes (the bytes were dropped).
@@ -253,6 +269,8 @@ pub struct FetchStats {
     pub list_cache_misses: u64,
     /// Requests answered from the negative cache.
     pub negative_cache_hits: u64,
+    /// Upstream proxy answers refused by a check (nothing pinned).
+    pub upstream_mismatches: u64,
 }
 
 /// Where the time of successful peer fills went, summed over all of them, in microseconds.

@@ -3,10 +3,11 @@
 //! scanning the zip's entries as they arrive, so most of the zip's validation is done by the
 //! time its last byte lands.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 use crate::p2p::{Piece, PieceSink};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use crate::queue_reader::QueueReader;
+use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use delos_pool_protocol::zip::ScannedEntries;
@@ -34,7 +35,7 @@ impl ScanningSink {
         let (pieces, queue) = sync_channel(SCAN_QUEUE);
         let scanner = std::thread::Builder::new()
             .name("zip-scan".to_owned())
-            .spawn(move || ScannedEntries::scan(Pieces::new(queue)));
+            .spawn(move || ScannedEntries::scan(QueueReader::new(queue)));
         let (pieces, scanner) = match scanner {
             Ok(scanner) => (Some(pieces), Some(scanner)),
             Err(err) => {
@@ -75,41 +76,5 @@ impl PieceSink for ScanningSink {
 
     fn finish_body(&mut self) -> io::Result<()> {
         self.staged.flush()
-    }
-}
-
-/// The queue's pieces as one byte stream, ending when the queue closes.
-/// Each piece goes back to its fetch's ring as soon as it has been read.
-struct Pieces {
-    queue: Receiver<Piece>,
-    current: Piece,
-    at: usize,
-}
-
-impl Pieces {
-    fn new(queue: Receiver<Piece>) -> Pieces {
-        Pieces {
-            queue,
-            current: Piece::detached(Vec::new()),
-            at: 0,
-        }
-    }
-}
-
-impl Read for Pieces {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.at == self.current.len() {
-            match self.queue.recv() {
-                Ok(piece) => (self.current, self.at) = (piece, 0),
-                Err(_) => return Ok(0),
-            }
-        }
-        let rest = self.current.get(self.at..).unwrap_or_default();
-        let n = rest.len().min(buf.len());
-        buf.get_mut(..n)
-            .unwrap_or_default()
-            .copy_from_slice(rest.get(..n).unwrap_or_default());
-        self.at += n;
-        Ok(n)
     }
 }

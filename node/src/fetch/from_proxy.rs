@@ -1,0 +1,358 @@
+//! Filling one module version from an upstream proxy over HTTP, without starting `go`: the
+//! `.info` and `.mod` into memory, the zip straight into the store's temp area (hashed as it
+//! is written), then every check before anything is pinned:
+//!
+//! 1. the `.info` names the requested version; the `.mod` declares the module;
+//! 2. the `.mod`'s `h1:` is the one the checksum database's verified record names (unless
+//!    the check is off, see [`SumPolicy`]);
+//! 3. the zip passes every module zip rule, its `h1:` is the record's, and the `.mod` is what
+//!    the zip implies (its root `go.mod`, or the synthesized one).
+//!
+//! Only then is the zip linked under its name and the entry pinned ([`Index::store`]: the
+//! first entry stays pinned). A failed check drops the staged bytes, is logged at warn and
+//! counted (`upstream_mismatches`), and fails the fill with [`FetchError::Upstream`]: the
+//! upstream misbehaved, which the GOPROXY list rules treat as an error, not as "not found".
+
+mod queries;
+mod zip_download;
+
+pub(crate) use queries::{proxy_list, proxy_resolve};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use delos_pool_protocol::gomod::{check_mod_matches_zip, declared_module_path};
+use delos_pool_protocol::hash::H1Hash;
+use delos_pool_protocol::messages::MAX_INFO_BYTES;
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::version::Version;
+use delos_pool_protocol::zip::{
+    MAX_GO_MOD_BYTES, ScannedEntries, root_go_mod, verify_module_zip_contents,
+};
+use delos_registry_index::{HashedBlob, Index, IndexError, Source, StagedBlob, VersionEntry};
+
+use super::error::FetchError;
+use super::filled::{Filled, FilledFrom};
+use super::go_json::InfoJson;
+use super::live_zip::LiveZips;
+use super::stats::Counters;
+use super::sum_check::{RecordedSums, SumCheck};
+use crate::clock::now_unix_secs;
+use crate::http_client::{HttpClient, HttpClientError};
+
+/// How the hashes of an upstream's bytes are checked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SumPolicy<'a> {
+    /// Against this database's verified records.
+    Check(&'a dyn SumCheck),
+    /// Not at all (`--gosumdb off`).
+    Off,
+    /// They cannot be: `--gosumdb` names a database the node does not relay. Fails closed.
+    Unverifiable,
+}
+
+/// What one fill from a proxy uses.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ProxyFill<'a> {
+    /// The node's HTTP client.
+    pub(crate) client: &'a HttpClient,
+    /// The store.
+    pub(crate) index: &'a Arc<Index>,
+    /// How hashes are checked.
+    pub(crate) sums: SumPolicy<'a>,
+    /// The most one whole zip download may take.
+    pub(crate) zip_timeout: Duration,
+    /// Where mismatches are counted.
+    pub(crate) counters: &'a Counters,
+    /// Where clients find the zip while it arrives.
+    pub(crate) live: &'a LiveZips,
+}
+
+/// The small files' time limit.
+const SMALL_FILE_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl ProxyFill<'_> {
+    /// Fills `module@version` (canonical) from the proxy at `base`.
+    pub(crate) async fn fill(
+        &self,
+        base: &str,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<Filled, FetchError> {
+        let fail = Failure {
+            base,
+            module,
+            query: version.as_str(),
+        };
+        let url = format!("{base}/{}/@v/{}", module.escape(), version.escape());
+        // The two small files at once; the checksum database is asked only once the proxy has
+        // the version (so probes of absent modules never reach it).
+        let (info_url, mod_url) = (format!("{url}.info"), format!("{url}.mod"));
+        let (info, go_mod) = tokio::join!(
+            get_small(self.client, &fail, &info_url, MAX_INFO_BYTES),
+            get_small(self.client, &fail, &mod_url, MAX_GO_MOD_BYTES),
+        );
+        let (info, go_mod) = (info?, go_mod?);
+        let parsed: InfoJson = serde_json::from_slice(&info)
+            .map_err(|err| fail.upstream(format!("unreadable .info: {err}")))?;
+        if parsed.version != version.as_str() {
+            return Err(fail.upstream(format!(".info names {}", parsed.version)));
+        }
+        let declared =
+            declared_module_path(&go_mod).map_err(|err| fail.upstream(err.to_string()))?;
+        if declared != module.as_str() {
+            return Err(fail.upstream(format!("the .mod declares module {declared}")));
+        }
+        let go_mod_h1 = H1Hash::of_go_mod(&go_mod);
+        let recorded = self.recorded(&fail, version).await?;
+        if let Some(recorded) = &recorded
+            && recorded.go_mod != go_mod_h1
+        {
+            return Err(self.mismatch(
+                &fail,
+                format!(
+                    "the .mod hashes to {go_mod_h1}, the checksum database says {}",
+                    recorded.go_mod
+                ),
+            ));
+        }
+        let target = zip_download::Target {
+            index: self.index,
+            live: self.live,
+            module,
+            version,
+        };
+        let zip_url = format!("{url}.zip");
+        let zip_download::Downloaded {
+            staged,
+            scanned,
+            live,
+        } = zip_download::download(self.client, &zip_url, target, self.zip_timeout)
+            .await
+            .map_err(|err| fail.download_error(err))?;
+        let staged_size = staged.size();
+        let staged_sha256 = staged.sha256();
+        let checked = Checked {
+            info,
+            go_mod,
+            go_mod_h1,
+            zip_h1: recorded.map(|r| r.zip),
+            scanned,
+        };
+        let owned = OwnedTarget {
+            base: base.to_owned(),
+            module: module.clone(),
+            version: version.clone(),
+        };
+        let index = Arc::clone(self.index);
+        let stored =
+            tokio::task::spawn_blocking(move || owned.check_and_pin(&index, checked, staged))
+                .await
+                .map_err(|_| FetchError::TaskFailed)?;
+        match stored {
+            Err(Refused::Mismatch(reason)) => Err(self.mismatch(&fail, reason)),
+            Err(Refused::Local(err)) => Err(err),
+            Ok(filled) => {
+                // Readers that followed the download get its last byte only when these very
+                // bytes are pinned (else they are cut, and a retry gets the pinned ones).
+                let pinned = filled.entry.zip().map(|zip| *zip.blob().sha256());
+                if pinned == Some(staged_sha256) {
+                    live.verified(staged_size);
+                }
+                Ok(filled)
+            }
+        }
+    }
+
+    /// The record's hashes, or `None` when checks are off.
+    async fn recorded(
+        &self,
+        fail: &Failure<'_>,
+        version: &Version,
+    ) -> Result<Option<RecordedSums>, FetchError> {
+        let check = match self.sums {
+            SumPolicy::Off => return Ok(None),
+            SumPolicy::Unverifiable => {
+                return Err(fail.upstream(
+                    "--gosumdb names a checksum database this node does not relay (--sumdb), \
+                     so nothing from a proxy can be checked",
+                ));
+            }
+            SumPolicy::Check(check) => check,
+        };
+        let record = check
+            .record(fail.module, version)
+            .await
+            .map_err(|err| fail.upstream(err.to_string()))?;
+        RecordedSums::of(&record, fail.module, version)
+            .map(Some)
+            .map_err(|err| fail.upstream(err.to_string()))
+    }
+
+    /// Logs and counts bytes that failed a check; the error to fail the fill with.
+    fn mismatch(&self, fail: &Failure<'_>, reason: String) -> FetchError {
+        Counters::bump(&self.counters.upstream_mismatches);
+        tracing::warn!(
+            module = %fail.module,
+            version = fail.query,
+            upstream = fail.base,
+            %reason,
+            "the upstream proxy sent bytes that fail a check; nothing pinned"
+        );
+        fail.upstream(reason)
+    }
+}
+
+/// GETs a small file from a proxy, at most `max_bytes`.
+async fn get_small(
+    client: &HttpClient,
+    fail: &Failure<'_>,
+    url: &str,
+    max_bytes: u64,
+) -> Result<Vec<u8>, FetchError> {
+    let mut body = client
+        .get_stream(url, max_bytes, SMALL_FILE_TIMEOUT)
+        .await
+        .map_err(|err| fail.http_error(&err))?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body
+        .next_chunk()
+        .await
+        .map_err(|err| fail.http_error(&err))?
+    {
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// The module and version (or query) asked of a proxy, to name in errors.
+#[derive(Debug, Clone, Copy)]
+struct Failure<'a> {
+    base: &'a str,
+    module: &'a ModulePath,
+    query: &'a str,
+}
+
+impl Failure<'_> {
+    fn upstream(&self, reason: impl std::fmt::Display) -> FetchError {
+        FetchError::Upstream {
+            module: self.module.clone(),
+            query: self.query.to_owned(),
+            reason: format!("proxy {}: {reason}", self.base),
+        }
+    }
+
+    /// 404 and 410 are "not found"; everything else is the upstream's error.
+    fn http_error(&self, err: &HttpClientError) -> FetchError {
+        let reason = crate::error_chain::error_chain(err);
+        match err.is_not_found() {
+            true => FetchError::not_found(self.module, self.query, reason),
+            false => self.upstream(reason),
+        }
+    }
+
+    fn download_error(&self, err: zip_download::DownloadError) -> FetchError {
+        match err {
+            zip_download::DownloadError::Http(err) => self.http_error(&err),
+            zip_download::DownloadError::Local(err) => err,
+        }
+    }
+}
+
+/// The small files, checked, and the zip hash the record names (`None`: checks are off).
+struct Checked {
+    info: Vec<u8>,
+    go_mod: Vec<u8>,
+    go_mod_h1: H1Hash,
+    zip_h1: Option<H1Hash>,
+    /// The zip's entries as scanned while it arrived.
+    scanned: ScannedEntries,
+}
+
+/// Why the blocking half refused to pin.
+enum Refused {
+    /// The zip failed a check.
+    Mismatch(String),
+    /// This node failed (store, disk).
+    Local(FetchError),
+}
+
+/// Validates the staged zip (every zip rule, reusing the entries scanned while it arrived)
+/// on this thread while another makes it durable; returns its `h1:`.
+fn check_while_syncing(
+    staged: &StagedBlob,
+    module: &ModulePath,
+    version: &Version,
+    scanned: &ScannedEntries,
+) -> Result<H1Hash, Refused> {
+    let file = staged.reopen().map_err(|err| Refused::Local(err.into()))?;
+    std::thread::scope(|scope| {
+        let synced = scope.spawn(|| staged.sync());
+        let checked = verify_module_zip_contents(file, module, version, scanned)
+            .map_err(|err| Refused::Mismatch(format!("invalid module zip: {err}")));
+        let synced = synced.join();
+        let h1 = checked?;
+        match synced {
+            Ok(Ok(())) => Ok(h1),
+            Ok(Err(err)) => Err(Refused::Local(err.into())),
+            Err(_) => Err(Refused::Local(FetchError::TaskFailed)),
+        }
+    })
+}
+
+/// The proxy and module version, owned, for the blocking half.
+struct OwnedTarget {
+    base: String,
+    module: ModulePath,
+    version: Version,
+}
+
+impl OwnedTarget {
+    /// Checks the staged zip, then links it and pins the entry; blocking.
+    fn check_and_pin(
+        self,
+        index: &Index,
+        checked: Checked,
+        staged: StagedBlob,
+    ) -> Result<Filled, Refused> {
+        let local = |err: FetchError| Refused::Local(err);
+        let h1 = check_while_syncing(&staged, &self.module, &self.version, &checked.scanned)?;
+        if let Some(want) = checked.zip_h1
+            && want != h1
+        {
+            return Err(Refused::Mismatch(format!(
+                "the zip hashes to {h1}, the checksum database says {want}"
+            )));
+        }
+        let file = staged.reopen().map_err(|err| local(err.into()))?;
+        let in_zip = root_go_mod(file, &self.module, &self.version)
+            .map_err(|err| Refused::Mismatch(format!("invalid module zip: {err}")))?;
+        check_mod_matches_zip(&self.module, &checked.go_mod, in_zip.as_deref())
+            .map_err(|err| Refused::Mismatch(err.to_string()))?;
+        let zip = staged.commit().map_err(|err| local(err.into()))?;
+        let go_mod = index
+            .blobs()
+            .write(&checked.go_mod[..])
+            .map_err(|err| local(err.into()))?;
+        let entry = VersionEntry::new(
+            checked.info,
+            HashedBlob::new(go_mod, checked.go_mod_h1),
+            now_unix_secs(),
+            Source::Upstream(self.base.clone()),
+        )
+        .with_zip(HashedBlob::new(zip, h1));
+        let produced = entry.claimed_hashes();
+        let pinned = match index.store(&self.module, &self.version, entry) {
+            Ok(stored) => stored.entry,
+            Err(IndexError::Conflict(conflict)) => conflict.existing,
+            Err(err) => return Err(local(err.into())),
+        };
+        Ok(Filled {
+            version: self.version,
+            pinned_is_ours: !pinned.claimed_hashes().conflicts(&produced),
+            entry: pinned,
+            zip_problem: None,
+            from: FilledFrom::Upstream(self.base),
+        })
+    }
+}

@@ -1,0 +1,231 @@
+//! [`LiveZips`]: zips arriving from an upstream proxy, readable while they arrive.
+//!
+//! A fill from a proxy registers its zip here as soon as the body starts: the staged file
+//! (read with positioned reads, so it stays readable after it is linked into the store) and
+//! its progress. Every client asking for that zip meanwhile ([`Fetcher::zip`](super::Fetcher::zip))
+//! gets a [`LiveZipReader`] that follows the file as it grows, so the first client and every
+//! concurrent one receive the bytes as they arrive, from one download.
+//!
+//! The last byte is held back until the version is pinned: a reader ends cleanly only after
+//! every check passed ([`LiveZip::verified`]). When a check fails (or the fill is dropped),
+//! readers get an error instead of their last byte, and the HTTP layer cuts the connection:
+//! a client never receives a complete wrong body.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::hash::Hash;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::body::Bytes;
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::version::Version;
+use futures::Stream;
+use tokio::sync::{Notify, watch};
+
+/// Bytes held back from readers until the zip is verified and pinned.
+const HOLD_BACK: u64 = 1;
+/// The most bytes one read hands a client.
+const READ_BYTES: u64 = 256 << 10;
+
+/// Where a live zip stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Progress {
+    /// This many bytes are in the file; more may come.
+    Arriving(u64),
+    /// Every check passed and the version is pinned: the file holds exactly this many bytes.
+    Verified(u64),
+    /// A check failed, or the fill stopped: readers must not finish.
+    Failed,
+}
+
+/// The zips arriving now, by module version; a registration ends with the fill's guard.
+#[derive(Debug, Default)]
+pub(crate) struct LiveZips {
+    zips: Mutex<HashMap<(ModulePath, Version), Arc<LiveZip>>>,
+    /// Woken whenever a zip starts arriving.
+    started: Notify,
+}
+
+/// One zip arriving.
+#[derive(Debug)]
+pub(crate) struct LiveZip {
+    file: File,
+    /// The length the upstream announced, if it did.
+    announced: Option<u64>,
+    progress: watch::Sender<Progress>,
+}
+
+/// The fill's handle on a registered zip: reports progress and the verdict, and on drop
+/// (without [`Self::verified`]) fails every reader and removes the registration.
+#[derive(Debug)]
+pub(crate) struct LiveGuard<'a> {
+    zips: &'a LiveZips,
+    key: (ModulePath, Version),
+    zip: Arc<LiveZip>,
+}
+
+impl LiveZips {
+    /// Registers the zip of `module@version`, staged in `file` (opened for reading), whose
+    /// upstream announced `announced` bytes.
+    pub(crate) fn start(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+        file: File,
+        announced: Option<u64>,
+    ) -> LiveGuard<'_> {
+        let (progress, _) = watch::channel(Progress::Arriving(0));
+        let zip = Arc::new(LiveZip {
+            file,
+            announced,
+            progress,
+        });
+        let key = (module.clone(), version.clone());
+        lock(&self.zips).insert(key.clone(), Arc::clone(&zip));
+        self.started.notify_waiters();
+        LiveGuard {
+            zips: self,
+            key,
+            zip,
+        }
+    }
+
+    /// A reader of the zip of `module@version`, if one is arriving.
+    pub(crate) fn reader(&self, module: &ModulePath, version: &Version) -> Option<LiveZipReader> {
+        let key = (module.clone(), version.clone());
+        let zip = lock(&self.zips).get(&key).cloned()?;
+        Some(LiveZipReader::new(zip))
+    }
+
+    /// Waits until some zip starts arriving (create the future before looking, so no start
+    /// between the look and the wait is missed).
+    pub(crate) fn started(&self) -> tokio::sync::futures::Notified<'_> {
+        self.started.notified()
+    }
+}
+
+/// Reports how much of a live zip is in its file; for the thread writing it.
+#[derive(Debug, Clone)]
+pub(crate) struct Arrivals(Arc<LiveZip>);
+
+impl Arrivals {
+    /// `written` bytes of the zip are in the file now.
+    pub(crate) fn arrived(&self, written: u64) {
+        self.0.progress.send_replace(Progress::Arriving(written));
+    }
+}
+
+impl LiveGuard<'_> {
+    /// The progress reporter for the writer.
+    pub(crate) fn arrivals(&self) -> Arrivals {
+        Arrivals(Arc::clone(&self.zip))
+    }
+
+    /// Every check passed and the version is pinned with these `size` bytes.
+    pub(crate) fn verified(self, size: u64) {
+        self.zip.progress.send_replace(Progress::Verified(size));
+    }
+}
+
+impl Drop for LiveGuard<'_> {
+    fn drop(&mut self) {
+        self.zip
+            .progress
+            .send_if_modified(|progress| match progress {
+                Progress::Verified(_) => false,
+                _ => {
+                    *progress = Progress::Failed;
+                    true
+                }
+            });
+        let mut zips = lock(&self.zips.zips);
+        if zips
+            .get(&self.key)
+            .is_some_and(|z| Arc::ptr_eq(z, &self.zip))
+        {
+            zips.remove(&self.key);
+        }
+    }
+}
+
+/// A client's view of a live zip: the bytes as they arrive, the last one only once verified.
+#[derive(Debug)]
+pub(crate) struct LiveZipReader {
+    zip: Arc<LiveZip>,
+    progress: watch::Receiver<Progress>,
+    at: u64,
+}
+
+impl LiveZipReader {
+    fn new(zip: Arc<LiveZip>) -> LiveZipReader {
+        let progress = zip.progress.subscribe();
+        LiveZipReader {
+            zip,
+            progress,
+            at: 0,
+        }
+    }
+
+    /// The zip's length, when the upstream announced it.
+    pub(crate) fn len(&self) -> Option<u64> {
+        self.zip.announced
+    }
+
+    /// The body: pieces as they may be released, then the end once verified, or an error
+    /// (which cuts the client's connection) when the zip failed.
+    pub(crate) fn into_stream(self) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+        futures::stream::try_unfold(self, |mut reader| async move {
+            match reader.next_piece().await? {
+                Some(piece) => Ok(Some((piece, reader))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// The next piece, waiting for it; `None` at the verified end.
+    async fn next_piece(&mut self) -> io::Result<Option<Bytes>> {
+        loop {
+            let progress = *self.progress.borrow_and_update();
+            let (releasable, done) = match progress {
+                Progress::Arriving(written) => (written.saturating_sub(HOLD_BACK), false),
+                Progress::Verified(size) => (size, true),
+                Progress::Failed => {
+                    return Err(io::Error::other(
+                        "the zip failed verification; the transfer is cut",
+                    ));
+                }
+            };
+            if self.at < releasable {
+                let len = (releasable - self.at).min(READ_BYTES);
+                let piece = self.read(len).await?;
+                self.at += piece.len() as u64;
+                return Ok(Some(piece));
+            }
+            if done {
+                return Ok(None);
+            }
+            if self.progress.changed().await.is_err() {
+                return Err(io::Error::other("the zip's fill ended without a verdict"));
+            }
+        }
+    }
+
+    /// Reads `len` bytes at the reader's position, off the async threads.
+    async fn read(&self, len: u64) -> io::Result<Bytes> {
+        let (zip, at) = (Arc::clone(&self.zip), self.at);
+        tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0; usize::try_from(len).map_err(io::Error::other)?];
+            zip.file.read_exact_at(&mut buf, at)?;
+            Ok(Bytes::from(buf))
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+}
+
+fn lock<K: Eq + Hash, V>(map: &Mutex<HashMap<K, V>>) -> MutexGuard<'_, HashMap<K, V>> {
+    // Every operation is one insert, lookup or remove: a poisoned map is still consistent.
+    map.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

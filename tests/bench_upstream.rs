@@ -1,0 +1,190 @@
+//! Benchmarks of issue 19, run by `scripts/bench-upstream` (ignored in normal runs): a node in
+//! front of a local upstream proxy (a GOPROXY layout a real `go mod download` filled from the
+//! fixtures, `tests/support/upstream.rs`) and the local test checksum database, against the
+//! same upstream straight, in the same run:
+//!
+//! - (a) a cold `go mod download` of the fixture app's modules (fresh client module cache, a
+//!   fresh node each round) through the node vs straight from the upstream;
+//! - (b) a cold 100 MiB zip: time to first byte and total time through a fresh node vs
+//!   straight from the upstream;
+//! - (c) a warm `go mod tidy` of the app (fresh client cache, everything in the node's store)
+//!   after the list TTL vs within it.
+//!
+//! Rounds alternate between the sides; medians are reported. Both `go` sides verify against the
+//! database (straight: at its own URL; through the node: through its relay).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::support::app;
+use crate::support::git::GitWorld;
+use crate::support::go::GoEnv;
+use crate::support::http::timed_get;
+use crate::support::node::TestNode;
+use crate::support::sumdb::TestSumdb;
+use crate::support::upstream::{TestUpstream, UpstreamLayout};
+use crate::upstream_fill::{NAME, client};
+
+/// Rounds per side; the median is reported.
+const ROUNDS: usize = 5;
+/// The big zip's random payload.
+const HUGE_BYTES: usize = 100 << 20;
+/// The list TTL of benchmark (c).
+const LIST_TTL: Duration = Duration::from_secs(10);
+
+#[test]
+#[ignore = "benchmark: run with scripts/bench-upstream"]
+fn bench_fills_from_an_upstream_proxy() -> Result<()> {
+    let world = GitWorld::new()?;
+    app::build(&world)?;
+    app::random_module(&world, "huge", HUGE_BYTES)?;
+    let template = app::write_app()?;
+    let layout_app = app::copy_app_sources(template.path())?;
+    let layout = UpstreamLayout::tidy(&world, layout_app.path())?;
+    let huge = UpstreamLayout::fill(&world, &["example.org/huge.git@v1.0.0"])?;
+    let mut records = layout.records()?;
+    records.extend(huge.records()?);
+    let db = TestSumdb::start(NAME, records)?;
+    let upstream = TestUpstream::serve(&layout)?;
+    let huge_upstream = TestUpstream::serve(&huge)?;
+    let no_vcs = GitWorld::new()?;
+    let node = |upstream: &TestUpstream, extra: &[&str]| -> Result<TestNode> {
+        app::node_options(&no_vcs)
+            .env("NO_PROXY", "127.0.0.1")
+            .args(["--upstream", &upstream.url(), "--sumdb", &db.direct()])
+            .args(extra)
+            .gosumdb(db.verifier_key())
+            .start()
+    };
+
+    // (a) cold `go mod download` of the app's modules.
+    let modules: Vec<String> = layout
+        .downloads()
+        .iter()
+        .map(|d| format!("{}@{}", d.path, d.version))
+        .collect();
+    let modules: Vec<&str> = modules.iter().map(String::as_str).collect();
+    let mut download = Pair::default();
+    for _ in 0..ROUNDS {
+        let mut straight = GoEnv::new(&world, &upstream.url())?;
+        straight.set_var("GOSUMDB", db.direct());
+        download
+            .a
+            .push(timed(|| straight.mod_download(&modules).map(drop))?);
+        let fresh = node(&upstream, &[])?;
+        let through = client(&world, &fresh, &db)?;
+        download
+            .b
+            .push(timed(|| through.mod_download(&modules).map(drop))?);
+        anyhow::ensure!(fresh.go_processes_started()? == 0);
+    }
+
+    // (b) a cold 100 MiB zip.
+    let zip = "/example.org/huge.git/@v/v1.0.0.zip";
+    let (mut first_byte, mut total) = (Pair::default(), Pair::default());
+    let upstream_addr = huge_upstream.url().trim_start_matches("http://").parse()?;
+    for _ in 0..ROUNDS {
+        let straight = timed_get(upstream_addr, zip)?;
+        let fresh = node(&huge_upstream, &[])?;
+        let through = timed_get(fresh.addr(), zip)?;
+        anyhow::ensure!(through.complete && through.body == straight.body);
+        first_byte.a.push(straight.first_byte);
+        first_byte.b.push(through.first_byte);
+        total.a.push(straight.total);
+        total.b.push(through.total);
+    }
+
+    // (c) warm `go mod tidy`, within the list TTL and after it.
+    let warm = node(&upstream, &["--list-ttl", "10s"])?;
+    tidy(&world, &warm, &db, template.path())?;
+    let mut tidy_times = Pair::default();
+    for _ in 0..ROUNDS {
+        tidy(&world, &warm, &db, template.path())?;
+        tidy_times
+            .a
+            .push(timed(|| tidy(&world, &warm, &db, template.path()))?);
+        std::thread::sleep(LIST_TTL + Duration::from_millis(500));
+        tidy_times
+            .b
+            .push(timed(|| tidy(&world, &warm, &db, template.path()))?);
+    }
+    layout_app.close()?;
+    report(&download, &first_byte, &total, &tidy_times);
+    Ok(())
+}
+
+/// `go mod tidy` of a fresh copy of the app's sources, fresh client module cache, through
+/// `node`.
+fn tidy(
+    world: &GitWorld,
+    node: &TestNode,
+    db: &TestSumdb,
+    template: &std::path::Path,
+) -> Result<()> {
+    let app = app::copy_app_sources(template)?;
+    client(world, node, db)?.run_in(app.path(), &["mod", "tidy"])?;
+    Ok(())
+}
+
+fn timed(run: impl FnOnce() -> Result<()>) -> Result<Duration> {
+    let started = Instant::now();
+    run()?;
+    Ok(started.elapsed())
+}
+
+/// Times of side a (the baseline) and side b (Delos).
+#[derive(Debug, Default)]
+struct Pair {
+    a: Vec<Duration>,
+    b: Vec<Duration>,
+}
+
+fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort_unstable();
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+}
+
+#[allow(clippy::print_stdout)] // the benchmark's report is its output
+fn report(download: &Pair, first_byte: &Pair, total: &Pair, tidy: &Pair) {
+    let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
+    let row = |name: &str, baseline: &str, pair: &Pair, goal: &str| {
+        let (a, b) = (median(&pair.a), median(&pair.b));
+        let ratio = b.as_secs_f64() / a.as_secs_f64().max(f64::EPSILON);
+        format!(
+            "| {name} | {baseline} {} | {} | {ratio:.2} | {goal} |",
+            ms(a),
+            ms(b)
+        )
+    };
+    println!("\nMedians of {ROUNDS} rounds, sides alternating:\n");
+    println!("| measurement | baseline | Delos | Delos / baseline | goal |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "{}",
+        row(
+            "(a) cold `go mod download`, app's modules",
+            "straight",
+            download,
+            "≤ 1.1"
+        )
+    );
+    println!(
+        "{}",
+        row(
+            "(b) cold 100 MiB zip, first byte",
+            "straight",
+            first_byte,
+            "≤ 1.5"
+        )
+    );
+    println!(
+        "{}",
+        row("(b) cold 100 MiB zip, total", "straight", total, "≤ 1.1")
+    );
+    println!(
+        "{}",
+        row("(c) warm `go mod tidy`", "within the TTL", tidy, "≤ 1.05")
+    );
+}

@@ -1,0 +1,113 @@
+//! Issue 19: misses under load. One client floods the node with misses for modules that do
+//! not exist (each starts a `go` run on a node filling from `direct`); another client's real
+//! miss is answered within twice its time on an idle node, because the `go` workers are handed
+//! out in turn among clients; and the flood beyond its queue bound is refused at once with 503
+//! and `Retry-After`. The two clients are the node's IPv4 and IPv6 loopback addresses.
+
+use std::net::{Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, ensure};
+
+use crate::support::app;
+use crate::support::git::GitWorld;
+use crate::support::http::http_exchange;
+use crate::support::node::TestNode;
+use crate::support::pool::wait_until;
+use crate::support::shapes;
+
+/// Connections of the flooding client: more than its queue may hold.
+const FLOOD: usize = 96;
+
+/// A node filling from `world`'s VCS with one `go` worker, reachable over IPv4 and IPv6.
+fn node(world: &GitWorld) -> Result<TestNode> {
+    app::node_options(world)
+        .http_listen("[::]:0")
+        .args(["--fetch-workers", "1"])
+        .start()
+}
+
+/// The real misses (two versions, one after the other, so one slow `go` start does not
+/// decide), asked from the IPv6 client; their time.
+fn real_miss(node: &TestNode) -> Result<Duration> {
+    let addr = SocketAddr::from((Ipv6Addr::LOCALHOST, node.addr().port()));
+    let started = Instant::now();
+    for version in ["v1.0.0", "v1.1.0"] {
+        let path = format!("/example.org/hello.git/@v/{version}.info");
+        let answer = http_exchange(addr, "GET", &path, &[])?;
+        ensure!(answer.status == 200, "{} {}", answer.status, answer.text());
+    }
+    Ok(started.elapsed())
+}
+
+/// What the flood got.
+#[derive(Debug, Default)]
+struct Flooded {
+    not_found: AtomicU64,
+    refused_with_retry_after: AtomicU64,
+    other: AtomicU64,
+}
+
+#[test]
+fn a_flood_of_absent_misses_does_not_starve_another_clients_real_miss() -> Result<()> {
+    let world = GitWorld::new()?;
+    shapes::hello(&world)?;
+    // Its time on an idle node: the median of three fresh nodes.
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(real_miss(&node(&world)?)?);
+    }
+    idle.sort();
+    let idle = idle[1];
+
+    let node = node(&world)?;
+    let (stop, flooded) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(Flooded::default()),
+    );
+    let flood: Vec<_> = (0..FLOOD)
+        .map(|thread| {
+            let (addr, stop, flooded) = (node.addr(), Arc::clone(&stop), Arc::clone(&flooded));
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let path = format!("/absent.example/m{thread}x{n}/@v/list");
+                    let counter = match http_exchange(addr, "GET", &path, &[]) {
+                        Ok(a) if a.status == 404 => &flooded.not_found,
+                        Ok(a) if a.status == 503 && a.header("retry-after").is_some() => {
+                            // Back off a little, as any client does, so that the test's own
+                            // threads do not take the machine's two cores from the node.
+                            std::thread::sleep(Duration::from_millis(200));
+                            &flooded.refused_with_retry_after
+                        }
+                        _ => &flooded.other,
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let filled = wait_until(Duration::from_secs(30), "the flood fills the queue", || {
+        Ok(flooded.refused_with_retry_after.load(Ordering::Relaxed) > 0
+            && flooded.not_found.load(Ordering::Relaxed) > 0)
+    });
+    if let Err(err) = filled {
+        stop.store(true, Ordering::Relaxed);
+        anyhow::bail!("{err}: {flooded:?}\n{}", node.status()?);
+    }
+    let loaded = real_miss(&node);
+    stop.store(true, Ordering::Relaxed);
+    for thread in flood {
+        let _ = thread.join();
+    }
+    let loaded = loaded?;
+    ensure!(
+        loaded <= idle * 2,
+        "the real miss took {loaded:?} under the flood, {idle:?} idle; flood: {flooded:?}"
+    );
+    assert_eq!(flooded.other.load(Ordering::Relaxed), 0, "{flooded:?}");
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! Issue 19: fills from an upstream proxy over HTTP, without starting `go`. The upstream is a
+//! GOPROXY file layout a real `go mod download` filled from the git fixtures, served by a test
+//! server; the checksum database is the local test database, which the node reaches through
+//! its relay. The node cannot reach any VCS, and its `go`-process counter proves it never
+//! needed to.
+
+use anyhow::{Context, Result, ensure};
+
+use crate::support::app;
+use crate::support::git::GitWorld;
+use crate::support::go::GoEnv;
+use crate::support::http::timed_get;
+use crate::support::node::TestNode;
+use crate::support::shapes;
+use crate::support::sumdb::TestSumdb;
+use crate::support::upstream::{TestUpstream, UpstreamLayout, altered_zip};
+
+/// The test database's name (`.test` never resolves).
+pub(crate) const NAME: &str = "sumdb.delos.test";
+
+const HELLO: &str = "example.org/hello.git";
+
+/// A node filling from `goproxy`, checking against `db` through its relay, reaching only the
+/// VCS of `vcs`; HTTP(S) proxies point at a closed port, loopback is reached directly.
+pub(crate) fn upstream_node(goproxy: &str, db: &TestSumdb, vcs: &GitWorld) -> Result<TestNode> {
+    app::node_options(vcs)
+        .env("NO_PROXY", "127.0.0.1")
+        .args(["--upstream", goproxy, "--sumdb", &db.direct()])
+        .gosumdb(db.verifier_key())
+        .start()
+}
+
+/// `go` with GOPROXY = the node only, verifying against `db` through the node.
+pub(crate) fn client(world: &GitWorld, node: &TestNode, db: &TestSumdb) -> Result<GoEnv> {
+    let mut go = GoEnv::new(world, &node.url())?;
+    go.set_var("GOSUMDB", db.verifier_key());
+    Ok(go)
+}
+
+fn fetch_stat(node: &TestNode, name: &str) -> Result<u64> {
+    node.status()?["fetch"][name]
+        .as_u64()
+        .with_context(|| format!("no fetch.{name} in /status"))
+}
+
+/// `hello` at v1.0.0 and v1.1.0 in an upstream layout, and a database holding both.
+fn hello_upstream(world: &GitWorld) -> Result<(UpstreamLayout, TestSumdb)> {
+    shapes::hello(world)?;
+    let layout = UpstreamLayout::fill(
+        world,
+        &[&format!("{HELLO}@v1.0.0"), &format!("{HELLO}@v1.1.0")],
+    )?;
+    let db = TestSumdb::start(NAME, layout.records()?)?;
+    Ok((layout, db))
+}
+
+#[test]
+fn every_fixture_shape_fills_over_http_with_the_sums_of_a_direct_download() -> Result<()> {
+    let world = GitWorld::new()?;
+    app::build(&world)?;
+    let m = |repo: &str| GitWorld::module_path(repo);
+    let queries: Vec<String> = [
+        (m("hello"), "v1.0.0"),
+        (m("hello"), "v1.1.0"),
+        (m("MixedCase"), "v1.0.0-RC1"),
+        (m("MixedCase"), "v1.0.0"),
+        (m("multi"), "v1.5.0"),
+        (format!("{}/v2", m("multi")), "v2.0.0"),
+        (m("legacy"), "v3.0.0"),
+        (m("pseudo"), "main"),
+        (m("mono"), "v1.0.0"),
+        (format!("{}/sub", m("mono")), "v1.0.0"),
+        (m("retract"), "v1.2.0"),
+        (m("dirs"), "v1.0.0"),
+        (m("greet"), "v1.0.0"),
+        (m("big"), "v1.0.0"),
+    ]
+    .iter()
+    .map(|(module, query)| format!("{module}@{query}"))
+    .collect();
+    let queries: Vec<&str> = queries.iter().map(String::as_str).collect();
+    let layout = UpstreamLayout::fill(&world, &queries)?;
+    let db = TestSumdb::start(NAME, layout.records()?)?;
+    let upstream = TestUpstream::serve(&layout)?;
+    let no_vcs = GitWorld::new()?;
+    let node = upstream_node(&upstream.url(), &db, &no_vcs)?;
+
+    let canonical: Vec<String> = layout
+        .downloads()
+        .iter()
+        .map(|d| format!("{}@{}", d.path, d.version))
+        .collect();
+    let canonical: Vec<&str> = canonical.iter().map(String::as_str).collect();
+    let go = client(&world, &node, &db)?;
+    let through_node = go.mod_download(&canonical)?;
+    for direct in layout.downloads() {
+        let got = through_node
+            .ok(&direct.path, &direct.version)
+            .with_context(|| node.log())?;
+        ensure!(
+            (&got.sum, &got.go_mod_sum) == (&direct.sum, &direct.go_mod_sum),
+            "{}@{}: {:?} {:?} through the node, {:?} {:?} direct",
+            direct.path,
+            direct.version,
+            got.sum,
+            got.go_mod_sum,
+            direct.sum,
+            direct.go_mod_sum
+        );
+    }
+    assert_eq!(node.go_processes_started()?, 0, "{}", node.log());
+    assert_eq!(fetch_stat(&node, "upstream_fills")?, canonical.len() as u64);
+    let provenance = node.get(&format!("/provenance/{HELLO}/@v/v1.0.0"))?;
+    let provenance: serde_json::Value = serde_json::from_slice(&provenance.body)?;
+    let own = provenance["records"]
+        .as_array()
+        .and_then(|records| records.iter().find(|r| r["own"] == true))
+        .context("no own record")?;
+    ensure!(own["source"]["kind"] == "upstream", "{own}");
+    ensure!(
+        db.requests().iter().any(|p| p.starts_with("/lookup/")),
+        "the node checked against the database: {:?}",
+        db.requests()
+    );
+    Ok(())
+}
+
+#[test]
+fn a_tampered_zip_or_mod_on_the_upstream_is_never_pinned_or_served() -> Result<()> {
+    let world = GitWorld::new()?;
+    let (layout, db) = hello_upstream(&world)?;
+    let upstream = TestUpstream::serve(&layout)?;
+    let no_vcs = GitWorld::new()?;
+    let node = upstream_node(&upstream.url(), &db, &no_vcs)?;
+    let zip_path = format!("/{HELLO}/@v/v1.0.0.zip");
+    let mod_path = format!("/{HELLO}/@v/v1.1.0.mod");
+    upstream.tamper(&zip_path, Some(altered_zip(&layout.file(&zip_path)?)?));
+    let mut go_mod = layout.file(&mod_path)?;
+    go_mod.extend_from_slice(b"// tampered\n");
+    upstream.tamper(&mod_path, Some(go_mod));
+
+    let go = client(&world, &node, &db)?;
+    for version in ["v1.0.0", "v1.1.0"] {
+        // A zip may start streaming before its check fails; then it is cut off.
+        let zip = timed_get(node.addr(), &format!("/{HELLO}/@v/{version}.zip"))?;
+        ensure!(
+            zip.status != 200 || !zip.complete,
+            "{version}: the whole zip was served"
+        );
+        let info = node.get(&format!("/{HELLO}/@v/{version}.info"))?;
+        assert_eq!(info.status, 502, "{version}: {}", info.text());
+        ensure!(info.text().contains("checksum database"), "{}", info.text());
+        let failed = go.mod_download(&[&format!("{HELLO}@{version}")])?;
+        ensure!(
+            failed.get(HELLO, version)?.error.is_some(),
+            "{version} was served"
+        );
+    }
+    assert_eq!(fetch_stat(&node, "upstream_fills")?, 0);
+    ensure!(fetch_stat(&node, "upstream_mismatches")? >= 2);
+    let pinned = node.get(&format!("/provenance/{HELLO}/@v/v1.0.0"))?;
+    assert_eq!(pinned.status, 404, "nothing pinned: {}", pinned.text());
+
+    // Honest again: the next request fills (nothing wrong was kept), with the direct sums.
+    upstream.tamper(&zip_path, None);
+    upstream.tamper(&mod_path, None);
+    let fresh = client(&world, &node, &db)?;
+    let got = fresh.mod_download(&[&format!("{HELLO}@v1.0.0"), &format!("{HELLO}@v1.1.0")])?;
+    for direct in layout.downloads() {
+        let through = got.ok(HELLO, &direct.version)?;
+        assert_eq!(through.sum, direct.sum);
+    }
+    assert_eq!(node.go_processes_started()?, 0);
+    Ok(())
+}
+
+#[test]
+fn the_goproxy_list_rules_hold_for_404_410_and_500() -> Result<()> {
+    let world = GitWorld::new()?;
+    let (layout, db) = hello_upstream(&world)?;
+    let failing = TestUpstream::serve(&layout)?;
+    let honest = TestUpstream::serve(&layout)?;
+    let query = format!("{HELLO}@v1.0.0");
+    let info = format!("/{HELLO}/@v/v1.0.0.info");
+    // (status of the first proxy, separator, whether the second is reached)
+    for (status, separator, falls_through) in [
+        (404, ",", true),
+        (410, ",", true),
+        (500, ",", false),
+        (500, "|", true),
+    ] {
+        failing.fail_with(Some(status));
+        let before = honest.requests().len();
+        let list = format!("{}{separator}{}", failing.url(), honest.url());
+        let node = upstream_node(&list, &db, &world)?;
+        let go = client(&world, &node, &db)?;
+        let got = go.mod_download(&[&query])?;
+        let outcome = got.get(HELLO, "v1.0.0")?;
+        ensure!(
+            outcome.error.is_none() == falls_through,
+            "{status}{separator}: {:?}\n{}",
+            outcome.error,
+            node.log()
+        );
+        let reached = honest.requests().len() > before;
+        ensure!(
+            reached == falls_through,
+            "{status}{separator}: second proxy asked: {reached}"
+        );
+        if !falls_through {
+            ensure!(
+                outcome.error.as_deref().is_some_and(|e| e.contains("502")),
+                "{:?}",
+                outcome.error
+            );
+        }
+        assert_eq!(node.go_processes_started()?, 0, "{status}{separator}");
+    }
+    // A 5xx is asked once more before it counts; a 404 or 410 is not.
+    let asked = failing.requests().iter().filter(|p| **p == info).count();
+    assert_eq!(asked, 1 + 1 + 2 + 2, "the .info asked of the failing proxy");
+
+    // `off` stops with go's own words; `direct` hands the rest to `go mod download`.
+    failing.fail_with(Some(404));
+    let off = upstream_node(&format!("{},off", failing.url()), &db, &world)?;
+    let refused = off.get(&info)?;
+    assert_eq!(refused.status, 404);
+    ensure!(refused.text().contains("GOPROXY=off"), "{}", refused.text());
+    let direct = upstream_node(&format!("{},direct", failing.url()), &db, &world)?;
+    client(&world, &direct, &db)?
+        .mod_download(&[&query])?
+        .ok(HELLO, "v1.0.0")?;
+    ensure!(direct.go_processes_started()? >= 1);
+    assert_eq!(fetch_stat(&direct, "vcs_fills")?, 1);
+    Ok(())
+}

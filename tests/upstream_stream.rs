@@ -1,0 +1,137 @@
+//! Issue 19: a zip filled from an upstream proxy reaches every client waiting for it while it
+//! arrives, from one download; one that fails its check is cut off, never delivered whole.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+
+use crate::support::app;
+use crate::support::git::GitWorld;
+use crate::support::http::{TimedResponse, timed_get};
+use crate::support::node::TestNode;
+use crate::support::shapes;
+use crate::support::sumdb::TestSumdb;
+use crate::support::upstream::{TestUpstream, UpstreamLayout, altered_zip};
+use crate::upstream_fill::{NAME, client, upstream_node};
+
+const BIG: &str = "example.org/big.git";
+/// The upstream's zip rate: `big`'s ~10 MiB zip takes about 2.5 s.
+const RATE: u64 = 4 << 20;
+
+struct Setup {
+    world: GitWorld,
+    layout: UpstreamLayout,
+    db: TestSumdb,
+    upstream: TestUpstream,
+    zip_path: String,
+}
+
+/// `big` (and `hello`, so the database has two records) behind a slow upstream.
+fn slow_big_upstream() -> Result<Setup> {
+    let world = GitWorld::new()?;
+    app::big(&world)?;
+    shapes::hello(&world)?;
+    let layout = UpstreamLayout::fill(
+        &world,
+        &[&format!("{BIG}@v1.0.0"), "example.org/hello.git@v1.0.0"],
+    )?;
+    let db = TestSumdb::start(NAME, layout.records()?)?;
+    let upstream = TestUpstream::serve(&layout)?;
+    upstream.set_zip_rate(Some(RATE));
+    Ok(Setup {
+        world,
+        layout,
+        db,
+        upstream,
+        zip_path: format!("/{BIG}/@v/v1.0.0.zip"),
+    })
+}
+
+/// `count` clients asking `node` for `path` at once.
+fn concurrent_gets(node: &TestNode, path: &str, count: usize) -> Result<Vec<TimedResponse>> {
+    let addr = node.addr();
+    let clients: Vec<_> = (0..count)
+        .map(|_| {
+            let path = path.to_owned();
+            std::thread::spawn(move || timed_get(addr, &path))
+        })
+        .collect();
+    clients
+        .into_iter()
+        .map(|client| {
+            client
+                .join()
+                .map_err(|_| anyhow::anyhow!("client panicked"))?
+        })
+        .collect()
+}
+
+#[test]
+fn concurrent_clients_receive_the_zip_as_it_arrives_from_one_download() -> Result<()> {
+    let s = slow_big_upstream()?;
+    let node = upstream_node(&s.upstream.url(), &s.db, &GitWorld::new()?)?;
+    let want = s.layout.file(&s.zip_path)?;
+    let responses = concurrent_gets(&node, &s.zip_path, 3)?;
+    for got in &responses {
+        assert_eq!(got.status, 200, "{}", String::from_utf8_lossy(&got.body));
+        ensure!(
+            got.complete && got.body == want,
+            "a client got {} of {} bytes",
+            got.body.len(),
+            want.len()
+        );
+        ensure!(
+            got.total >= Duration::from_secs(2) && got.first_byte < got.total / 2,
+            "streamed: first byte after {:?}, all after {:?}",
+            got.first_byte,
+            got.total
+        );
+    }
+    let downloads = s
+        .upstream
+        .requests()
+        .iter()
+        .filter(|p| **p == s.zip_path)
+        .count();
+    assert_eq!(downloads, 1, "one download served every client");
+    let stored = node.get(&s.zip_path)?;
+    assert_eq!(stored.status, 200);
+    ensure!(stored.body == want, "the store serves the same bytes");
+    assert_eq!(node.go_processes_started()?, 0);
+    Ok(())
+}
+
+#[test]
+fn a_zip_that_fails_its_check_is_cut_off_and_never_pinned() -> Result<()> {
+    let s = slow_big_upstream()?;
+    let tampered = altered_zip(&s.layout.file(&s.zip_path)?)?;
+    s.upstream.tamper(&s.zip_path, Some(tampered.clone()));
+    let node = upstream_node(&s.upstream.url(), &s.db, &GitWorld::new()?)?;
+    for got in concurrent_gets(&node, &s.zip_path, 2)? {
+        // Each client was streaming the zip as it arrived, and was cut off before its end.
+        assert_eq!(got.status, 200);
+        ensure!(
+            !got.complete && !got.body.is_empty() && got.body.len() < tampered.len(),
+            "a client received {} of {} bytes, complete: {}",
+            got.body.len(),
+            tampered.len(),
+            got.complete
+        );
+    }
+    let status = node.status()?;
+    ensure!(
+        status["fetch"]["upstream_mismatches"].as_u64() >= Some(1),
+        "{status}"
+    );
+    assert_eq!(status["fetch"]["upstream_fills"], 0);
+    let pinned = node.get(&format!("/provenance/{BIG}/@v/v1.0.0"))?;
+    assert_eq!(pinned.status, 404, "{}", pinned.text());
+    let go = client(&s.world, &node, &s.db)?;
+    let failed = go.mod_download(&[&format!("{BIG}@v1.0.0")])?;
+    failed
+        .get(BIG, "v1.0.0")?
+        .error
+        .as_ref()
+        .context("go downloaded the tampered zip")?;
+    Ok(())
+}
