@@ -2,7 +2,8 @@
 //! heads are gossiped; when the same key signs another history (a second node given the
 //! writer's key, filling the same versions in the other order), the other members hold the
 //! proof within 30 s, show it in `/status` and `/metrics`, write an evidence file, and that
-//! file proves the fork offline with `delos audit --evidence`; a doctored file does not.
+//! file proves the fork offline with `delos audit --evidence`; a doctored file does not. A
+//! member relaying the log stops believing it: a client verifying through it fails closed.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use serde_json::Value;
 
 use crate::support::checksum_db;
 use crate::support::git::GitWorld;
+use crate::support::go::GoEnv;
 use crate::support::node::NodeOptions;
 use crate::support::pool::{PoolNode, PoolOptions, wait_until};
 use crate::support::shapes;
@@ -75,15 +77,25 @@ fn members_prove_a_forked_log_and_the_evidence_verifies_offline() -> Result<()> 
     let keys = tempfile::tempdir()?;
     let key_file = keys.path().join("sumdb.key");
     let writer = PoolOptions::new(checksum_db::options(&world, NAME, &key_file)).start()?;
-    let b = PoolOptions::new(NodeOptions::default())
+    let verifier = checksum_db::key_in(&key_file)?.to_string();
+    // B also relays the writer's database to clients.
+    let relayed = format!("{verifier} {}/sumdb/{NAME}", writer.url());
+    let b = PoolOptions::new(NodeOptions::default().args(["--sumdb", &relayed]))
         .bootstrap(&writer)?
         .start()?;
     let c = PoolOptions::new(NodeOptions::default())
         .bootstrap(&b)?
         .start()?;
-    let verifier = checksum_db::key_in(&key_file)?.to_string();
 
     log_in_order(&writer, &["v1.0.0", "v1.1.0"])?;
+    // A client that verifies through B's relay of the log builds.
+    let through_b = format!("{verifier} {}/sumdb/{NAME}", b.url());
+    let client = || -> Result<GoEnv> {
+        let mut go = GoEnv::new(&world, &writer.url())?;
+        go.set_var("GOSUMDB", &through_b);
+        Ok(go)
+    };
+    client()?.run(&["mod", "download", &format!("{HELLO}@v1.0.0")])?;
     for member in [&b, &c] {
         wait_until(PROOF_WITHIN, "the writer's head of size 2 gossiped", || {
             Ok(gossiped_size(member, &verifier)? == Some(2))
@@ -111,6 +123,16 @@ fn members_prove_a_forked_log_and_the_evidence_verifies_offline() -> Result<()> 
             "{metrics}"
         );
     }
+
+    // B no longer believes the log: a client verifying through it fails closed.
+    let err = client()?
+        .run(&["mod", "download", &format!("{HELLO}@v1.1.0")])
+        .expect_err("a proved fork must fail closed");
+    let text = format!("{err:#}");
+    ensure!(
+        text.contains("502 Bad Gateway") && text.contains("is proved forked"),
+        "{text}"
+    );
 
     // The evidence file proves the fork with nothing but itself.
     let files = evidence_files(&b)?;

@@ -19,6 +19,7 @@ pub mod config;
 mod error_chain;
 pub mod evidence;
 pub mod fetch;
+pub mod forked_logs;
 pub mod http;
 pub mod http_client;
 pub mod keys;

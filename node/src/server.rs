@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use crate::checksum_db::{ChecksumDb, PublicCheck};
 use crate::config::Config;
 use crate::fetch::{FetchConfig, FetchError, Fetcher, SumCheck};
+use crate::forked_logs::ForkedLogs;
 use crate::http::{AppState, router};
 use crate::http_client::HttpClient;
 use crate::keys::NodeKeys;
@@ -64,6 +65,9 @@ pub enum StartError {
     /// The node's checksum database could not start (its key, or its log).
     #[error("starting the checksum database")]
     ChecksumDb(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The fork evidence of checksum logs could not be read from the store.
+    #[error("reading the checksum logs' fork evidence")]
+    ForkEvidence(#[source] delos_registry_index::SumdbCacheError),
     /// The HTTP listen address could not be bound.
     #[error("binding the HTTP listener to {addr}")]
     Bind {
@@ -131,10 +135,20 @@ impl Node {
         // listener's backlog until the router serves them.
         let mut registry = Telemetry::registry();
         let gossipsub = Telemetry::gossipsub(&mut registry);
-        let pool = start_pool(&config, &keys, &fetcher, private.clone(), gossipsub).await?;
+        let forked = load_forked_logs(&fetcher).await?;
+        let pool = start_pool(
+            &config,
+            &keys,
+            &fetcher,
+            private.clone(),
+            gossipsub,
+            &forked,
+        )
+        .await?;
         let stats = pool.as_ref().map(|pool| pool.stats().as_ref());
         let telemetry = Arc::new(Telemetry::new(registry, fetcher.counters(), stats));
-        let (relay, client) = start_relay(&config, &fetcher, private.clone(), &telemetry).await?;
+        let (relay, client) =
+            start_relay(&config, &fetcher, private.clone(), &telemetry, forked).await?;
         attach_upstream(&config, &fetcher, &relay, client);
         let checksum_db = start_checksum_db(&config, &fetcher, &relay, private, &telemetry).await?;
         if let (Some(pool), Some(db)) = (&pool, &checksum_db) {
@@ -291,13 +305,22 @@ async fn start_relay(
     fetcher: &Fetcher,
     private: PrivatePatterns,
     telemetry: &Telemetry,
+    forked: Arc<ForkedLogs>,
 ) -> Result<(Relay, HttpClient), StartError> {
     let client = HttpClient::new().map_err(StartError::HttpClient)?;
     let (databases, upstream) = (config.sumdb.clone(), config.upstream.clone());
     let (index, stats) = (Arc::clone(fetcher.index()), telemetry.sumdb().clone());
     let relay_client = client.clone();
     let relay = tokio::task::spawn_blocking(move || {
-        Relay::new(databases, relay_client, &upstream, index, private, stats)
+        Relay::new(
+            databases,
+            relay_client,
+            &upstream,
+            index,
+            private,
+            stats,
+            forked,
+        )
     })
     .await?
     .map_err(StartError::Relay)?;
@@ -320,6 +343,15 @@ fn attach_upstream(config: &Config, fetcher: &Fetcher, relay: &Relay, client: Ht
     fetcher.attach_upstream(client, check);
 }
 
+/// The checksum logs the store holds pool fork evidence for, shared by the pool and relay.
+async fn load_forked_logs(fetcher: &Fetcher) -> Result<Arc<ForkedLogs>, StartError> {
+    let index = Arc::clone(fetcher.index());
+    let forked = tokio::task::spawn_blocking(move || ForkedLogs::load(&index))
+        .await?
+        .map_err(StartError::ForkEvidence)?;
+    Ok(Arc::new(forked))
+}
+
 /// Starts the pool when the configuration asks for one.
 async fn start_pool(
     config: &Config,
@@ -327,6 +359,7 @@ async fn start_pool(
     fetcher: &Fetcher,
     private: PrivatePatterns,
     gossipsub: &mut Registry,
+    forked: &Arc<ForkedLogs>,
 ) -> Result<Option<Pool>, StartError> {
     let Some(p2p) = &config.p2p else {
         return Ok(None);
@@ -337,6 +370,7 @@ async fn start_pool(
     let setup = PoolSetup::new(&keys.identity, p2p, index, private)
         .with_record_limits(limits)
         .with_evidence_dir(config.data_dir.join("evidence"))
+        .with_forked_logs(Arc::clone(forked))
         .with_metrics(gossipsub);
     let pool = Pool::start(setup).await.map_err(StartError::Pool)?;
     let hooks = Arc::new(pool.clone());

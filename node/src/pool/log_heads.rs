@@ -26,6 +26,7 @@ use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use tokio::sync::watch;
 
 use super::PoolStats;
+use crate::forked_logs::ForkedLogs;
 use crate::p2p::{HandleError, PoolHandle};
 
 /// How often a writer publishes its head again though it did not change (for members that
@@ -45,6 +46,7 @@ pub struct HeadWatch {
     handle: PoolHandle,
     stats: Arc<PoolStats>,
     evidence_dir: Option<PathBuf>,
+    forked: Arc<ForkedLogs>,
     /// Heads of recent sizes per verifier key (the first seen for each size).
     recent: Mutex<HashMap<String, BTreeMap<u64, Vec<u8>>>>,
     /// The last republish round forwarded per verifier key.
@@ -75,18 +77,21 @@ struct FoundFork {
 }
 
 impl HeadWatch {
-    /// A watch keeping heads and evidence in `index` (and evidence files in `evidence_dir`).
+    /// A watch keeping heads and evidence in `index` (and evidence files in `evidence_dir`),
+    /// adding forked logs to `forked`.
     pub fn new(
         index: Arc<Index>,
         handle: PoolHandle,
         stats: Arc<PoolStats>,
         evidence_dir: Option<PathBuf>,
+        forked: Arc<ForkedLogs>,
     ) -> HeadWatch {
         HeadWatch {
             index,
             handle,
             stats,
             evidence_dir,
+            forked,
             recent: Mutex::new(HashMap::new()),
             forwarded: Mutex::new(RoundGate::default()),
         }
@@ -158,7 +163,7 @@ impl HeadWatch {
                 if !self.index.pool_log_heads().add_fork(&fork)? {
                     return Ok(Verdict::Known);
                 }
-                self.stats.set_log_forks(self.fork_count());
+                self.forked(&fork.database);
                 tracing::warn!(log = %fork.database, "a member proved a checksum log forked");
                 self.keep_evidence_file(&FoundFork {
                     verifier: fork.database,
@@ -212,7 +217,7 @@ impl HeadWatch {
                     if !store.add_fork(&fork)? {
                         return Ok(Verdict::Known);
                     }
-                    self.stats.set_log_forks(self.fork_count());
+                    self.forked(&fork.database);
                     Ok(Verdict::Fork(Box::new(FoundFork {
                         verifier: fork.database,
                         first: fork.older,
@@ -267,6 +272,12 @@ impl HeadWatch {
             sizes.pop_first();
         }
         true
+    }
+
+    /// Counts the forks kept and stops believing the log `verifier`.
+    fn forked(&self, verifier: &str) {
+        self.forked.add(verifier);
+        self.stats.set_log_forks(self.fork_count());
     }
 
     fn fork_count(&self) -> u64 {

@@ -39,6 +39,7 @@ use prometheus_client::registry::Registry;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::forked_logs::ForkedLogs;
 use crate::keys::identity_keypair;
 use crate::p2p::{self, P2pConfig, PoolEvent, PoolHandle, PoolStatus, SpawnError};
 
@@ -82,6 +83,8 @@ pub struct PoolSetup<'a> {
     pub metrics: Option<&'a mut Registry>,
     /// Where fork evidence files are written (`None`: kept in the store only).
     pub evidence_dir: Option<PathBuf>,
+    /// The logs proved forked, which the pool adds to (shared with the relay).
+    pub forked: Arc<ForkedLogs>,
 }
 
 impl<'a> PoolSetup<'a> {
@@ -100,6 +103,7 @@ impl<'a> PoolSetup<'a> {
             limits: RecordLimits::unlimited(),
             metrics: None,
             evidence_dir: None,
+            forked: Arc::new(ForkedLogs::default()),
         }
     }
 
@@ -113,6 +117,12 @@ impl<'a> PoolSetup<'a> {
     /// Writes fork evidence files into `dir`.
     pub fn with_evidence_dir(mut self, dir: PathBuf) -> PoolSetup<'a> {
         self.evidence_dir = Some(dir);
+        self
+    }
+
+    /// Adds logs proved forked to `forked` (which the relay refuses).
+    pub fn with_forked_logs(mut self, forked: Arc<ForkedLogs>) -> PoolSetup<'a> {
+        self.forked = forked;
         self
     }
 
@@ -137,11 +147,13 @@ impl Pool {
         let (handle, events, event_loop) =
             p2p::spawn_with_metrics(&keypair, setup.config, sources.clone(), sources, registry)?;
         let stats = Arc::new(PoolStats::default());
+        stats.set_log_forks(setup.forked.len() as u64);
         let heads = Arc::new(HeadWatch::new(
             Arc::clone(&setup.index),
             handle.clone(),
             Arc::clone(&stats),
             setup.evidence_dir.clone(),
+            Arc::clone(&setup.forked),
         ));
         let mut tasks = vec![tokio::spawn(event_loop.run())];
         tasks.extend(spawn_node_side(&handle, events, &setup, &stats, &heads));

@@ -59,6 +59,15 @@ pub enum RelayError {
         /// The two heads.
         detail: String,
     },
+    /// Pool members proved the database's log forked: none of it is believed any more.
+    #[error(
+        "checksum database {database} is proved forked (fork evidence from the pool, see \
+         /status): it is not served until its operator rotates to a new name and key"
+    )]
+    Distrusted {
+        /// The database.
+        database: String,
+    },
     /// The relay's store failed.
     #[error("the relay's store failed")]
     Store(#[from] SumdbCacheError),
@@ -76,7 +85,8 @@ impl RelayError {
             RelayError::Private { .. } => StatusCode::FORBIDDEN,
             RelayError::Unavailable { .. }
             | RelayError::Refused { .. }
-            | RelayError::Fork { .. } => StatusCode::BAD_GATEWAY,
+            | RelayError::Fork { .. }
+            | RelayError::Distrusted { .. } => StatusCode::BAD_GATEWAY,
             RelayError::Store(_) | RelayError::Task(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -45,6 +45,7 @@ pub use request::{Endpoint, RelayRequest, RequestError};
 pub use workers::workers_gosumdb;
 
 use self::upstream::Upstream;
+use crate::forked_logs::ForkedLogs;
 use crate::http_client::HttpClient;
 use crate::telemetry::SumdbStats;
 
@@ -89,6 +90,7 @@ struct Inner {
     lookups: Memo<(usize, String)>,
     tiles: Memo<(usize, String)>,
     latest: Memo<usize>,
+    forked: Arc<ForkedLogs>,
 }
 
 /// One database and what the relay has verified of it.
@@ -130,7 +132,8 @@ pub enum RelayStartError {
 
 impl Relay {
     /// A relay of `databases`, fetching with `client` through the proxies of the GOPROXY list
-    /// `upstream`, caching in `index`, refusing lookups of `private` modules. Reads the newest
+    /// `upstream`, caching in `index`, refusing lookups of `private` modules and every request
+    /// of a database whose log `forked` names. Reads the newest
     /// heads from the store: call from a blocking context.
     pub fn new(
         databases: Vec<Database>,
@@ -139,6 +142,7 @@ impl Relay {
         index: Arc<Index>,
         private: PrivatePatterns,
         stats: SumdbStats,
+        forked: Arc<ForkedLogs>,
     ) -> Result<Relay, RelayStartError> {
         let mut states = Vec::with_capacity(databases.len());
         for (id, db) in databases.into_iter().enumerate() {
@@ -155,6 +159,7 @@ impl Relay {
                 lookups: Memo::new(LOOKUP_ENTRIES, LOOKUP_BYTES),
                 tiles: Memo::new(TILE_ENTRIES, TILE_BYTES),
                 latest: Memo::new(64, 1 << 20),
+                forked,
             }),
         })
     }
@@ -168,6 +173,7 @@ impl Relay {
     pub async fn serve(&self, path: &str) -> Result<Answer, RelayError> {
         let request = RelayRequest::parse(path, self.names())?;
         let db = &self.inner.databases[request.database];
+        self.believed(db)?;
         let text = |body| Answer {
             body,
             content_type: TEXT_CONTENT_TYPE,
@@ -205,8 +211,19 @@ impl Relay {
             .ok_or_else(|| RequestError::UnknownDatabase {
                 path: database.to_owned(),
             })?;
+        self.believed(db)?;
         let escaped = format!("{}@{}", module.escape(), version.escape());
         self.lookup(db, module, version, escaped).await
+    }
+
+    /// Refuses a database whose log pool members proved forked.
+    fn believed(&self, db: &DbState) -> Result<(), RelayError> {
+        if self.inner.forked.contains(&db.db.verifier().to_string()) {
+            return Err(RelayError::Distrusted {
+                database: db.name().to_owned(),
+            });
+        }
+        Ok(())
     }
 
     /// Every fork kept as evidence (reads the store: call from a blocking context).
