@@ -3,7 +3,8 @@
 //! writer's key, filling the same versions in the other order), the other members hold the
 //! proof within 30 s, show it in `/status` and `/metrics`, write an evidence file, and that
 //! file proves the fork offline with `delos audit --evidence`; a doctored file does not. A
-//! member relaying the log stops believing it: a client verifying through it fails closed.
+//! member relaying the log cosigns the heads it verified, and once the fork is proved stops
+//! believing the log: a client verifying through it fails closed.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -95,7 +96,14 @@ fn members_prove_a_forked_log_and_the_evidence_verifies_offline() -> Result<()> 
         go.set_var("GOSUMDB", &through_b);
         Ok(go)
     };
-    client()?.run(&["mod", "download", &format!("{HELLO}@v1.0.0")])?;
+    let first = client()?;
+    first.run(&["mod", "download", &format!("{HELLO}@v1.0.0")])?;
+    // B vouches for the head it verified: its witness cosignature is in what go kept.
+    let latest = fs::read_to_string(first.gopath().join("pkg/sumdb").join(NAME).join("latest"))?;
+    ensure!(
+        latest.contains(&format!("\u{2014} {NAME} ")) && latest.contains("\u{2014} delos-witness-"),
+        "{latest}"
+    );
     for member in [&b, &c] {
         wait_until(PROOF_WITHIN, "the writer's head of size 2 gossiped", || {
             Ok(gossiped_size(member, &verifier)? == Some(2))

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use delos_pool_protocol::private::PrivatePatterns;
+use delos_pool_protocol::sumdb::SignerKey;
 use delos_registry_index::{Index, IndexError};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
@@ -149,6 +150,7 @@ impl Node {
         let telemetry = Arc::new(Telemetry::new(registry, fetcher.counters(), stats));
         let (relay, client) =
             start_relay(&config, &fetcher, private.clone(), &telemetry, forked).await?;
+        let relay = relay.with_witness(load_witness_key(&config, &keys).await?);
         attach_upstream(&config, &fetcher, &relay, client);
         let checksum_db = start_checksum_db(&config, &fetcher, &relay, private, &telemetry).await?;
         if let (Some(pool), Some(db)) = (&pool, &checksum_db) {
@@ -325,6 +327,19 @@ async fn start_relay(
     .await?
     .map_err(StartError::Relay)?;
     Ok((relay, client))
+}
+
+/// The node's witness key, `<data dir>/witness.key` (created on first start, mode 0600),
+/// named `delos-witness-<first 12 hex digits of the node's signing key>`: the relay cosigns
+/// every head it verified with it.
+async fn load_witness_key(config: &Config, keys: &NodeKeys) -> Result<SignerKey, StartError> {
+    let signer = keys.signer_id().to_string();
+    let hex = signer.rsplit(':').next().unwrap_or_default();
+    let name = format!("delos-witness-{}", &hex[..hex.len().min(12)]);
+    let path = config.data_dir.join("witness.key");
+    tokio::task::spawn_blocking(move || load_or_create_note_key(&path, &name))
+        .await?
+        .map_err(StartError::Keys)
 }
 
 /// Lets the fill path fetch from `--upstream`'s proxies itself, with the node's one HTTP

@@ -31,6 +31,7 @@ impl Relay {
                 let signed = SignedTreeHead::open(&body, &db.verifiers)
                     .map_err(|e| self.refuse(db, "tree head", e))?;
                 self.accept_head(db, signed.head(), &body).await?;
+                let body = self.cosigned(&body).map_or(body, Bytes::from);
                 self.inner.latest.insert(db.id, body.clone());
                 Ok(body)
             }

@@ -44,6 +44,7 @@ impl Relay {
         {
             Ok(body) => {
                 self.verify_lookup(db, module, version, &body).await?;
+                let body = self.cosigned_lookup(&body).map_or(body, Bytes::from);
                 self.inner.lookups.insert(key, body.clone());
                 Ok(body)
             }
@@ -62,6 +63,13 @@ impl Relay {
                 }),
             },
         }
+    }
+
+    /// A verified lookup body with the witness's cosignature on its head.
+    fn cosigned_lookup(&self, body: &[u8]) -> Option<Vec<u8>> {
+        let lookup = Lookup::parse(body).ok()?;
+        let head = self.cosigned(lookup.signed_head())?;
+        Some(Lookup::new(lookup.id(), lookup.record().clone(), head).to_bytes())
     }
 
     /// Checks a lookup body: its head opens with the key and is accepted, its record is the

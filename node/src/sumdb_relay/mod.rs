@@ -33,7 +33,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::private::PrivatePatterns;
-use delos_pool_protocol::sumdb::{NoteError, SignedTreeHead, TreeHead, Verifiers};
+use delos_pool_protocol::sumdb::{Note, NoteError, SignedTreeHead, SignerKey, TreeHead, Verifiers};
 use delos_pool_protocol::version::Version;
 use delos_registry_index::{Index, SumdbFork};
 
@@ -91,6 +91,8 @@ struct Inner {
     tiles: Memo<(usize, String)>,
     latest: Memo<usize>,
     forked: Arc<ForkedLogs>,
+    /// The node's witness key: every head the relay verified is served with its cosignature.
+    witness: Option<SignerKey>,
 }
 
 /// One database and what the relay has verified of it.
@@ -160,8 +162,26 @@ impl Relay {
                 tiles: Memo::new(TILE_ENTRIES, TILE_BYTES),
                 latest: Memo::new(64, 1 << 20),
                 forked,
+                witness: None,
             }),
         })
+    }
+
+    /// Cosigns every head this relay verified with `witness` (an extra signature line, which
+    /// the `go` command ignores), so clients and auditors see which nodes vouch for which
+    /// size. Call before the relay is cloned; a shared relay is left as it is.
+    pub fn with_witness(mut self, witness: SignerKey) -> Relay {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.witness = Some(witness);
+        }
+        self
+    }
+
+    /// `note` (a signed head the relay verified) with the witness's cosignature added.
+    fn cosigned(&self, note: &[u8]) -> Option<Vec<u8>> {
+        let witness = self.inner.witness.as_ref()?;
+        let parsed = Note::parse(note).ok()?;
+        Some(parsed.sign(witness).to_bytes())
     }
 
     /// The configured databases' names, in order.
