@@ -1,6 +1,7 @@
 //! [`HttpClient`]: the one HTTP client of the node, for everything it fetches over HTTP (the
 //! checksum-database relay and fills from upstream proxies). rustls only, bounded bodies,
-//! timeouts on connecting and on the whole exchange, connections kept for reuse, and one
+//! timeouts on connecting and on the whole exchange, HTTP/2 where a TLS server offers it
+//! (ALPN; HTTP/1.1 otherwise), connections kept for reuse, and one
 //! retry of a request that met a 5xx answer or a broken connection before its body started.
 
 use std::time::Duration;
