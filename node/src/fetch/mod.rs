@@ -14,7 +14,8 @@
 //!    `Inner::finish`: counted by source, signed as the node's record naming that source,
 //!    announced to the pool with that record.
 //!
-//! The pool is reached only through `PeerSource`, which this module defines and
+//! Walking the `--upstream` list is `upstream_walk` (fills and queries share it); asking the
+//! pool is `peers`. The pool is reached only through `PeerSource`, which this module defines and
 //! `crate::pool` implements: `fetch` imports nothing from the pool or the network.
 //!
 //! `list`, `@latest` and non-canonical queries (`queries`) are cached for `list_ttl`, served
@@ -38,6 +39,7 @@ mod single_flight;
 mod stats;
 mod sum_check;
 mod ttl_cache;
+mod upstream_walk;
 mod zip_failure;
 
 use std::sync::{Arc, OnceLock};
@@ -48,7 +50,6 @@ use delos_pool_protocol::provenance::Source as RecordSource;
 use delos_pool_protocol::signing::VerifiedRecord;
 use delos_pool_protocol::version::{Version, check_path_version};
 use delos_registry_index::{Index, VersionEntry};
-use futures::future::BoxFuture;
 
 use crate::http_client::HttpClient;
 use crate::provenance::{OwnRecords, sharing_of};
@@ -56,15 +57,14 @@ use crate::provenance::{OwnRecords, sharing_of};
 pub use config::FetchConfig;
 pub use error::FetchError;
 pub(crate) use filled::{Filled, FilledFrom};
-pub(crate) use peers::{PeerClaim, PeerSource, PinLog};
+pub(crate) use peers::{ONLY_MOD_VOUCHED, PeerClaim, PeerSource, PinLog};
 pub use stats::{FetchStats, PeerFillMicros};
 pub(crate) use sum_check::{SumCheck, SumCheckError};
 pub use zip_failure::{ZipFailure, classify_zip_failure};
 
-use from_proxy::{ProxyFill, SumPolicy};
 use from_vcs::Request;
 use go_command::GoCommand;
-use goproxy_list::{Entry, GoproxyList};
+use goproxy_list::GoproxyList;
 pub(crate) use live_zip::LiveZipReader;
 use live_zip::LiveZips;
 use queries::Queries;
@@ -443,85 +443,6 @@ impl Inner {
         }
     }
 
-    /// The fill from the `--upstream` list (see [`Self::walk_upstream`]).
-    async fn fill_from_upstream<'a>(&'a self, request: &'a Request) -> Result<Filled, FetchError> {
-        let version = Version::parse(&request.query)
-            .ok()
-            .filter(Version::is_canonical);
-        let go = |goproxy: Option<&'a str>| -> BoxFuture<'a, _> {
-            Box::pin(from_vcs::fill(
-                &self.go,
-                &self.index,
-                request.clone(),
-                goproxy,
-            ))
-        };
-        let Some(version) = version else {
-            return go(None).await;
-        };
-        let proxy = |client: &'a HttpClient, base: &'a str| -> BoxFuture<'a, _> {
-            let version = version.clone();
-            let fill = ProxyFill {
-                client,
-                index: &self.index,
-                sums: self.sum_policy(),
-                zip_timeout: self.config.timeout,
-                counters: &self.counters,
-                live: &self.live,
-            };
-            Box::pin(async move { fill.fill(base, &request.module, &version).await })
-        };
-        self.walk_upstream(&request.module, &request.query, proxy, go)
-            .await
-    }
-
-    /// Asks the `--upstream` list about `module@query`, with `go`'s GOPROXY rules: each proxy
-    /// over HTTP with `proxy` (after `,` the next entry only on "not found", after `|` on any
-    /// error), `direct` (and what follows) with `go`, `off` stops. Private modules, and a node
-    /// without an HTTP client attached, leave the whole list to `go`.
-    async fn walk_upstream<'a, T>(
-        &'a self,
-        module: &ModulePath,
-        query: &str,
-        proxy: impl Fn(&'a HttpClient, &'a str) -> BoxFuture<'a, Result<T, FetchError>>,
-        go: impl FnOnce(Option<&'a str>) -> BoxFuture<'a, Result<T, FetchError>>,
-    ) -> Result<T, FetchError> {
-        let client = self
-            .http
-            .get()
-            .filter(|_| self.upstream.has_proxies())
-            .filter(|_| !self.private.matches(module.as_str()));
-        let Some(client) = client else {
-            return go(None).await;
-        };
-        let mut failure = None;
-        for step in self.upstream.steps() {
-            let tried = match &step.entry {
-                Entry::Proxy(base) => proxy(client, base).await,
-                Entry::Go(rest) => return go(Some(rest)).await,
-                Entry::Off => return Err(lookup_disabled(module, query)),
-            };
-            match tried {
-                Ok(answer) => return Ok(answer),
-                Err(err) if err.is_not_found() || step.on_any_error => failure = Some(err),
-                Err(err) => return Err(err),
-            }
-        }
-        Err(failure.unwrap_or_else(|| lookup_disabled(module, query)))
-    }
-
-    /// How an upstream proxy's hashes are checked: not with `--gosumdb off`, else against
-    /// the attached database, else not at all possible (fail closed).
-    fn sum_policy(&self) -> SumPolicy<'_> {
-        if self.config.gosumdb.trim() == "off" {
-            return SumPolicy::Off;
-        }
-        match self.sums.get() {
-            Some(sums) => SumPolicy::Check(sums.as_ref()),
-            None => SumPolicy::Unverifiable,
-        }
-    }
-
     /// The epilogue of every fill: count it by source (or as failed, remembering a "not found"
     /// briefly), hand a whole pin to the checksum log, sign the node's record naming that
     /// source, and hand that record to the pool.
@@ -600,79 +521,13 @@ impl Inner {
             None
         })
     }
-
-    /// The fill of `request` from peers: when a pool is attached, the module is public and the
-    /// request names a canonical version.
-    async fn fill_from_peers(&self, request: &Request, claim: PeerClaim) -> Option<Filled> {
-        let (peers, version) = self.peer_target(request)?;
-        peers.fill(&request.module, &version, claim).await
-    }
-
-    /// Whether peers vouch for the whole of `request` (so a recent "not found" must not hide it).
-    async fn peers_vouch(&self, request: &Request) -> bool {
-        match self.peer_target(request) {
-            Some((peers, version)) => peers.vouches(&request.module, &version).await,
-            None => false,
-        }
-    }
-
-    /// The versions of `module` the pool vouches for; none without a pool or for a private
-    /// module.
-    async fn peer_versions(&self, module: &ModulePath) -> Vec<Version> {
-        match self.peers.get() {
-            Some(peers) if !self.private.matches(module.as_str()) => {
-                peers.known_versions(module).await
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    /// The pool and the canonical version, when `request` may be filled from peers at all.
-    fn peer_target(&self, request: &Request) -> Option<(&Arc<dyn PeerSource>, Version)> {
-        let peers = self.peers.get()?;
-        if self.private.matches(request.module.as_str()) {
-            return None;
-        }
-        let version = Version::parse(&request.query)
-            .ok()
-            .filter(Version::is_canonical)?;
-        Some((peers, version))
-    }
-
-    /// The `.mod`-only entry the store holds for `request` already: what a `.mod`-only fill
-    /// from peers would give again, so no peer is asked and nothing is signed again.
-    async fn held_mod_only(&self, request: &Request) -> Option<Filled> {
-        let version = Version::parse(&request.query)
-            .ok()
-            .filter(Version::is_canonical)?;
-        let entry = self.stored(&request.module, &version).await.ok()??;
-        (!entry.is_full()).then(|| Filled {
-            version,
-            entry,
-            zip_problem: Some(ONLY_MOD_VOUCHED.to_owned()),
-            from: FilledFrom::Store,
-            pinned_is_ours: false,
-        })
-    }
 }
-
-/// Why the zip of a `.mod`-only entry is unavailable when its pin came from peers (or was
-/// held) and the VCS could not build it now.
-pub(crate) const ONLY_MOD_VOUCHED: &str = "the pool vouches only for the .mod (its signers \
-                                           could not build the zip) and this node could not \
-                                           fetch it";
 
 /// `query` as a canonical version that fits `module`, if it is one.
 fn fitting_canonical(module: &ModulePath, query: &str) -> Option<Version> {
     let version = Version::parse(query).ok().filter(Version::is_canonical)?;
     check_path_version(module, &version).ok()?;
     Some(version)
-}
-
-/// What `go` says when the GOPROXY list ends in `off` (or is empty).
-fn lookup_disabled(module: &ModulePath, query: &str) -> FetchError {
-    let reason = "module lookup disabled by GOPROXY=off";
-    FetchError::not_found(module, query, reason)
 }
 
 fn offline(module: &ModulePath, query: &str, mod_only: bool) -> FetchError {

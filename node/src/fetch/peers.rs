@@ -1,13 +1,18 @@
 //! [`PeerSource`]: the pool as the miss path sees it. `fetch` defines it and knows nothing else
 //! of the pool or the network; `crate::pool` implements it and is attached with
-//! [`Fetcher::attach_peers`](super::Fetcher::attach_peers).
+//! [`Fetcher::attach_peers`](super::Fetcher::attach_peers). Also how the miss path consults
+//! it (`Inner`'s peer methods).
+
+use std::sync::Arc;
 
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::signing::VerifiedRecord;
 use delos_pool_protocol::version::Version;
 use futures::future::BoxFuture;
 
-use super::filled::Filled;
+use super::Inner;
+use super::filled::{Filled, FilledFrom};
+use super::from_vcs::Request;
 
 /// Which accepted claim a fill from peers acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,4 +60,72 @@ pub(crate) trait PeerSource: std::fmt::Debug + Send + Sync + 'static {
 pub(crate) trait PinLog: std::fmt::Debug + Send + Sync + 'static {
     /// `module@version` is pinned with its zip (and stays so).
     fn pinned(&self, module: &ModulePath, version: &Version);
+}
+
+/// Why the zip of a `.mod`-only entry is unavailable when its pin came from peers (or was
+/// held) and the VCS could not build it now.
+pub(crate) const ONLY_MOD_VOUCHED: &str = "the pool vouches only for the .mod (its signers \
+                                           could not build the zip) and this node could not \
+                                           fetch it";
+
+/// How the miss path consults the pool: only when one is attached, for public modules and
+/// canonical versions.
+impl Inner {
+    /// The fill of `request` from peers: when a pool is attached, the module is public and the
+    /// request names a canonical version.
+    pub(super) async fn fill_from_peers(
+        &self,
+        request: &Request,
+        claim: PeerClaim,
+    ) -> Option<Filled> {
+        let (peers, version) = self.peer_target(request)?;
+        peers.fill(&request.module, &version, claim).await
+    }
+
+    /// Whether peers vouch for the whole of `request` (so a recent "not found" must not hide it).
+    pub(super) async fn peers_vouch(&self, request: &Request) -> bool {
+        match self.peer_target(request) {
+            Some((peers, version)) => peers.vouches(&request.module, &version).await,
+            None => false,
+        }
+    }
+
+    /// The versions of `module` the pool vouches for; none without a pool or for a private
+    /// module.
+    pub(super) async fn peer_versions(&self, module: &ModulePath) -> Vec<Version> {
+        match self.peers.get() {
+            Some(peers) if !self.private.matches(module.as_str()) => {
+                peers.known_versions(module).await
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The pool and the canonical version, when `request` may be filled from peers at all.
+    pub(super) fn peer_target(&self, request: &Request) -> Option<(&Arc<dyn PeerSource>, Version)> {
+        let peers = self.peers.get()?;
+        if self.private.matches(request.module.as_str()) {
+            return None;
+        }
+        let version = Version::parse(&request.query)
+            .ok()
+            .filter(Version::is_canonical)?;
+        Some((peers, version))
+    }
+
+    /// The `.mod`-only entry the store holds for `request` already: what a `.mod`-only fill
+    /// from peers would give again, so no peer is asked and nothing is signed again.
+    pub(super) async fn held_mod_only(&self, request: &Request) -> Option<Filled> {
+        let version = Version::parse(&request.query)
+            .ok()
+            .filter(Version::is_canonical)?;
+        let entry = self.stored(&request.module, &version).await.ok()??;
+        (!entry.is_full()).then(|| Filled {
+            version,
+            entry,
+            zip_problem: Some(ONLY_MOD_VOUCHED.to_owned()),
+            from: FilledFrom::Store,
+            pinned_is_ours: false,
+        })
+    }
 }
