@@ -80,6 +80,17 @@ pub(crate) fn serve_connections(
 /// Reads one request's head from `stream` (at most 16 KiB) and returns its path, as sent.
 /// For the tests' own small servers, which answer one request per connection.
 pub(crate) fn read_request_path(stream: &mut TcpStream) -> Result<String> {
+    let head = read_request_head(stream)?.unwrap_or_default();
+    Ok(head
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// Reads the next request's head from `stream` (request line and headers, at most 16 KiB);
+/// `None` when the client closed the connection before a whole head.
+pub(crate) fn read_request_head(stream: &mut TcpStream) -> Result<Option<String>> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") && head.len() < 16 << 10 {
@@ -88,12 +99,10 @@ pub(crate) fn read_request_path(stream: &mut TcpStream) -> Result<String> {
         }
         head.push(byte[0]);
     }
-    let head = String::from_utf8_lossy(&head);
-    Ok(head
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned())
+    if !head.ends_with(b"\r\n\r\n") {
+        return Ok(None);
+    }
+    Ok(Some(String::from_utf8_lossy(&head).into_owned()))
 }
 
 /// Writes one whole `Connection: close` response with `Content-Length`; the body at most

@@ -4,7 +4,7 @@
 //! can show both that the relay refuses a lie and that the real `go` does too.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +20,7 @@ use delos_pool_protocol::sumdb::{
 
 use super::git::GitWorld;
 use super::go::GoEnv;
+use super::http::{read_request_head, serve_connections};
 
 /// How the database answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,19 +190,12 @@ impl Log {
 }
 
 fn serve(listener: &TcpListener, shared: &Arc<Shared>, stop: &Arc<AtomicBool>) {
-    for stream in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        let Ok(mut stream) = stream else { continue };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let (shared, stopping) = (Arc::clone(shared), Arc::clone(stop));
+    // One thread per connection, so a delay overlaps as a network's would.
+    serve_connections(listener, stop, move |mut stream| {
         let _ = stream.set_nodelay(true);
-        let (shared, stop) = (Arc::clone(shared), Arc::clone(stop));
-        // One thread per connection, so a delay overlaps as a network's would.
-        std::thread::spawn(move || {
-            let _ = handle_connection(&mut stream, &shared, &stop);
-        });
-    }
+        let _ = handle_connection(&mut stream, &shared, &stopping);
+    });
 }
 
 /// Answers requests on one connection until the client closes it, asks for `Connection:
@@ -222,22 +216,6 @@ fn handle_connection(stream: &mut TcpStream, shared: &Shared, stop: &AtomicBool)
             return Ok(());
         }
     }
-}
-
-/// The request line and headers of the next request, or `None` once the client closed.
-fn read_request_head(stream: &mut TcpStream) -> Result<Option<String>> {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 << 10 {
-        if stream.read(&mut byte)? == 0 {
-            break;
-        }
-        head.push(byte[0]);
-    }
-    if !head.ends_with(b"\r\n\r\n") {
-        return Ok(None);
-    }
-    Ok(Some(String::from_utf8_lossy(&head).into_owned()))
 }
 
 /// Answers one request (GETs only: no body to read).
