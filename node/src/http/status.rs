@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
+use delos_pool_protocol::sumdb::{Note, TreeHead};
 use serde_json::{Map, Value, json};
 
 use crate::checksum_db::ChecksumDb;
@@ -131,12 +132,13 @@ async fn log_heads_status(state: &AppState) -> Map<String, Value> {
     let heads: Vec<Value> = heads
         .iter()
         .map(|(verifier, note)| {
-            let text = String::from_utf8_lossy(note);
-            let mut lines = text.lines().skip(1);
+            let head = Note::parse(note)
+                .ok()
+                .and_then(|note| TreeHead::parse_text(note.text().as_bytes()).ok());
             json!({
                 "verifier": verifier,
-                "size": lines.next().and_then(|size| size.parse::<u64>().ok()),
-                "hash": lines.next(),
+                "size": head.map(|head| head.size()),
+                "hash": head.map(|head| head.hash().to_string()),
             })
         })
         .collect();

@@ -218,12 +218,14 @@ impl HeadWatch {
                         return Ok(Verdict::Known);
                     }
                     self.forked(&fork.database);
-                    Ok(Verdict::Fork(Box::new(FoundFork {
+                    let found = FoundFork {
                         verifier: fork.database,
                         first: fork.older,
                         second: fork.newer,
                         proved,
-                    })))
+                    };
+                    self.keep_evidence_file(&found);
+                    Ok(Verdict::Fork(Box::new(found)))
                 }
                 Err(_) => Ok(Verdict::Known),
             };
@@ -287,14 +289,13 @@ impl HeadWatch {
             .map_or(0, |forks| forks.len() as u64)
     }
 
-    /// Logs, files and gossips a fork found here.
+    /// Logs and gossips a fork found here (its evidence file is written where it was found).
     async fn announce_fork(&self, fork: FoundFork) {
         tracing::warn!(
             log = %fork.verifier,
             size = fork.proved.newer.size(),
             "a checksum log forked: one key signed two heads of one size with different hashes"
         );
-        self.keep_evidence_file(&fork);
         let gossip = HeadGossip::Fork {
             verifier: fork.verifier,
             first: fork.first,
@@ -310,7 +311,7 @@ impl HeadWatch {
         }
     }
 
-    /// Writes the evidence as `<evidence dir>/fork-<log name>-<size>-<n>.json`.
+    /// Writes the evidence as `<evidence dir>/fork-<log name>-<size>-<digest>.json`; blocking.
     fn keep_evidence_file(&self, fork: &FoundFork) {
         let Some(dir) = &self.evidence_dir else {
             return;

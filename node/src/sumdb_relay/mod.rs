@@ -101,6 +101,8 @@ struct DbState {
     id: usize,
     db: Database,
     verifiers: Verifiers,
+    /// The verifier key's text, as fork evidence names the log.
+    verifier_text: String,
     /// The newest head verified (a copy of the store's).
     newest: Mutex<Option<Head>>,
     /// Held while the newest head moves, so two moves do not race.
@@ -238,7 +240,7 @@ impl Relay {
 
     /// Refuses a database whose log pool members proved forked.
     fn believed(&self, db: &DbState) -> Result<(), RelayError> {
-        if self.inner.forked.contains(&db.db.verifier().to_string()) {
+        if self.inner.forked.contains(&db.verifier_text) {
             return Err(RelayError::Distrusted {
                 database: db.name().to_owned(),
             });
@@ -292,6 +294,7 @@ impl DbState {
         });
         Ok(DbState {
             id,
+            verifier_text: db.verifier().to_string(),
             db,
             verifiers,
             newest: Mutex::new(newest),
