@@ -32,6 +32,7 @@ mod pool_gossip_metrics;
 mod pool_hostile;
 mod pool_limits;
 mod pool_log_heads;
+mod pool_log_mirrors;
 mod pool_sync;
 mod pool_trust;
 mod private_patterns;

@@ -49,9 +49,7 @@ fn build_verified(
 fn go_verifies_an_app_with_a_private_module_against_the_nodes_own_database() -> Result<()> {
     let world = GitWorld::new()?;
     app::build(&world)?;
-    let template = app::write_app()?;
-    GoEnv::new(&world, "direct")?.run_in(template.path(), &["mod", "tidy"])?;
-    let direct_sum = fs::read_to_string(template.path().join("go.sum"))?;
+    let (template, direct_sum) = app::direct_reference(&world)?;
 
     let node = app::node_options(&world)
         .args(["--checksum-db", NAME, "--private", PRIVATE])

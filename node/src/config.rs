@@ -83,6 +83,8 @@ pub struct Config {
     /// checksum database (`--checksum-db-check`: a `sumdb` name or `off`); `None`: the one
     /// the fill workers verify with (`gosumdb`), when the node relays it.
     pub checksum_db_check: Option<String>,
+    /// Pool members' checksum logs this node mirrors (`--mirror-log`), read over the pool.
+    pub mirror_logs: Vec<Database>,
 }
 
 /// Why the configuration could not be loaded.
@@ -146,6 +148,7 @@ impl Config {
             checksum_db: None,
             checksum_db_key: None,
             checksum_db_check: None,
+            mirror_logs: Vec::new(),
         }
     }
 
@@ -196,6 +199,15 @@ impl Config {
         config.checksum_db = args.checksum_db.or(file.checksum_db);
         config.checksum_db_key = args.checksum_db_key.or(file.checksum_db_key);
         config.checksum_db_check = args.checksum_db_check.or(file.checksum_db_check);
+        for key in args.mirror_log.or(file.mirror_log).unwrap_or_default() {
+            let Ok(key) = key.trim().parse() else {
+                return Err(ConfigError::OutOfRange {
+                    key: "mirror_log",
+                    expected: "a checksum log's verifier key, name+hash+key",
+                });
+            };
+            config.mirror_logs.push(Database::pool_mirror(key));
+        }
         (config.p2p, config.trusted_signers, config.quorum) = (p2p, trusted_signers, quorum);
         config.validate()
     }
@@ -226,7 +238,29 @@ impl Config {
                 "off, or the name of a database the node relays (--sumdb)",
             );
         }
+        if !self.mirror_logs.is_empty() && self.p2p.is_none() {
+            return out_of_range("mirror_log", "used with a pool (--p2p or --bootstrap)");
+        }
+        let own = self.checksum_db.iter().map(String::as_str);
+        let relayed = self.sumdb.iter().map(Database::name);
+        let mut names: Vec<&str> = own.chain(relayed).collect();
+        for mirror in &self.mirror_logs {
+            if names.contains(&mirror.name()) {
+                return out_of_range(
+                    "mirror_log",
+                    "a log whose name is not the node's own --checksum-db or a --sumdb name",
+                );
+            }
+            names.push(mirror.name());
+        }
         Ok(self)
+    }
+
+    /// Every database the relay serves: the `--sumdb` ones, then the mirrored logs.
+    pub fn relayed_databases(&self) -> Vec<Database> {
+        let mut databases = self.sumdb.clone();
+        databases.extend(self.mirror_logs.iter().cloned());
+        databases
     }
 
     /// The trust policy of a node whose own signing key is `own`.

@@ -24,6 +24,7 @@ use crate::http::{AppState, router};
 use crate::http_client::HttpClient;
 use crate::keys::NodeKeys;
 use crate::keys::load_or_create_note_key;
+use crate::pool::log_members::{AskMembers, MemberLogs, mirror_logs};
 use crate::pool::peer_fill::PoolPeers;
 use crate::pool::{Pool, PoolSetup, RecordLimits};
 use crate::provenance::OwnRecords;
@@ -150,11 +151,14 @@ impl Node {
         let telemetry = Arc::new(Telemetry::new(registry, fetcher.counters(), stats));
         let (relay, client) =
             start_relay(&config, &fetcher, private.clone(), &telemetry, forked).await?;
-        let relay = relay.with_witness(load_witness_key(&config, &keys).await?);
+        let mut relay = relay.with_witness(load_witness_key(&config, &keys).await?);
+        if let Some(pool) = &pool {
+            relay = relay.with_pool_logs(Arc::new(AskMembers::new(pool.handle().clone())));
+        }
         attach_upstream(&config, &fetcher, &relay, client);
         let checksum_db = start_checksum_db(&config, &fetcher, &relay, private, &telemetry).await?;
-        if let (Some(pool), Some(db)) = (&pool, &checksum_db) {
-            pool.publish_log_heads(db.verifier_key().to_string(), db.heads());
+        if let Some(pool) = &pool {
+            serve_logs(&config, &keys, pool, checksum_db.clone(), &relay);
         }
         let state = AppState::new(fetcher.clone(), telemetry, config.fetch_timeout);
         let state = state.with_pool(pool.clone()).with_sumdb(relay);
@@ -310,7 +314,7 @@ async fn start_relay(
     forked: Arc<ForkedLogs>,
 ) -> Result<(Relay, HttpClient), StartError> {
     let client = HttpClient::new().map_err(StartError::HttpClient)?;
-    let (databases, upstream) = (config.sumdb.clone(), config.upstream.clone());
+    let (databases, upstream) = (config.relayed_databases(), config.upstream.clone());
     let (index, stats) = (Arc::clone(fetcher.index()), telemetry.sumdb().clone());
     let relay_client = client.clone();
     let relay = tokio::task::spawn_blocking(move || {
@@ -365,6 +369,28 @@ async fn load_forked_logs(fetcher: &Fetcher) -> Result<Arc<ForkedLogs>, StartErr
         .await?
         .map_err(StartError::ForkEvidence)?;
     Ok(Arc::new(forked))
+}
+
+/// Puts the node's checksum logs in the pool: publishes its own log's heads, answers members'
+/// log requests (its own log and its mirrors), and keeps its mirrors in sync.
+fn serve_logs(
+    config: &Config,
+    keys: &NodeKeys,
+    pool: &Pool,
+    checksum_db: Option<ChecksumDb>,
+    relay: &Relay,
+) {
+    if let Some(db) = &checksum_db {
+        pool.publish_log_heads(db.verifier_key().to_string(), db.heads());
+    }
+    let trust = config.trust_policy(keys.signer_id());
+    let logs = MemberLogs::new(checksum_db, relay.clone(), trust);
+    if let Err(err) = pool.handle().serve_logs(Arc::new(logs)) {
+        tracing::warn!(error = %err, "checksum logs not served to the pool");
+    }
+    if !relay.mirrored_logs().is_empty() {
+        pool.spawn(mirror_logs(relay.clone(), pool.log_heads()));
+    }
 }
 
 /// Starts the pool when the configuration asks for one.

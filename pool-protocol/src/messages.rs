@@ -30,13 +30,26 @@
 //! canonical and exact (a longer header is an error to an old node), so a change of any frame
 //! is a new protocol name: each node accepts both, asks for 2 first, and falls back to 1 when
 //! the peer does not speak 2.
+//!
+//! # Checksum logs (`/delos/<pool>/sumdb/1`)
+//!
+//! The asking side sends one [`LogRequest`] frame (a checksum database's name and a path of it:
+//! `latest`, `tile/…`, `lookup/…`); the serving side, a member that writes or mirrors that log,
+//! answers like a transfer: one [`TransferHeader`] frame and, when found, exactly `length`
+//! bytes (at most [`MAX_LOG_ANSWER_BYTES`]), what the database's HTTP server would send. Members
+//! fetch tiles this way to prove gossiped heads consistent, and mirrors sync logs; the asker
+//! checks every byte against the log's key and the heads it verified.
 
 mod feed_id;
 mod heads;
+mod log_request;
 mod pool_name;
 
 pub use feed_id::FeedId;
 pub use heads::{HeadGossip, MAX_GOSSIPED_NOTE_BYTES};
+pub use log_request::{
+    InvalidLogRequest, LogRequest, MAX_LOG_ANSWER_BYTES, MAX_LOG_NAME_BYTES, MAX_LOG_PATH_BYTES,
+};
 pub use pool_name::{InvalidPoolName, PoolName};
 
 use serde::{Deserialize, Serialize};

@@ -60,7 +60,10 @@ pub mod tile;
 pub mod tlog;
 pub mod tree_head;
 
-pub use fork_proof::{ForkProofError, MAX_FORK_PROOF_RECORDS, ProvedFork, check_fork};
+pub use fork_proof::{
+    ForkProofError, MAX_FORK_PROOF_RECORDS, MAX_FORK_PROOF_TILE_BYTES, ProvedFork, check_fork,
+    check_fork_with_tiles, fork_proof_tiles,
+};
 pub use lookup::{Lookup, LookupError};
 pub use note::{
     InvalidKeyName, InvalidSignerKey, InvalidVerifierKey, KeyHash, KeyName, KeyProblem, Note,

@@ -101,6 +101,7 @@ mod signer_counts;
 mod sled_store;
 mod stats;
 pub mod sumdb_cache;
+pub mod sumdb_mirror;
 pub mod sync_cursors;
 pub mod versions;
 

@@ -109,6 +109,12 @@ pub const POOL_LOG_HEADS: TreeName = TreeName("pool-log-heads-v1");
 /// key in place of the database name.
 pub const POOL_LOG_FORKS: TreeName = TreeName("pool-log-forks-v1");
 
+/// A mirror's index of another member's checksum log: key the length-prefixed database name
+/// (as in [`SUMDB_TILES`]) then `r`, module path, space, version, value the record id (`u64`
+/// big-endian); and under the name then `s`, how many records are indexed. See
+/// [`crate::sumdb_mirror`].
+pub const SUMDB_MIRROR_IDS: TreeName = TreeName("sumdb-mirror-ids-v1");
+
 /// Every tree the index uses; a backend may open them all up front.
 pub const ALL_TREES: &[TreeName] = &[
     VERSIONS,
@@ -130,6 +136,7 @@ pub const ALL_TREES: &[TreeName] = &[
     SUMDB_FORKS,
     POOL_LOG_HEADS,
     POOL_LOG_FORKS,
+    SUMDB_MIRROR_IDS,
 ];
 
 /// Separates the module path from the version in a key. A validated module path never contains

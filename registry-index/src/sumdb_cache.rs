@@ -101,7 +101,7 @@ impl SumdbCache<'_> {
     /// The bytes of the full tile at `path` of `database`, if cached. A blob that fails its
     /// hash check is moved aside and reported as an error once; afterwards it counts as absent.
     pub fn tile(&self, database: &str, path: &str) -> Result<Option<Vec<u8>>, SumdbCacheError> {
-        let key = key(database, path.as_bytes());
+        let key = database_key(database, path.as_bytes());
         let Some(name) = self.get(SUMDB_TILES, database, &key, "tile")? else {
             return Ok(None);
         };
@@ -128,7 +128,7 @@ impl SumdbCache<'_> {
 
     /// Whether the full tile at `path` of `database` is cached (without reading it).
     pub fn has_tile(&self, database: &str, path: &str) -> Result<bool, SumdbCacheError> {
-        let key = key(database, path.as_bytes());
+        let key = database_key(database, path.as_bytes());
         Ok(self.get(SUMDB_TILES, database, &key, "tile")?.is_some())
     }
 
@@ -150,7 +150,7 @@ impl SumdbCache<'_> {
                 tile: path.to_owned(),
                 source,
             })?;
-        let key = key(database, path.as_bytes());
+        let key = database_key(database, path.as_bytes());
         let meta = self.index.meta();
         let sha256 = blob.sha256().as_bytes();
         // Absent → set; present → keep the first, whatever it is.
@@ -202,7 +202,7 @@ impl SumdbCache<'_> {
         let database = fork.database.as_str();
         let mut id = fork.older.clone();
         id.extend_from_slice(&fork.newer);
-        let key = key(database, Sha256::digest(&id).as_bytes());
+        let key = database_key(database, Sha256::digest(&id).as_bytes());
         let mut value = (fork.older.len() as u64).to_be_bytes().to_vec();
         value.extend_from_slice(&fork.older);
         value.extend_from_slice(&fork.newer);
@@ -244,7 +244,7 @@ impl SumdbCache<'_> {
 }
 
 /// `u16 big-endian length of the database name, name, rest`: no name can run into the rest.
-fn key(database: &str, rest: &[u8]) -> Vec<u8> {
+pub(crate) fn database_key(database: &str, rest: &[u8]) -> Vec<u8> {
     let name = database.as_bytes();
     let len = u16::try_from(name.len()).unwrap_or(u16::MAX);
     let mut key = len.to_be_bytes().to_vec();
@@ -267,7 +267,10 @@ fn decode_fork(key: &[u8], value: &[u8]) -> Option<SumdbFork> {
     })
 }
 
-fn meta_err(database: &str, what: &'static str) -> impl Fn(MetaError) -> SumdbCacheError {
+pub(crate) fn meta_err(
+    database: &str,
+    what: &'static str,
+) -> impl Fn(MetaError) -> SumdbCacheError {
     let database = database.to_owned();
     move |source| SumdbCacheError::Meta {
         database: database.clone(),
@@ -276,7 +279,7 @@ fn meta_err(database: &str, what: &'static str) -> impl Fn(MetaError) -> SumdbCa
     }
 }
 
-fn malformed(database: &str, what: &'static str) -> SumdbCacheError {
+pub(crate) fn malformed(database: &str, what: &'static str) -> SumdbCacheError {
     SumdbCacheError::Malformed {
         database: database.to_owned(),
         what,

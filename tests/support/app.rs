@@ -136,6 +136,16 @@ pub(crate) fn write_app() -> Result<TempDir> {
     Ok(dir)
 }
 
+/// The application in a new temp dir, resolved and downloaded directly from `world`'s
+/// repositories (`go mod tidy` with `GOPROXY=direct`), and the `go.sum` that wrote: the
+/// reference builds through nodes are compared with.
+pub(crate) fn direct_reference(world: &GitWorld) -> Result<(TempDir, String)> {
+    let template = write_app()?;
+    super::go::GoEnv::new(world, "direct")?.run_in(template.path(), &["mod", "tidy"])?;
+    let go_sum = fs::read_to_string(template.path().join("go.sum"))?;
+    Ok((template, go_sum))
+}
+
 /// A copy of the application dir `from` (go.mod, go.sum, main.go) in a new temp dir.
 pub(crate) fn copy_app(from: &Path) -> Result<TempDir> {
     copy_files(from, &["go.mod", "go.sum", "main.go"])

@@ -110,6 +110,15 @@ impl PoolOptions {
 
     /// Starts the node and waits for its pool listen addresses.
     pub(crate) fn start(self) -> Result<PoolNode> {
+        self.start_with(|node| node.start())
+    }
+
+    /// Starts the node on the data dir in `dir` (see [`node_key_in`]).
+    pub(crate) fn start_in(self, dir: tempfile::TempDir) -> Result<PoolNode> {
+        self.start_with(|node| node.start_in(dir))
+    }
+
+    fn start_with(self, start: impl FnOnce(NodeOptions) -> Result<TestNode>) -> Result<PoolNode> {
         let mut args = self.extra.clone();
         if !args.iter().any(|a| a == "--mdns") {
             args.push("--no-mdns".to_owned());
@@ -118,7 +127,7 @@ impl PoolOptions {
             args.push("--p2p-listen".to_owned());
             args.push(transport.listen_addr(self.all_interfaces));
         }
-        let node = self.node.clone().args(args).start()?;
+        let node = start(self.node.clone().args(args))?;
         PoolNode::from_running(node, self)
     }
 }
@@ -183,6 +192,12 @@ impl PoolNode {
         PoolNode::from_running(node, self.options)
     }
 
+    /// Stops the node gracefully (its data dir stays until the node is dropped).
+    pub(crate) fn stop(&mut self) -> Result<()> {
+        self.node.stop()?;
+        Ok(())
+    }
+
     /// A pool counter of `/status` (`pool.<name>`).
     pub(crate) fn pool_stat(&self, name: &str) -> Result<u64> {
         let status = self.node.status()?;
@@ -221,6 +236,27 @@ impl PoolNode {
     pub(crate) fn log(&self) -> String {
         self.node.log()
     }
+}
+
+/// A temp dir holding a node's data dir with its node key already made (`delos id`), and
+/// that key's signing key (`ed25519:<hex>`): for trusting a node before it starts.
+pub(crate) fn node_key_in() -> Result<(tempfile::TempDir, String)> {
+    let dir = tempfile::Builder::new().prefix("delos-node-").tempdir()?;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_delos"))
+        .args(["id", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout)?;
+    let key = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("signing-key: "))
+        .context("no signing-key line from delos id")?;
+    Ok((dir, key.to_owned()))
 }
 
 /// Polls `check` every 50 ms until it is true or `timeout` passes; `what` names the condition.

@@ -64,6 +64,18 @@ pub struct ServeArgs {
     /// node relays it].
     #[arg(long, value_name = "NAME|off", env = "DELOS_CHECKSUM_DB_CHECK")]
     pub checksum_db_check: Option<String>,
+    /// Mirror a pool member's checksum log, given by its verifier key (`name+hash+key`, what
+    /// `delos checksum-db key` prints on the writer): the node keeps a verified copy synced
+    /// over the pool and serves it read-only under `/sumdb/<name>/` with the writer's
+    /// signatures, so GOSUMDB works through this node while the writer is down. Repeatable;
+    /// needs the pool, and the writer must trust this node's key to send it module names.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "DELOS_MIRROR_LOG",
+        value_delimiter = ','
+    )]
+    pub mirror_log: Option<Vec<String>>,
     /// How many `go mod download` processes may run at once [default: 4].
     #[arg(long, value_name = "N", env = "DELOS_FETCH_WORKERS")]
     pub fetch_workers: Option<usize>,

@@ -88,6 +88,11 @@ pub enum HandleError {
     },
 }
 
+/// Log requests answered at once; further ones are answered busy.
+const LOG_SERVES: usize = 32;
+/// The longest one log request may take to answer.
+const LOG_SERVE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The node's handle on the pool (cheap to clone; every clone talks to the same event loop).
 #[derive(Clone)]
 pub struct PoolHandle {
@@ -98,6 +103,7 @@ pub struct PoolHandle {
     pub(crate) transfer_protocol: StreamProtocol,
     pub(crate) sync_protocol: StreamProtocol,
     pub(crate) sync_protocol_v1: StreamProtocol,
+    pub(crate) log_protocol: StreamProtocol,
     /// Peers that answered sync version 1 only: asked over version 1 at once, which saves a
     /// failed negotiation per page.
     pub(crate) sync_v1_peers: Arc<ExpiringPeers>,
@@ -234,6 +240,45 @@ impl PoolHandle {
         let (control, protocol) = (self.control.clone(), self.transfer_protocol.clone());
         let bounds = (max_bytes, timeout);
         transfer::fetch_to(control, &self.gates, protocol, peer, request, bounds, sink).await
+    }
+
+    /// Asks `peer` for one path of a checksum log (see [`super::logs`]): its bytes, at most
+    /// `max_bytes` within `timeout`. A lost stream or a busy peer is asked again a few times.
+    /// The bytes are unverified: check them against the log's key and verified heads.
+    pub async fn log_get(
+        &self,
+        peer: PeerId,
+        request: &delos_pool_protocol::messages::LogRequest,
+        bounds: (u64, Duration),
+    ) -> Result<Vec<u8>, TransferError> {
+        let protocol = &self.log_protocol;
+        with_retries(|| {
+            let control = self.control.clone();
+            super::logs::fetch(
+                control,
+                &self.gates,
+                protocol.clone(),
+                peer,
+                request,
+                bounds,
+            )
+        })
+        .await
+    }
+
+    /// Answers peers' checksum-log requests from `source` from now on (at most 32 at once,
+    /// each cut after 30 s), until the pool stops. Once per pool: a second call fails.
+    pub fn serve_logs(
+        &self,
+        source: std::sync::Arc<dyn super::LogSource>,
+    ) -> Result<(), libp2p_stream::AlreadyRegistered> {
+        let incoming = self.control.clone().accept(self.log_protocol.clone())?;
+        let limits = super::ServeLimits {
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(LOG_SERVES)),
+            timeout: LOG_SERVE_TIMEOUT,
+        };
+        tokio::spawn(super::logs::serve(incoming, source, limits));
+        Ok(())
     }
 
     /// Pulls the page of `peer`'s feed after `after_seq` (at most `max_items` records), every

@@ -54,6 +54,7 @@ mod frame;
 pub mod gossip;
 mod handle;
 mod handshake;
+pub mod logs;
 pub mod pieces;
 mod retry;
 pub mod sync;
@@ -69,6 +70,7 @@ pub use event_loop::EventLoop;
 pub(crate) use expiring_peers::ExpiringPeers;
 pub use frame::FrameError;
 pub use handle::{HandleError, PoolHandle};
+pub use logs::LogSource;
 pub use pieces::{Piece, PieceSink};
 pub(crate) use retry::with_retries;
 pub use sync::{FeedPage, FeedSource, SyncError, SyncedPage};
@@ -292,6 +294,7 @@ pub fn spawn_with_metrics(
     let transfer_protocol = discovery::protocol(config.pool.transfer_protocol())?;
     let sync_protocol = discovery::protocol(config.pool.sync_protocol())?;
     let sync_protocol_v1 = discovery::protocol(config.pool.sync_protocol_v1())?;
+    let log_protocol = discovery::protocol(config.pool.log_protocol())?;
     let mut control = swarm.behaviour().stream.new_control();
     let servers = Servers {
         transfers: control
@@ -324,6 +327,7 @@ pub fn spawn_with_metrics(
         transfer_protocol,
         sync_protocol,
         sync_protocol_v1,
+        log_protocol,
         sync_v1_peers: Arc::new(ExpiringPeers::new(SYNC_V1_MEMORY, SYNC_V1_PEERS)),
     };
     let event_loop = EventLoop::new(swarm, command_rx, event_tx, config, servers);

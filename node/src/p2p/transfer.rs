@@ -286,12 +286,12 @@ async fn fetch_into<W: PieceSink>(
 
 /// Opens the stream, sends the request and reads the response header, in this node's turn for
 /// `peer` (see `p2p::handshake`); returns the stream positioned at the body and its length.
-async fn handshake(
+pub(super) async fn handshake<R: delos_pool_protocol::codec::Canonical>(
     control: &mut Control,
     gates: &HandshakeGates,
     protocol: StreamProtocol,
     peer: PeerId,
-    request: &TransferRequest,
+    request: &R,
     max_bytes: u64,
 ) -> Result<(Stream, u64), TransferError> {
     let lost = |source| TransferError::before_answer(peer, source);
@@ -420,7 +420,7 @@ pub(crate) async fn serve(
 }
 
 /// Tells a peer the node is busy (the caller bounds how long this may take).
-async fn answer_busy(mut stream: Stream) {
+pub(super) async fn answer_busy(mut stream: Stream) {
     let header = TransferHeader {
         status: TransferStatus::Busy,
         length: 0,
@@ -452,7 +452,11 @@ async fn serve_one(mut stream: Stream, blobs: &dyn BlobSource) -> Result<(), Ser
 }
 
 /// Writes one response header.
-async fn reply(stream: &mut Stream, status: TransferStatus, length: u64) -> Result<(), ServeError> {
+pub(super) async fn reply(
+    stream: &mut Stream,
+    status: TransferStatus,
+    length: u64,
+) -> Result<(), ServeError> {
     frame::write(stream, &TransferHeader { status, length }).await?;
     if status != TransferStatus::Found {
         stream.close().await?;
@@ -485,7 +489,7 @@ async fn copy_from_blob(blob: Blob, stream: &mut Stream) -> Result<(), ServeErro
 
 /// Why serving one stream failed (logged at debug level; the peer sees a reset or a status).
 #[derive(Debug, thiserror::Error)]
-enum ServeError {
+pub(super) enum ServeError {
     #[error("stream failed")]
     Io(#[from] io::Error),
     #[error("bad request frame")]

@@ -23,7 +23,7 @@ use delos_pool_protocol::sumdb::{
 use delos_registry_index::{Index, SumdbFork};
 use libp2p::PeerId;
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use super::PoolStats;
 use crate::forked_logs::ForkedLogs;
@@ -38,6 +38,8 @@ const RETRY: Duration = Duration::from_secs(2);
 const SIZES_PER_LOG: usize = 256;
 /// Logs watched at most; heads of further logs are ignored.
 const MAX_LOGS: usize = 4096;
+/// New newest heads queued for each mirror task.
+const NEWEST_HEADS: usize = 64;
 
 /// Checks gossiped heads and fork proofs, keeps what they show.
 #[derive(Debug)]
@@ -51,6 +53,8 @@ pub struct HeadWatch {
     recent: Mutex<HashMap<String, BTreeMap<u64, Vec<u8>>>>,
     /// The last republish round forwarded per verifier key.
     forwarded: Mutex<RoundGate>,
+    /// Every new newest head kept, `(verifier key, signed note)`, for mirrors.
+    newest: broadcast::Sender<(String, Vec<u8>)>,
 }
 
 /// What a heads-topic message showed.
@@ -94,7 +98,14 @@ impl HeadWatch {
             forked,
             recent: Mutex::new(HashMap::new()),
             forwarded: Mutex::new(RoundGate::default()),
+            newest: broadcast::channel(NEWEST_HEADS).0,
         }
+    }
+
+    /// Every head that becomes the newest kept for its log from now on, `(verifier key,
+    /// signed note)` (a slow receiver misses some: it lags).
+    pub fn subscribe(&self) -> broadcast::Receiver<(String, Vec<u8>)> {
+        self.newest.subscribe()
     }
 
     /// Judges a heads-topic message, keeps what it shows, and answers gossipsub.
@@ -235,6 +246,8 @@ impl HeadWatch {
         }
         if newest_head.is_none_or(|newest| head.size() > newest.size()) {
             store.set_newest_head(verifier, newest.as_deref(), &note)?;
+            // No receiver (no mirror) is fine.
+            let _ = self.newest.send((verifier.to_owned(), note));
         }
         Ok(Verdict::New)
     }

@@ -16,6 +16,7 @@
 
 pub mod events;
 pub mod log_heads;
+pub mod log_members;
 pub(crate) mod peer_fill;
 pub mod record_limits;
 pub mod report;
@@ -210,19 +211,30 @@ impl Pool {
         }
     }
 
+    /// Runs `task` beside the pool; it is stopped with the pool.
+    pub fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        let task = tokio::spawn(task);
+        match self.inner.tasks.lock() {
+            Ok(mut tasks) => tasks.push(task),
+            Err(poisoned) => poisoned.into_inner().push(task),
+        }
+    }
+
     /// Publishes the node's own checksum log heads, `verifier`'s, as `heads` changes (and every
     /// [`log_heads::REPUBLISH`]); stops with the pool.
     pub fn publish_log_heads(&self, verifier: String, heads: watch::Receiver<Option<Vec<u8>>>) {
-        let task = tokio::spawn(log_heads::publish_heads(
+        self.spawn(log_heads::publish_heads(
             self.inner.handle.clone(),
             Arc::clone(&self.inner.heads),
             verifier,
             heads,
         ));
-        match self.inner.tasks.lock() {
-            Ok(mut tasks) => tasks.push(task),
-            Err(poisoned) => poisoned.into_inner().push(task),
-        }
+    }
+
+    /// Every gossiped head that becomes the newest kept for its log from now on, `(verifier
+    /// key, signed note)`: what mirrors sync to.
+    pub fn log_heads(&self) -> tokio::sync::broadcast::Receiver<(String, Vec<u8>)> {
+        self.inner.heads.subscribe()
     }
 
     /// Whether `module` is one of the node's private modules.

@@ -24,6 +24,7 @@
 //! for its module graph. A full fill from the VCS stays possible later.
 
 mod candidates;
+pub(crate) use candidates::signer_of;
 mod known;
 mod one_fill;
 mod scanning_sink;

@@ -11,11 +11,21 @@ pub const SUM_GOLANG_ORG_KEY: &str =
     "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8";
 
 /// A configured checksum database: its verifier key (whose name is the database's name) and
-/// the base URL its `/lookup`, `/tile` and `/latest` paths hang off.
+/// where its `/lookup`, `/tile` and `/latest` paths are read: a base URL, or the pool (a
+/// member's log this node mirrors, read from the members that write or mirror it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Database {
     verifier: VerifierKey,
-    url: String,
+    location: Location,
+}
+
+/// Where a database's paths are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Location {
+    /// A base URL, without a trailing `/`.
+    Url(String),
+    /// The pool's checksum-log protocol.
+    Pool,
 }
 
 /// A `--sumdb` value that is not a database.
@@ -54,8 +64,22 @@ impl Database {
             .unwrap_or_else(|_| unreachable!("the built-in key parses"));
         Database {
             verifier,
-            url: "https://sum.golang.org".to_owned(),
+            location: Location::Url("https://sum.golang.org".to_owned()),
         }
+    }
+
+    /// A pool member's log that this node mirrors (`--mirror-log`): read over the pool from
+    /// the members that write or mirror it, every byte checked against `verifier`.
+    pub fn pool_mirror(verifier: VerifierKey) -> Database {
+        Database {
+            verifier,
+            location: Location::Pool,
+        }
+    }
+
+    /// Whether this is a pool member's log read over the pool.
+    pub fn is_pool_mirror(&self) -> bool {
+        self.location == Location::Pool
     }
 
     /// Parses a value in `GOSUMDB` syntax (without `off`, which is no database).
@@ -91,7 +115,10 @@ impl Database {
             Some(_) => return Err(invalid(DatabaseProblem::Url)),
             None => format!("https://{name}"),
         };
-        Ok(Database { verifier, url })
+        Ok(Database {
+            verifier,
+            location: Location::Url(url),
+        })
     }
 
     /// The database's name (its key's name), as it appears in `/sumdb/<name>/`.
@@ -104,16 +131,22 @@ impl Database {
         &self.verifier
     }
 
-    /// The base URL, without a trailing `/`.
-    pub fn url(&self) -> &str {
-        &self.url
+    /// The base URL, without a trailing `/` (none for a log read over the pool).
+    pub fn url(&self) -> Option<&str> {
+        match &self.location {
+            Location::Url(url) => Some(url),
+            Location::Pool => None,
+        }
     }
 }
 
 impl fmt::Display for Database {
-    /// The `GOSUMDB` form: key, space, URL.
+    /// The `GOSUMDB` form: key, space, URL (or `pool` for a log read over the pool).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.verifier, self.url)
+        match &self.location {
+            Location::Url(url) => write!(f, "{} {url}", self.verifier),
+            Location::Pool => write!(f, "{} pool", self.verifier),
+        }
     }
 }
 
@@ -137,13 +170,13 @@ mod tests {
     fn known_name_key_and_url_forms_parse() {
         let known = Database::parse("sum.golang.org").unwrap();
         assert_eq!(known, Database::sum_golang_org());
-        assert_eq!(known.url(), "https://sum.golang.org");
+        assert_eq!(known.url(), Some("https://sum.golang.org"));
         let key = "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
         let bare = Database::parse(key).unwrap();
         assert_eq!(bare.name(), "localhost.localdev/sumdb");
-        assert_eq!(bare.url(), "https://localhost.localdev/sumdb");
+        assert_eq!(bare.url(), Some("https://localhost.localdev/sumdb"));
         let with_url = Database::parse(&format!("{key} http://127.0.0.1:9/db/")).unwrap();
-        assert_eq!(with_url.url(), "http://127.0.0.1:9/db");
+        assert_eq!(with_url.url(), Some("http://127.0.0.1:9/db"));
         assert_eq!(with_url.to_string(), format!("{key} http://127.0.0.1:9/db"));
     }
 

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use delos_registry_index::SumdbCacheError;
 
 use super::request::RequestError;
-use crate::http_client::HttpClientError;
+use super::upstream::UpstreamError;
 
 /// Why the relay did not answer with content.
 #[derive(Debug, thiserror::Error)]
@@ -37,9 +37,9 @@ pub enum RelayError {
     Unavailable {
         /// The database.
         database: String,
-        /// What the client said.
+        /// What the client (or the pool) said.
         #[source]
-        source: HttpClientError,
+        source: UpstreamError,
     },
     /// What the database sent failed verification; it was neither served nor cached.
     #[error("checksum database {database} sent {what} that failed verification: {reason}")]

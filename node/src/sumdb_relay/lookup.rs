@@ -35,6 +35,13 @@ impl Relay {
             self.inner.stats.cache_hit();
             return Ok(body.clone());
         }
+        if db.db.is_pool_mirror()
+            && let Some(body) = self.mirror_lookup(db, module, version).await?
+        {
+            let body = self.cosigned_lookup(&body).map_or(body, Bytes::from);
+            self.inner.lookups.insert(key, body.clone());
+            return Ok(body);
+        }
         let path = format!("lookup/{}", key.1);
         match self
             .inner

@@ -22,6 +22,7 @@ mod fill_check;
 mod heads;
 mod lookup;
 mod memo;
+mod mirror;
 pub mod request;
 mod tiles;
 mod upstream;
@@ -41,7 +42,9 @@ pub use database::{Database, DatabaseProblem, InvalidDatabase, SUM_GOLANG_ORG_KE
 pub use error::RelayError;
 pub use fill_check::FillCheck;
 pub(crate) use memo::Memo;
+pub use mirror::MirrorSync;
 pub use request::{Endpoint, RelayRequest, RequestError};
+pub use upstream::{PoolLogError, PoolLogs, UpstreamError};
 pub use workers::workers_gosumdb;
 
 use self::upstream::Upstream;

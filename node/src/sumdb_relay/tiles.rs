@@ -102,7 +102,8 @@ impl Relay {
     /// Keeps a verified tile: in memory, and a full one in the store for good.
     async fn keep_tile(&self, db: &DbState, tile: &Tile, data: Bytes) -> Result<(), RelayError> {
         let path = tile.path();
-        if tile.is_full() {
+        // A mirror keeps partial tiles too: it serves them while the log's writer is down.
+        if tile.is_full() || db.db.is_pool_mirror() {
             let (name, path, bytes) = (db.name().to_owned(), path.clone(), data.clone());
             self.blocking(move |index| {
                 let cache = index.sumdb_cache();
@@ -118,12 +119,16 @@ impl Relay {
     }
 
     /// A verified tile from memory or (full tiles) the store.
-    async fn cached_tile(&self, db: &DbState, tile: &Tile) -> Result<Option<Bytes>, RelayError> {
+    pub(super) async fn cached_tile(
+        &self,
+        db: &DbState,
+        tile: &Tile,
+    ) -> Result<Option<Bytes>, RelayError> {
         let key = (db.id, tile.path());
         if let Some((bytes, _)) = self.inner.tiles.get(&key) {
             return Ok(Some(bytes));
         }
-        if !tile.is_full() {
+        if !tile.is_full() && !db.db.is_pool_mirror() {
             return Ok(None);
         }
         let (name, path) = (db.name().to_owned(), key.1.clone());

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::codec::Canonical;
+use crate::sumdb::MAX_FORK_PROOF_TILE_BYTES;
 
 /// The largest signed note a head message carries (a head with a few cosignatures is well
 /// under 1 KiB).
@@ -37,30 +38,58 @@ pub enum HeadGossip {
         /// The other.
         second: Vec<u8>,
     },
+    /// Two heads of different sizes that the key signed, with the tiles of the larger tree
+    /// that show it does not extend the smaller
+    /// ([`check_fork_with_tiles`](crate::sumdb::check_fork_with_tiles)).
+    ForkAcross {
+        /// The log's verifier key.
+        verifier: String,
+        /// One signed head.
+        first: Vec<u8>,
+        /// The other.
+        second: Vec<u8>,
+        /// The larger tree's tiles, in [`fork_proof_tiles`](crate::sumdb::fork_proof_tiles)
+        /// order.
+        tiles: Vec<Vec<u8>>,
+    },
 }
 
 impl HeadGossip {
     /// The log's verifier key text.
     pub fn verifier(&self) -> &str {
         match self {
-            HeadGossip::Head { verifier, .. } | HeadGossip::Fork { verifier, .. } => verifier,
+            HeadGossip::Head { verifier, .. }
+            | HeadGossip::Fork { verifier, .. }
+            | HeadGossip::ForkAcross { verifier, .. } => verifier,
         }
     }
 
-    /// Whether every note is within [`MAX_GOSSIPED_NOTE_BYTES`].
+    /// Whether every note is within [`MAX_GOSSIPED_NOTE_BYTES`] (and a fork proof's tiles
+    /// within [`MAX_FORK_PROOF_TILE_BYTES`]).
     pub fn notes_fit(&self) -> bool {
         match self {
             HeadGossip::Head { note, .. } => note.len() <= MAX_GOSSIPED_NOTE_BYTES,
             HeadGossip::Fork { first, second, .. } => {
                 first.len() <= MAX_GOSSIPED_NOTE_BYTES && second.len() <= MAX_GOSSIPED_NOTE_BYTES
             }
+            HeadGossip::ForkAcross {
+                first,
+                second,
+                tiles,
+                ..
+            } => {
+                first.len() <= MAX_GOSSIPED_NOTE_BYTES
+                    && second.len() <= MAX_GOSSIPED_NOTE_BYTES
+                    && tiles.iter().map(Vec::len).sum::<usize>() <= MAX_FORK_PROOF_TILE_BYTES
+            }
         }
     }
 }
 
 impl Canonical for HeadGossip {
-    /// Two notes and a verifier key, with room for the encoding.
-    const MAX_BYTES: usize = 2 * MAX_GOSSIPED_NOTE_BYTES + 1024;
+    /// Two notes, a verifier key and a fork proof's tiles, with room for the encoding (within
+    /// one gossip message).
+    const MAX_BYTES: usize = 2 * MAX_GOSSIPED_NOTE_BYTES + MAX_FORK_PROOF_TILE_BYTES + 2048;
     const NAME: &'static str = "head gossip";
 }
 

@@ -80,6 +80,12 @@ impl PoolName {
         format!("/delos/{}/sync/1", self.0)
     }
 
+    /// The checksum-log stream protocol (a database's `latest`, tiles and lookups asked of
+    /// the members that write or mirror it): `/delos/<pool>/sumdb/1`.
+    pub fn log_protocol(&self) -> String {
+        format!("/delos/{}/sumdb/1", self.0)
+    }
+
     /// The Kademlia protocol, so the pool's DHT holds only its own nodes: `/delos/<pool>/kad/1`.
     pub fn kad_protocol(&self) -> String {
         format!("/delos/{}/kad/1", self.0)

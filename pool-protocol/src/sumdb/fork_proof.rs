@@ -5,14 +5,22 @@
 //! - Heads of **different sizes** come with the records of the larger tree: they must hash to
 //!   its signed head, and their prefix of the smaller size must not hash to the smaller head.
 //!   (A failed consistency proof alone proves nothing: anyone can send bad proof hashes.)
+//!   Or, much smaller, with the **tiles** of the larger tree that a consistency check reads
+//!   ([`check_fork_with_tiles`]): they must check against the larger signed head, which makes
+//!   every hash read from them that tree's, and the smaller tree's hash computed from them
+//!   must differ from the smaller head's.
 
 use super::note::Verifiers;
+use super::proof::{ConsistencyError, check_consistency};
 use super::record::RecordText;
+use super::tile::{GO_TILE_HEIGHT, TileError, TilePlan};
 use super::tlog::{Hash, stored_hashes, tree_hash};
 use super::tree_head::{SignedTreeHead, TreeHead, TreeHeadError};
 
 /// The most records a proof of a fork between heads of different sizes may carry.
 pub const MAX_FORK_PROOF_RECORDS: u64 = 1 << 22;
+/// The most tile bytes a tile-backed fork proof may carry (it fits one gossip message).
+pub const MAX_FORK_PROOF_TILE_BYTES: usize = 48 << 10;
 
 /// Two heads one key signed that cannot both be true, as [`check_fork`] proved them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +72,23 @@ pub enum ForkProofError {
     /// The tree functions refused (a size beyond their range).
     #[error("hashing the records: {0}")]
     Tree(String),
+    /// The tiles are not the larger tree's (or not the ones its consistency check reads).
+    #[error("the tiles do not check against the head of size {size}")]
+    NotTheNewerTiles {
+        /// The larger size.
+        size: u64,
+        /// Why.
+        #[source]
+        source: TileError,
+    },
+    /// More tile bytes than a proof may carry.
+    #[error("{bytes} bytes of tiles, more than the {max} a fork proof may carry")]
+    TooManyTileBytes {
+        /// How many came.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 /// Checks that the signed heads `first` and `second` (either order), opened with
@@ -76,14 +101,8 @@ pub fn check_fork(
     second: &[u8],
     records: &[RecordText],
 ) -> Result<ProvedFork, ForkProofError> {
-    let open = |which, note: &[u8]| {
-        SignedTreeHead::open(note, verifiers)
-            .map(|signed| signed.head())
-            .map_err(|source| ForkProofError::Head { which, source })
-    };
-    let (a, b) = (open("first", first)?, open("second", second)?);
-    let (older, newer) = if a.size() <= b.size() { (a, b) } else { (b, a) };
-    let proved = ProvedFork { older, newer };
+    let proved = open_pair(verifiers, first, second)?;
+    let ProvedFork { older, newer } = proved;
     if older.size() == newer.size() {
         return match older.hash() == newer.hash() {
             true => Err(ForkProofError::Consistent),
@@ -126,6 +145,68 @@ pub fn check_fork(
     match older_hash == older.hash() {
         true => Err(ForkProofError::Consistent),
         false => Ok(proved),
+    }
+}
+
+/// Opens both notes, smaller first: the pair and whether they are of one size.
+fn open_pair(
+    verifiers: &Verifiers,
+    first: &[u8],
+    second: &[u8],
+) -> Result<ProvedFork, ForkProofError> {
+    let open = |which, note: &[u8]| {
+        SignedTreeHead::open(note, verifiers)
+            .map(|signed| signed.head())
+            .map_err(|source| ForkProofError::Head { which, source })
+    };
+    let (a, b) = (open("first", first)?, open("second", second)?);
+    let (older, newer) = if a.size() <= b.size() { (a, b) } else { (b, a) };
+    Ok(ProvedFork { older, newer })
+}
+
+/// The tiles (of Go's height 8) that prove or refute that the larger of two heads extends
+/// the smaller: what [`check_fork_with_tiles`] wants, in its order. Heads of one size need
+/// none.
+pub fn fork_proof_tiles(older: TreeHead, newer: TreeHead) -> Result<TilePlan, TileError> {
+    let (older, newer) = if older.size() <= newer.size() {
+        (older, newer)
+    } else {
+        (newer, older)
+    };
+    TilePlan::for_tree_size(newer, GO_TILE_HEIGHT, older.size())
+}
+
+/// Checks that the signed heads `first` and `second` (either order) prove a fork, with the
+/// tiles of the larger tree that its consistency check reads ([`fork_proof_tiles`], bytes in
+/// that plan's order): they must check against the larger head, and the smaller tree's hash
+/// computed from them must not be the smaller head's. Heads of one size need no tiles.
+pub fn check_fork_with_tiles(
+    verifiers: &Verifiers,
+    first: &[u8],
+    second: &[u8],
+    tiles: Vec<Vec<u8>>,
+) -> Result<ProvedFork, ForkProofError> {
+    let proved = open_pair(verifiers, first, second)?;
+    if proved.older.size() == proved.newer.size() {
+        return check_fork(verifiers, first, second, &[]);
+    }
+    let bytes: usize = tiles.iter().map(Vec::len).sum();
+    if bytes > MAX_FORK_PROOF_TILE_BYTES {
+        return Err(ForkProofError::TooManyTileBytes {
+            bytes,
+            max: MAX_FORK_PROOF_TILE_BYTES,
+        });
+    }
+    let not_newer = |source| ForkProofError::NotTheNewerTiles {
+        size: proved.newer.size(),
+        source,
+    };
+    let plan = fork_proof_tiles(proved.older, proved.newer).map_err(not_newer)?;
+    let checked = plan.check(tiles).map_err(not_newer)?;
+    match check_consistency(&proved.older, &proved.newer, &checked) {
+        Ok(()) => Err(ForkProofError::Consistent),
+        Err(ConsistencyError::Fork(_)) => Ok(proved),
+        Err(ConsistencyError::Read { source, .. }) => Err(ForkProofError::Tree(source.to_string())),
     }
 }
 
@@ -195,6 +276,48 @@ mod tests {
         let extended = signed(&signer, &extended_records);
         assert!(matches!(
             check_fork(&verifiers, &older, &extended, &extended_records),
+            Err(ForkProofError::Consistent)
+        ));
+    }
+
+    /// The tiles of `records`' tree that the fork check between sizes `older` and the full
+    /// tree reads.
+    fn proof_tiles(signer_records: &[RecordText], older: &[u8], newer: &[u8]) -> Vec<Vec<u8>> {
+        let (_, verifiers) = key();
+        let open = |note: &[u8]| SignedTreeHead::open(note, &verifiers).unwrap().head();
+        let mut hashes = Vec::new();
+        for (n, record) in signer_records.iter().enumerate() {
+            hashes.extend(stored_hashes(n as u64, record.hash(), &hashes).unwrap());
+        }
+        let plan = fork_proof_tiles(open(older), open(newer)).unwrap();
+        plan.tiles()
+            .iter()
+            .map(|tile| crate::sumdb::read_tile_data(tile, &hashes).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn heads_of_different_sizes_are_a_fork_with_the_larger_trees_tiles() {
+        let (signer, verifiers) = key();
+        let older = signed(&signer, &records(&["a", "b"]));
+        let forked_records = records(&["b", "a", "c"]);
+        let forked = signed(&signer, &forked_records);
+        let tiles = proof_tiles(&forked_records, &older, &forked);
+        let fork = check_fork_with_tiles(&verifiers, &forked, &older, tiles).unwrap();
+        assert_eq!((fork.older.size(), fork.newer.size()), (2, 3));
+        // Tiles of another tree do not check against the larger head.
+        let other = records(&["x", "y", "z"]);
+        let wrong = proof_tiles(&other, &older, &forked);
+        assert!(matches!(
+            check_fork_with_tiles(&verifiers, &older, &forked, wrong),
+            Err(ForkProofError::NotTheNewerTiles { size: 3, .. })
+        ));
+        // An honest extension is no fork.
+        let extended_records = records(&["a", "b", "c"]);
+        let extended = signed(&signer, &extended_records);
+        let tiles = proof_tiles(&extended_records, &older, &extended);
+        assert!(matches!(
+            check_fork_with_tiles(&verifiers, &older, &extended, tiles),
             Err(ForkProofError::Consistent)
         ));
     }
