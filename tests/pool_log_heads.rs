@@ -26,10 +26,16 @@ const HELLO: &str = "example.org/hello.git";
 /// The bound on how soon members hold the proof.
 const PROOF_WITHIN: Duration = Duration::from_secs(30);
 
-/// Appends `versions` to `node`'s log, in order, through lookups.
+/// Appends `versions` of hello to `node`'s log, in order, through lookups.
 fn log_in_order(node: &PoolNode, versions: &[&str]) -> Result<()> {
+    let versions: Vec<String> = versions.iter().map(|v| format!("{HELLO}@{v}")).collect();
+    log_module_versions(node, &versions)
+}
+
+/// Appends `module@version`s (escaped) to `node`'s log, in order, through lookups.
+fn log_module_versions(node: &PoolNode, versions: &[String]) -> Result<()> {
     for version in versions {
-        let path = format!("/sumdb/{NAME}/lookup/{HELLO}@{version}");
+        let path = format!("/sumdb/{NAME}/lookup/{version}");
         let answer = node.http().get(&path)?;
         ensure!(answer.status == 200, "{path}: {}", answer.text());
     }
@@ -161,6 +167,86 @@ fn members_prove_a_forked_log_and_the_evidence_verifies_offline() -> Result<()> 
     ensure!(
         !refused.status.success()
             && String::from_utf8_lossy(&refused.stdout).contains("NOT A PROOF"),
+        "{}",
+        String::from_utf8_lossy(&refused.stdout)
+    );
+    Ok(())
+}
+
+#[test]
+fn members_prove_a_fork_between_heads_of_different_sizes_from_tiles() -> Result<()> {
+    let world = GitWorld::new()?;
+    shapes::hello(&world)?;
+    shapes::multi(&world)?;
+    let keys = tempfile::tempdir()?;
+    let key_file = keys.path().join("sumdb.key");
+    // The writer pins two versions before its log exists, so the log starts with both in
+    // one append: it never signs a head of size 1 that members could hold.
+    let mut pinning = crate::support::app::node_options(&world).start()?;
+    for version in ["v1.0.0", "v1.1.0"] {
+        let zip = pinning.get(&format!("/{HELLO}/@v/{version}.zip"))?;
+        ensure!(zip.status == 200, "{version}: {}", zip.text());
+    }
+    pinning.stop()?;
+    let writer = PoolOptions::new(checksum_db::options(&world, NAME, &key_file))
+        .start_in(pinning.into_dir()?)?;
+    let verifier = checksum_db::key_in(&key_file)?.to_string();
+    let b = PoolOptions::new(NodeOptions::default())
+        .bootstrap(&writer)?
+        .start()?;
+    let c = PoolOptions::new(NodeOptions::default())
+        .bootstrap(&b)?
+        .start()?;
+    log_module_versions(&writer, &[String::from("example.org/multi.git@v1.5.0")])?;
+    for member in [&b, &c] {
+        wait_until(PROOF_WITHIN, "the writer's head of size 3 gossiped", || {
+            Ok(gossiped_size(member, &verifier)? == Some(3))
+        })
+        .with_context(|| member.log())?;
+    }
+
+    // A twin with the writer's key signs a history of one record that is not the writer's
+    // first: only the writer's tiles of size 3 show it.
+    let twin = PoolOptions::new(checksum_db::options(&world, NAME, &key_file))
+        .bootstrap(&c)?
+        .start()?;
+    log_in_order(&twin, &["v1.1.0"])?;
+    for member in [&b, &c] {
+        wait_until(
+            PROOF_WITHIN,
+            "the fork across sizes proved and shown",
+            || {
+                let status = member.http().status()?;
+                Ok(status["pool"]["log_forks"] == 1)
+            },
+        )
+        .with_context(|| member.log())?;
+    }
+
+    // The evidence carries the tiles, and proves the fork offline; without them it does not.
+    let files = [evidence_files(&b)?, evidence_files(&c)?].concat();
+    let file = files.first().context("no evidence file")?;
+    let evidence: Value = serde_json::from_str(&fs::read_to_string(file)?)?;
+    ensure!(
+        evidence["tiles"].as_array().is_some_and(|t| !t.is_empty()),
+        "{evidence}"
+    );
+    let proved = audit_evidence(file)?;
+    ensure!(
+        proved.status.success() && String::from_utf8_lossy(&proved.stdout).contains("FORK PROVED"),
+        "{}",
+        String::from_utf8_lossy(&proved.stdout)
+    );
+    let mut doctored = evidence.clone();
+    doctored
+        .as_object_mut()
+        .context("not an object")?
+        .remove("tiles");
+    let doctored_file = keys.path().join("no-tiles.json");
+    fs::write(&doctored_file, serde_json::to_string(&doctored)?)?;
+    let refused = audit_evidence(&doctored_file)?;
+    ensure!(
+        !refused.status.success(),
         "{}",
         String::from_utf8_lossy(&refused.stdout)
     );

@@ -7,7 +7,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use delos_pool_protocol::Sha256;
-use delos_pool_protocol::sumdb::{ForkProofError, ProvedFork, VerifierKey, Verifiers, check_fork};
+use delos_pool_protocol::sumdb::{
+    ForkProofError, ProvedFork, VerifierKey, Verifiers, check_fork_with_tiles,
+};
 use serde::{Deserialize, Serialize};
 
 /// The `format` of the files this version writes.
@@ -24,6 +26,10 @@ pub struct ForkEvidenceFile {
     pub first: String,
     /// The other.
     pub second: String,
+    /// For heads of different sizes: the larger tree's tiles that its consistency check reads
+    /// (`fork_proof_tiles` order), base64; they must check against the larger head.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiles: Vec<String>,
 }
 
 /// Why an evidence file could not be written, read or does not prove a fork.
@@ -50,6 +56,9 @@ pub enum EvidenceError {
     /// The verifier key in it does not parse.
     #[error("evidence names a malformed verifier key {0:?}")]
     Key(String),
+    /// A tile in it is not base64.
+    #[error("evidence holds a tile that is not base64")]
+    Tile,
     /// The heads do not prove a fork.
     #[error("the evidence proves no fork")]
     NoFork(#[source] ForkProofError),
@@ -63,7 +72,18 @@ impl ForkEvidenceFile {
             verifier: verifier.to_owned(),
             first: String::from_utf8_lossy(first).into_owned(),
             second: String::from_utf8_lossy(second).into_owned(),
+            tiles: Vec::new(),
         }
+    }
+
+    /// This evidence with the larger tree's `tiles` (heads of different sizes).
+    pub fn with_tiles(mut self, tiles: &[Vec<u8>]) -> ForkEvidenceFile {
+        use base64::Engine as _;
+        self.tiles = tiles
+            .iter()
+            .map(|tile| base64::engine::general_purpose::STANDARD.encode(tile))
+            .collect();
+        self
     }
 
     /// Checks the evidence with its key alone.
@@ -74,11 +94,18 @@ impl ForkEvidenceFile {
             .map_err(|_| EvidenceError::Key(self.verifier.clone()))?;
         let verifiers =
             Verifiers::new([key]).map_err(|_| EvidenceError::Key(self.verifier.clone()))?;
-        check_fork(
+        use base64::Engine as _;
+        let tiles = self
+            .tiles
+            .iter()
+            .map(|tile| base64::engine::general_purpose::STANDARD.decode(tile))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| EvidenceError::Tile)?;
+        check_fork_with_tiles(
             &verifiers,
             self.first.as_bytes(),
             self.second.as_bytes(),
-            &[],
+            tiles,
         )
         .map_err(EvidenceError::NoFork)
     }

@@ -6,9 +6,13 @@
 //! (the store, and a file anyone can check offline with `delos audit --evidence`), logs it
 //! at warn once, counts it, and gossips the proof once.
 //!
-//! Not yet here: proving a newer head of another size consistent with the older one (that
-//! needs the log's tiles from the publisher), so a fork between different sizes shows only
-//! once some member sees two heads of one size.
+//! A head of another size than the newest kept is proved consistent with it first
+//! ([`consistency`]): the larger tree's tiles, fetched over the pool's log protocol from the
+//! members that write or mirror the log, must check against the larger signed head and
+//! contain the smaller tree. When they do not, the two heads and those tiles are the evidence.
+//! A head whose tiles no member serves (or serves wrongly) is kept unproved, as before.
+
+mod consistency;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -18,7 +22,7 @@ use std::time::Duration;
 use delos_pool_protocol::codec;
 use delos_pool_protocol::messages::HeadGossip;
 use delos_pool_protocol::sumdb::{
-    ProvedFork, SignedTreeHead, TreeHead, VerifierKey, Verifiers, check_fork,
+    ProvedFork, SignedTreeHead, TreeHead, VerifierKey, Verifiers, check_fork, check_fork_with_tiles,
 };
 use delos_registry_index::{Index, SumdbFork};
 use libp2p::PeerId;
@@ -26,6 +30,7 @@ use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use tokio::sync::{broadcast, watch};
 
 use super::PoolStats;
+use super::log_members::AskMembers;
 use crate::forked_logs::ForkedLogs;
 use crate::p2p::{HandleError, PoolHandle};
 
@@ -55,6 +60,8 @@ pub struct HeadWatch {
     forwarded: Mutex<RoundGate>,
     /// Every new newest head kept, `(verifier key, signed note)`, for mirrors.
     newest: broadcast::Sender<(String, Vec<u8>)>,
+    /// How tiles are fetched from members to prove heads consistent.
+    logs: AskMembers,
 }
 
 /// What a heads-topic message showed.
@@ -70,6 +77,8 @@ enum Verdict {
     Republished,
     /// A head that contradicts one this node saw: a fork found here.
     Fork(Box<FoundFork>),
+    /// A head of another size than the newest kept: to be proved consistent with it first.
+    Unproved(Box<consistency::Pending>),
 }
 
 #[derive(Debug)]
@@ -78,6 +87,8 @@ struct FoundFork {
     first: Vec<u8>,
     second: Vec<u8>,
     proved: ProvedFork,
+    /// The larger tree's tiles proving a fork between different sizes (none for one size).
+    tiles: Vec<Vec<u8>>,
 }
 
 impl HeadWatch {
@@ -90,6 +101,7 @@ impl HeadWatch {
         evidence_dir: Option<PathBuf>,
         forked: Arc<ForkedLogs>,
     ) -> HeadWatch {
+        let handle_for_logs = handle.clone();
         HeadWatch {
             index,
             handle,
@@ -99,6 +111,7 @@ impl HeadWatch {
             recent: Mutex::new(HashMap::new()),
             forwarded: Mutex::new(RoundGate::default()),
             newest: broadcast::channel(NEWEST_HEADS).0,
+            logs: AskMembers::new(handle_for_logs),
         }
     }
 
@@ -117,13 +130,16 @@ impl HeadWatch {
     ) {
         self.stats.head_received();
         let this = Arc::clone(&self);
-        let verdict = tokio::task::spawn_blocking(move || this.judge(gossip)).await;
+        let mut verdict = tokio::task::spawn_blocking(move || this.judge(gossip, true)).await;
+        if let Ok(Ok(Verdict::Unproved(pending))) = verdict {
+            verdict = Ok(Arc::clone(&self).prove(*pending).await);
+        }
         let acceptance = match verdict {
             Ok(Ok(Verdict::Invalid(why))) => {
                 tracing::info!(peer = %source, %why, "rejecting gossiped head");
                 MessageAcceptance::Reject
             }
-            Ok(Ok(Verdict::Known)) => MessageAcceptance::Ignore,
+            Ok(Ok(Verdict::Known | Verdict::Unproved(_))) => MessageAcceptance::Ignore,
             Ok(Ok(Verdict::New | Verdict::Republished)) => MessageAcceptance::Accept,
             Ok(Ok(Verdict::Fork(fork))) => {
                 self.announce_fork(*fork).await;
@@ -145,8 +161,14 @@ impl HeadWatch {
         }
     }
 
-    /// Checks `gossip` and keeps what it shows; blocking.
-    fn judge(&self, gossip: HeadGossip) -> Result<Verdict, delos_registry_index::SumdbCacheError> {
+    /// Checks `gossip` and keeps what it shows; blocking. With `prove`, a head of another size
+    /// than the newest kept comes back [`Verdict::Unproved`] (to be proved with tiles before
+    /// it is kept); without, it is kept at once (the node's own heads).
+    fn judge(
+        &self,
+        gossip: HeadGossip,
+        prove: bool,
+    ) -> Result<Verdict, delos_registry_index::SumdbCacheError> {
         let verifier_text = gossip.verifier().to_owned();
         let Ok(key) = verifier_text.parse::<VerifierKey>() else {
             return Ok(Verdict::Invalid(format!(
@@ -158,34 +180,54 @@ impl HeadWatch {
         };
         match gossip {
             HeadGossip::Head { note, round, .. } => {
-                let verdict = self.judge_head(&verifier_text, &verifiers, note)?;
+                let verdict = self.judge_head(&verifier_text, &verifiers, note, round, prove)?;
                 Ok(self.forward_once_per_round(&verifier_text, round, verdict))
             }
             HeadGossip::Fork { first, second, .. } => {
-                let proved = match check_fork(&verifiers, &first, &second, &[]) {
-                    Ok(proved) => proved,
-                    Err(err) => return Ok(Verdict::Invalid(format!("fork proof: {err}"))),
-                };
-                let fork = SumdbFork {
-                    database: verifier_text,
-                    older: first,
-                    newer: second,
-                };
-                if !self.index.pool_log_heads().add_fork(&fork)? {
-                    return Ok(Verdict::Known);
-                }
-                self.forked(&fork.database);
-                tracing::warn!(log = %fork.database, "a member proved a checksum log forked");
-                self.keep_evidence_file(&FoundFork {
-                    verifier: fork.database,
-                    first: fork.older,
-                    second: fork.newer,
-                    proved,
-                });
-                Ok(Verdict::New)
+                self.judge_fork_proof(verifier_text, &verifiers, first, second, Vec::new())
             }
+            HeadGossip::ForkAcross {
+                first,
+                second,
+                tiles,
+                ..
+            } => self.judge_fork_proof(verifier_text, &verifiers, first, second, tiles),
             _ => Ok(Verdict::Known),
         }
+    }
+
+    /// A fork proof gossiped by a member: checked with the key (and the tiles it carries),
+    /// kept as evidence when it proves a fork this node did not hold yet.
+    fn judge_fork_proof(
+        &self,
+        verifier_text: String,
+        verifiers: &Verifiers,
+        first: Vec<u8>,
+        second: Vec<u8>,
+        tiles: Vec<Vec<u8>>,
+    ) -> Result<Verdict, delos_registry_index::SumdbCacheError> {
+        let proved = match check_fork_with_tiles(verifiers, &first, &second, tiles.clone()) {
+            Ok(proved) => proved,
+            Err(err) => return Ok(Verdict::Invalid(format!("fork proof: {err}"))),
+        };
+        let fork = SumdbFork {
+            database: verifier_text,
+            older: first,
+            newer: second,
+        };
+        if !self.index.pool_log_heads().add_fork(&fork)? {
+            return Ok(Verdict::Known);
+        }
+        self.forked(&fork.database);
+        tracing::warn!(log = %fork.database, "a member proved a checksum log forked");
+        self.keep_evidence_file(&FoundFork {
+            verifier: fork.database,
+            first: fork.older,
+            second: fork.newer,
+            proved,
+            tiles,
+        });
+        Ok(Verdict::New)
     }
 
     fn judge_head(
@@ -193,6 +235,8 @@ impl HeadWatch {
         verifier: &str,
         verifiers: &Verifiers,
         note: Vec<u8>,
+        round: u64,
+        prove: bool,
     ) -> Result<Verdict, delos_registry_index::SumdbCacheError> {
         let Ok(signed) = SignedTreeHead::open(&note, verifiers) else {
             return Ok(Verdict::Invalid(String::from(
@@ -234,6 +278,7 @@ impl HeadWatch {
                         first: fork.older,
                         second: fork.newer,
                         proved,
+                        tiles: Vec::new(),
                     };
                     self.keep_evidence_file(&found);
                     Ok(Verdict::Fork(Box::new(found)))
@@ -241,6 +286,35 @@ impl HeadWatch {
                 Err(_) => Ok(Verdict::Known),
             };
         }
+        if let (true, Some(older), Some(_)) = (prove, newest, newest_head) {
+            return Ok(Verdict::Unproved(Box::new(consistency::Pending {
+                verifier: verifier.to_owned(),
+                older,
+                newer: note,
+                round,
+            })));
+        }
+        self.keep_head(verifier, verifiers, note)
+    }
+
+    /// Keeps `note` (a head of `verifier` that contradicts nothing kept) as the head of its
+    /// size, and as the newest when it is larger; blocking.
+    fn keep_head(
+        &self,
+        verifier: &str,
+        verifiers: &Verifiers,
+        note: Vec<u8>,
+    ) -> Result<Verdict, delos_registry_index::SumdbCacheError> {
+        let Ok(signed) = SignedTreeHead::open(&note, verifiers) else {
+            return Ok(Verdict::Known);
+        };
+        let head = signed.head();
+        let store = self.index.pool_log_heads();
+        let newest = store.newest_head(verifier)?;
+        let newest_head = newest
+            .as_deref()
+            .and_then(|bytes| SignedTreeHead::open(bytes, verifiers).ok())
+            .map(|signed| signed.head());
         if !self.remember(verifier, head, &note) {
             return Ok(Verdict::Known);
         }
@@ -289,17 +363,10 @@ impl HeadWatch {
         true
     }
 
-    /// Counts the forks kept and stops believing the log `verifier`.
+    /// Stops believing the log `verifier` and counts the logs proved forked.
     fn forked(&self, verifier: &str) {
         self.forked.add(verifier);
-        self.stats.set_log_forks(self.fork_count());
-    }
-
-    fn fork_count(&self) -> u64 {
-        self.index
-            .pool_log_heads()
-            .forks()
-            .map_or(0, |forks| forks.len() as u64)
+        self.stats.set_log_forks(self.forked.len() as u64);
     }
 
     /// Logs and gossips a fork found here (its evidence file is written where it was found).
@@ -309,10 +376,18 @@ impl HeadWatch {
             size = fork.proved.newer.size(),
             "a checksum log forked: one key signed two heads of one size with different hashes"
         );
-        let gossip = HeadGossip::Fork {
-            verifier: fork.verifier,
-            first: fork.first,
-            second: fork.second,
+        let gossip = match fork.tiles.is_empty() {
+            true => HeadGossip::Fork {
+                verifier: fork.verifier,
+                first: fork.first,
+                second: fork.second,
+            },
+            false => HeadGossip::ForkAcross {
+                verifier: fork.verifier,
+                first: fork.first,
+                second: fork.second,
+                tiles: fork.tiles,
+            },
         };
         match codec::encode(&gossip) {
             Ok(wire) => {
@@ -330,7 +405,8 @@ impl HeadWatch {
             return;
         };
         let evidence =
-            crate::evidence::ForkEvidenceFile::new(&fork.verifier, &fork.first, &fork.second);
+            crate::evidence::ForkEvidenceFile::new(&fork.verifier, &fork.first, &fork.second)
+                .with_tiles(&fork.tiles);
         if let Err(err) = evidence.write_into(dir, fork.proved.newer.size()) {
             tracing::warn!(error = %err, "could not write the fork evidence file");
         }
@@ -404,7 +480,7 @@ pub async fn publish_heads(
         };
         let judge = Arc::clone(&watch);
         if let Ok(Ok(Verdict::Fork(fork))) =
-            tokio::task::spawn_blocking(move || judge.judge(own)).await
+            tokio::task::spawn_blocking(move || judge.judge(own, false)).await
         {
             watch.announce_fork(*fork).await;
         }

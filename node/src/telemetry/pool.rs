@@ -119,7 +119,7 @@ impl PoolStats {
             ),
             Entry::gauge(
                 "log_forks",
-                "Checksum logs proved forked: pairs of heads one key signed for one size",
+                "Checksum logs proved forked (two heads one key signed that cannot both be true)",
                 &self.log_forks,
             ),
             Entry::counter(
