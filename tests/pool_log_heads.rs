@@ -3,8 +3,9 @@
 //! writer's key, filling the same versions in the other order), the other members hold the
 //! proof within 30 s, show it in `/status` and `/metrics`, write an evidence file, and that
 //! file proves the fork offline with `delos audit --evidence`; a doctored file does not. A
-//! member relaying the log cosigns the heads it verified, and once the fork is proved stops
-//! believing the log: a client verifying through it fails closed.
+//! member relaying the log cosigns the heads it verified, and once the fork is proved it, and
+//! a member mirroring the log, stop believing it: a client verifying through either fails
+//! closed. A fork between heads of different sizes is proved from the larger tree's tiles.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -90,7 +91,8 @@ fn members_prove_a_forked_log_and_the_evidence_verifies_offline() -> Result<()> 
     let b = PoolOptions::new(NodeOptions::default().args(["--sumdb", &relayed]))
         .bootstrap(&writer)?
         .start()?;
-    let c = PoolOptions::new(NodeOptions::default())
+    // C mirrors the writer's log over the pool.
+    let c = PoolOptions::new(NodeOptions::default().args(["--mirror-log", &verifier]))
         .bootstrap(&b)?
         .start()?;
 
@@ -138,15 +140,23 @@ fn members_prove_a_forked_log_and_the_evidence_verifies_offline() -> Result<()> 
         );
     }
 
-    // B no longer believes the log: a client verifying through it fails closed.
-    let err = client()?
-        .run(&["mod", "download", &format!("{HELLO}@v1.1.0")])
-        .expect_err("a proved fork must fail closed");
-    let text = format!("{err:#}");
-    ensure!(
-        text.contains("502 Bad Gateway") && text.contains("is proved forked"),
-        "{text}"
-    );
+    // B (relaying the log) and C (mirroring it) no longer believe it: a client verifying
+    // through either fails closed.
+    for member in [&b, &c] {
+        let mut go = GoEnv::new(&world, &writer.url())?;
+        go.set_var(
+            "GOSUMDB",
+            format!("{verifier} {}/sumdb/{NAME}", member.url()),
+        );
+        let err = go
+            .run(&["mod", "download", &format!("{HELLO}@v1.1.0")])
+            .expect_err("a proved fork must fail closed");
+        let text = format!("{err:#}");
+        ensure!(
+            text.contains("502 Bad Gateway") && text.contains("is proved forked"),
+            "{text}"
+        );
+    }
 
     // The evidence file proves the fork with nothing but itself.
     let files = evidence_files(&b)?;

@@ -245,11 +245,7 @@ impl HeadWatch {
         };
         let head = signed.head();
         let store = self.index.pool_log_heads();
-        let newest = store.newest_head(verifier)?;
-        let newest_head = newest
-            .as_deref()
-            .and_then(|bytes| SignedTreeHead::open(bytes, verifiers).ok())
-            .map(|signed| signed.head());
+        let (newest, newest_head) = self.newest_of(verifier, verifiers)?;
         // The head of the same size seen before, if any.
         let same_size = match (&newest, newest_head) {
             (Some(bytes), Some(newest)) if newest.size() == head.size() => Some(bytes.clone()),
@@ -297,6 +293,20 @@ impl HeadWatch {
         self.keep_head(verifier, verifiers, note)
     }
 
+    /// The newest head kept for `verifier`: its note, and its tree when it still opens.
+    fn newest_of(
+        &self,
+        verifier: &str,
+        verifiers: &Verifiers,
+    ) -> Result<(Option<Vec<u8>>, Option<TreeHead>), delos_registry_index::SumdbCacheError> {
+        let newest = self.index.pool_log_heads().newest_head(verifier)?;
+        let tree = newest
+            .as_deref()
+            .and_then(|bytes| SignedTreeHead::open(bytes, verifiers).ok())
+            .map(|signed| signed.head());
+        Ok((newest, tree))
+    }
+
     /// Keeps `note` (a head of `verifier` that contradicts nothing kept) as the head of its
     /// size, and as the newest when it is larger; blocking.
     fn keep_head(
@@ -310,11 +320,7 @@ impl HeadWatch {
         };
         let head = signed.head();
         let store = self.index.pool_log_heads();
-        let newest = store.newest_head(verifier)?;
-        let newest_head = newest
-            .as_deref()
-            .and_then(|bytes| SignedTreeHead::open(bytes, verifiers).ok())
-            .map(|signed| signed.head());
+        let (newest, newest_head) = self.newest_of(verifier, verifiers)?;
         if !self.remember(verifier, head, &note) {
             return Ok(Verdict::Known);
         }
