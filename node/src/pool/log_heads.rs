@@ -7,7 +7,7 @@
 //! at warn once, counts it, and gossips the proof once.
 //!
 //! A head of another size than the newest kept is proved consistent with it first
-//! ([`consistency`]): the larger tree's tiles, fetched over the pool's log protocol from the
+//! (`log_heads/consistency.rs`): the larger tree's tiles, fetched over the pool's log protocol from the
 //! members that write or mirror the log, must check against the larger signed head and
 //! contain the smaller tree. When they do not, the two heads and those tiles are the evidence.
 //! A head whose tiles no member serves (or serves wrongly) is kept unproved, as before.
