@@ -180,6 +180,35 @@ fn members_prove_a_forked_log_and_the_evidence_verifies_offline() -> Result<()> 
         "{}",
         String::from_utf8_lossy(&refused.stdout)
     );
+
+    // B's operator, told how the fork came about, lifts the distrust on the stopped node
+    // (the twin gone): B serves the log again, and its evidence file stays.
+    drop((twin, c));
+    let b_data = b.http().data_dir().join("data");
+    let lift = || -> Result<()> {
+        let out = Command::new(env!("CARGO_BIN_EXE_delos"))
+            .args(["lift-fork", &verifier, "--data-dir"])
+            .arg(&b_data)
+            .output()?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        ensure!(
+            out.status.success() && stdout.contains("believed again"),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    };
+    let b = b.restart_with(lift)?;
+    ensure!(b.pool_stat("log_forks")? == 0, "{}", b.log());
+    let mut go = GoEnv::new(&world, &writer.url())?;
+    go.set_var("GOSUMDB", format!("{verifier} {}/sumdb/{NAME}", b.url()));
+    go.run(&["mod", "download", &format!("{HELLO}@v1.1.0")])
+        .with_context(|| b.log())?;
+    let kept = evidence_files(&b)?;
+    ensure!(
+        files.iter().all(|file| kept.contains(file)),
+        "evidence files gone: {files:?} then {kept:?}"
+    );
     Ok(())
 }
 

@@ -2,7 +2,8 @@
 //! found), by verifier key. Their records are no longer believed: the relay refuses to serve
 //! such a database, so clients fail closed instead of trusting either history. The evidence
 //! is kept for good; the log's operator recovers by rotating to a new name and key (clients
-//! and relays then name the new key).
+//! and relays then name the new key), or a member's operator lifts the distrust on a stopped
+//! node (`delos lift-fork`).
 
 use std::collections::HashSet;
 use std::sync::RwLock;

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use delos_node::cli::{
-    AuditArgs, ChecksumDbCommand, Cli, Command, ImportArgs, KeyArgs, RepinArgs, ServeArgs,
+    AuditArgs, ChecksumDbCommand, Cli, Command, ImportArgs, KeyArgs, LiftForkArgs, RepinArgs,
+    ServeArgs,
 };
 use delos_node::config::Config;
 use delos_node::evidence::ForkEvidenceFile;
@@ -33,6 +34,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Repin(args)) => repin(*args),
         Some(Command::ChecksumDb(ChecksumDbCommand::Key(args))) => print_checksum_db_key(*args),
         Some(Command::Audit(args)) => audit(*args),
+        Some(Command::LiftFork(args)) => lift_fork(&args),
         None => Ok(Cli::command().print_help()?),
     }
 }
@@ -59,6 +61,30 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         node.shutdown().await?;
         Ok(())
     })
+}
+
+/// `delos lift-fork`: forget a stopped node's fork records of one log; one line on stdout.
+fn lift_fork(args: &LiftForkArgs) -> anyhow::Result<()> {
+    let key: delos_pool_protocol::sumdb::VerifierKey = args
+        .verifier
+        .parse()
+        .with_context(|| format!("{:?} is not a verifier key (name+hash+key)", args.verifier))?;
+    let store = Config::new(args.dir.resolve()?).store_dir();
+    let index = delos_registry_index::Index::open(&store).with_context(|| {
+        format!(
+            "opening the store in {} (stop the node first)",
+            store.display()
+        )
+    })?;
+    let forgotten = index.pool_log_heads().forget_forks(&key.to_string())?;
+    let line = match forgotten {
+        0 => format!("{key}: no fork kept for this log; nothing changed\n"),
+        n => format!("{key}: {n} fork record(s) forgotten; the log is believed again\n"),
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(line.as_bytes())
+        .context("writing to stdout")
 }
 
 /// `delos import-record`: verify and store signed records in a stopped node's store, one

@@ -157,4 +157,5 @@ conformance!(
     the_checksum_log_refuses_what_is_not_pinned_whole_and_keeps_the_first_head,
     a_version_a_public_database_contradicts_stays_out_of_the_log,
     sumdb_tiles_heads_and_forks_survive_reopen,
+    forgotten_forks_stay_forgotten_and_spare_other_logs,
 );

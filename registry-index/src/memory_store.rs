@@ -46,6 +46,16 @@ impl MetaStore for MemoryStore {
         Ok(Swap::Done)
     }
 
+    fn remove_if(&self, tree: TreeName, key: &[u8], expected: &[u8]) -> Result<bool, MetaError> {
+        let mut map = self.lock();
+        let slot = (tree.as_str(), key.to_vec());
+        if map.get(&slot).map(Vec::as_slice) != Some(expected) {
+            return Ok(false);
+        }
+        map.remove(&slot);
+        Ok(true)
+    }
+
     fn commit(&self, writes: &[Write<'_>]) -> Result<Commit, MetaError> {
         let mut map = self.lock();
         let holds = |w: &Write<'_>| {

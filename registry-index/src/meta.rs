@@ -102,6 +102,11 @@ pub trait MetaStore: Send + Sync + fmt::Debug {
         new: &[u8],
     ) -> Result<Swap, MetaError>;
 
+    /// Atomically removes `key` if it currently holds `expected`; returns whether it did.
+    ///
+    /// Visible to later reads at once, and durable after [`Self::flush`].
+    fn remove_if(&self, tree: TreeName, key: &[u8], expected: &[u8]) -> Result<bool, MetaError>;
+
     /// Atomically applies every write, across trees, if every key holds its expected value;
     /// otherwise writes nothing. A crash leaves all of the writes or none of them.
     ///

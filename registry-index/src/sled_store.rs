@@ -94,6 +94,14 @@ impl MetaStore for SledStore {
         })
     }
 
+    fn remove_if(&self, tree: TreeName, key: &[u8], expected: &[u8]) -> Result<bool, MetaError> {
+        let outcome = self
+            .tree(tree)?
+            .compare_and_swap(key, Some(expected), None::<&[u8]>)
+            .map_err(engine_error(tree))?;
+        Ok(outcome.is_ok())
+    }
+
     fn commit(&self, writes: &[Write<'_>]) -> Result<Commit, MetaError> {
         let mut names: Vec<TreeName> = writes.iter().map(|w| w.tree).collect();
         names.sort_by_key(|name| name.as_str());

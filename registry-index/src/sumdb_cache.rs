@@ -229,6 +229,34 @@ impl SumdbCache<'_> {
             .collect()
     }
 
+    /// Forgets every fork kept for `database` and its newest head, so the log is believed
+    /// again from the next head on (an operator's decision; evidence files elsewhere stay).
+    /// Durable when this returns; returns how many forks were forgotten.
+    pub fn forget_forks(&self, database: &str) -> Result<usize, SumdbCacheError> {
+        let meta = self.index.meta();
+        let prefix = database_key(database, &[]);
+        let pairs: Vec<_> = meta
+            .scan_prefix(self.trees.forks, &prefix)
+            .map_err(meta_err(database, "forks"))?
+            .collect::<Result<_, _>>()
+            .map_err(meta_err(database, "forks"))?;
+        let mut forgotten = 0;
+        for (key, value) in pairs {
+            if meta
+                .remove_if(self.trees.forks, &key, &value)
+                .map_err(meta_err(database, "fork"))?
+            {
+                forgotten += 1;
+            }
+        }
+        if let Some(head) = self.newest_head(database)? {
+            meta.remove_if(self.trees.heads, database.as_bytes(), &head)
+                .map_err(meta_err(database, "head"))?;
+        }
+        meta.flush().map_err(meta_err(database, "forks"))?;
+        Ok(forgotten)
+    }
+
     fn get(
         &self,
         tree: TreeName,

@@ -66,6 +66,24 @@ pub enum Command {
     /// evidence files offline. Prints a report; exits non-zero on any disagreement (or on
     /// evidence that proves no fork). Takes the node's flags or --config; stop it first.
     Audit(Box<AuditArgs>),
+    /// Believe again a pool member's checksum log that the pool proved forked: forget the
+    /// stopped node's fork records of that log (and the newest head it kept), so its relay and
+    /// mirrors serve the log again from the next head on. The evidence files in
+    /// `<data dir>/evidence/` stay. For when the log's operator has explained the fork and
+    /// kept its key; otherwise rotate to a new name and key instead.
+    LiftFork(LiftForkArgs),
+}
+
+/// Arguments of `delos lift-fork`.
+#[derive(Debug, clap::Args)]
+pub struct LiftForkArgs {
+    /// The log's verifier key, `name+hash+key`, as `/status` lists it under
+    /// `pool.log_fork_evidence`.
+    #[arg(value_name = "VERIFIER_KEY")]
+    pub verifier: String,
+    /// The data directory of the (stopped) node.
+    #[command(flatten)]
+    pub dir: DataDirArg,
 }
 
 /// Arguments of `delos audit`.

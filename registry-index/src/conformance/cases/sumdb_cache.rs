@@ -47,3 +47,26 @@ pub(crate) fn sumdb_tiles_heads_and_forks_survive_reopen(backend: &dyn Backend) 
     assert_eq!(cache.newest_head(other).unwrap(), None);
     assert_eq!(cache.forks().unwrap(), [fork]);
 }
+
+pub(crate) fn forgotten_forks_stay_forgotten_and_spare_other_logs(backend: &dyn Backend) {
+    let fork = |database: &str, tag: &str| SumdbFork {
+        database: database.to_owned(),
+        older: format!("go.sum database tree\n5\n{tag}a\n").into_bytes(),
+        newer: format!("go.sum database tree\n5\n{tag}b\n").into_bytes(),
+    };
+    let (forked, other) = ("sum.example.org", "sum.example.org/2");
+    {
+        let index = backend.open();
+        let heads = index.pool_log_heads();
+        for fork in [fork(forked, "x"), fork(forked, "y"), fork(other, "z")] {
+            assert!(heads.add_fork(&fork).unwrap());
+        }
+        assert!(heads.set_newest_head(forked, None, b"head").unwrap());
+        assert_eq!(heads.forget_forks(forked).unwrap(), 2);
+        assert_eq!(heads.forget_forks(forked).unwrap(), 0, "nothing left");
+    }
+    let index = backend.open();
+    let heads = index.pool_log_heads();
+    assert_eq!(heads.forks().unwrap(), [fork(other, "z")]);
+    assert_eq!(heads.newest_head(forked).unwrap(), None);
+}
