@@ -28,6 +28,7 @@ mod own_checksum_db_checks;
 mod pool_discovery;
 mod pool_feed_reset;
 mod pool_fetch;
+mod pool_fill_requests;
 mod pool_gossip_metrics;
 mod pool_hostile;
 mod pool_limits;

@@ -85,6 +85,8 @@ pub struct Config {
     pub checksum_db_check: Option<String>,
     /// Pool members' checksum logs this node mirrors (`--mirror-log`), read over the pool.
     pub mirror_logs: Vec<Database>,
+    /// Fill for trusted members that ask (`--fill-for-peers`).
+    pub fill_for_peers: bool,
 }
 
 /// Why the configuration could not be loaded.
@@ -149,6 +151,7 @@ impl Config {
             checksum_db_key: None,
             checksum_db_check: None,
             mirror_logs: Vec::new(),
+            fill_for_peers: true,
         }
     }
 
@@ -199,6 +202,11 @@ impl Config {
         config.checksum_db = args.checksum_db.or(file.checksum_db);
         config.checksum_db_key = args.checksum_db_key.or(file.checksum_db_key);
         config.checksum_db_check = args.checksum_db_check.or(file.checksum_db_check);
+        config.fill_for_peers = pick(
+            args.fill_for_peers,
+            file.fill_for_peers,
+            config.fill_for_peers,
+        );
         for key in args.mirror_log.or(file.mirror_log).unwrap_or_default() {
             let Ok(key) = key.trim().parse() else {
                 return Err(ConfigError::OutOfRange {

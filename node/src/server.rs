@@ -24,12 +24,17 @@ use crate::http::{AppState, router};
 use crate::http_client::HttpClient;
 use crate::keys::NodeKeys;
 use crate::keys::load_or_create_note_key;
+use crate::pool::fill_requests::{AskedNow, FillForPeers, IN_FLIGHT, MemberFills};
 use crate::pool::log_members::{AskMembers, MemberLogs, mirror_logs};
 use crate::pool::peer_fill::PoolPeers;
 use crate::pool::{Pool, PoolSetup, RecordLimits};
 use crate::provenance::OwnRecords;
 use crate::sumdb_relay::{Relay, workers_gosumdb};
 use crate::telemetry::Telemetry;
+
+/// What a fill asked of a member may take beyond the node's own fill timeout (the member's
+/// queue, the answer's trip).
+const MEMBER_FILL_GRACE: Duration = Duration::from_secs(30);
 
 /// How long shutdown waits for in-flight responses before it cuts them off.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -417,8 +422,28 @@ async fn start_pool(
     let hooks = Arc::new(pool.clone());
     let counters = Arc::clone(fetcher.counters());
     let index = Arc::clone(fetcher.index());
-    let peers = PoolPeers::new(pool.handle().clone(), trust, index, counters, hooks);
+    let asked_now = Arc::new(AskedNow::default());
+    let members = MemberFills::new(
+        pool.handle().clone(),
+        trust.clone(),
+        Arc::clone(&index),
+        Arc::clone(&asked_now),
+        config.fetch_timeout + MEMBER_FILL_GRACE,
+    );
+    let peers = PoolPeers::new(pool.handle().clone(), trust.clone(), index, counters, hooks)
+        .with_member_fills(members);
     fetcher.attach_peers(Arc::new(peers));
+    if config.fill_for_peers {
+        let stats = Arc::clone(pool.stats());
+        let service = FillForPeers::new(fetcher.clone(), trust, stats, asked_now);
+        let timeout = config.fetch_timeout + MEMBER_FILL_GRACE;
+        if let Err(err) = pool
+            .handle()
+            .serve_fills(Arc::new(service), IN_FLIGHT, timeout)
+        {
+            tracing::warn!(error = %err, "not filling for pool members");
+        }
+    }
     Ok(Some(pool))
 }
 

@@ -39,13 +39,25 @@
 //! bytes (at most [`MAX_LOG_ANSWER_BYTES`]), what the database's HTTP server would send. Members
 //! fetch tiles this way to prove gossiped heads consistent, and mirrors sync logs; the asker
 //! checks every byte against the log's key and the heads it verified.
+//!
+//! # Fill requests (`/delos/<pool>/fill/1`)
+//!
+//! A member that cannot fill a version or answer a query itself sends one [`FillAsk`] frame to
+//! a member it trusts, which fills it as for its own clients and answers one [`FillAnswer`]
+//! frame (a filled version with its signed record, which the asker verifies before fetching
+//! the bytes over the transfer protocol). Members that do not fill for peers do not speak the
+//! protocol, which is how identify tells others.
 
 mod feed_id;
+mod fill_ask;
 mod heads;
 mod log_request;
 mod pool_name;
 
 pub use feed_id::FeedId;
+pub use fill_ask::{
+    FillAnswer, FillAsk, MAX_FILL_QUERY_BYTES, MAX_FILL_REASON_BYTES, MAX_LISTED_VERSIONS,
+};
 pub use heads::{HeadGossip, MAX_GOSSIPED_NOTE_BYTES};
 pub use log_request::{
     InvalidLogRequest, LogRequest, MAX_LOG_ANSWER_BYTES, MAX_LOG_NAME_BYTES, MAX_LOG_PATH_BYTES,

@@ -76,6 +76,12 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub mirror_log: Option<Vec<String>>,
+    /// Fill versions (and answer list and version queries) for pool members this node trusts
+    /// (`--trusted-signer`, by their node key) when they ask, as for its own clients
+    /// [default: true]; others are refused without work. `false`: fill for nobody.
+    #[arg(long, env = "DELOS_FILL_FOR_PEERS", num_args = 0..=1, default_missing_value = "true",
+          value_name = "BOOL", value_parser = BoolishValueParser::new())]
+    pub fill_for_peers: Option<bool>,
     /// How many `go mod download` processes may run at once [default: 4].
     #[arg(long, value_name = "N", env = "DELOS_FETCH_WORKERS")]
     pub fetch_workers: Option<usize>,

@@ -37,6 +37,8 @@ pub struct FileConfig {
     /// node's own checksum database, or `"off"`. Missing: the fill workers' `gosumdb` when
     /// relayed.
     pub checksum_db_check: Option<String>,
+    /// Fill for trusted members that ask. Missing: `true`.
+    pub fill_for_peers: Option<bool>,
     /// Pool members' checksum logs mirrored, by verifier key. Missing: none.
     pub mirror_log: Option<Vec<String>>,
     /// Checksum databases relayed under `/sumdb/`, each in GOSUMDB syntax. Missing:

@@ -37,6 +37,8 @@ use crate::clock::now_unix_secs;
 pub(crate) struct Request {
     pub(crate) module: ModulePath,
     pub(crate) query: String,
+    /// Asked by a pool member (`delos/<pool>/fill/1`): the fill does not ask members in turn.
+    pub(crate) for_peer: bool,
 }
 
 impl Request {

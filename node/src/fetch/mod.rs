@@ -57,7 +57,7 @@ use crate::provenance::{OwnRecords, sharing_of};
 pub use config::FetchConfig;
 pub use error::FetchError;
 pub(crate) use filled::{Filled, FilledFrom};
-pub(crate) use peers::{ONLY_MOD_VOUCHED, PeerClaim, PeerSource, PinLog};
+pub(crate) use peers::{ONLY_MOD_VOUCHED, PeerClaim, PeerSource, PinLog, RemoteFill};
 pub use stats::{FetchStats, PeerFillMicros};
 pub(crate) use sum_check::{SumCheck, SumCheckError};
 pub use zip_failure::{ZipFailure, classify_zip_failure};
@@ -245,6 +245,19 @@ impl Fetcher {
         Ok((version, entry))
     }
 
+    /// `module@version` filled (if need be) for a pool member that asked (`Want::Zip`): as for
+    /// the node's own clients (one fill shared with them, within the same worker bound), but a
+    /// fill started here does not ask members in turn.
+    pub(crate) async fn version_for_peer(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<VersionEntry, FetchError> {
+        self.inner
+            .version_for(module, version, Want::Zip, true)
+            .await
+    }
+
     /// The fill path's counter handles, for the node's telemetry registry and the pool's
     /// peer fills.
     pub(crate) fn counters(&self) -> &Arc<Counters> {
@@ -317,6 +330,7 @@ impl Fetcher {
         let request = Request {
             module: module.clone(),
             query: version.as_str().to_owned(),
+            for_peer: false,
         };
         from_vcs::produce(&self.inner.go, &self.inner.index, request, None).await
     }
@@ -334,6 +348,7 @@ impl Fetcher {
         let request = Request {
             module: module.clone(),
             query: query.to_owned(),
+            for_peer: false,
         };
         self.inner.fill_from_peers(&request, claim).await
     }
@@ -351,6 +366,18 @@ impl Inner {
         module: &ModulePath,
         version: &Version,
         want: Want,
+    ) -> Result<VersionEntry, FetchError> {
+        self.version_for(module, version, want, false).await
+    }
+
+    /// [`Self::version`]; with `for_peer`, a fill it starts was asked by a pool member and
+    /// asks no member in turn.
+    async fn version_for(
+        self: &Arc<Self>,
+        module: &ModulePath,
+        version: &Version,
+        want: Want,
+        for_peer: bool,
     ) -> Result<VersionEntry, FetchError> {
         let query = version.as_str();
         check_path_version(module, version)
@@ -373,6 +400,7 @@ impl Inner {
         let request = Request {
             module: module.clone(),
             query: query.to_owned(),
+            for_peer,
         };
         let filled = self.shared_fill(request).await?;
         match (want, filled.entry.is_full(), filled.zip_problem) {
@@ -432,8 +460,26 @@ impl Inner {
         if upstream.is_ok() {
             return upstream;
         }
-        // 3. When that failed: a `.mod`-only version the store holds already, or the peers'
-        //    `.mod` and `.info` when the pool vouches for the `.mod` only.
+        // 3. When that failed: members this node trusts that fill for others, asked to fill
+        //    it; what they filled is then fetched and verified as from any peer.
+        match self.fill_through_peers(request).await {
+            Some(RemoteFill::Filled) => {
+                if let Some(filled) = self.fill_from_peers(request, PeerClaim::Full).await {
+                    return Ok(filled);
+                }
+            }
+            Some(RemoteFill::NotFound(reason)) => {
+                let reason = format!("{reason} (answered by a trusted pool member)");
+                return Err(FetchError::not_found(
+                    &request.module,
+                    &request.query,
+                    reason,
+                ));
+            }
+            Some(RemoteFill::ModOnly) | None => {}
+        }
+        // 4. Then: a `.mod`-only version the store holds already, or the peers' `.mod` and
+        //    `.info` when the pool vouches for the `.mod` only.
         if let Some(held) = self.held_mod_only(request).await {
             return Ok(held);
         }

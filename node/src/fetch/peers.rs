@@ -25,6 +25,17 @@ pub(crate) enum PeerClaim {
     ModOnly,
 }
 
+/// What trusted members answered when asked to fill a version for this node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RemoteFill {
+    /// A member filled it whole; its record is stored: a full fill from peers now works.
+    Filled,
+    /// A member could take only the `.mod`; its record is stored: a `.mod`-only fill works.
+    ModOnly,
+    /// A member says there is no such version (why).
+    NotFound(String),
+}
+
 /// Fills from pool peers, and tells the pool what the node vouches for. Only ever asked about
 /// canonical versions of public modules: the miss path keeps private ones away.
 pub(crate) trait PeerSource: std::fmt::Debug + Send + Sync + 'static {
@@ -46,6 +57,29 @@ pub(crate) trait PeerSource: std::fmt::Debug + Send + Sync + 'static {
     /// The versions of `module` the stored records vouch for, in semver order (so `list` and
     /// `@latest` answer on a node without VCS access).
     fn known_versions<'a>(&'a self, module: &'a ModulePath) -> BoxFuture<'a, Vec<Version>>;
+
+    /// Asks members this node trusts, and that fill for others, to fill `module@version` (as
+    /// for their own clients), storing the record of the one that did; `None` when none
+    /// could be asked or none answered.
+    fn fill_through<'a>(
+        &'a self,
+        module: &'a ModulePath,
+        version: &'a Version,
+    ) -> BoxFuture<'a, Option<RemoteFill>>;
+
+    /// Asks those members for `module`'s version list: `Err(why)` when one says there is no
+    /// such module; `None` when none answered.
+    fn list_through<'a>(
+        &'a self,
+        module: &'a ModulePath,
+    ) -> BoxFuture<'a, Option<Result<Vec<Version>, String>>>;
+
+    /// Asks those members what `query` of `module` resolves to.
+    fn resolve_through<'a>(
+        &'a self,
+        module: &'a ModulePath,
+        query: &'a str,
+    ) -> BoxFuture<'a, Option<Result<Version, String>>>;
 
     /// Announces the node's own record, just signed and stored, to the pool (publish and
     /// provide). Returns at once; the announcement runs in the background.
@@ -80,6 +114,24 @@ impl Inner {
     ) -> Option<Filled> {
         let (peers, version) = self.peer_target(request)?;
         peers.fill(&request.module, &version, claim).await
+    }
+
+    /// What trusted members that fill for others answer for `request`, when this node may ask
+    /// them at all: a pool is attached, the module is public, the version canonical, and the
+    /// fill is not itself one asked by a member (no member asks on a member's behalf).
+    pub(super) async fn fill_through_peers(&self, request: &Request) -> Option<RemoteFill> {
+        if request.for_peer {
+            return None;
+        }
+        let (peers, version) = self.peer_target(request)?;
+        peers.fill_through(&request.module, &version).await
+    }
+
+    /// The pool, when `module` may be asked about over it (attached, public module).
+    pub(super) fn peers_for(&self, module: &ModulePath) -> Option<&Arc<dyn PeerSource>> {
+        self.peers
+            .get()
+            .filter(|_| !self.private.matches(module.as_str()))
     }
 
     /// Whether peers vouch for the whole of `request` (so a recent "not found" must not hide it).

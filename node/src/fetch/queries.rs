@@ -11,7 +11,9 @@
 //!   `list_ttl` and, once aged, served stale at once while one refresh runs behind them.
 //! - `@latest` falls back to the highest stored version when the upstream cannot answer.
 //! - with a pool attached, versions known only from records the trust policy accepts count as
-//!   stored ones, so a node without VCS access still answers `list` and `@latest`.
+//!   stored ones, so a node without VCS access still answers `list` and `@latest`; and when
+//!   the upstream cannot answer, members this node trusts that fill for others are asked
+//!   (their answers cached like the upstream's).
 
 use std::sync::Arc;
 
@@ -95,7 +97,15 @@ pub(super) async fn resolve_query(
         };
         let go =
             |goproxy| -> BoxFuture<'_, _> { Box::pin(go_resolve(inner, module, query, goproxy)) };
-        inner.walk_upstream(module, query, proxy, go).await
+        let upstream = inner.walk_upstream(module, query, proxy, go).await;
+        match (&upstream, inner.peers_for(module)) {
+            (Err(_), Some(peers)) => match peers.resolve_through(module, query).await {
+                Some(Ok(version)) => Ok(version),
+                Some(Err(reason)) => Err(FetchError::not_found(module, query, member(&reason))),
+                None => upstream,
+            },
+            _ => upstream,
+        }
     };
     inner.queries.resolved.get(key, &inner.counters, ask).await
 }
@@ -146,7 +156,15 @@ async fn upstream_versions(
             |client, base| -> BoxFuture<'_, _> { Box::pin(proxy_list(client, base, module)) };
         let go =
             |goproxy| -> BoxFuture<'_, _> { Box::pin(go_list_versions(inner, module, goproxy)) };
-        inner.walk_upstream(module, LIST_KEY, proxy, go).await
+        let upstream = inner.walk_upstream(module, LIST_KEY, proxy, go).await;
+        match (&upstream, inner.peers_for(module)) {
+            (Err(_), Some(peers)) => match peers.list_through(module).await {
+                Some(Ok(versions)) => Ok(versions),
+                Some(Err(reason)) => Err(FetchError::not_found(module, LIST_KEY, member(&reason))),
+                None => upstream,
+            },
+            _ => upstream,
+        }
     };
     inner
         .queries
@@ -239,6 +257,11 @@ async fn go_list(
         Some(listed) => Ok(listed),
         None => Err(missing(stderr)),
     }
+}
+
+/// A trusted member's "not found", as the node says it.
+fn member(reason: &str) -> String {
+    format!("{reason} (answered by a trusted pool member)")
 }
 
 fn offline(module: &ModulePath, query: &str) -> FetchError {

@@ -104,6 +104,7 @@ pub struct PoolHandle {
     pub(crate) sync_protocol: StreamProtocol,
     pub(crate) sync_protocol_v1: StreamProtocol,
     pub(crate) log_protocol: StreamProtocol,
+    pub(crate) fill_protocol: StreamProtocol,
     /// Peers that answered sync version 1 only: asked over version 1 at once, which saves a
     /// failed negotiation per page.
     pub(crate) sync_v1_peers: Arc<ExpiringPeers>,
@@ -278,6 +279,36 @@ impl PoolHandle {
             timeout: LOG_SERVE_TIMEOUT,
         };
         tokio::spawn(super::logs::serve(incoming, source, limits));
+        Ok(())
+    }
+
+    /// Asks `peer` to fill a version or answer a query for this node (see
+    /// [`super::fill_requests`]), waiting at most `timeout` for the answer. One attempt.
+    pub async fn ask_fill(
+        &self,
+        peer: PeerId,
+        ask: &delos_pool_protocol::messages::FillAsk,
+        timeout: Duration,
+    ) -> Result<delos_pool_protocol::messages::FillAnswer, super::FillAskError> {
+        let (control, protocol) = (self.control.clone(), self.fill_protocol.clone());
+        super::fill_requests::ask(control, &self.gates, protocol, peer, ask, timeout).await
+    }
+
+    /// Answers members' fill requests with `service` from now on (at most `in_flight` at once,
+    /// each cut after `timeout`), until the pool stops; registering the protocol is what
+    /// tells the pool (through identify) that this node fills for others. Once per pool.
+    pub fn serve_fills(
+        &self,
+        service: std::sync::Arc<dyn super::FillService>,
+        in_flight: usize,
+        timeout: Duration,
+    ) -> Result<(), libp2p_stream::AlreadyRegistered> {
+        let incoming = self.control.clone().accept(self.fill_protocol.clone())?;
+        let limits = super::ServeLimits {
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(in_flight.max(1))),
+            timeout,
+        };
+        tokio::spawn(super::fill_requests::serve(incoming, service, limits));
         Ok(())
     }
 

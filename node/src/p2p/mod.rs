@@ -50,6 +50,7 @@ pub mod config;
 mod discovery;
 mod event_loop;
 mod expiring_peers;
+pub mod fill_requests;
 mod frame;
 pub mod gossip;
 mod handle;
@@ -68,6 +69,7 @@ pub use config::P2pConfig;
 pub use discovery::provider_key;
 pub use event_loop::EventLoop;
 pub(crate) use expiring_peers::ExpiringPeers;
+pub use fill_requests::{FillAskError, FillService};
 pub use frame::FrameError;
 pub use handle::{HandleError, PoolHandle};
 pub use logs::LogSource;
@@ -295,6 +297,7 @@ pub fn spawn_with_metrics(
     let sync_protocol = discovery::protocol(config.pool.sync_protocol())?;
     let sync_protocol_v1 = discovery::protocol(config.pool.sync_protocol_v1())?;
     let log_protocol = discovery::protocol(config.pool.log_protocol())?;
+    let fill_protocol = discovery::protocol(config.pool.fill_protocol())?;
     let mut control = swarm.behaviour().stream.new_control();
     let servers = Servers {
         transfers: control
@@ -328,6 +331,7 @@ pub fn spawn_with_metrics(
         sync_protocol,
         sync_protocol_v1,
         log_protocol,
+        fill_protocol,
         sync_v1_peers: Arc::new(ExpiringPeers::new(SYNC_V1_MEMORY, SYNC_V1_PEERS)),
     };
     let event_loop = EventLoop::new(swarm, command_rx, event_tx, config, servers);

@@ -15,6 +15,7 @@
 //! runs exactly as before.
 
 pub mod events;
+pub mod fill_requests;
 pub mod log_heads;
 pub mod log_members;
 pub(crate) mod peer_fill;

@@ -46,8 +46,9 @@ use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use libp2p::PeerId;
 
-use crate::fetch::{Counters, Filled, PeerClaim, PeerSource};
+use crate::fetch::{Counters, Filled, PeerClaim, PeerSource, RemoteFill};
 use crate::p2p::{ExpiringPeers, PoolHandle};
+use crate::pool::fill_requests::MemberFills;
 
 use one_fill::PeerFill;
 
@@ -85,6 +86,8 @@ pub(crate) struct PoolPeers {
     hooks: Arc<dyn PoolHooks>,
     /// Peers that sent mismatching bytes, not asked again for a while.
     bad: ExpiringPeers,
+    /// Trusted members asked to fill what this node cannot (`None`: never asked).
+    members: Option<MemberFills>,
 }
 
 impl PoolPeers {
@@ -104,7 +107,14 @@ impl PoolPeers {
             counters,
             hooks,
             bad: ExpiringPeers::new(BAD_PEER_PENALTY, BAD_PEER_CAPACITY),
+            members: None,
         }
+    }
+
+    /// Asks trusted members through `members` to fill what this node cannot.
+    pub(crate) fn with_member_fills(mut self, members: MemberFills) -> Self {
+        self.members = Some(members);
+        self
     }
 
     fn one_fill(&self) -> PeerFill<'_> {
@@ -128,6 +138,29 @@ impl PeerSource for PoolPeers {
 
     fn known_versions<'a>(&'a self, module: &'a ModulePath) -> BoxFuture<'a, Vec<Version>> {
         known::versions(&self.index, &self.trust, module).boxed()
+    }
+
+    fn fill_through<'a>(
+        &'a self,
+        module: &'a ModulePath,
+        version: &'a Version,
+    ) -> BoxFuture<'a, Option<RemoteFill>> {
+        async move { self.members.as_ref()?.fill(module, version).await }.boxed()
+    }
+
+    fn list_through<'a>(
+        &'a self,
+        module: &'a ModulePath,
+    ) -> BoxFuture<'a, Option<Result<Vec<Version>, String>>> {
+        async move { self.members.as_ref()?.list(module).await }.boxed()
+    }
+
+    fn resolve_through<'a>(
+        &'a self,
+        module: &'a ModulePath,
+        query: &'a str,
+    ) -> BoxFuture<'a, Option<Result<Version, String>>> {
+        async move { self.members.as_ref()?.resolve(module, query).await }.boxed()
     }
 
     fn announce_own(&self, record: VerifiedRecord) {

@@ -35,7 +35,7 @@ pub use fetch::{FetchCounters, FetchStats, FillSource, PeerFillMicros, PeerFillP
 pub use gauges::Gauges;
 pub use gossip::GossipSummary;
 pub use http::{HttpMetrics, RequestKind};
-pub use pool::{PoolStats, PoolStatsSnapshot};
+pub use pool::{FillRefusal, PoolStats, PoolStatsSnapshot};
 pub use sumdb::SumdbStats;
 
 use table::{Entry, register_all, report_all};

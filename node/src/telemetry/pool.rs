@@ -19,6 +19,24 @@ pub struct PoolStats {
     log_heads_received: Counter,
     log_heads_rejected: Counter,
     log_forks: U64Gauge,
+    fill_requests_answered: Counter,
+    fill_requests_refused_untrusted: Counter,
+    fill_requests_refused_private: Counter,
+    fill_requests_refused_rate: Counter,
+    fill_requests_refused_busy: Counter,
+}
+
+/// Why this node turned a member's fill request away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillRefusal {
+    /// The asker is not a `--trusted-signer` (or the node does not fill for peers).
+    Untrusted,
+    /// The module is private to this node.
+    Private,
+    /// The asker is over its rate.
+    Rate,
+    /// Too many requests were being answered.
+    Busy,
 }
 
 /// A copy of [`PoolStats`] at one moment.
@@ -80,6 +98,21 @@ impl PoolStats {
         self.log_forks.set(forks);
     }
 
+    /// A member's fill request was answered (filled, listed, resolved or "not found").
+    pub(crate) fn fill_request_answered(&self) {
+        self.fill_requests_answered.inc();
+    }
+
+    /// A member's fill request was turned away, for `why`.
+    pub(crate) fn fill_request_refused(&self, why: FillRefusal) {
+        match why {
+            FillRefusal::Untrusted => self.fill_requests_refused_untrusted.inc(),
+            FillRefusal::Private => self.fill_requests_refused_private.inc(),
+            FillRefusal::Rate => self.fill_requests_refused_rate.inc(),
+            FillRefusal::Busy => self.fill_requests_refused_busy.inc(),
+        };
+    }
+
     pub(crate) fn rejected(&self) {
         self.records_rejected.inc();
     }
@@ -121,6 +154,31 @@ impl PoolStats {
                 "log_forks",
                 "Checksum logs proved forked (two heads one key signed that cannot both be true)",
                 &self.log_forks,
+            ),
+            Entry::counter(
+                "fill_requests_answered",
+                "Members' requests to fill a version or answer a query that this node served",
+                &self.fill_requests_answered,
+            ),
+            Entry::counter(
+                "fill_requests_refused_untrusted",
+                "Fill requests refused without work: the asker is not trusted",
+                &self.fill_requests_refused_untrusted,
+            ),
+            Entry::counter(
+                "fill_requests_refused_private",
+                "Fill requests refused without work: the module is private to this node",
+                &self.fill_requests_refused_private,
+            ),
+            Entry::counter(
+                "fill_requests_refused_rate",
+                "Fill requests refused without work: the asker is over its rate",
+                &self.fill_requests_refused_rate,
+            ),
+            Entry::counter(
+                "fill_requests_refused_busy",
+                "Fill requests refused without work: too many were being answered",
+                &self.fill_requests_refused_busy,
             ),
             Entry::counter(
                 "records_received",

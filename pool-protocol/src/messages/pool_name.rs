@@ -86,6 +86,12 @@ impl PoolName {
         format!("/delos/{}/sumdb/1", self.0)
     }
 
+    /// The fill-request stream protocol (a trusted member asked to fill a version or answer a
+    /// query): `/delos/<pool>/fill/1`.
+    pub fn fill_protocol(&self) -> String {
+        format!("/delos/{}/fill/1", self.0)
+    }
+
     /// The Kademlia protocol, so the pool's DHT holds only its own nodes: `/delos/<pool>/kad/1`.
     pub fn kad_protocol(&self) -> String {
         format!("/delos/{}/kad/1", self.0)

@@ -83,6 +83,7 @@ fn request() -> Request {
     Request {
         module: module_version().0,
         query: "v1.0.0".to_owned(),
+        for_peer: false,
     }
 }
 
