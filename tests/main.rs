@@ -4,6 +4,7 @@
 mod support;
 
 mod bench_builds;
+mod bench_fill_requests;
 mod bench_pool;
 mod bench_pool_heads;
 mod bench_sumdb;
