@@ -123,3 +123,60 @@ fn a_flood_of_absent_misses_does_not_starve_another_clients_real_miss() -> Resul
     assert_eq!(flooded.other.load(Ordering::Relaxed), 0, "{flooded:?}");
     Ok(())
 }
+
+/// A host name that never resolves (RFC 2606).
+const NOWHERE: &str = "nowhere.invalid";
+
+/// Whether this machine's resolver says "no such host" for [`NOWHERE`], as `go` reports it
+/// (a machine without any resolver says something else, and the test cannot run there).
+fn resolver_says_no_such_host(world: &GitWorld) -> Result<bool> {
+    let go = crate::support::go::GoEnv::new(world, "direct")?;
+    let out = go
+        .command(&[
+            "mod",
+            "download",
+            "-json",
+            &format!("{NOWHERE}/probe@v1.0.0"),
+        ])
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).contains("no such host"))
+}
+
+#[test]
+fn misses_under_a_host_that_does_not_resolve_are_answered_at_once_without_go() -> Result<()> {
+    let world = GitWorld::new()?;
+    if !resolver_says_no_such_host(&world)? {
+        println!("skipped: this machine's resolver does not answer \"no such host\" for {NOWHERE}");
+        return Ok(());
+    }
+    // No HTTP proxy: the node's `go` asks the resolver, as in production.
+    let node = TestNode::options().start()?;
+    let first = node.get(&format!("/{NOWHERE}/first/@v/v1.0.0.info"))?;
+    ensure!(first.status == 404, "{}: {}", first.status, first.text());
+    let go_runs = node.go_processes_started()?;
+    for n in 0..40 {
+        let path = match n % 3 {
+            0 => format!("/{NOWHERE}/random{n}/@v/v1.0.0.info"),
+            1 => format!("/{NOWHERE}/random{n}/@v/list"),
+            _ => format!("/{NOWHERE}/random{n}/deeper/@latest"),
+        };
+        let started = Instant::now();
+        let answer = node.get(&path)?;
+        ensure!(
+            answer.status == 404 && answer.text().contains("does not resolve"),
+            "{path}: {} {}",
+            answer.status,
+            answer.text()
+        );
+        ensure!(
+            started.elapsed() < Duration::from_secs(1),
+            "{path} took {:?}",
+            started.elapsed()
+        );
+    }
+    ensure!(
+        node.go_processes_started()? == go_runs,
+        "misses under {NOWHERE} started go again"
+    );
+    Ok(())
+}

@@ -21,6 +21,7 @@
 //! `list`, `@latest` and non-canonical queries (`queries`) are cached for `list_ttl`, served
 //! stale while a background refresh runs, and fall back to what the store holds.
 
+mod absent_hosts;
 mod cached_query;
 pub mod client;
 mod config;
@@ -62,6 +63,7 @@ pub use stats::{FetchStats, PeerFillMicros};
 pub(crate) use sum_check::{SumCheck, SumCheckError};
 pub use zip_failure::{ZipFailure, classify_zip_failure};
 
+use absent_hosts::AbsentHosts;
 use from_vcs::Request;
 use go_command::GoCommand;
 use goproxy_list::GoproxyList;
@@ -112,6 +114,8 @@ struct Inner {
     fills: SingleFlight<(ModulePath, String), Filled>,
     /// Recent "not found" answers, keyed by module and version, query, `list` or `zip:<v>`.
     negative: TtlCache<(ModulePath, String), String>,
+    /// Hosts that did not resolve recently: every miss under them is "not found" at once.
+    absent: AbsentHosts,
     queries: Queries,
     private: PrivatePatterns,
     /// Signs and stores the node's record after each fill (`None`: no records).
@@ -153,6 +157,7 @@ impl Fetcher {
             counters,
             fills: SingleFlight::new(config.max_pending),
             negative: TtlCache::new(config.negative_ttl, CACHE_CAPACITY),
+            absent: AbsentHosts::new(config.negative_ttl, CACHE_CAPACITY),
             queries: Queries::new(&config, CACHE_CAPACITY),
             private,
             own_records,
@@ -455,8 +460,19 @@ impl Inner {
         if let Some(filled) = self.fill_from_peers(request, PeerClaim::Full).await {
             return Ok(filled);
         }
-        // 2. The upstream list: its proxies over HTTP, `direct` through `go mod download`.
-        let upstream = self.fill_from_upstream(request).await;
+        // 2. The upstream list: its proxies over HTTP, `direct` through `go mod download`;
+        //    not for a host that did not resolve a moment ago.
+        let upstream = match self.absent.reason(&request.module) {
+            Some(reason) => {
+                Counters::bump(&self.counters.negative_cache_hits);
+                Err(FetchError::not_found(
+                    &request.module,
+                    &request.query,
+                    reason,
+                ))
+            }
+            None => self.fill_from_upstream(request).await,
+        };
         if upstream.is_ok() {
             return upstream;
         }
@@ -505,6 +521,7 @@ impl Inner {
                 if let FetchError::NotFound { reason, .. } = err {
                     let key = (request.module.clone(), request.query.clone());
                     self.negative.put(key, reason.clone());
+                    self.absent.learn(&request.module, reason);
                 }
                 return filled;
             }

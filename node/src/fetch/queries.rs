@@ -70,8 +70,12 @@ pub(super) async fn list(
     }
     match upstream_versions(inner, module).await {
         Ok(upstream) => versions.extend(upstream),
-        Err(err) if err.is_not_found() && !versions.is_empty() => {}
-        Err(err) => return Err(err),
+        Err(err) => {
+            learn_absent(inner, module, &err);
+            if !err.is_not_found() || versions.is_empty() {
+                return Err(err);
+            }
+        }
     }
     versions.sort();
     versions.dedup();
@@ -88,6 +92,7 @@ pub(super) async fn resolve_query(
         return Err(offline(module, query));
     }
     let key = (module.clone(), query.to_owned());
+    let module_of_key = module.clone();
     let this = Arc::clone(inner);
     let (module, query) = (module.clone(), query.to_owned());
     let ask = move || async move {
@@ -97,7 +102,10 @@ pub(super) async fn resolve_query(
         };
         let go =
             |goproxy| -> BoxFuture<'_, _> { Box::pin(go_resolve(inner, module, query, goproxy)) };
-        let upstream = inner.walk_upstream(module, query, proxy, go).await;
+        let upstream = match inner.absent.reason(module) {
+            Some(reason) => Err(FetchError::not_found(module, query, reason)),
+            None => inner.walk_upstream(module, query, proxy, go).await,
+        };
         match (&upstream, inner.peers_for(module)) {
             (Err(_), Some(peers)) => match peers.resolve_through(module, query).await {
                 Some(Ok(version)) => Ok(version),
@@ -107,7 +115,18 @@ pub(super) async fn resolve_query(
             _ => upstream,
         }
     };
-    inner.queries.resolved.get(key, &inner.counters, ask).await
+    let resolved = inner.queries.resolved.get(key, &inner.counters, ask).await;
+    if let Err(err) = &resolved {
+        learn_absent(inner, &module_of_key, err);
+    }
+    resolved
+}
+
+/// Remembers `module`'s host when `err` says it does not resolve.
+fn learn_absent(inner: &Inner, module: &ModulePath, err: &FetchError) {
+    if let FetchError::NotFound { reason, .. } = err {
+        inner.absent.learn(module, reason);
+    }
 }
 
 /// The `@latest` version: the upstream's answer, else the highest stored version.
@@ -156,7 +175,10 @@ async fn upstream_versions(
             |client, base| -> BoxFuture<'_, _> { Box::pin(proxy_list(client, base, module)) };
         let go =
             |goproxy| -> BoxFuture<'_, _> { Box::pin(go_list_versions(inner, module, goproxy)) };
-        let upstream = inner.walk_upstream(module, LIST_KEY, proxy, go).await;
+        let upstream = match inner.absent.reason(module) {
+            Some(reason) => Err(FetchError::not_found(module, LIST_KEY, reason)),
+            None => inner.walk_upstream(module, LIST_KEY, proxy, go).await,
+        };
         match (&upstream, inner.peers_for(module)) {
             (Err(_), Some(peers)) => match peers.list_through(module).await {
                 Some(Ok(versions)) => Ok(versions),
