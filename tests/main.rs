@@ -10,6 +10,7 @@ mod bench_sumdb;
 mod bench_upstream;
 mod checksum_db;
 mod checksum_db_crash;
+mod connection_hygiene;
 mod crash_safety;
 mod deploy_configs;
 mod download_protocol;

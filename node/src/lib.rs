@@ -23,6 +23,7 @@ pub mod forked_logs;
 pub mod http;
 pub mod http_client;
 pub mod keys;
+pub mod listener;
 pub mod p2p;
 pub mod pool;
 pub mod provenance;

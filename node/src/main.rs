@@ -52,6 +52,7 @@ fn print_id(args: &KeyArgs) -> anyhow::Result<()> {
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_tracing();
     let config = Config::load(args)?;
+    delos_node::listener::raise_file_limit(config.connections.max_connections);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let node = Node::start(config).await?;

@@ -24,6 +24,7 @@ use crate::http::{AppState, router};
 use crate::http_client::HttpClient;
 use crate::keys::NodeKeys;
 use crate::keys::load_or_create_note_key;
+use crate::listener::{Connection, GuardedListener};
 use crate::pool::peer_fill::PoolPeers;
 use crate::pool::{Pool, PoolSetup, RecordLimits};
 use crate::provenance::OwnRecords;
@@ -160,8 +161,9 @@ impl Node {
         let state = state.with_pool(pool.clone()).with_sumdb(relay);
         let app = router(state.with_checksum_db(checksum_db.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
+        let listener = GuardedListener::new(listener, config.connections);
         let server = tokio::spawn(async move {
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
+            let app = app.into_make_service_with_connect_info::<Connection>();
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     // A dropped sender also means stop.

@@ -23,7 +23,6 @@ pub mod request_path;
 mod status;
 mod sumdb;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,6 +40,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::checksum_db::ChecksumDb;
 use crate::fetch::Fetcher;
+use crate::listener::{Connection, track_in_flight};
 use crate::pool::Pool;
 use crate::sumdb_relay::Relay;
 use crate::telemetry::Telemetry;
@@ -130,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(for_client))
         .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(track_in_flight))
         .with_state(state)
 }
 
@@ -138,8 +139,8 @@ pub fn router(state: AppState) -> Router {
 async fn for_client(request: Request, next: Next) -> Response {
     let client = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
+        .get::<ConnectInfo<Connection>>()
+        .map(|ConnectInfo(connection)| connection.remote().ip());
     match client {
         Some(client) => crate::fetch::client::scope(client, next.run(request)).await,
         None => next.run(request).await,
