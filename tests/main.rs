@@ -14,6 +14,7 @@ mod connection_hygiene;
 mod crash_safety;
 mod deploy_configs;
 mod download_protocol;
+mod feeds;
 mod fetcher;
 mod fill_answers;
 mod fill_concurrency;

@@ -157,4 +157,6 @@ conformance!(
     the_checksum_log_refuses_what_is_not_pinned_whole_and_keeps_the_first_head,
     a_version_a_public_database_contradicts_stays_out_of_the_log,
     sumdb_tiles_heads_and_forks_survive_reopen,
+    the_pin_log_numbers_versions_as_they_become_whole,
+    concurrent_stores_number_pins_without_gaps,
 );

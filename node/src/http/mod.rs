@@ -4,6 +4,8 @@
 //! GET /healthz                 200 "ok" once the node serves
 //! GET /metrics                 every metric (OpenMetrics if asked for, else Prometheus text)
 //! GET /status                  the same values as JSON, plus the pool's swarm
+//! GET /index?since=&limit=   versions pinned whole since a time, NDJSON (index.golang.org form)
+//! GET /catalog?token=&pagesize=  versions page by page, JSON (Athens form); both public only
 //! GET /provenance/{module}/@v/{version}   pinned hashes, signed records, conflicts (JSON)
 //! GET|HEAD /{module}/@v/list   ┐
 //! GET|HEAD /{module}/@v/{v}.info|.mod|.zip   the Go module download protocol (download.rs)
@@ -18,6 +20,8 @@
 mod checksum_db;
 mod download;
 pub mod error;
+pub mod feed_query;
+mod feeds;
 mod provenance;
 pub mod request_path;
 mod status;
@@ -112,6 +116,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(status::healthz))
         .route("/metrics", get(status::metrics))
         .route("/status", get(status::status))
+        .route("/index", get(feeds::index))
+        .route("/catalog", get(feeds::catalog))
         .route("/provenance/{*path}", get(provenance::provenance))
         .route("/sumdb/{*path}", get(sumdb::sumdb))
         .fallback(download::download)
