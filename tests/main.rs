@@ -3,6 +3,7 @@
 
 mod support;
 
+mod airgap;
 mod bench_builds;
 mod bench_pool;
 mod bench_pool_heads;

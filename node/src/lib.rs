@@ -11,6 +11,7 @@
 //! forwarded, peers' feeds synced, and misses filled from peers before the VCS
 //! (docs/architecture.md).
 
+pub mod airgap;
 pub mod audit;
 pub mod checksum_db;
 pub mod cli;
