@@ -23,6 +23,7 @@ mod fill_crash;
 mod fill_epilogue;
 mod fill_fairness;
 mod go_proof;
+mod health_logs;
 mod hostile_input;
 mod immutability;
 mod keys_cli;

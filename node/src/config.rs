@@ -17,6 +17,7 @@ use delos_registry_index::RecordCap;
 
 use crate::cli::{ServeArgs, default_data_dir};
 use crate::listener::ConnectionLimits;
+use crate::logging::LogFormat;
 use crate::p2p::P2pConfig;
 use crate::pool::record_limits::{DEFAULT_MAX_RECORDS, DEFAULT_MAX_RECORDS_PER_SIGNER};
 use crate::sumdb_relay::{Database, InvalidDatabase};
@@ -75,6 +76,8 @@ pub struct Config {
     pub list_ttl: Duration,
     /// Serve only what is stored.
     pub offline: bool,
+    /// How log lines look.
+    pub log_format: LogFormat,
     /// The HTTP server's connection limits (header and idle timeouts, open connections).
     pub connections: ConnectionLimits,
     /// The pool's settings; `None`: the node runs alone.
@@ -150,6 +153,7 @@ impl Config {
             fetch_timeout: DEFAULT_FETCH_TIMEOUT,
             list_ttl: DEFAULT_LIST_TTL,
             offline: false,
+            log_format: LogFormat::Text,
             connections: ConnectionLimits {
                 header_timeout: DEFAULT_HEADER_TIMEOUT,
                 idle_timeout: DEFAULT_IDLE_TIMEOUT,
@@ -204,6 +208,7 @@ impl Config {
         config.fetch_timeout = pick(args.fetch_timeout, file.fetch_timeout, config.fetch_timeout);
         config.list_ttl = pick(args.list_ttl, file.list_ttl, config.list_ttl);
         config.offline = pick(args.offline, file.offline, config.offline);
+        config.log_format = pick(args.log_format, file.log_format, config.log_format);
         let limits = &mut config.connections;
         limits.header_timeout = pick(
             args.header_timeout,

@@ -25,6 +25,7 @@ pub mod http;
 pub mod http_client;
 pub mod keys;
 pub mod listener;
+pub mod logging;
 pub mod p2p;
 pub mod pool;
 pub mod provenance;

@@ -53,8 +53,8 @@ fn print_id(args: &KeyArgs) -> anyhow::Result<()> {
 
 /// `delos serve`: run a node until SIGINT or SIGTERM, then shut it down gracefully.
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    init_tracing();
     let config = Config::load(args)?;
+    delos_node::logging::init(config.log_format);
     delos_node::listener::raise_file_limit(config.connections.max_connections);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
@@ -327,14 +327,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`), colours only on a terminal.
+/// Logs to stderr as text (the maintenance commands; `serve` follows `--log-format`).
 fn init_tracing() {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    delos_node::logging::init(delos_node::logging::LogFormat::Text);
 }

@@ -88,6 +88,10 @@ pub struct ServeArgs {
     /// accepted (with a 503 when the socket takes it) [default: 4096].
     #[arg(long, value_name = "N", env = "DELOS_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// How log lines look on stderr: `text`, or `json` (one object per line, with the request
+    /// span's fields) [default: text].
+    #[arg(long, value_name = "FORMAT", env = "DELOS_LOG_FORMAT")]
+    pub log_format: Option<crate::logging::LogFormat>,
     /// Serve only what is stored; never start `go`.
     #[arg(long, env = "DELOS_OFFLINE", num_args = 0..=1, default_missing_value = "true",
           value_name = "BOOL", value_parser = BoolishValueParser::new())]

@@ -58,6 +58,8 @@ pub struct FileConfig {
     pub idle_timeout: Option<Duration>,
     /// HTTP connections open at once. Missing: [`DEFAULT_MAX_CONNECTIONS`](super::DEFAULT_MAX_CONNECTIONS).
     pub max_connections: Option<usize>,
+    /// Log line format, `"text"` or `"json"`. Missing: `"text"`.
+    pub log_format: Option<crate::logging::LogFormat>,
     /// Serve only what is stored. Missing: `false`.
     pub offline: Option<bool>,
     /// Join a pool (`true`) or run alone (`false`). Missing: join when `p2p_listen` or
