@@ -43,6 +43,7 @@ mod provenance;
 mod record_crash_safety;
 mod repin;
 mod serve_cli;
+mod status_page;
 mod sumdb_relay;
 mod upstream_fill;
 mod upstream_queries;

@@ -1,6 +1,7 @@
 //! The node's HTTP face: the whole route table and its layers in [`router`].
 //!
 //! ```text
+//! GET /                       the operator's status page (HTML)
 //! GET /healthz                 200 "ok" once the node serves
 //! GET /readyz                  200/503 JSON: store open, swarm started, relayed databases reachable
 //! GET /metrics                 every metric (OpenMetrics if asked for, else Prometheus text)
@@ -27,6 +28,7 @@ mod provenance;
 mod readyz;
 pub mod request_path;
 mod status;
+mod status_page;
 mod sumdb;
 
 use std::sync::Arc;
@@ -119,6 +121,7 @@ pub fn router(state: AppState) -> Router {
     // Zips are already compressed; gzipping them again costs CPU and gains nothing.
     let compress = DefaultPredicate::new().and(NotForContentType::new("application/zip"));
     Router::new()
+        .route("/", get(status_page::status_page))
         .route("/healthz", get(status::healthz))
         .route("/readyz", get(readyz::readyz))
         .route("/metrics", get(status::metrics))
