@@ -219,3 +219,47 @@ fn connections_over_the_cap_are_refused_at_once() -> Result<()> {
         }
     }
 }
+
+#[test]
+fn a_download_slower_than_both_timeouts_is_not_cut() -> Result<()> {
+    let world = GitWorld::new()?;
+    app::big(&world)?;
+    let node = app::node_options(&world)
+        .args(["--header-timeout", "1s", "--idle-timeout", "1s"])
+        .start()?;
+    let path = "/example.org/big.git/@v/v1.0.0.zip";
+    let whole = node.get(path)?;
+    ensure!(whole.status == 200, "filling the zip: {}", whole.status);
+
+    // Read the zip at about 2 MiB/s: far longer than either timeout, so the connection is busy
+    // (a response in flight) long after both would have fired on an idle one.
+    let mut stream = open(
+        &node,
+        format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", node.addr()).as_bytes(),
+    )?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let started = Instant::now();
+    let mut received = Vec::new();
+    let mut chunk = vec![0u8; 64 << 10];
+    while received.len() < whole.body.len() + 200 {
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => received.extend_from_slice(&chunk[..n]),
+            Err(err) if err.kind() == ErrorKind::WouldBlock => break,
+            Err(err) => return Err(err.into()),
+        }
+        thread::sleep(Duration::from_millis(30));
+        if received.ends_with(&whole.body[whole.body.len() - 64..]) {
+            break;
+        }
+    }
+    let took = started.elapsed();
+    ensure!(took > Duration::from_secs(2), "the read took only {took:?}");
+    ensure!(
+        received.ends_with(&whole.body),
+        "the download was cut after {} of {} bytes ({took:?})",
+        received.len(),
+        whole.body.len()
+    );
+    Ok(())
+}
