@@ -197,3 +197,65 @@ fn now_nanos() -> u64 {
             u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use delos_pool_protocol::hash::H1Hash;
+
+    use super::*;
+    use crate::conformance::{module, stand_in_h1, version};
+    use crate::{HashedBlob, Source, VersionEntry};
+
+    fn entry(index: &Index, obtained_at: u64, zip: Option<&[u8]>) -> VersionEntry {
+        let go_mod = b"module example.com/old\n";
+        let blob = index.blobs().write(&go_mod[..]).unwrap();
+        let info = br#"{"Version":"v1.0.0","Time":"2024-01-02T03:04:05Z"}"#.to_vec();
+        let entry = VersionEntry::new(
+            info,
+            HashedBlob::new(blob, H1Hash::of_go_mod(go_mod)),
+            obtained_at,
+            Source::Import,
+        );
+        match zip {
+            Some(bytes) => {
+                let blob = index.blobs().write(bytes).unwrap();
+                entry.with_zip(HashedBlob::new(blob, stand_in_h1(bytes)))
+            }
+            None => entry,
+        }
+    }
+
+    #[test]
+    fn a_store_from_before_the_pin_log_gets_one_at_open_in_the_order_versions_came() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = module("example.com/old");
+        {
+            let index = Index::open(dir.path()).unwrap();
+            let later = entry(&index, 200, Some(b"PK later"));
+            index.store(&m, &version("v1.0.1"), later).unwrap();
+            let earlier = entry(&index, 100, Some(b"PK earlier"));
+            index.store(&m, &version("v1.0.0"), earlier).unwrap();
+            let mod_only = entry(&index, 50, None);
+            index.store(&m, &version("v0.9.0"), mod_only).unwrap();
+        }
+        // What a store written before the pin log looks like: no pins tree at all.
+        {
+            let db = sled::open(dir.path().join("meta-sled")).unwrap();
+            db.drop_tree(PINS.as_str()).unwrap();
+            db.flush().unwrap();
+        }
+        let index = Index::open(dir.path()).unwrap();
+        let (pins, _) = index.pins().page(0, 10, 10, |_| true).unwrap();
+        let got: Vec<_> = pins
+            .iter()
+            .map(|pin| (pin.seq, pin.version.as_str(), pin.at_unix_nanos))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, "v1.0.0", 100_000_000_000),
+                (2, "v1.0.1", 200_000_000_000)
+            ]
+        );
+    }
+}
