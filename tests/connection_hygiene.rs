@@ -103,6 +103,13 @@ fn half_request_lines_are_closed_within_the_header_timeout_while_the_node_answer
         );
         Ok(prober)
     })?;
+    let timed_out = node.status()?["http"]["connections_timed_out"]
+        .as_u64()
+        .unwrap_or(0);
+    ensure!(
+        timed_out >= count,
+        "/status counts {timed_out} timed-out connections of {count}"
+    );
     println!(
         "all {count} closed; meanwhile the node answered {} rounds of /healthz + zip, the \
          slowest in {:?}",
@@ -212,10 +219,15 @@ fn connections_over_the_cap_are_refused_at_once() -> Result<()> {
     drop(held);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        match node.get("/healthz") {
-            Ok(health) if health.status == 200 => return Ok(()),
+        match node.get("/status") {
+            Ok(status) if status.status == 200 => {
+                let body: serde_json::Value = serde_json::from_slice(&status.body)?;
+                let refused = body["http"]["connections_refused"].as_u64().unwrap_or(0);
+                ensure!(refused >= 1, "/status counts {refused} refused connections");
+                return Ok(());
+            }
             _ if Instant::now() < deadline => thread::sleep(Duration::from_millis(100)),
-            other => bail!("/healthz after the held connections closed: {other:?}"),
+            other => bail!("/status after the held connections closed: {other:?}"),
         }
     }
 }

@@ -159,9 +159,10 @@ impl Node {
         }
         let state = AppState::new(fetcher.clone(), telemetry, config.fetch_timeout);
         let state = state.with_pool(pool.clone()).with_sumdb(relay);
+        let metrics = state.telemetry().http().clone();
         let app = router(state.with_checksum_db(checksum_db.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
-        let listener = GuardedListener::new(listener, config.connections);
+        let listener = GuardedListener::new(listener, config.connections, metrics);
         let server = tokio::spawn(async move {
             let app = app.into_make_service_with_connect_info::<Connection>();
             axum::serve(listener, app)

@@ -14,6 +14,7 @@ use tokio::time::Sleep;
 
 use super::ConnectionLimits;
 use super::activity::Activity;
+use crate::telemetry::HttpMetrics;
 
 /// An accepted connection under the node's [`ConnectionLimits`].
 #[derive(Debug)]
@@ -22,6 +23,7 @@ pub struct GuardedIo {
     activity: Arc<Activity>,
     limits: ConnectionLimits,
     deadline: Pin<Box<Sleep>>,
+    metrics: HttpMetrics,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -30,14 +32,17 @@ impl GuardedIo {
         stream: TcpStream,
         limits: ConnectionLimits,
         permit: OwnedSemaphorePermit,
+        metrics: HttpMetrics,
     ) -> GuardedIo {
         let activity = Activity::accepted();
         let deadline = Box::pin(tokio::time::sleep(limits.header_timeout));
+        metrics.connection_opened();
         GuardedIo {
             stream,
             activity,
             limits,
             deadline,
+            metrics,
             _permit: permit,
         }
     }
@@ -63,6 +68,12 @@ impl GuardedIo {
     }
 }
 
+impl Drop for GuardedIo {
+    fn drop(&mut self) {
+        self.metrics.connection_closed();
+    }
+}
+
 impl AsyncRead for GuardedIo {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -71,6 +82,7 @@ impl AsyncRead for GuardedIo {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if this.poll_overdue(cx).is_ready() {
+            this.metrics.connection_timed_out();
             // hyper closes the connection on a read error; the client sees it closed.
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,

@@ -20,6 +20,8 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
+use crate::telemetry::HttpMetrics;
+
 pub use activity::{Connection, track_in_flight};
 pub use fd_limit::raise_file_limit;
 pub use io::GuardedIo;
@@ -48,16 +50,22 @@ pub struct GuardedListener {
     listener: TcpListener,
     limits: ConnectionLimits,
     permits: Arc<Semaphore>,
+    metrics: HttpMetrics,
 }
 
 impl GuardedListener {
-    /// Enforces `limits` on the connections `listener` accepts.
-    pub fn new(listener: TcpListener, limits: ConnectionLimits) -> GuardedListener {
+    /// Enforces `limits` on the connections `listener` accepts, counting in `metrics`.
+    pub fn new(
+        listener: TcpListener,
+        limits: ConnectionLimits,
+        metrics: HttpMetrics,
+    ) -> GuardedListener {
         let permits = Arc::new(Semaphore::new(limits.max_connections));
         GuardedListener {
             listener,
             limits,
             permits,
+            metrics,
         }
     }
 
@@ -73,8 +81,14 @@ impl GuardedListener {
                 }
             };
             match Arc::clone(&self.permits).try_acquire_owned() {
-                Ok(permit) => return (GuardedIo::new(stream, self.limits, permit), addr),
-                Err(_) => refuse(stream, addr),
+                Ok(permit) => {
+                    let metrics = self.metrics.clone();
+                    return (GuardedIo::new(stream, self.limits, permit, metrics), addr);
+                }
+                Err(_) => {
+                    self.metrics.connection_refused();
+                    refuse(stream, addr);
+                }
             }
         }
     }
