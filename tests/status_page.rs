@@ -79,11 +79,13 @@ fn fill_zip(node: &PoolNode, module: &str) -> Result<()> {
     Ok(())
 }
 
-/// What a person must see on the page: the GOPROXY line, the peer, both fills and sources.
+/// What a person must see on the page: the GOPROXY line, the node's signing key, the peer,
+/// both fills and their sources.
 fn check_page(page: &str, b: &PoolNode, a: &PoolNode) -> Result<()> {
     for needle in [
         format!("GOPROXY={}", b.url()),
         a.peer_id().to_owned(),
+        b.signing_key().to_owned(),
         "example.org/peerfed.git".to_owned(),
         "example.org/vcsfed.git".to_owned(),
     ] {

@@ -34,6 +34,8 @@ code{overflow-wrap:anywhere}.num{text-align:right}.bad{color:#a00;font-weight:bo
 struct PageData {
     goproxy: String,
     gosumdb: Option<String>,
+    /// The key the node signs its provenance records with.
+    signer: Option<String>,
     /// The newest signed head of the node's checksum database, as note text.
     checksum_head: Option<String>,
     status: Map<String, Value>,
@@ -58,6 +60,7 @@ pub(crate) async fn status_page(State(state): State<AppState>, headers: HeaderMa
             .checksum_db
             .as_ref()
             .map(|db| format!("GOSUMDB={}", db.verifier_key())),
+        signer: state.fetcher.own_signer().map(|signer| signer.to_string()),
         checksum_head: state
             .checksum_db
             .as_ref()
@@ -86,7 +89,7 @@ fn render(data: &PageData) -> Markup {
                 p { "Point the go command at this node:" }
                 pre #goproxy { (data.goproxy) }
                 @if let Some(gosumdb) = &data.gosumdb { pre #gosumdb { (gosumdb) } }
-                (identity(&data.status))
+                (identity(&data.status, data.signer.as_deref()))
                 (store(&data.status))
                 (recent_fills(&data.recent))
                 (problems(data))
@@ -98,11 +101,12 @@ fn render(data: &PageData) -> Markup {
     }
 }
 
-fn identity(status: &Map<String, Value>) -> Markup {
+fn identity(status: &Map<String, Value>, signer: Option<&str>) -> Markup {
     let pool = &status["pool"];
     let peers = pool["peers"].as_array().cloned().unwrap_or_default();
     html! {
         h2 { "Identity and pool" }
+        @if let Some(signer) = signer { p { "Signs records as " code #signer { (signer) } } }
         @if pool["enabled"] == true {
             p { "Peer ID " code #peer-id { (text(&pool["peer_id"])) } }
             p { "Listening on " code { (list(&pool["listen_addrs"])) } }
