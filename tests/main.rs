@@ -3,6 +3,7 @@
 
 mod support;
 
+mod airgap;
 mod bench_builds;
 mod bench_fill_requests;
 mod bench_pool;
@@ -11,9 +12,11 @@ mod bench_sumdb;
 mod bench_upstream;
 mod checksum_db;
 mod checksum_db_crash;
+mod connection_hygiene;
 mod crash_safety;
 mod deploy_configs;
 mod download_protocol;
+mod feeds;
 mod fetcher;
 mod fill_answers;
 mod fill_concurrency;
@@ -21,6 +24,7 @@ mod fill_crash;
 mod fill_epilogue;
 mod fill_fairness;
 mod go_proof;
+mod health_logs;
 mod hostile_input;
 mod immutability;
 mod keys_cli;
@@ -42,6 +46,7 @@ mod provenance;
 mod record_crash_safety;
 mod repin;
 mod serve_cli;
+mod status_page;
 mod sumdb_relay;
 mod upstream_fill;
 mod upstream_queries;

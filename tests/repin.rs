@@ -4,8 +4,6 @@
 //! record as conflict evidence. The poisoned store is made as the bug made it: the synthesized
 //! `.mod` pinned `.mod`-only and signed with the node's own key.
 
-use std::process::{Command, Output};
-
 use anyhow::{Context, Result, ensure};
 use delos_node::keys::NodeKeys;
 use delos_node::provenance::OwnRecords;
@@ -15,6 +13,7 @@ use delos_pool_protocol::version::Version;
 use delos_registry_index::{HashedBlob, Sharing, Source, VersionEntry};
 
 use crate::support::app;
+use crate::support::cli::delos;
 use crate::support::crash::open_index;
 use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
@@ -46,7 +45,7 @@ fn verify_finds_a_poisoned_mod_only_pin_and_repin_replaces_it() -> Result<()> {
 
     let mut verify_out = None;
     let node = node.restart_with(|data_dir| {
-        verify_out = Some(delos(&world, &["verify"], data_dir)?);
+        verify_out = Some(delos(&world, &["verify", "--vcs"], data_dir)?);
         Ok(())
     })?;
     let out = verify_out.context("verify did not run")?;
@@ -103,7 +102,7 @@ fn verify_finds_a_poisoned_mod_only_pin_and_repin_replaces_it() -> Result<()> {
     // Verified again, nothing is left for the operator.
     let mut again = None;
     let _node = node.restart_with(|data_dir| {
-        again = Some(delos(&world, &["verify"], data_dir)?);
+        again = Some(delos(&world, &["verify", "--vcs"], data_dir)?);
         Ok(())
     })?;
     let again = again.context("verify did not run")?;
@@ -139,25 +138,4 @@ fn poison(data_dir: &std::path::Path, info: &[u8]) -> Result<()> {
         Sharing::Public,
     )?;
     Ok(())
-}
-
-/// `delos <args> --data-dir <dir>` as the node runs (its git world, no checksum database).
-fn delos(world: &GitWorld, args: &[&str], data_dir: &std::path::Path) -> Result<Output> {
-    let go = crate::support::go::go_binary()?;
-    let go_dir = go.parent().context("go has no directory")?;
-    let path = std::env::join_paths(std::iter::once(go_dir.to_path_buf()).chain(
-        std::env::var_os("PATH").map_or_else(Vec::new, |p| std::env::split_paths(&p).collect()),
-    ))?;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_delos"));
-    cmd.env_clear()
-        .env("PATH", path)
-        .env("HOME", data_dir)
-        .env("HTTPS_PROXY", "http://127.0.0.1:9")
-        .env("HTTP_PROXY", "http://127.0.0.1:9")
-        .envs(world.git_env())
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--gosumdb", "off"]);
-    cmd.output().context("running delos")
 }

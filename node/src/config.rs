@@ -16,6 +16,8 @@ use delos_pool_protocol::trust::TrustPolicy;
 use delos_registry_index::RecordCap;
 
 use crate::cli::{ServeArgs, default_data_dir};
+use crate::listener::ConnectionLimits;
+use crate::logging::LogFormat;
 use crate::p2p::P2pConfig;
 use crate::pool::record_limits::{DEFAULT_MAX_RECORDS, DEFAULT_MAX_RECORDS_PER_SIGNER};
 use crate::sumdb_relay::{Database, InvalidDatabase};
@@ -38,6 +40,15 @@ pub const DEFAULT_FETCH_WORKERS: usize = 4;
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long a `list` or `@latest` answer is cached by default.
 pub const DEFAULT_LIST_TTL: Duration = Duration::from_secs(60);
+
+/// How long a client has by default to send a request head.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a kept-alive connection may wait for its next request by default.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How many HTTP connections may be open at once by default.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// The most `max_connections` may be (far above any file-descriptor limit in use).
+const MAX_MAX_CONNECTIONS: usize = 1 << 24;
 
 /// The validated configuration a node runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +76,10 @@ pub struct Config {
     pub list_ttl: Duration,
     /// Serve only what is stored.
     pub offline: bool,
+    /// How log lines look.
+    pub log_format: LogFormat,
+    /// The HTTP server's connection limits (header and idle timeouts, open connections).
+    pub connections: ConnectionLimits,
     /// The pool's settings; `None`: the node runs alone.
     pub p2p: Option<P2pConfig>,
     /// Signers whose records are believed on their own (`--trusted-signer`).
@@ -142,6 +157,12 @@ impl Config {
             fetch_timeout: DEFAULT_FETCH_TIMEOUT,
             list_ttl: DEFAULT_LIST_TTL,
             offline: false,
+            log_format: LogFormat::Text,
+            connections: ConnectionLimits {
+                header_timeout: DEFAULT_HEADER_TIMEOUT,
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+            },
             p2p: None,
             trusted_signers: Vec::new(),
             quorum: TrustPolicy::DEFAULT_QUORUM,
@@ -193,6 +214,19 @@ impl Config {
         config.fetch_timeout = pick(args.fetch_timeout, file.fetch_timeout, config.fetch_timeout);
         config.list_ttl = pick(args.list_ttl, file.list_ttl, config.list_ttl);
         config.offline = pick(args.offline, file.offline, config.offline);
+        config.log_format = pick(args.log_format, file.log_format, config.log_format);
+        let limits = &mut config.connections;
+        limits.header_timeout = pick(
+            args.header_timeout,
+            file.header_timeout,
+            limits.header_timeout,
+        );
+        limits.idle_timeout = pick(args.idle_timeout, file.idle_timeout, limits.idle_timeout);
+        limits.max_connections = pick(
+            args.max_connections,
+            file.max_connections,
+            limits.max_connections,
+        );
         config.max_records_per_signer = pick(
             args.max_records_per_signer,
             file.max_records_per_signer,
@@ -227,6 +261,15 @@ impl Config {
         }
         if self.fetch_timeout.is_zero() {
             return out_of_range("fetch_timeout", "longer than zero");
+        }
+        if self.connections.header_timeout.is_zero() {
+            return out_of_range("header_timeout", "longer than zero");
+        }
+        if self.connections.idle_timeout.is_zero() {
+            return out_of_range("idle_timeout", "longer than zero");
+        }
+        if !(1..=MAX_MAX_CONNECTIONS).contains(&self.connections.max_connections) {
+            return out_of_range("max_connections", "between 1 and 16777216");
         }
         if self.upstream.trim().is_empty() {
             return out_of_range("upstream", "a GOPROXY value such as \"direct\"");

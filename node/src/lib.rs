@@ -11,6 +11,7 @@
 //! forwarded, peers' feeds synced, and misses filled from peers before the VCS
 //! (docs/architecture.md).
 
+pub mod airgap;
 pub mod audit;
 pub mod checksum_db;
 pub mod cli;
@@ -23,6 +24,8 @@ pub mod forked_logs;
 pub mod http;
 pub mod http_client;
 pub mod keys;
+pub mod listener;
+pub mod logging;
 pub mod p2p;
 pub mod pool;
 pub mod provenance;

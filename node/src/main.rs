@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use delos_node::cli::{
-    AuditArgs, ChecksumDbCommand, Cli, Command, ImportArgs, KeyArgs, LiftForkArgs, RepinArgs,
-    ServeArgs,
+    AuditArgs, ChecksumDbCommand, Cli, Command, ExportArgs, ImportArgs, ImportDirArgs, KeyArgs,
+    LiftForkArgs, RepinArgs, ServeArgs, VerifyArgs,
 };
 use delos_node::config::Config;
 use delos_node::evidence::ForkEvidenceFile;
@@ -30,6 +30,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Id(args)) => print_id(&args),
         Some(Command::Serve(args)) => serve(*args),
         Some(Command::ImportRecord(args)) => import_records(&args),
+        Some(Command::Import(args)) => import_dir(*args),
+        Some(Command::Export(args)) => export(&args),
         Some(Command::Verify(args)) => verify(*args),
         Some(Command::Repin(args)) => repin(*args),
         Some(Command::ChecksumDb(ChecksumDbCommand::Key(args))) => print_checksum_db_key(*args),
@@ -52,8 +54,9 @@ fn print_id(args: &KeyArgs) -> anyhow::Result<()> {
 
 /// `delos serve`: run a node until SIGINT or SIGTERM, then shut it down gracefully.
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    init_tracing();
     let config = Config::load(args)?;
+    delos_node::logging::init(config.log_format);
+    delos_node::listener::raise_file_limit(config.connections.max_connections);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let node = Node::start(config).await?;
@@ -121,34 +124,115 @@ fn import_records(args: &ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `delos verify`: re-fill every `.mod`-only version of a stopped node from its VCS and print
-/// one line per finding; fails (exit 1) when one needs the operator.
-fn verify(args: ServeArgs) -> anyhow::Result<()> {
+/// `delos import`: load a module cache or GOPROXY tree into a stopped node's store; one line
+/// per refused version and a summary on stdout; fails (exit 1) when anything was refused.
+fn import_dir(args: ImportDirArgs) -> anyhow::Result<()> {
+    use delos_node::airgap::import::import_tree;
+    use delos_pool_protocol::private::PrivatePatterns;
+    init_tracing();
+    let config = Config::load(args.node)?;
+    let source = args.source;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let summary = runtime.block_on(async {
+        let (fetcher, own) = maintenance_fetcher(&config).await?;
+        let index = std::sync::Arc::clone(fetcher.index());
+        let private = PrivatePatterns::from_patterns(&config.private);
+        let imported =
+            tokio::task::spawn_blocking(move || import_tree(&index, &own, &private, &source)).await;
+        fetcher.release_work_area();
+        anyhow::Ok(imported??)
+    })?;
+    let refused = summary.refused.len();
+    let total = format!(
+        "imported {}, already present {}, refused {refused}",
+        summary.imported, summary.already_present
+    );
+    print_outcome("refused", &summary.refused, &total)?;
+    anyhow::ensure!(refused == 0, "{refused} versions were refused");
+    Ok(())
+}
+
+/// `delos export`: write a stopped node's store as a GOPROXY file tree.
+fn export(args: &ExportArgs) -> anyhow::Result<()> {
+    use delos_node::airgap::export::export_tree;
+    use delos_pool_protocol::private::PrivatePatterns;
+    init_tracing();
+    let config = Config::load(args.node_args())?;
+    let index = delos_registry_index::Index::open(config.store_dir()).with_context(|| {
+        format!(
+            "opening the store {} (stop the node first)",
+            config.store_dir().display()
+        )
+    })?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let private = PrivatePatterns::from_patterns(&config.private);
+    let summary = export_tree(&index, &private, args.private, &args.out)?;
+    let failed = summary.failed.len();
+    let total = format!(
+        "exported {} to {}, private left out {}, failed {failed}",
+        summary.exported,
+        args.out.display(),
+        summary.private_skipped
+    );
+    print_outcome("failed", &summary.failed, &total)?;
+    anyhow::ensure!(failed == 0, "{failed} versions could not be exported");
+    Ok(())
+}
+
+/// Prints `<label> <what>: <why>` for each item that went wrong, then the `total` line.
+fn print_outcome(label: &str, wrong: &[(String, String)], total: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for (what, why) in wrong {
+        writeln!(out, "{label} {what}: {why}").context("writing to stdout")?;
+    }
+    writeln!(out, "{total}").context("writing to stdout")
+}
+
+/// `delos verify`: re-hash every stored blob of a stopped node (moving corrupt ones aside)
+/// and, with `--vcs`, re-fill every `.mod`-only version from its VCS; one line per finding;
+/// fails (exit 1) when a blob is bad or a version needs the operator.
+fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    use delos_node::airgap::verify_blobs::verify_blobs;
     use delos_node::repair::verify_mod_only;
     init_tracing();
-    let config = Config::load(args)?;
+    let config = Config::load(args.node)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let report = runtime.block_on(async {
+    let (blobs, vcs) = runtime.block_on(async {
         let (fetcher, _) = maintenance_fetcher(&config).await?;
-        let report = verify_mod_only(&fetcher).await;
+        let index = std::sync::Arc::clone(fetcher.index());
+        let blobs = tokio::task::spawn_blocking(move || verify_blobs(&index)).await;
+        let vcs = match args.vcs {
+            true => Some(verify_mod_only(&fetcher).await),
+            false => None,
+        };
         fetcher.release_work_area();
-        anyhow::Ok(report?)
+        anyhow::Ok((blobs??, vcs.transpose()?))
     })?;
     let mut out = std::io::stdout().lock();
-    for finding in &report.findings {
-        writeln!(out, "{finding}").context("writing to stdout")?;
+    for bad in &blobs.bad {
+        writeln!(out, "BAD {}: {}", bad.what, bad.why).context("writing to stdout")?;
     }
-    let needing = report
-        .findings
-        .iter()
-        .filter(|f| f.needs_operator())
-        .count();
-    writeln!(
-        out,
-        "checked {} .mod-only versions: {needing} need the operator",
-        report.checked
-    )
-    .context("writing to stdout")?;
+    let bad = blobs.bad.len();
+    writeln!(out, "re-hashed {} blobs: {bad} bad", blobs.checked).context("writing to stdout")?;
+    let mut needing = 0;
+    if let Some(report) = vcs {
+        for finding in &report.findings {
+            writeln!(out, "{finding}").context("writing to stdout")?;
+        }
+        needing = report
+            .findings
+            .iter()
+            .filter(|f| f.needs_operator())
+            .count();
+        writeln!(
+            out,
+            "checked {} .mod-only versions: {needing} need the operator",
+            report.checked
+        )
+        .context("writing to stdout")?;
+    }
+    anyhow::ensure!(bad == 0, "{bad} stored blobs are bad (moved aside)");
     anyhow::ensure!(needing == 0, "{needing} versions need the operator");
     Ok(())
 }
@@ -268,14 +352,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`), colours only on a terminal.
+/// Logs to stderr as text (the maintenance commands; `serve` follows `--log-format`).
 fn init_tracing() {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    delos_node::logging::init(delos_node::logging::LogFormat::Text);
 }

@@ -24,6 +24,7 @@ use crate::http::{AppState, router};
 use crate::http_client::HttpClient;
 use crate::keys::NodeKeys;
 use crate::keys::load_or_create_note_key;
+use crate::listener::{Connection, GuardedListener};
 use crate::pool::fill_requests::{AskedNow, FillForPeers, IN_FLIGHT, MemberFills};
 use crate::pool::log_members::{AskMembers, MemberLogs, mirror_logs};
 use crate::pool::peer_fill::PoolPeers;
@@ -167,10 +168,12 @@ impl Node {
         }
         let state = AppState::new(fetcher.clone(), telemetry, config.fetch_timeout);
         let state = state.with_pool(pool.clone()).with_sumdb(relay);
+        let metrics = state.telemetry().http().clone();
         let app = router(state.with_checksum_db(checksum_db.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
+        let listener = GuardedListener::new(listener, config.connections, metrics);
         let server = tokio::spawn(async move {
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
+            let app = app.into_make_service_with_connect_info::<Connection>();
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     // A dropped sender also means stop.

@@ -158,4 +158,6 @@ conformance!(
     a_version_a_public_database_contradicts_stays_out_of_the_log,
     sumdb_tiles_heads_and_forks_survive_reopen,
     forgotten_forks_stay_forgotten_and_spare_other_logs,
+    the_pin_log_numbers_versions_as_they_become_whole,
+    concurrent_stores_number_pins_without_gaps,
 );

@@ -77,6 +77,9 @@ pub enum IndexError {
     /// The metadata engine failed.
     #[error(transparent)]
     Meta(#[from] MetaError),
+    /// A pin of the pin log ([`crate::pins`]) is missing or unreadable (its number).
+    #[error("pin {0} of the pin log is missing or unreadable")]
+    MissingPin(u64),
     /// The feed's id could not be read or made.
     #[error(transparent)]
     FeedId(#[from] crate::feed_id::FeedIdError),

@@ -17,6 +17,7 @@ use crate::error::IndexError;
 use crate::feed::Feed;
 use crate::meta::MetaStore;
 use crate::open_report::{OpenReport, scan};
+use crate::pins::Pins;
 use crate::records::Records;
 use crate::records_state::RecordsState;
 use crate::schema::{VERSIONS, module_prefix, parse_version_key, version_key};
@@ -121,6 +122,7 @@ impl Index {
         crate::signer_counts::rebuild_if_missing(meta.as_ref())?;
         let records = RecordsState::load(meta.as_ref())?;
         let feed_id = crate::feed_id::load_or_create(meta.as_ref())?;
+        crate::pins::backfill_if_missing(meta.as_ref())?;
         let visibility = Visibility {
             hidden: scan.hidden,
             stats: scan.stats,
@@ -150,6 +152,11 @@ impl Index {
     /// The local feed of public records, for peers to sync from.
     pub fn feed(&self) -> Feed<'_> {
         Feed { index: self }
+    }
+
+    /// The pin log: every version in the order it became servable whole, for the public feeds.
+    pub fn pins(&self) -> Pins<'_> {
+        Pins { index: self }
     }
 
     /// The per-peer cursors of the feed sync (where to resume pulling each peer's feed).
@@ -260,7 +267,7 @@ impl Index {
         if self.lock().hidden.contains(&key) {
             return Ok(None);
         }
-        self.ensure_durable()?;
+        self.flush_if_unflushed()?;
         let entry =
             decode(&bytes).map_err(|source| IndexError::corrupt_entry(module, version, source))?;
         Ok(Some(entry))
@@ -304,13 +311,16 @@ impl Index {
         let pairs = self.meta.scan_prefix(VERSIONS, prefix)?;
         Ok(pairs.filter_map(move |item| match item {
             Ok((key, _)) if hidden.contains(&key) => None,
-            Ok((key, value)) => Some(self.ensure_durable().and_then(|()| listed(&key, &value))),
+            Ok((key, value)) => Some(
+                self.flush_if_unflushed()
+                    .and_then(|()| listed(&key, &value)),
+            ),
             Err(err) => Some(Err(err.into())),
         }))
     }
 
     /// Flushes if a concurrent store may have made a record readable before it is durable.
-    fn ensure_durable(&self) -> Result<(), IndexError> {
+    pub(crate) fn flush_if_unflushed(&self) -> Result<(), IndexError> {
         if self.lock().unflushed_stores > 0 {
             self.meta.flush()?;
         }

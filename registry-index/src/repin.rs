@@ -162,6 +162,11 @@ impl Index {
                     value: &wire,
                 });
             }
+            let pin = match replacement.is_full() {
+                true => Some(crate::pins::next_pin(meta, &key)?),
+                false => None,
+            };
+            writes.extend(pin.as_ref().map(crate::pins::PinWrite::write));
             if meta.commit(&writes)? == Commit::Stale {
                 continue;
             }

@@ -115,6 +115,11 @@ pub const POOL_LOG_FORKS: TreeName = TreeName("pool-log-forks-v1");
 /// [`crate::sumdb_mirror`].
 pub const SUMDB_MIRROR_IDS: TreeName = TreeName("sumdb-mirror-ids-v1");
 
+/// The pin log: key the pin's number (`u64`, big-endian, from 1, no gaps), value the time it
+/// was pinned whole (`u64` nanoseconds since the Unix epoch, big-endian, strictly increasing)
+/// followed by its [`VERSIONS`] key. See [`crate::pins`].
+pub const PINS: TreeName = TreeName("pins-v1");
+
 /// Every tree the index uses; a backend may open them all up front.
 pub const ALL_TREES: &[TreeName] = &[
     VERSIONS,
@@ -137,6 +142,7 @@ pub const ALL_TREES: &[TreeName] = &[
     POOL_LOG_HEADS,
     POOL_LOG_FORKS,
     SUMDB_MIRROR_IDS,
+    PINS,
 ];
 
 /// Separates the module path from the version in a key. A validated module path never contains

@@ -22,7 +22,8 @@ use crate::blobs::{BlobStore, StoredBlob};
 use crate::entry::VersionEntry;
 use crate::entry_codec::{decode, encode};
 use crate::error::{Conflict, IndexError, ModuleVersion};
-use crate::meta::{MetaStore, Swap};
+use crate::meta::{Commit, MetaStore, Swap, Write};
+use crate::pins::next_pin;
 use crate::schema::{VERSIONS, version_key};
 
 /// What [`Index::store`](crate::Index::store) did.
@@ -109,7 +110,17 @@ pub(crate) fn store(
             None => (Change::Inserted, offered.clone()),
             Some(existing) => merge(blobs, target, existing, offered)?,
         };
-        if change != Change::AlreadyPresent {
+        let becomes_whole = entry.is_full() && !previous.as_ref().is_some_and(|p| p.is_full());
+        if becomes_whole {
+            let pin = next_pin(meta, &key)?;
+            let encoded = encode(&entry);
+            let write = Write::new(VERSIONS, &key, current.as_deref(), &encoded);
+            if meta.commit(&[write, pin.write()])? == Commit::Stale {
+                // Another store took this version or this pin number: decide again.
+                current = meta.get(VERSIONS, &key)?;
+                continue;
+            }
+        } else if change != Change::AlreadyPresent {
             let swap =
                 meta.compare_and_swap(VERSIONS, &key, current.as_deref(), &encode(&entry))?;
             if let Swap::Current(now) = swap {

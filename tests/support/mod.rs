@@ -2,6 +2,7 @@
 
 pub(crate) mod app;
 pub(crate) mod checksum_db;
+pub(crate) mod cli;
 pub(crate) mod crash;
 pub(crate) mod git;
 pub(crate) mod go;

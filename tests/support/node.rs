@@ -341,10 +341,18 @@ fn wait_for_address(child: &mut Child, log: &Path) -> Result<SocketAddr> {
     )
 }
 
-/// The address in a `... listening http=127.0.0.1:43123` log line.
+/// The address in a `... listening http=127.0.0.1:43123` log line, or in its JSON form
+/// (`--log-format json`: `"fields":{"message":"listening","http":"127.0.0.1:43123"}`).
 fn parse_listen_line(line: &str) -> Option<SocketAddr> {
-    let (_, rest) = line.split_once("listening http=")?;
-    rest.split_whitespace().next()?.parse().ok()
+    if let Some((_, rest)) = line.split_once("listening http=") {
+        return rest.split_whitespace().next()?.parse().ok();
+    }
+    let json: serde_json::Value = serde_json::from_str(line).ok()?;
+    let fields = &json["fields"];
+    match fields["message"].as_str() {
+        Some("listening") => fields["http"].as_str()?.parse().ok(),
+        _ => None,
+    }
 }
 
 fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<ExitStatus> {

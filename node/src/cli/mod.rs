@@ -3,11 +3,13 @@
 //! subcommands share, declared once and flattened, in `shared.rs` ([`DataDirArg`],
 //! [`KeyArgs`], [`PrivateArg`]); `serve`'s own in [`ServeArgs`], with the pool's
 //! ([`P2pArgs`]) and the trust settings ([`TrustArgs`]); `import-record`'s in
-//! [`ImportArgs`].
+//! [`ImportArgs`]; `import`'s, `export`'s and `verify`'s in [`ImportDirArgs`],
+//! [`ExportArgs`] and [`VerifyArgs`].
 //!
 //! Nothing here validates or merges: [`crate::config`] reads these structs (and the
 //! `--config` file) into the [`Config`](crate::config::Config) a node runs with.
 
+mod airgap;
 mod import;
 mod pool;
 mod serve;
@@ -19,6 +21,7 @@ mod tests;
 
 use clap::{Parser, Subcommand};
 
+pub use airgap::{ExportArgs, ImportDirArgs, VerifyArgs};
 pub use import::ImportArgs;
 pub use pool::P2pArgs;
 pub use serve::ServeArgs;
@@ -50,10 +53,21 @@ pub enum Command {
     /// stopped node's store; disagreement with pinned versions is kept as conflict evidence.
     /// Pass the node's own --private, so private modules' records stay out of its feed.
     ImportRecord(ImportArgs),
-    /// Re-check a stopped node's `.mod`-only versions against their VCS (pinning nothing) and
-    /// report those whose VCS now yields the whole version with another go.mod. Takes the
-    /// node's own flags or --config. Exits 1 when a version needs the operator.
-    Verify(Box<ServeArgs>),
+    /// Load a Go module cache or a GOPROXY file tree into a stopped node's store, every version
+    /// checked as a peer's fill is (zip rules, .ziphash, .mod against the zip) and signed with
+    /// source "import"; prints imported, already present and refused (with why). Takes the
+    /// node's flags or --config. Exits 1 when anything was refused.
+    Import(Box<ImportDirArgs>),
+    /// Write a stopped node's store as a GOPROXY file tree (`<module>/@v/list`, `.info`, `.mod`,
+    /// `.zip`) that `delos import` loads and `GOPROXY=file://DIR` serves; private modules only
+    /// with --private. Every blob is re-hashed on the way. Exits 1 when a version failed.
+    Export(Box<ExportArgs>),
+    /// Re-hash every blob of a stopped node's store against the index, move corrupt ones aside
+    /// (the node then answers 404 for their versions until they are filled again) and report;
+    /// with --vcs also re-check `.mod`-only versions against their VCS (pinning nothing).
+    /// Takes the node's flags or --config. Exits 1 when it found a bad blob or a version that
+    /// needs the operator.
+    Verify(Box<VerifyArgs>),
     /// Replace one `.mod`-only version that `delos verify` reported as poisoned with a fresh,
     /// validated fill from its VCS; the node's old record is kept as conflict evidence. The one
     /// exception to "pinned forever". Takes the node's own flags or --config; stop it first.

@@ -93,6 +93,23 @@ pub struct ServeArgs {
     /// "1m" [default: 1m]; aged ones are served at once while one refresh runs.
     #[arg(long, value_name = "DURATION", env = "DELOS_LIST_TTL", value_parser = humantime::parse_duration)]
     pub list_ttl: Option<Duration>,
+    /// How long a client has to send a whole request head, from connecting (or from the
+    /// first byte of a later request on a kept-alive connection), e.g. "10s"; a slower one is
+    /// disconnected [default: 10s].
+    #[arg(long, value_name = "DURATION", env = "DELOS_HEADER_TIMEOUT", value_parser = humantime::parse_duration)]
+    pub header_timeout: Option<Duration>,
+    /// How long a kept-alive HTTP connection may wait for its next request before it is
+    /// closed, e.g. "1m" [default: 1m].
+    #[arg(long, value_name = "DURATION", env = "DELOS_IDLE_TIMEOUT", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Option<Duration>,
+    /// How many HTTP connections may be open at once; more are closed as soon as they are
+    /// accepted (with a 503 when the socket takes it) [default: 4096].
+    #[arg(long, value_name = "N", env = "DELOS_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// How log lines look on stderr: `text`, or `json` (one object per line, with the request
+    /// span's fields) [default: text].
+    #[arg(long, value_name = "FORMAT", env = "DELOS_LOG_FORMAT")]
+    pub log_format: Option<crate::logging::LogFormat>,
     /// Serve only what is stored; never start `go`.
     #[arg(long, env = "DELOS_OFFLINE", num_args = 0..=1, default_missing_value = "true",
           value_name = "BOOL", value_parser = BoolishValueParser::new())]

@@ -54,6 +54,16 @@ pub struct FileConfig {
     /// `list`/`@latest` cache lifetime (`"1m"`). Missing: [`DEFAULT_LIST_TTL`](super::DEFAULT_LIST_TTL).
     #[serde(default, with = "humantime_serde")]
     pub list_ttl: Option<Duration>,
+    /// Time a client has to send a request head (`"10s"`). Missing: [`DEFAULT_HEADER_TIMEOUT`](super::DEFAULT_HEADER_TIMEOUT).
+    #[serde(default, with = "humantime_serde")]
+    pub header_timeout: Option<Duration>,
+    /// Time a kept-alive connection may wait for its next request (`"1m"`). Missing: [`DEFAULT_IDLE_TIMEOUT`](super::DEFAULT_IDLE_TIMEOUT).
+    #[serde(default, with = "humantime_serde")]
+    pub idle_timeout: Option<Duration>,
+    /// HTTP connections open at once. Missing: [`DEFAULT_MAX_CONNECTIONS`](super::DEFAULT_MAX_CONNECTIONS).
+    pub max_connections: Option<usize>,
+    /// Log line format, `"text"` or `"json"`. Missing: `"text"`.
+    pub log_format: Option<crate::logging::LogFormat>,
     /// Serve only what is stored. Missing: `false`.
     pub offline: Option<bool>,
     /// Join a pool (`true`) or run alone (`false`). Missing: join when `p2p_listen` or

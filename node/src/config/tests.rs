@@ -205,3 +205,26 @@ fn the_public_check_follows_gosumdb_unless_named() {
         })
     ));
 }
+
+#[test]
+fn connection_limits_default_layer_and_refuse_zero() {
+    let defaults = Config::layer(args("/d"), FileConfig::default()).unwrap();
+    assert_eq!(defaults.connections.header_timeout, Duration::from_secs(10));
+    assert_eq!(defaults.connections.idle_timeout, Duration::from_secs(60));
+    assert_eq!(defaults.connections.max_connections, 4096);
+    let from_file = file("header_timeout = \"5s\"\nidle_timeout = \"2m\"\nmax_connections = 100\n");
+    let mut flags = args("/d");
+    flags.max_connections = Some(50);
+    let config = Config::layer(flags, from_file).unwrap();
+    assert_eq!(config.connections.header_timeout, Duration::from_secs(5));
+    assert_eq!(config.connections.idle_timeout, Duration::from_secs(120));
+    assert_eq!(config.connections.max_connections, 50);
+    for (key, toml_text) in [
+        ("header_timeout", "header_timeout = \"0s\""),
+        ("idle_timeout", "idle_timeout = \"0s\""),
+        ("max_connections", "max_connections = 0"),
+    ] {
+        let err = Config::layer(args("/d"), file(toml_text)).unwrap_err();
+        assert!(err.to_string().contains(key), "{err}");
+    }
+}

@@ -36,6 +36,7 @@ mod goproxy_list;
 mod live_zip;
 mod peers;
 mod queries;
+mod recent;
 mod single_flight;
 mod stats;
 mod sum_check;
@@ -59,6 +60,8 @@ pub use config::FetchConfig;
 pub use error::FetchError;
 pub(crate) use filled::{Filled, FilledFrom};
 pub(crate) use peers::{ONLY_MOD_VOUCHED, PeerClaim, PeerSource, PinLog, RemoteFill};
+use recent::RecentFills;
+pub use recent::{RECENT_FILLS, RecentFill};
 pub use stats::{FetchStats, PeerFillMicros};
 pub(crate) use sum_check::{SumCheck, SumCheckError};
 pub use zip_failure::{ZipFailure, classify_zip_failure};
@@ -133,6 +136,8 @@ struct Inner {
     sums: OnceLock<Arc<dyn SumCheck>>,
     /// Zips arriving from proxies now, readable while they arrive.
     live: LiveZips,
+    /// The last fills that stored a version, for the status page.
+    recent: RecentFills,
 }
 
 impl Fetcher {
@@ -167,6 +172,7 @@ impl Fetcher {
             http: OnceLock::new(),
             sums: OnceLock::new(),
             live: LiveZips::default(),
+            recent: RecentFills::default(),
             config,
         };
         Ok(Fetcher {
@@ -358,7 +364,12 @@ impl Fetcher {
         self.inner.fill_from_peers(&request, claim).await
     }
 
-    /// The store this fetcher serves from.
+    /// The last fills that stored a version (at most [`RECENT_FILLS`]), newest first.
+    pub fn recent_fills(&self) -> Vec<RecentFill> {
+        self.inner.recent.list()
+    }
+
+    /// The store the fetcher serves from and fills into.
     pub fn index(&self) -> &Arc<Index> {
         &self.inner.index
     }
@@ -448,8 +459,9 @@ impl Inner {
         let this = Arc::clone(self);
         let work = async move {
             Counters::bump(&this.counters.fills_started);
+            let started = std::time::Instant::now();
             let filled = this.fill(&request).await;
-            this.finish(&request, filled).await
+            this.finish(&request, filled, started).await
         };
         self.fills.run(key, client::carried(work)).await.1
     }
@@ -512,6 +524,7 @@ impl Inner {
         &self,
         request: &Request,
         filled: Result<Filled, FetchError>,
+        started: std::time::Instant,
     ) -> Result<Filled, FetchError> {
         let done = match &filled {
             Ok(done) => done,
@@ -528,6 +541,13 @@ impl Inner {
         };
         if let Some(source) = done.from.counted_as() {
             self.counters.filled(source);
+            self.recent.record(RecentFill {
+                module: request.module.clone(),
+                version: done.version.clone(),
+                source: crate::telemetry::label::BoundedLabel::as_str(source),
+                duration: started.elapsed(),
+                at: std::time::SystemTime::now(),
+            });
             tracing::info!(
                 "filled {}@{} from {}",
                 request.module,

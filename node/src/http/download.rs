@@ -47,12 +47,29 @@ pub(crate) async fn download(
         .http()
         .count_request(kind_of(&parsed.request));
     let module = &parsed.module;
+    record_target(module, &parsed.request);
     match parsed.request {
         ProxyRequest::List => list(&state, module).await,
         ProxyRequest::Info(query) => info(&state, module, query).await,
         ProxyRequest::Mod(version) => go_mod(&state, module, &version).await,
         ProxyRequest::Zip(version) => zip(&state, module, &version).await,
         ProxyRequest::Latest => latest(&state, module).await,
+    }
+}
+
+/// Names the module (and the version or query, where the path has one) in the request's span.
+fn record_target(module: &ModulePath, request: &ProxyRequest) {
+    let span = tracing::Span::current();
+    span.record("module", module.as_str());
+    let version = match request {
+        ProxyRequest::Info(InfoQuery::Version(version))
+        | ProxyRequest::Mod(version)
+        | ProxyRequest::Zip(version) => Some(version.as_str()),
+        ProxyRequest::Info(InfoQuery::Query(query)) => Some(query.as_str()),
+        ProxyRequest::List | ProxyRequest::Latest => None,
+    };
+    if let Some(version) = version {
+        span.record("version", version);
     }
 }
 

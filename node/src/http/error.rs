@@ -51,6 +51,9 @@ pub enum ApiError {
     /// A blocking task panicked or was cancelled.
     #[error("a blocking task ended abnormally")]
     Task(#[from] tokio::task::JoinError),
+    /// A feed's query string is malformed.
+    #[error(transparent)]
+    Query(#[from] crate::http::feed_query::QueryError),
     /// The method is neither GET nor HEAD.
     #[error("method not allowed")]
     Method,
@@ -62,6 +65,7 @@ impl ApiError {
         match self {
             Self::Path(err) if err.is_undecodable() => StatusCode::BAD_REQUEST,
             Self::Path(_) => StatusCode::NOT_FOUND,
+            Self::Query(_) => StatusCode::BAD_REQUEST,
             Self::Fetch(err) if err.is_not_found() => StatusCode::NOT_FOUND,
             Self::Fetch(err) if err.is_overloaded() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Fetch(err) if err.is_upstream() => StatusCode::BAD_GATEWAY,

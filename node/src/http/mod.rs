@@ -1,9 +1,13 @@
 //! The node's HTTP face: the whole route table and its layers in [`router`].
 //!
 //! ```text
+//! GET /                       the operator's status page (HTML)
 //! GET /healthz                 200 "ok" once the node serves
+//! GET /readyz                  200/503 JSON: store open, swarm started, relayed databases reachable
 //! GET /metrics                 every metric (OpenMetrics if asked for, else Prometheus text)
 //! GET /status                  the same values as JSON, plus the pool's swarm
+//! GET /index?since=&limit=   versions pinned whole since a time, NDJSON (index.golang.org form)
+//! GET /catalog?token=&pagesize=  versions page by page, JSON (Athens form); both public only
 //! GET /provenance/{module}/@v/{version}   pinned hashes, signed records, conflicts (JSON)
 //! GET|HEAD /{module}/@v/list   ┐
 //! GET|HEAD /{module}/@v/{v}.info|.mod|.zip   the Go module download protocol (download.rs)
@@ -18,13 +22,17 @@
 mod checksum_db;
 mod download;
 pub mod error;
+pub mod feed_query;
+mod feeds;
 mod provenance;
+mod readyz;
 pub mod request_path;
 mod status;
+mod status_page;
 mod sumdb;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -36,11 +44,15 @@ use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::checksum_db::ChecksumDb;
 use crate::fetch::Fetcher;
+use crate::listener::{Connection, track_in_flight};
 use crate::pool::Pool;
 use crate::sumdb_relay::Relay;
 use crate::telemetry::Telemetry;
@@ -109,9 +121,13 @@ pub fn router(state: AppState) -> Router {
     // Zips are already compressed; gzipping them again costs CPU and gains nothing.
     let compress = DefaultPredicate::new().and(NotForContentType::new("application/zip"));
     Router::new()
+        .route("/", get(status_page::status_page))
         .route("/healthz", get(status::healthz))
+        .route("/readyz", get(readyz::readyz))
         .route("/metrics", get(status::metrics))
         .route("/status", get(status::status))
+        .route("/index", get(feeds::index))
+        .route("/catalog", get(feeds::catalog))
         .route("/provenance/{*path}", get(provenance::provenance))
         .route("/sumdb/{*path}", get(sumdb::sumdb))
         .fallback(download::download)
@@ -129,8 +145,62 @@ pub fn router(state: AppState) -> Router {
             count_responses,
         ))
         .layer(middleware::from_fn(for_client))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(NextRequestId::default()))
+        .layer(middleware::from_fn(track_in_flight))
         .with_state(state)
+}
+
+/// Numbers requests: `<process start, hex seconds>-<n>`, unique across restarts of a node. A
+/// request that comes with an `X-Request-Id` keeps it; either way the answer carries it.
+#[derive(Debug, Clone)]
+struct NextRequestId {
+    started: u64,
+    next: Arc<AtomicU64>,
+}
+
+impl Default for NextRequestId {
+    fn default() -> NextRequestId {
+        NextRequestId {
+            started: crate::clock::now_unix_secs(),
+            next: Arc::new(AtomicU64::new(1)),
+        }
+    }
+}
+
+impl MakeRequestId for NextRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let id = format!("{:x}-{n}", self.started);
+        axum::http::HeaderValue::from_str(&id)
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// The span every request runs in: its id, method, URI and client (`peer`), and the `module`
+/// and `version` its path names, recorded once parsed (`download.rs`).
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<Connection>>()
+        .map(|ConnectInfo(connection)| connection.remote().to_string())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        uri = %request.uri(),
+        peer = %peer,
+        module = tracing::field::Empty,
+        version = tracing::field::Empty,
+    )
 }
 
 /// Runs the request as work for its client's address (when the server passes it), so the
@@ -138,8 +208,8 @@ pub fn router(state: AppState) -> Router {
 async fn for_client(request: Request, next: Next) -> Response {
     let client = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
+        .get::<ConnectInfo<Connection>>()
+        .map(|ConnectInfo(connection)| connection.remote().ip());
     match client {
         Some(client) => crate::fetch::client::scope(client, next.run(request)).await,
         None => next.run(request).await,

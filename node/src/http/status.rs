@@ -41,6 +41,15 @@ pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
 /// `GET /status`: the same values as JSON, one object per section of the registry, and the
 /// pool's (`{"enabled": false}` without a pool) with its swarm.
 pub(crate) async fn status(State(state): State<AppState>) -> Response {
+    let body = status_body(&state).await;
+    let content_type = HeaderValue::from_static("application/json");
+    let body = Value::Object(body);
+    ([(header::CONTENT_TYPE, content_type)], format!("{body}\n")).into_response()
+}
+
+/// What `/status` answers, as a JSON object (the status page reads it too).
+pub(crate) async fn status_body(state: &AppState) -> Map<String, Value> {
+    let state = state.clone();
     let swarm = refresh_gauges(&state).await;
     let mut body = state.telemetry.status();
     body.insert("version".into(), env!("CARGO_PKG_VERSION").into());
@@ -62,9 +71,7 @@ pub(crate) async fn status(State(state): State<AppState>) -> Response {
     {
         section.extend(checksum_db_status(db).await);
     }
-    let content_type = HeaderValue::from_static("application/json");
-    let body = Value::Object(body);
-    ([(header::CONTENT_TYPE, content_type)], format!("{body}\n")).into_response()
+    body
 }
 
 /// The node's own checksum database: its name and key, the public database it checks

@@ -2,7 +2,7 @@
 //! a node that cannot fill a version (or answer a query) itself asks the members it trusts;
 //! a node asked fills for the members it trusts, as for its own clients.
 //!
-//! Asking ([`MemberFills`]): connected members whose node key is a `--trusted-signer`, by round
+//! Asking (`MemberFills`): connected members whose node key is a `--trusted-signer`, by round
 //! trip, at most [`MAX_ASKED`]; a refusal or a failure moves on to the next. A filled version
 //! comes with the member's signed record, which is verified and weighed with the trust policy
 //! before it is stored; the bytes are then fetched and checked as for any peer fill.

@@ -51,6 +51,25 @@ impl Relay {
         }
     }
 
+    /// Per relayed database, whether it answered a verifiable `latest` within the last
+    /// few seconds, asking it now (at most `timeout`) when no fresh answer is at hand.
+    pub async fn reachability(&self, timeout: std::time::Duration) -> Vec<(String, bool)> {
+        let mut reachable = Vec::with_capacity(self.inner.databases.len());
+        for db in &self.inner.databases {
+            let is_fresh = || {
+                self.inner
+                    .latest
+                    .get(&db.id)
+                    .is_some_and(|(_, age)| age < LATEST_FRESH)
+            };
+            if !is_fresh() {
+                let _ = tokio::time::timeout(timeout, self.latest(db)).await;
+            }
+            reachable.push((db.name().to_owned(), is_fresh()));
+        }
+        reachable
+    }
+
     /// Accepts the verified signature `note` of `tree` into the database's timeline: it must
     /// equal, extend or be contained in the newest head verified, proved from tiles. A newer
     /// consistent head becomes the newest (durably). A contradiction is kept as a fork.

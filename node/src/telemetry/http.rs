@@ -3,7 +3,7 @@
 use prometheus_client::metrics::counter::Counter;
 
 use super::label::{BoundedLabel, ByLabel, Label, by_label};
-use super::table::Entry;
+use super::table::{Entry, U64Gauge};
 
 /// Which download-protocol file a request asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -96,6 +96,9 @@ pub struct HttpMetrics {
     requests: ByLabel<RequestKind>,
     responses: ByLabel<StatusClass>,
     zip_bytes: Counter,
+    connections_open: U64Gauge,
+    connections_refused: Counter,
+    connections_timed_out: Counter,
 }
 
 impl Default for HttpMetrics {
@@ -104,6 +107,9 @@ impl Default for HttpMetrics {
             requests: by_label(),
             responses: by_label(),
             zip_bytes: Counter::default(),
+            connections_open: U64Gauge::default(),
+            connections_refused: Counter::default(),
+            connections_timed_out: Counter::default(),
         }
     }
 }
@@ -125,6 +131,26 @@ impl HttpMetrics {
         self.zip_bytes.inc_by(bytes);
     }
 
+    /// A connection was accepted (under the cap); see [`Self::connection_closed`].
+    pub fn connection_opened(&self) {
+        self.connections_open.inc();
+    }
+
+    /// An accepted connection is gone.
+    pub fn connection_closed(&self) {
+        self.connections_open.dec();
+    }
+
+    /// A connection over `--max-connections` was closed as it was accepted.
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
+    }
+
+    /// A connection was closed because a request head was overdue or it idled too long.
+    pub fn connection_timed_out(&self) {
+        self.connections_timed_out.inc();
+    }
+
     /// The `http` section: names, help lines and handles.
     pub(crate) fn table(&self) -> Vec<Entry> {
         vec![
@@ -135,6 +161,21 @@ impl HttpMetrics {
             ),
             Entry::labelled("responses", "Responses by status class", &self.responses),
             Entry::counter("zip_bytes", "Bytes of zips answered", &self.zip_bytes),
+            Entry::gauge(
+                "connections_open",
+                "HTTP connections open now",
+                &self.connections_open,
+            ),
+            Entry::counter(
+                "connections_refused",
+                "Connections closed as accepted because --max-connections were open",
+                &self.connections_refused,
+            ),
+            Entry::counter(
+                "connections_timed_out",
+                "Connections closed because a request head was overdue or they idled too long",
+                &self.connections_timed_out,
+            ),
         ]
     }
 }

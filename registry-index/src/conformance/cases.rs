@@ -3,6 +3,7 @@
 mod checksum_log;
 mod damage;
 mod pinning;
+mod pins;
 mod provenance;
 mod queries;
 mod repin;
@@ -13,6 +14,7 @@ mod sync_cursors;
 pub(crate) use checksum_log::*;
 pub(crate) use damage::*;
 pub(crate) use pinning::*;
+pub(crate) use pins::*;
 pub(crate) use provenance::*;
 pub(crate) use queries::*;
 pub(crate) use repin::*;
