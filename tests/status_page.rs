@@ -79,10 +79,15 @@ fn fill_zip(node: &PoolNode, module: &str) -> Result<()> {
     Ok(())
 }
 
-/// What a person must see on the page: the GOPROXY line, the node's signing key, the peer,
-/// both fills and their sources.
+/// What a person must see on the page: the GOPROXY line, the node's signing key, its pool,
+/// the peer, both fills and their sources.
 fn check_page(page: &str, b: &PoolNode, a: &PoolNode) -> Result<()> {
+    let pool = b.http().status()?["pool"]["name"]
+        .as_str()
+        .context("no pool.name in /status")?
+        .to_owned();
     for needle in [
+        format!("id=\"pool-name\">{pool}</code>"),
         format!("GOPROXY={}", b.url()),
         a.peer_id().to_owned(),
         b.signing_key().to_owned(),

@@ -108,6 +108,7 @@ fn identity(status: &Map<String, Value>, signer: Option<&str>) -> Markup {
         h2 { "Identity and pool" }
         @if let Some(signer) = signer { p { "Signs records as " code #signer { (signer) } } }
         @if pool["enabled"] == true {
+            p { "Pool " code #pool-name { (text(&pool["name"])) } }
             p { "Peer ID " code #peer-id { (text(&pool["peer_id"])) } }
             p { "Listening on " code { (list(&pool["listen_addrs"])) } }
             h2 { "Peers (" (peers.len()) ")" }

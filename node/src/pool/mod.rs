@@ -61,6 +61,7 @@ pub struct Pool {
 #[derive(Debug)]
 struct Inner {
     handle: PoolHandle,
+    name: delos_pool_protocol::messages::PoolName,
     stats: Arc<PoolStats>,
     private: PrivatePatterns,
     heads: Arc<HeadWatch>,
@@ -162,6 +163,7 @@ impl Pool {
         log_started(&handle, setup.config.listen.len()).await;
         let inner = Inner {
             handle,
+            name: setup.config.pool.clone(),
             stats,
             private: setup.private,
             heads,
@@ -170,6 +172,11 @@ impl Pool {
         Ok(Pool {
             inner: Arc::new(inner),
         })
+    }
+
+    /// The pool's name (its protocols and topics are namespaced by it).
+    pub fn name(&self) -> &delos_pool_protocol::messages::PoolName {
+        &self.inner.name
     }
 
     /// The swarm's handle: providers, connected peers (with ping times), transfers.

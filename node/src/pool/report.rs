@@ -28,6 +28,7 @@ pub async fn swarm_status(pool: &Pool) -> (Value, u64) {
     };
     let connected = peers.len() as u64;
     let status = json!({
+        "name": pool.name().to_string(),
         "peer_id": pool.handle().local_peer_id().to_string(),
         "listen_addrs": addrs(|s| &s.listen_addrs),
         "external_addrs": addrs(|s| &s.external_addrs),
