@@ -270,14 +270,7 @@ impl FillForPeers {
             tokens: PER_PEER_BURST,
             at: now,
         });
-        let earned = now.duration_since(bucket.at).as_secs_f64() * PER_PEER_PER_SECOND;
-        bucket.tokens = (bucket.tokens + earned).min(PER_PEER_BURST);
-        bucket.at = now;
-        if bucket.tokens < 1.0 {
-            return false;
-        }
-        bucket.tokens -= 1.0;
-        true
+        take(bucket, now)
     }
 
     fn refuse(&self, why: FillRefusal, reason: &str) -> FillAnswer {
@@ -372,6 +365,19 @@ impl FillForPeers {
     }
 }
 
+/// Takes one token of `bucket` at `now` (after crediting the time since its last use at the
+/// rate, up to the burst); false when it has none.
+fn take(bucket: &mut Bucket, now: Instant) -> bool {
+    let earned = now.duration_since(bucket.at).as_secs_f64() * PER_PEER_PER_SECOND;
+    bucket.tokens = (bucket.tokens + earned).min(PER_PEER_BURST);
+    bucket.at = now;
+    if bucket.tokens < 1.0 {
+        return false;
+    }
+    bucket.tokens -= 1.0;
+    true
+}
+
 /// The answer for a failed fill or query: "not found" as such, anything else a refusal.
 fn failed(err: &FetchError) -> FillAnswer {
     let reason = FillAnswer::reason(&err.to_string());
@@ -388,5 +394,79 @@ impl FillService for FillForPeers {
 
     fn busy(&self) {
         self.stats.fill_request_refused(FillRefusal::Busy);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket_after(taken: usize) -> (usize, usize) {
+        let mut rates: HashMap<PeerId, Bucket> = HashMap::new();
+        let peer = PeerId::random();
+        let (mut granted, mut refused) = (0, 0);
+        let now = Instant::now();
+        for _ in 0..taken {
+            let bucket = rates.entry(peer).or_insert(Bucket {
+                tokens: PER_PEER_BURST,
+                at: now,
+            });
+            match take(bucket, now) {
+                true => granted += 1,
+                false => refused += 1,
+            }
+        }
+        (granted, refused)
+    }
+
+    #[test]
+    fn a_member_gets_its_burst_at_once_and_no_more() {
+        let (granted, refused) = bucket_after(100);
+        assert_eq!(granted, PER_PEER_BURST as usize);
+        assert_eq!(refused, 100 - PER_PEER_BURST as usize);
+    }
+
+    #[test]
+    fn tokens_come_back_at_the_rate() {
+        let start = Instant::now();
+        let mut bucket = Bucket {
+            tokens: 0.0,
+            at: start,
+        };
+        assert!(!take(&mut bucket, start));
+        let later = start + Duration::from_secs_f64(1.0 / PER_PEER_PER_SECOND);
+        assert!(take(&mut bucket, later), "one token after 1/rate seconds");
+        assert!(!take(&mut bucket, later));
+        let much_later = later + Duration::from_secs(3600);
+        let granted = (0..100).filter(|_| take(&mut bucket, much_later)).count();
+        assert_eq!(
+            granted, PER_PEER_BURST as usize,
+            "never more than the burst"
+        );
+    }
+
+    #[test]
+    fn asks_are_keyed_by_what_they_ask() {
+        let module = ModulePath::parse("example.org/m").unwrap();
+        let version = FillAsk::Version {
+            module: module.clone(),
+            version: Version::parse("v1.0.0").unwrap(),
+        };
+        let list = FillAsk::List {
+            module: module.clone(),
+        };
+        let query = FillAsk::Resolve {
+            module,
+            query: String::from("v1.0.0"),
+        };
+        let keys = [ask_key(&version), ask_key(&list), ask_key(&query)];
+        assert_ne!(keys[0], keys[1]);
+        assert_ne!(keys[0], keys[2], "a query is not the version it names");
+        let asked = Arc::new(AskedNow::default());
+        {
+            let _guard = asked.asking(keys[0].clone());
+            assert!(asked.contains(&keys[0]));
+        }
+        assert!(!asked.contains(&keys[0]), "forgotten when the ask ends");
     }
 }
