@@ -7,12 +7,12 @@
 //! 2. the store (`spawn_blocking`, never behind a fill): a hit answers at once;
 //! 3. offline nodes stop here;
 //! 4. the negative cache answers recent "not found"s at once;
-//! 5. one fill per module version (`single_flight`), run in its own task: the miss path,
-//!    `Inner::fill`, reads top to bottom in one function (peers with a full claim, then the
-//!    `--upstream` list: its proxies over HTTP, `direct` through `go mod download`; then peers
-//!    with a `.mod`-only claim), and every fill ends in its one epilogue,
-//!    `Inner::finish`: counted by source, signed as the node's record naming that source,
-//!    announced to the pool with that record.
+//! 5. one fill per module version (`single_flight`), run in its own task: the miss path
+//!    (`miss_path`), `Inner::fill`, reads top to bottom in one function (peers with a full
+//!    claim, then the `--upstream` list: its proxies over HTTP, `direct` through `go mod
+//!    download`; then trusted members asked to fill it; then `.mod`-only answers), and every
+//!    fill ends in its one epilogue, `Inner::finish`: counted by source, signed as the node's
+//!    record naming that source, announced to the pool with that record.
 //!
 //! Walking the `--upstream` list is `upstream_walk` (fills and queries share it); asking the
 //! pool is `peers`. The pool is reached only through `PeerSource`, which this module defines and
@@ -34,6 +34,7 @@ mod go_command;
 mod go_json;
 mod goproxy_list;
 mod live_zip;
+mod miss_path;
 mod peers;
 mod queries;
 mod recent;
@@ -48,13 +49,11 @@ use std::sync::{Arc, OnceLock};
 
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::private::PrivatePatterns;
-use delos_pool_protocol::provenance::Source as RecordSource;
-use delos_pool_protocol::signing::VerifiedRecord;
 use delos_pool_protocol::version::{Version, check_path_version};
 use delos_registry_index::{Index, VersionEntry};
 
 use crate::http_client::HttpClient;
-use crate::provenance::{OwnRecords, sharing_of};
+use crate::provenance::OwnRecords;
 
 pub use config::FetchConfig;
 pub use error::FetchError;
@@ -464,145 +463,6 @@ impl Inner {
             this.finish(&request, filled, started).await
         };
         self.fills.run(key, client::carried(work)).await.1
-    }
-
-    /// The miss path: the sources of a version, in order.
-    async fn fill(&self, request: &Request) -> Result<Filled, FetchError> {
-        // 1. Peers, when the pool vouches for the whole version (trusted or agreeing signers).
-        if let Some(filled) = self.fill_from_peers(request, PeerClaim::Full).await {
-            return Ok(filled);
-        }
-        // 2. The upstream list: its proxies over HTTP, `direct` through `go mod download`;
-        //    not for a host that did not resolve a moment ago.
-        let upstream = match self.absent.reason(&request.module) {
-            Some(reason) => {
-                Counters::bump(&self.counters.negative_cache_hits);
-                Err(FetchError::not_found(
-                    &request.module,
-                    &request.query,
-                    reason,
-                ))
-            }
-            None => self.fill_from_upstream(request).await,
-        };
-        if upstream.is_ok() {
-            return upstream;
-        }
-        // 3. When that failed: members this node trusts that fill for others, asked to fill
-        //    it; what they filled is then fetched and verified as from any peer.
-        match self.fill_through_peers(request).await {
-            Some(RemoteFill::Filled) => {
-                if let Some(filled) = self.fill_from_peers(request, PeerClaim::Full).await {
-                    return Ok(filled);
-                }
-            }
-            Some(RemoteFill::NotFound(reason)) => {
-                let reason = format!("{reason} (answered by a trusted pool member)");
-                return Err(FetchError::not_found(
-                    &request.module,
-                    &request.query,
-                    reason,
-                ));
-            }
-            Some(RemoteFill::ModOnly) | None => {}
-        }
-        // 4. Then: a `.mod`-only version the store holds already, or the peers' `.mod` and
-        //    `.info` when the pool vouches for the `.mod` only.
-        if let Some(held) = self.held_mod_only(request).await {
-            return Ok(held);
-        }
-        match self.fill_from_peers(request, PeerClaim::ModOnly).await {
-            Some(filled) => Ok(filled),
-            None => upstream,
-        }
-    }
-
-    /// The epilogue of every fill: count it by source (or as failed, remembering a "not found"
-    /// briefly), hand a whole pin to the checksum log, sign the node's record naming that
-    /// source, and hand that record to the pool.
-    async fn finish(
-        &self,
-        request: &Request,
-        filled: Result<Filled, FetchError>,
-        started: std::time::Instant,
-    ) -> Result<Filled, FetchError> {
-        let done = match &filled {
-            Ok(done) => done,
-            Err(err) => {
-                Counters::bump(&self.counters.fills_failed);
-                tracing::info!("fill of {}@{} failed: {err}", request.module, request.query);
-                if let FetchError::NotFound { reason, .. } = err {
-                    let key = (request.module.clone(), request.query.clone());
-                    self.negative.put(key, reason.clone());
-                    self.absent.learn(&request.module, reason);
-                }
-                return filled;
-            }
-        };
-        if let Some(source) = done.from.counted_as() {
-            self.counters.filled(source);
-            self.recent.record(RecentFill {
-                module: request.module.clone(),
-                version: done.version.clone(),
-                source: crate::telemetry::label::BoundedLabel::as_str(source),
-                duration: started.elapsed(),
-                at: std::time::SystemTime::now(),
-            });
-            tracing::info!(
-                "filled {}@{} from {}",
-                request.module,
-                done.version,
-                done.from.describe()
-            );
-        }
-        if let Some(log) = self.log.get()
-            && done.entry.is_full()
-        {
-            log.pinned(&request.module, &done.version);
-        }
-        if let Some(record) = self.sign_own(&request.module, done).await
-            && let Some(peers) = self.peers.get()
-            && !self.private.matches(request.module.as_str())
-        {
-            peers.announce_own(record);
-        }
-        filled
-    }
-
-    /// Signs and stores the node's record of `filled`, naming where the bytes came from;
-    /// returns it when it is new in the store (so it is announced once). Nothing is signed
-    /// for an entry this fill did not produce (a moved tag) or did not fetch.
-    async fn sign_own(&self, module: &ModulePath, filled: &Filled) -> Option<VerifiedRecord> {
-        let own = self.own_records.clone()?;
-        if !filled.pinned_is_ours {
-            tracing::debug!(%module, version = %filled.version, "pinned entry predates this fill; not signing");
-            return None;
-        }
-        let source = match &filled.from {
-            FilledFrom::Vcs(origin) => own.vcs_source(origin.as_ref()),
-            FilledFrom::Peer(Some(signer)) => RecordSource::Peer(*signer),
-            FilledFrom::Peer(None) => return None,
-            FilledFrom::Upstream(base) => RecordSource::Upstream(base.clone()),
-            FilledFrom::Store => return None,
-        };
-        let sharing = sharing_of(&self.private, module);
-        let (index, module) = (Arc::clone(&self.index), module.clone());
-        let (version, entry) = (filled.version.clone(), filled.entry.clone());
-        let signed = tokio::task::spawn_blocking(move || {
-            match own.sign_and_store_from(&index, &module, &version, &entry, source, sharing) {
-                Ok((record, stored)) => stored.change.took_slot().then_some(record),
-                Err(err) => {
-                    let error = crate::error_chain::error_chain(&err);
-                    tracing::warn!(%module, %version, %error, "could not record provenance");
-                    None
-                }
-            }
-        })
-        .await;
-        signed.unwrap_or_else(|err| {
-            tracing::warn!(error = %err, "provenance task ended abnormally");
-            None
-        })
     }
 }
 
