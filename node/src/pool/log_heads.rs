@@ -210,24 +210,35 @@ impl HeadWatch {
             Ok(proved) => proved,
             Err(err) => return Ok(Verdict::Invalid(format!("fork proof: {err}"))),
         };
-        let fork = SumdbFork {
-            database: verifier_text,
-            older: first,
-            newer: second,
-        };
-        if !self.index.pool_log_heads().add_fork(&fork)? {
-            return Ok(Verdict::Known);
-        }
-        self.forked(&fork.database);
-        tracing::warn!(log = %fork.database, "a member proved a checksum log forked");
-        self.keep_evidence_file(&FoundFork {
-            verifier: fork.database,
-            first: fork.older,
-            second: fork.newer,
+        let found = FoundFork {
+            verifier: verifier_text,
+            first,
+            second,
             proved,
             tiles,
-        });
-        Ok(Verdict::New)
+        };
+        if self.keep_fork(&found)? {
+            tracing::warn!(log = %found.verifier, "a member proved a checksum log forked");
+            return Ok(Verdict::New);
+        }
+        Ok(Verdict::Known)
+    }
+
+    /// Keeps a fork proved here or by a member: in the store, as an evidence file, and in the
+    /// logs no longer believed; false (and nothing done) when the store held it already.
+    /// Blocking.
+    fn keep_fork(&self, found: &FoundFork) -> Result<bool, delos_registry_index::SumdbCacheError> {
+        let fork = SumdbFork {
+            database: found.verifier.clone(),
+            older: found.first.clone(),
+            newer: found.second.clone(),
+        };
+        if !self.index.pool_log_heads().add_fork(&fork)? {
+            return Ok(false);
+        }
+        self.forked(&found.verifier);
+        self.keep_evidence_file(found);
+        Ok(true)
     }
 
     fn judge_head(
@@ -244,7 +255,6 @@ impl HeadWatch {
             )));
         };
         let head = signed.head();
-        let store = self.index.pool_log_heads();
         let (newest, newest_head) = self.newest_of(verifier, verifiers)?;
         // The head of the same size seen before, if any.
         let same_size = match (&newest, newest_head) {
@@ -260,24 +270,17 @@ impl HeadWatch {
             }
             return match check_fork(verifiers, &seen, &note, &[]) {
                 Ok(proved) => {
-                    let fork = SumdbFork {
-                        database: verifier.to_owned(),
-                        older: seen,
-                        newer: note,
-                    };
-                    if !store.add_fork(&fork)? {
-                        return Ok(Verdict::Known);
-                    }
-                    self.forked(&fork.database);
                     let found = FoundFork {
-                        verifier: fork.database,
-                        first: fork.older,
-                        second: fork.newer,
+                        verifier: verifier.to_owned(),
+                        first: seen,
+                        second: note,
                         proved,
                         tiles: Vec::new(),
                     };
-                    self.keep_evidence_file(&found);
-                    Ok(Verdict::Fork(Box::new(found)))
+                    match self.keep_fork(&found)? {
+                        true => Ok(Verdict::Fork(Box::new(found))),
+                        false => Ok(Verdict::Known),
+                    }
                 }
                 Err(_) => Ok(Verdict::Known),
             };

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use delos_pool_protocol::sumdb::{
     ForkProofError, SignedTreeHead, VerifierKey, Verifiers, check_fork_with_tiles, fork_proof_tiles,
 };
-use delos_registry_index::{SumdbCacheError, SumdbFork};
+use delos_registry_index::SumdbCacheError;
 
 use super::{FoundFork, HeadWatch, Verdict};
 use crate::sumdb_relay::PoolLogs;
@@ -50,24 +50,14 @@ impl HeadWatch {
             Ok(proved) => {
                 let this = Arc::clone(&self);
                 let found = tokio::task::spawn_blocking(move || {
-                    let fork = SumdbFork {
-                        database: pending.verifier,
-                        older: pending.older,
-                        newer: pending.newer,
-                    };
-                    if !this.index.pool_log_heads().add_fork(&fork)? {
-                        return Ok(None);
-                    }
-                    this.forked(&fork.database);
                     let found = FoundFork {
-                        verifier: fork.database,
-                        first: fork.older,
-                        second: fork.newer,
+                        verifier: pending.verifier,
+                        first: pending.older,
+                        second: pending.newer,
                         proved,
                         tiles,
                     };
-                    this.keep_evidence_file(&found);
-                    Ok(Some(found))
+                    Ok(this.keep_fork(&found)?.then_some(found))
                 })
                 .await
                 .unwrap_or(Ok(None))?;
