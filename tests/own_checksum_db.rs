@@ -5,7 +5,6 @@
 //! with the explicit-URL form. A wrong key and a version the node cannot fill make `go` fail in
 //! its own words.
 
-use std::fs;
 
 use anyhow::{Context, Result, ensure};
 
@@ -26,23 +25,16 @@ fn verifier_key(node: &TestNode) -> Result<String> {
 }
 
 /// `go mod tidy` and `go build` of a copy of the app through `node`, with `gosumdb`; the
-/// go.sum it wrote.
+/// go.sum it wrote (go kept the node's signed head: the client really verified).
 fn build_verified(
     world: &GitWorld,
     node: &TestNode,
     template: &std::path::Path,
     gosumdb: &str,
 ) -> Result<String> {
-    let app_dir = app::copy_app_sources(template)?;
-    let mut go = GoEnv::new(world, &node.url())?;
-    go.set_var("GOSUMDB", gosumdb);
-    go.run_in(app_dir.path(), &["mod", "tidy"])
-        .with_context(|| node.log())?;
-    go.run_in(app_dir.path(), &["build", "-o", "app", "."])?;
-    // go kept the node's signed head for the database: the client really verified.
-    let latest = go.gopath().join("pkg/sumdb").join(NAME).join("latest");
-    ensure!(latest.is_file(), "no {} after the build", latest.display());
-    Ok(fs::read_to_string(app_dir.path().join("go.sum"))?)
+    let built =
+        checksum_db::build_verified(world, &node.url(), template, (NAME, gosumdb), || node.log())?;
+    Ok(built.go_sum)
 }
 
 #[test]

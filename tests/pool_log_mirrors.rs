@@ -5,7 +5,6 @@
 //! log C serves; then A is stopped and a fresh client builds through B, its lookups and tiles
 //! answered from B's copy with A's signatures. Both `go.sum`s equal a direct build's.
 
-use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
@@ -14,7 +13,6 @@ use anyhow::{Context, Result, ensure};
 use crate::support::app;
 use crate::support::checksum_db;
 use crate::support::git::GitWorld;
-use crate::support::go::GoEnv;
 use crate::support::node::NodeOptions;
 use crate::support::pool::{PoolNode, PoolOptions, node_key_in, wait_until};
 
@@ -38,24 +36,17 @@ fn synced_to(node: &PoolNode, size: u64) -> bool {
         .any(|line| line.contains("mirrored log synced") && line.contains(&format!("size={size}")))
 }
 
-/// Builds a copy of the app's sources (go.mod with its requirements, no go.sum) through
-/// `node` with a fresh module cache, so `go` verifies every module against the log `gosumdb`
-/// names; the go.sum it wrote, and the log head it kept.
+/// Builds a copy of the app's sources through `node`, verifying every module against the log
+/// `gosumdb` names; the go.sum it wrote, and the log head it kept.
 fn build_verified(
     world: &GitWorld,
     node: &PoolNode,
     template: &Path,
     gosumdb: &str,
 ) -> Result<(String, String)> {
-    let app_dir = app::copy_app_sources(template)?;
-    let mut go = GoEnv::new(world, &node.url())?;
-    go.set_var("GOSUMDB", gosumdb);
-    go.run_in(app_dir.path(), &["mod", "tidy"])
-        .with_context(|| node.log())?;
-    go.run_in(app_dir.path(), &["build", "-o", "app", "."])?;
-    let latest = fs::read_to_string(go.gopath().join("pkg/sumdb").join(NAME).join("latest"))
-        .context("go kept no head of the log: it did not verify against it")?;
-    Ok((fs::read_to_string(app_dir.path().join("go.sum"))?, latest))
+    let built =
+        checksum_db::build_verified(world, &node.url(), template, (NAME, gosumdb), || node.log())?;
+    Ok((built.go_sum, built.latest))
 }
 
 #[test]

@@ -73,3 +73,35 @@ pub(crate) fn transplant_log(from: &Path, into: &Path) -> Result<()> {
     target.flush()?;
     Ok(())
 }
+
+/// What a build verified against a checksum database left: the `go.sum` it wrote and the
+/// signed head of the database `go` kept.
+pub(crate) struct VerifiedBuild {
+    /// The `go.sum`.
+    pub(crate) go_sum: String,
+    /// `$GOPATH/pkg/sumdb/<name>/latest`.
+    pub(crate) latest: String,
+}
+
+/// `go mod tidy` and `go build` of a copy of the app's sources (go.mod with its requirements,
+/// no go.sum) through the proxy at `goproxy`, fresh module cache, verifying every module
+/// against the database `name` that `gosumdb` names; `log` is shown when `go` fails.
+pub(crate) fn build_verified(
+    world: &GitWorld,
+    goproxy: &str,
+    template: &Path,
+    (name, gosumdb): (&str, &str),
+    log: impl Fn() -> String,
+) -> anyhow::Result<VerifiedBuild> {
+    use anyhow::Context;
+    let app_dir = super::app::copy_app_sources(template)?;
+    let mut go = super::go::GoEnv::new(world, goproxy)?;
+    go.set_var("GOSUMDB", gosumdb);
+    go.run_in(app_dir.path(), &["mod", "tidy"])
+        .with_context(log)?;
+    go.run_in(app_dir.path(), &["build", "-o", "app", "."])?;
+    let latest = std::fs::read_to_string(go.gopath().join("pkg/sumdb").join(name).join("latest"))
+        .context("go kept no head of the database: it did not verify against it")?;
+    let go_sum = std::fs::read_to_string(app_dir.path().join("go.sum"))?;
+    Ok(VerifiedBuild { go_sum, latest })
+}
