@@ -5,7 +5,6 @@
 //! with the explicit-URL form. A wrong key and a version the node cannot fill make `go` fail in
 //! its own words.
 
-
 use anyhow::{Context, Result, ensure};
 
 use crate::support::app;

@@ -2,8 +2,9 @@
 //! and fills for them. With A cold (nothing filled), the app builds through B, every version
 //! filled by A at B's request and then fetched and verified by B, `go.sum` equal to a direct
 //! build's; then through C. `go get …@latest` of a module nobody filled resolves through B as
-//! directly. A member A does not trust is refused without work (A starts no `go`), and a flood
-//! of requests from one trusted member stays within A's limits, as A's metrics show.
+//! directly. A member A does not trust is refused without work (A starts no `go`), private
+//! modules are neither asked about nor filled for a member, and a flood of requests from one
+//! trusted member stays within A's limits, as A's metrics show.
 
 use std::fs;
 use std::path::Path;
@@ -20,6 +21,20 @@ use crate::support::shapes::DAYS;
 
 /// A module nobody fills before `go get …@latest` asks for it.
 const TOOL: &str = "example.org/tool.git";
+/// A module private to A (its `--private`), public to B.
+const SECRET_OF_A: &str = "example.org/secret.git";
+/// A module private to B.
+const SECRET_OF_B: &str = "example.org/mine.git";
+
+/// Every fill request `node` answered or refused.
+fn fill_asks_seen(node: &PoolNode) -> Result<u64> {
+    let mut seen = node.pool_stat("fill_requests_answered")?;
+    for why in ["untrusted", "private", "rate", "busy"] {
+        seen += node.pool_stat(&format!("fill_requests_refused_{why}"))?;
+    }
+    Ok(seen)
+}
+
 /// How long members may take to connect.
 const CONNECT_WITHIN: Duration = Duration::from_secs(30);
 
@@ -129,6 +144,8 @@ fn untrusted_askers_are_refused_without_work_and_floods_stay_within_limits() -> 
     let a = PoolOptions::new(app::node_options(&world))
         .arg("--trusted-signer")
         .arg(&b_key)
+        .arg("--private")
+        .arg(SECRET_OF_A)
         .start()?;
     // D trusts A, A does not trust D.
     let d = PoolOptions::new(NodeOptions::default())
@@ -138,6 +155,8 @@ fn untrusted_askers_are_refused_without_work_and_floods_stay_within_limits() -> 
     let b = PoolOptions::new(NodeOptions::default())
         .trust(&a)
         .bootstrap(&a)?
+        .arg("--private")
+        .arg(SECRET_OF_B)
         .start_in(b_dir)?;
     wait_peers(&a, 2)?;
 
@@ -157,6 +176,28 @@ fn untrusted_askers_are_refused_without_work_and_floods_stay_within_limits() -> 
     ensure!(
         a.http().go_processes_started()? == before,
         "A started go for an untrusted asker"
+    );
+
+    // Private modules: A fills none of its own for a member, even a trusted one; B never asks
+    // about one of its own.
+    let go_before = a.http().go_processes_started()?;
+    let asked_before = fill_asks_seen(&a)?;
+    let secret = b.http().get(&format!("/{SECRET_OF_A}/@v/v1.0.0.info"))?;
+    ensure!(secret.status == 404, "{}: {}", secret.status, secret.text());
+    ensure!(
+        a.pool_stat("fill_requests_refused_private")? == 1,
+        "{}",
+        a.log()
+    );
+    let own = b.http().get(&format!("/{SECRET_OF_B}/@v/v1.0.0.info"))?;
+    ensure!(own.status == 404, "{}: {}", own.status, own.text());
+    ensure!(
+        fill_asks_seen(&a)? == asked_before + 1,
+        "B asked A about its private module"
+    );
+    ensure!(
+        a.http().go_processes_started()? == go_before,
+        "A filled a private module for B"
     );
 
     // B floods A with asks for versions that do not exist, all at once.
