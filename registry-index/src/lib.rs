@@ -131,5 +131,6 @@ pub use signer_counts::RecordCap;
 pub use sled_store::{DEFAULT_CACHE_CAPACITY_BYTES, SledStore};
 pub use stats::Stats;
 pub use sumdb_cache::{SumdbCache, SumdbCacheError, SumdbFork};
+pub use sumdb_mirror::TilePosition;
 pub use sync_cursors::{SyncCursor, SyncCursorError, SyncCursors};
 pub use versions::{Change, Stored};

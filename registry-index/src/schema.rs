@@ -111,7 +111,9 @@ pub const POOL_LOG_FORKS: TreeName = TreeName("pool-log-forks-v1");
 
 /// A mirror's index of another member's checksum log: key the length-prefixed database name
 /// (as in [`SUMDB_TILES`]) then `r`, module path, space, version, value the record id (`u64`
-/// big-endian); and under the name then `s`, how many records are indexed. See
+/// big-endian); under the name then `s`, how many records are indexed; under the name then
+/// `p`, height, level (`0xff`: data) and index (`u64` big-endian), the widest partial tile kept
+/// there (its width, `u32` big-endian, then its bytes). See
 /// [`crate::sumdb_mirror`].
 pub const SUMDB_MIRROR_IDS: TreeName = TreeName("sumdb-mirror-ids-v1");
 

@@ -1,7 +1,9 @@
-//! What a mirror of another member's checksum log keeps besides its tiles (which
+//! What a mirror of another member's checksum log keeps besides its full tiles (which
 //! [`SumdbCache`] keeps as for any relayed database): which record id holds which module
-//! version, so the mirror answers lookups from its copy while the log's writer is down, and
-//! how many records of the log it has indexed.
+//! version, so the mirror answers lookups from its copy while the log's writer is down; how
+//! many records of the log it has indexed; and the widest partial tile at each position, one
+//! value per position overwritten as the log grows (a narrower tile is its prefix), so a
+//! mirror that syncs often does not keep every width it ever saw.
 //!
 //! Nothing here checks anything: the mirror indexes only records of data tiles it verified
 //! against a signed head of the log.
@@ -14,6 +16,20 @@ use crate::sumdb_cache::{SumdbCache, SumdbCacheError, database_key, malformed, m
 const RECORD: u8 = b'r';
 /// The key of the indexed-record count.
 const SYNCED: u8 = b's';
+/// The marker of a partial tile's key (then height, level or `0xff` for data, index).
+const PARTIAL: u8 = b'p';
+
+/// Where a tile sits in its log, for [`SumdbCache::mirror_partial_tile`]: its height, its level
+/// (`None`: a data tile) and its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TilePosition {
+    /// The tile height (8 for Go's).
+    pub height: u8,
+    /// The hash level, or `None` for a data tile.
+    pub level: Option<u8>,
+    /// The tile's number at its level.
+    pub index: u64,
+}
 
 impl SumdbCache<'_> {
     /// The id of the record of `module version` in the mirrored log `database`, if indexed.
@@ -82,6 +98,62 @@ impl SumdbCache<'_> {
         Ok(done == Commit::Done)
     }
 
+    /// The widest partial tile kept at `position` of `database`: its width and bytes.
+    pub fn mirror_partial_tile(
+        &self,
+        database: &str,
+        position: TilePosition,
+    ) -> Result<Option<(u32, Vec<u8>)>, SumdbCacheError> {
+        let key = partial_key(database, position);
+        let Some(value) = self
+            .index
+            .meta()
+            .get(SUMDB_MIRROR_IDS, &key)
+            .map_err(meta_err(database, "mirror partial tile"))?
+        else {
+            return Ok(None);
+        };
+        let (width, bytes) = value
+            .split_first_chunk::<4>()
+            .ok_or_else(|| malformed(database, "mirror partial tile"))?;
+        Ok(Some((u32::from_be_bytes(*width), bytes.to_vec())))
+    }
+
+    /// Keeps `bytes`, the partial tile of `width` at `position`, unless a wider one is kept
+    /// there already; durable when this returns.
+    pub fn put_mirror_partial_tile(
+        &self,
+        database: &str,
+        position: TilePosition,
+        width: u32,
+        bytes: &[u8],
+    ) -> Result<(), SumdbCacheError> {
+        let key = partial_key(database, position);
+        let meta = self.index.meta();
+        let mut value = width.to_be_bytes().to_vec();
+        value.extend_from_slice(bytes);
+        loop {
+            let current = meta
+                .get(SUMDB_MIRROR_IDS, &key)
+                .map_err(meta_err(database, "mirror partial tile"))?;
+            let kept_width = current
+                .as_deref()
+                .and_then(|v| v.first_chunk::<4>())
+                .map(|w| u32::from_be_bytes(*w));
+            if kept_width.is_some_and(|kept| kept >= width) {
+                return Ok(());
+            }
+            let swapped = meta
+                .compare_and_swap(SUMDB_MIRROR_IDS, &key, current.as_deref(), &value)
+                .map_err(meta_err(database, "mirror partial tile"))?;
+            if swapped == crate::meta::Swap::Done {
+                return meta
+                    .flush()
+                    .map_err(meta_err(database, "mirror partial tile"));
+            }
+        }
+    }
+
     fn synced_value(&self, database: &str) -> Result<Option<(u64, Vec<u8>)>, SumdbCacheError> {
         let key = database_key(database, &[SYNCED]);
         let Some(raw) = self
@@ -102,6 +174,12 @@ fn record_key(database: &str, module: &str, version: &str) -> Vec<u8> {
     rest.extend_from_slice(module.as_bytes());
     rest.push(b' ');
     rest.extend_from_slice(version.as_bytes());
+    database_key(database, &rest)
+}
+
+fn partial_key(database: &str, position: TilePosition) -> Vec<u8> {
+    let mut rest = vec![PARTIAL, position.height, position.level.unwrap_or(u8::MAX)];
+    rest.extend_from_slice(&position.index.to_be_bytes());
     database_key(database, &rest)
 }
 
@@ -151,5 +229,36 @@ mod tests {
             (Some(0), Some(1), Some(2), None)
         );
         assert_eq!(cache.mirror_synced("other").unwrap(), 0);
+    }
+
+    #[test]
+    fn one_partial_tile_is_kept_per_position_the_widest() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::open(dir.path()).unwrap();
+        let cache = index.sumdb_cache();
+        let at = |index| super::TilePosition {
+            height: 8,
+            level: Some(0),
+            index,
+        };
+        assert_eq!(cache.mirror_partial_tile("db", at(0)).unwrap(), None);
+        cache
+            .put_mirror_partial_tile("db", at(0), 2, b"ab")
+            .unwrap();
+        cache
+            .put_mirror_partial_tile("db", at(0), 3, b"abc")
+            .unwrap();
+        cache.put_mirror_partial_tile("db", at(0), 1, b"a").unwrap();
+        assert_eq!(
+            cache.mirror_partial_tile("db", at(0)).unwrap(),
+            Some((3, b"abc".to_vec())),
+            "the widest stays"
+        );
+        assert_eq!(cache.mirror_partial_tile("db", at(1)).unwrap(), None);
+        let data = super::TilePosition {
+            level: None,
+            ..at(0)
+        };
+        assert_eq!(cache.mirror_partial_tile("db", data).unwrap(), None);
     }
 }

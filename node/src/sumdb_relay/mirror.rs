@@ -1,7 +1,7 @@
 //! Mirrors of pool members' logs (`--mirror-log`): a relayed database read over the pool, whose
-//! every tile (partial ones too) is kept in the store and whose records are indexed, so the
-//! node answers `go` clients' lookups and tiles from its copy while the log's writer is down,
-//! and answers other members asking for the log over the pool. A mirror serves the writer's
+//! every full tile, and the widest partial tile of each position, is kept in the store and
+//! whose records are indexed, so the node answers `go` clients' lookups and tiles from its copy
+//! while the log's writer is down, and answers other members asking for the log over the pool. A mirror serves the writer's
 //! signed heads; it never signs one as the writer (its witness cosignature is its own key).
 
 use std::sync::Arc;

@@ -4,6 +4,8 @@
 use axum::body::Bytes;
 use delos_pool_protocol::sumdb::{CheckedTiles, GO_TILE_HEIGHT, Hash, Tile, TileLevel, TilePlan};
 
+use delos_registry_index::TilePosition;
+
 use super::{Answer, BINARY_CONTENT_TYPE, DbState, Relay, RelayError, TEXT_CONTENT_TYPE};
 
 /// The most bytes of a data tile fetched (256 records).
@@ -99,18 +101,27 @@ impl Relay {
         Ok(())
     }
 
-    /// Keeps a verified tile: in memory, and a full one in the store for good.
+    /// Keeps a verified tile: in memory, and a full one in the store for good. A mirror keeps
+    /// the widest partial tile of each position too (it serves them while the log's writer is
+    /// down), one per position: a narrower one is its prefix.
     async fn keep_tile(&self, db: &DbState, tile: &Tile, data: Bytes) -> Result<(), RelayError> {
         let path = tile.path();
-        // A mirror keeps partial tiles too: it serves them while the log's writer is down.
-        if tile.is_full() || db.db.is_pool_mirror() {
-            let (name, path, bytes) = (db.name().to_owned(), path.clone(), data.clone());
+        let name = db.name().to_owned();
+        if tile.is_full() {
+            let (path, bytes) = (path.clone(), data.clone());
             self.blocking(move |index| {
                 let cache = index.sumdb_cache();
                 match cache.has_tile(&name, &path)? {
                     true => Ok(()),
                     false => cache.put_tile(&name, &path, &bytes),
                 }
+            })
+            .await?;
+        } else if db.db.is_pool_mirror() {
+            let (position, width, bytes) = (position_of(tile), tile.width(), data.clone());
+            self.blocking(move |index| {
+                let cache = index.sumdb_cache();
+                cache.put_mirror_partial_tile(&name, position, width, &bytes)
             })
             .await?;
         }
@@ -128,14 +139,22 @@ impl Relay {
         if let Some((bytes, _)) = self.inner.tiles.get(&key) {
             return Ok(Some(bytes));
         }
-        if !tile.is_full() && !db.db.is_pool_mirror() {
-            return Ok(None);
-        }
         let (name, path) = (db.name().to_owned(), key.1.clone());
-        let stored = self
-            .blocking(move |index| index.sumdb_cache().tile(&name, &path))
-            .await?
-            .map(Bytes::from);
+        let stored = match (tile.is_full(), db.db.is_pool_mirror()) {
+            (true, _) => self
+                .blocking(move |index| index.sumdb_cache().tile(&name, &path))
+                .await?
+                .map(Bytes::from),
+            (false, true) => {
+                let position = position_of(tile);
+                let kept = self
+                    .blocking(move |index| index.sumdb_cache().mirror_partial_tile(&name, position))
+                    .await?;
+                kept.filter(|(width, _)| *width >= tile.width())
+                    .and_then(|(_, bytes)| truncate(tile, Bytes::from(bytes)))
+            }
+            (false, false) => return Ok(None),
+        };
         if let Some(bytes) = &stored {
             self.inner.tiles.insert(key, bytes.clone());
         }
@@ -173,6 +192,18 @@ impl Relay {
             Err(err) if err.is_not_found() => Err(not_found(db, tile)),
             Err(err) => Err(unavailable(err)),
         }
+    }
+}
+
+/// Where `tile` sits in its log.
+fn position_of(tile: &Tile) -> TilePosition {
+    TilePosition {
+        height: tile.height(),
+        level: match tile.level() {
+            TileLevel::Hashes(level) => Some(level),
+            TileLevel::Data => None,
+        },
+        index: tile.index(),
     }
 }
 
