@@ -86,7 +86,8 @@ fn timed_build(go: &GoEnv, template: &Path) -> Result<Duration> {
     Ok(start.elapsed())
 }
 
-fn median(times: &[Duration]) -> Duration {
+/// The median of `times` (the upper one of an even count).
+pub(crate) fn median(times: &[Duration]) -> Duration {
     let mut sorted = times.to_vec();
     sorted.sort_unstable();
     sorted.get(sorted.len() / 2).copied().unwrap_or_default()

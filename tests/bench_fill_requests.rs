@@ -4,28 +4,19 @@
 //! the same cold build straight through a fresh A. Every round starts fresh nodes; the clock
 //! covers `go build` alone; rounds alternate and the median is reported.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
 
+use crate::bench_builds::median;
+use crate::bench_pool::timed_build;
 use crate::support::app;
 use crate::support::git::GitWorld;
-use crate::support::go::GoEnv;
 use crate::support::node::NodeOptions;
 use crate::support::pool::{PoolNode, PoolOptions, node_key_in, wait_until};
 
 /// Rounds per side; the median is reported.
 const ROUNDS: usize = 3;
-
-fn timed_build(world: &GitWorld, node: &PoolNode, template: &Path) -> Result<Duration> {
-    let app_dir = app::copy_app(template)?;
-    let go = GoEnv::new(world, &node.url())?;
-    let start = Instant::now();
-    go.run_in(app_dir.path(), &["build", "-o", "app", "."])
-        .with_context(|| node.log())?;
-    Ok(start.elapsed())
-}
 
 /// A fresh A trusting a fresh B, B trusting A and connected to it.
 fn filler_and_member(world: &GitWorld) -> Result<(PoolNode, PoolNode)> {
@@ -45,12 +36,6 @@ fn filler_and_member(world: &GitWorld) -> Result<(PoolNode, PoolNode)> {
             .is_some_and(|peers| !peers.is_empty()))
     })?;
     Ok((a, b))
-}
-
-fn median(times: &[Duration]) -> Duration {
-    let mut sorted = times.to_vec();
-    sorted.sort_unstable();
-    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }
 
 #[test]

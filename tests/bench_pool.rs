@@ -54,7 +54,13 @@ fn wait_for_go_sum_records(node: &PoolNode, go_sum: &str) -> Result<()> {
     Ok(())
 }
 
-fn timed_build(world: &GitWorld, node: &PoolNode, template: &std::path::Path) -> Result<Duration> {
+/// The wall time of `go build` of a copy of the app (go.mod and go.sum complete) through
+/// `node`, fresh module cache.
+pub(crate) fn timed_build(
+    world: &GitWorld,
+    node: &PoolNode,
+    template: &std::path::Path,
+) -> Result<Duration> {
     let app_dir = app::copy_app(template)?;
     let go = GoEnv::new(world, &node.url())?;
     let start = Instant::now();
