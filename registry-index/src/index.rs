@@ -25,7 +25,7 @@ use crate::sled_store::{DEFAULT_CACHE_CAPACITY_BYTES, SledStore};
 use crate::stats::Stats;
 use crate::sumdb_cache::SumdbCache;
 use crate::sync_cursors::SyncCursors;
-use crate::versions::{Change, Stored, Target, store};
+use crate::versions::{Change, Stored, Target, store, store_unflushed};
 
 /// Directory (under the data dir) of the blob store.
 const BLOBS_DIR: &str = "blobs";
@@ -77,6 +77,9 @@ impl Drop for Unflushed<'_> {
 
 /// One module version as iterated: its module, its version and its entry.
 pub type Listed = (ModulePath, Version, VersionEntry);
+
+/// One version offered to [`Index::store_batch`]: its module, its version and its entry.
+pub type BatchItem = (ModulePath, Version, VersionEntry);
 
 /// The on-disk store of a node: content-addressed blobs and the immutable version index.
 ///
@@ -235,6 +238,42 @@ impl Index {
             stored.change = Change::Repaired;
         }
         Ok(stored)
+    }
+
+    /// Pins every `(module, version, entry)` of `batch`, in order, by the rules of
+    /// [`crate::versions`], with one flush for the whole batch.
+    ///
+    /// The guarantees of [`Self::store`] hold for each version when this returns `Ok`: every
+    /// blob must already be durable (for many small blobs, [`BlobStore::write_batch`]), each
+    /// entry is written in its own atomic step, and all are flushed before this returns; until
+    /// then, reads flush first, so nothing is served that a crash could undo. On an error the
+    /// versions before the failing one are pinned (and flushed), the rest are not.
+    pub fn store_batch(&self, batch: &[BatchItem]) -> Result<Vec<Stored>, IndexError> {
+        let unflushed = Unflushed::begin(self);
+        let mut done = Vec::with_capacity(batch.len());
+        let mut failure = None;
+        for (module, version, entry) in batch {
+            let target = Target { module, version };
+            match store_unflushed(self.meta.as_ref(), &self.blobs, &target, entry) {
+                Ok(stored) => done.push(stored),
+                Err(err) => {
+                    failure = Some(err);
+                    break;
+                }
+            }
+        }
+        let flushed = self.meta.flush();
+        drop(unflushed);
+        flushed?;
+        for ((module, version, _), stored) in batch.iter().zip(&mut done) {
+            if self.settle(&version_key(module, version), stored) {
+                stored.change = Change::Repaired;
+            }
+        }
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(done),
+        }
     }
 
     /// Updates visibility and counts after a successful store; true if the entry was hidden

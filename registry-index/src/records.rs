@@ -80,6 +80,18 @@ impl RecordChange {
     }
 }
 
+/// One record offered to [`Records::insert_batch`], with how it may be shared and the cap it
+/// must stay within.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordOffer<'a> {
+    /// The verified record.
+    pub record: &'a VerifiedRecord,
+    /// Whether it goes into the feed.
+    pub sharing: Sharing,
+    /// The cap on new slots ([`RecordCap::UNLIMITED`] for trusted signers).
+    pub cap: RecordCap,
+}
+
 /// A successful [`Records::insert`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -164,35 +176,85 @@ impl Records<'_> {
         sharing: Sharing,
         cap: RecordCap,
     ) -> Result<RecordStored, RecordError> {
-        let wire = record
-            .signed()
-            .to_wire()
-            .map_err(RecordError::Unencodable)?;
-        let offer = Offer {
+        let offer = RecordOffer {
             record,
-            wire: &wire,
             sharing,
             cap,
         };
         let state = self.index.records_state();
-        let stored = {
-            let mut last_seq = state.lock_writer();
-            let (stored, evidence) = loop {
-                let plan = Plan::make(*self, &offer, *last_seq)?;
-                if let Some(done) = plan.commit(self.index.meta())? {
-                    break done;
-                }
-            };
-            if let Some(seq) = stored.seq {
-                *last_seq = seq;
-            }
-            state.add_conflicts(evidence);
-            stored
-        };
+        let stored = self.insert_unflushed(&offer, &mut state.lock_writer())?;
         self.index.meta().flush()?;
         if let Some(seq) = stored.seq {
             state.mark_durable(seq);
         }
+        Ok(stored)
+    }
+
+    /// [`insert_capped`](Self::insert_capped) for every offer of `batch`, in order, with one
+    /// flush for the whole batch (a page of a peer's feed, a bulk import).
+    ///
+    /// Each record is its own atomic commit (slot, feed item, evidence, counts) exactly as a
+    /// single insert makes it, and all are flushed before this returns `Ok`; the feed shows
+    /// none of them to peers before that flush. On an error the records before the failing
+    /// one are stored (and flushed), the rest are not.
+    pub fn insert_batch(
+        &self,
+        batch: &[RecordOffer<'_>],
+    ) -> Result<Vec<RecordStored>, RecordError> {
+        let state = self.index.records_state();
+        let mut done = Vec::with_capacity(batch.len());
+        let failure = {
+            let mut last_seq = state.lock_writer();
+            let mut failure = None;
+            for offer in batch {
+                match self.insert_unflushed(offer, &mut last_seq) {
+                    Ok(stored) => done.push(stored),
+                    Err(err) => {
+                        failure = Some(err);
+                        break;
+                    }
+                }
+            }
+            failure
+        };
+        self.index.meta().flush()?;
+        if let Some(seq) = done.iter().filter_map(|stored| stored.seq).max() {
+            state.mark_durable(seq);
+        }
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(done),
+        }
+    }
+
+    /// Plans and commits one offer under the writer lock (holding the last sequence number),
+    /// without flushing.
+    fn insert_unflushed(
+        &self,
+        offer: &RecordOffer<'_>,
+        last_seq: &mut u64,
+    ) -> Result<RecordStored, RecordError> {
+        let wire = offer
+            .record
+            .signed()
+            .to_wire()
+            .map_err(RecordError::Unencodable)?;
+        let offer = Offer {
+            record: offer.record,
+            wire: &wire,
+            sharing: offer.sharing,
+            cap: offer.cap,
+        };
+        let (stored, evidence) = loop {
+            let plan = Plan::make(*self, &offer, *last_seq)?;
+            if let Some(done) = plan.commit(self.index.meta())? {
+                break done;
+            }
+        };
+        if let Some(seq) = stored.seq {
+            *last_seq = seq;
+        }
+        self.index.records_state().add_conflicts(evidence);
         Ok(stored)
     }
 
