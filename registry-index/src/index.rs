@@ -15,8 +15,9 @@ use crate::entry::VersionEntry;
 use crate::entry_codec::decode;
 use crate::error::IndexError;
 use crate::feed::Feed;
-use crate::meta::MetaStore;
+use crate::meta::{Commit, MetaStore};
 use crate::open_report::{OpenReport, scan};
+use crate::overlay::Overlay;
 use crate::pins::Pins;
 use crate::records::Records;
 use crate::records_state::RecordsState;
@@ -250,19 +251,15 @@ impl Index {
     /// versions before the failing one are pinned (and flushed), the rest are not.
     pub fn store_batch(&self, batch: &[BatchItem]) -> Result<Vec<Stored>, IndexError> {
         let unflushed = Unflushed::begin(self);
-        let mut done = Vec::with_capacity(batch.len());
-        let mut failure = None;
-        for (module, version, entry) in batch {
-            let target = Target { module, version };
-            match store_unflushed(self.meta.as_ref(), &self.blobs, &target, entry) {
-                Ok(stored) => done.push(stored),
-                Err(err) => {
-                    failure = Some(err);
-                    break;
-                }
-            }
+        // First as one commit (see `crate::overlay`); if a concurrent store touched one of
+        // these versions or took a pin number meanwhile, one commit per version, decided again.
+        let overlay = Overlay::new(self.meta.as_ref());
+        let (mut done, mut failure) = self.store_each(&overlay, batch);
+        let applied = overlay.apply();
+        if matches!(applied, Ok(Commit::Stale)) {
+            (done, failure) = self.store_each(self.meta.as_ref(), batch);
         }
-        let flushed = self.meta.flush();
+        let flushed = applied.and_then(|_| self.meta.flush());
         drop(unflushed);
         flushed?;
         for ((module, version, _), stored) in batch.iter().zip(&mut done) {
@@ -274,6 +271,23 @@ impl Index {
             Some(err) => Err(err),
             None => Ok(done),
         }
+    }
+
+    /// Stores the versions into `meta` in order until one fails; what was done, and the failure.
+    fn store_each(
+        &self,
+        meta: &dyn MetaStore,
+        batch: &[BatchItem],
+    ) -> (Vec<Stored>, Option<IndexError>) {
+        let mut done = Vec::with_capacity(batch.len());
+        for (module, version, entry) in batch {
+            let target = Target { module, version };
+            match store_unflushed(meta, &self.blobs, &target, entry) {
+                Ok(stored) => done.push(stored),
+                Err(err) => return (done, Some(err)),
+            }
+        }
+        (done, None)
     }
 
     /// Updates visibility and counts after a successful store; true if the entry was hidden

@@ -92,6 +92,7 @@ mod feed_id;
 mod index;
 mod meta;
 mod open_report;
+mod overlay;
 pub mod pins;
 mod record_plan;
 pub mod records;

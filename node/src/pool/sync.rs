@@ -9,7 +9,10 @@
 //! from 0 in the new feed. Records already held are idempotent, so starting over costs pages,
 //! never duplicates.
 //! At most [`MAX_CONCURRENT_SYNCS`] peers are synced at once, and one sync pulls at most
-//! [`MAX_PAGES`] pages (the next round goes on from its cursor).
+//! [`MAX_PAGES`] pages; when the peer has more, its sync starts again at once from the saved
+//! cursor (so other peers get their turn, and a late joiner is not held to one round's pages
+//! per [`SYNC_INTERVAL`]). A page is stored as one batch: each record its own atomic commit,
+//! one flush for the page.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -17,14 +20,15 @@ use std::time::Duration;
 
 use delos_pool_protocol::private::PrivatePatterns;
 use delos_pool_protocol::signing::VerifiedRecord;
-use delos_registry_index::{Index, RecordChange, SyncCursor};
+use delos_registry_index::{Index, RecordChange, RecordOffer, SyncCursor};
 use libp2p::PeerId;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::events::{is_new, store_record};
+use super::events::is_new;
 use super::{PoolStats, RecordLimits};
 use crate::p2p::{PoolHandle, SyncedPage};
+use crate::provenance::{sharing_of, warn_conflicts};
 
 /// How often every connected peer is synced, besides when it identifies itself.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(10);
@@ -95,9 +99,10 @@ impl Syncer {
                     None => break,
                 },
                 Some(done) = tasks.join_next() => {
-                    let Ok(peer) = done else { continue };
+                    let Ok((peer, more)) = done else { continue };
                     running.syncing.remove(&peer);
-                    if running.again.remove(&peer) {
+                    // A peer with more after MAX_PAGES goes on now, not a round later.
+                    if running.again.remove(&peer) || more {
                         self.start(peer, &mut running, &mut tasks, &stats);
                     }
                 }
@@ -116,7 +121,7 @@ impl Syncer {
         &self,
         peer: PeerId,
         running: &mut Running,
-        tasks: &mut JoinSet<PeerId>,
+        tasks: &mut JoinSet<(PeerId, bool)>,
         stats: &Arc<PoolStats>,
     ) {
         if running.syncing.contains(&peer) || running.syncing.len() >= MAX_CONCURRENT_SYNCS {
@@ -126,20 +131,21 @@ impl Syncer {
         running.syncing.insert(peer);
         let (this, stats) = (self.clone(), Arc::clone(stats));
         tasks.spawn(async move {
-            this.sync_peer(peer, &stats).await;
-            peer
+            let more = this.sync_peer(peer, &stats).await;
+            (peer, more)
         });
     }
 
-    /// Pulls `peer`'s feed after its cursor, page by page (at most [`MAX_PAGES`]).
-    async fn sync_peer(&self, peer: PeerId, stats: &PoolStats) {
+    /// Pulls `peer`'s feed after its cursor, page by page (at most [`MAX_PAGES`]); true when
+    /// the peer has more after them (pages arrived and none was the last).
+    async fn sync_peer(&self, peer: PeerId, stats: &PoolStats) -> bool {
         let Some(mut cursor) = self.cursor(peer).await else {
-            return;
+            return false;
         };
         let mut reset = false;
         for _ in 0..MAX_PAGES {
             let Some(page) = self.page(peer, cursor.seq, stats).await else {
-                return;
+                return false;
             };
             if !reset && feed_restarted(cursor, &page) {
                 (cursor, reset) = (start_over(peer, cursor, &page), true);
@@ -156,9 +162,10 @@ impl Syncer {
                 tracing::debug!(%peer, received, new, cursor = cursor.seq, "synced a feed page");
             }
             if last || received == 0 {
-                return;
+                return false;
             }
         }
+        true
     }
 
     /// The page of `peer`'s feed after `cursor`, asked up to [`PAGE_ATTEMPTS`] times (a busy
@@ -186,19 +193,46 @@ impl Syncer {
         None
     }
 
-    /// Stores a page's records; returns how many were new to this node.
+    /// Stores a page's records as one batch (one flush for the page, each record still its own
+    /// atomic commit); returns how many were new to this node.
     async fn store_page(&self, records: Vec<(u64, VerifiedRecord)>, stats: &PoolStats) -> usize {
         stats.synced(records.len() as u64);
+        let (index, private, limits) = (
+            Arc::clone(&self.index),
+            self.private.clone(),
+            Arc::clone(&self.limits),
+        );
+        let stored = tokio::task::spawn_blocking(move || {
+            let offers: Vec<RecordOffer<'_>> = records
+                .iter()
+                .map(|(_, record)| RecordOffer {
+                    record,
+                    sharing: sharing_of(&private, record.record().module()),
+                    cap: limits.cap_for(&record.signer()),
+                })
+                .collect();
+            index.records().insert_batch(&offers)
+        })
+        .await;
+        let stored = match stored {
+            Ok(Ok(stored)) => stored,
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "could not store a synced page");
+                return 0;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "storing a synced page failed");
+                return 0;
+            }
+        };
         let mut new = 0;
-        for (_, record) in records {
-            let stored = store_record(&self.index, &self.private, &self.limits, record).await;
-            match stored {
-                Some(stored) if is_new(&stored) => {
-                    stats.new_record();
-                    new += 1;
-                }
-                Some(stored) if stored.change == RecordChange::OverCap => stats.over_cap(),
-                _ => {}
+        for stored in &stored {
+            warn_conflicts(&stored.new_conflicts);
+            if is_new(stored) {
+                stats.new_record();
+                new += 1;
+            } else if stored.change == RecordChange::OverCap {
+                stats.over_cap();
             }
         }
         new
