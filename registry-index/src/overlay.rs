@@ -24,11 +24,14 @@ struct Pending {
     now: Vec<u8>,
 }
 
-/// Writes gathered over `base`, keyed by (tree, key).
+/// The writes of a batch: per tree, by key.
+type PendingWrites = BTreeMap<&'static str, BTreeMap<Vec<u8>, Pending>>;
+
+/// Writes gathered over `base`.
 #[derive(Debug)]
 pub(crate) struct Overlay<'a> {
     base: &'a dyn MetaStore,
-    pending: Mutex<BTreeMap<(&'static str, Vec<u8>), Pending>>,
+    pending: Mutex<PendingWrites>,
 }
 
 impl<'a> Overlay<'a> {
@@ -51,13 +54,14 @@ impl<'a> Overlay<'a> {
             return Ok(Commit::Done);
         }
         let writes: Vec<Write<'_>> = pending
-            .iter()
-            .map(|((_, key), p)| Write::new(p.tree, key, p.before.as_deref(), &p.now))
+            .values()
+            .flatten()
+            .map(|(key, p)| Write::new(p.tree, key, p.before.as_deref(), &p.now))
             .collect();
         self.base.commit(&writes)
     }
 
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<(&'static str, Vec<u8>), Pending>> {
+    fn lock(&self) -> MutexGuard<'_, PendingWrites> {
         // Only this batch's planning thread uses the map; a panic there abandons the batch.
         self.pending
             .lock()
@@ -66,7 +70,9 @@ impl<'a> Overlay<'a> {
 
     fn set(&self, tree: TreeName, key: &[u8], expected: Option<&[u8]>, value: &[u8]) {
         self.lock()
-            .entry((tree.as_str(), key.to_vec()))
+            .entry(tree.as_str())
+            .or_default()
+            .entry(key.to_vec())
             .and_modify(|p| p.now = value.to_vec())
             .or_insert_with(|| Pending {
                 tree,
@@ -75,19 +81,29 @@ impl<'a> Overlay<'a> {
             });
     }
 
-    /// This batch's writes to `tree` with keys from `start`, in key order, for merging.
-    fn pending_from(&self, tree: TreeName, start: &[u8]) -> Vec<KeyValue> {
-        self.lock()
-            .range((tree.as_str(), start.to_vec())..)
-            .take_while(|((name, _), _)| *name == tree.as_str())
-            .map(|((_, key), p)| (key.clone(), p.now.clone()))
+    /// This batch's writes to `tree` with keys from `start` on while `keep` holds, in key
+    /// order, for merging.
+    fn pending_from(
+        &self,
+        tree: TreeName,
+        start: &[u8],
+        keep: impl Fn(&[u8]) -> bool,
+    ) -> Vec<KeyValue> {
+        let pending = self.lock();
+        let Some(writes) = pending.get(tree.as_str()) else {
+            return Vec::new();
+        };
+        writes
+            .range(start.to_vec()..)
+            .take_while(|(key, _)| keep(key))
+            .map(|(key, p)| (key.clone(), p.now.clone()))
             .collect()
     }
 }
 
 impl MetaStore for Overlay<'_> {
     fn get(&self, tree: TreeName, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
-        if let Some(p) = self.lock().get(&(tree.as_str(), key.to_vec())) {
+        if let Some(p) = self.lock().get(tree.as_str()).and_then(|w| w.get(key)) {
             return Ok(Some(p.now.clone()));
         }
         self.base.get(tree, key)
@@ -131,12 +147,18 @@ impl MetaStore for Overlay<'_> {
 
     fn scan_from(&self, tree: TreeName, start: &[u8]) -> Result<KvIter<'_>, MetaError> {
         let base = self.base.scan_from(tree, start)?;
-        Ok(Box::new(Merge::new(base, self.pending_from(tree, start))))
+        Ok(Box::new(Merge::new(
+            base,
+            self.pending_from(tree, start, |_| true),
+        )))
     }
 
     fn last(&self, tree: TreeName) -> Result<Option<KeyValue>, MetaError> {
         let base = self.base.last(tree)?;
-        let mine = self.pending_from(tree, &[]).pop();
+        let mine = self.lock().get(tree.as_str()).and_then(|writes| {
+            let (key, p) = writes.last_key_value()?;
+            Some((key.clone(), p.now.clone()))
+        });
         Ok(match (base, mine) {
             (Some(b), Some(m)) if b.0 > m.0 => Some(b),
             (b, None) => b,
@@ -146,8 +168,7 @@ impl MetaStore for Overlay<'_> {
 
     fn scan_prefix(&self, tree: TreeName, prefix: &[u8]) -> Result<KvIter<'_>, MetaError> {
         let base = self.base.scan_prefix(tree, prefix)?;
-        let mut mine = self.pending_from(tree, prefix);
-        mine.retain(|(key, _)| key.starts_with(prefix));
+        let mine = self.pending_from(tree, prefix, |key| key.starts_with(prefix));
         Ok(Box::new(Merge::new(base, mine)))
     }
 
