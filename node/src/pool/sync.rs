@@ -11,8 +11,9 @@
 //! At most [`MAX_CONCURRENT_SYNCS`] peers are synced at once, and one sync pulls at most
 //! [`MAX_PAGES`] pages; when the peer has more, its sync starts again at once from the saved
 //! cursor (so other peers get their turn, and a late joiner is not held to one round's pages
-//! per [`SYNC_INTERVAL`]). A page is stored as one batch: each record its own atomic commit,
-//! one flush for the page.
+//! per [`SYNC_INTERVAL`]). A page is stored as one batch (one engine commit and one flush),
+//! while the next page is pulled and its signatures checked; the cursor is saved only once
+//! its page is stored.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -44,6 +45,8 @@ pub const MAX_PAGES: usize = 64;
 pub const MAX_CONCURRENT_SYNCS: usize = 4;
 /// How long one page may take.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Pages pulled and verified ahead of the one being stored (each at most about 1.1 MiB).
+const PAGES_AHEAD: usize = 2;
 /// Queued sync requests; more are dropped (the periodic round catches up).
 const REQUEST_CAPACITY: usize = 256;
 
@@ -54,6 +57,13 @@ pub struct Syncer {
     index: Arc<Index>,
     private: PrivatePatterns,
     limits: Arc<RecordLimits>,
+}
+
+/// A verified page waiting to be stored, and the cursor to save once it is (when it moved).
+#[derive(Debug)]
+struct Pulled {
+    records: Vec<(u64, VerifiedRecord)>,
+    save: Option<SyncCursor>,
 }
 
 /// Which peers are being synced, and which asked again meanwhile.
@@ -136,12 +146,29 @@ impl Syncer {
         });
     }
 
-    /// Pulls `peer`'s feed after its cursor, page by page (at most [`MAX_PAGES`]); true when
-    /// the peer has more after them (pages arrived and none was the last).
+    /// Pulls `peer`'s feed after its cursor, page by page (at most [`MAX_PAGES`]), storing
+    /// each page while the next is pulled and verified; true when the peer has more after
+    /// them (pages arrived and none was the last).
     async fn sync_peer(&self, peer: PeerId, stats: &PoolStats) -> bool {
-        let Some(mut cursor) = self.cursor(peer).await else {
+        let Some(cursor) = self.cursor(peer).await else {
             return false;
         };
+        let (pages, pulled) = mpsc::channel(PAGES_AHEAD);
+        let (more, ()) = tokio::join!(
+            self.pull_pages(peer, cursor, stats, pages),
+            self.store_pages(peer, pulled, stats)
+        );
+        more
+    }
+
+    /// Pulls pages after `cursor` into `pages`; true when the peer has more after them.
+    async fn pull_pages(
+        &self,
+        peer: PeerId,
+        mut cursor: SyncCursor,
+        stats: &PoolStats,
+        pages: mpsc::Sender<Pulled>,
+    ) -> bool {
         let mut reset = false;
         for _ in 0..MAX_PAGES {
             let Some(page) = self.page(peer, cursor.seq, stats).await else {
@@ -153,19 +180,38 @@ impl Syncer {
             }
             let (received, last, next) = (page.records.len(), page.is_last(), page.next_cursor);
             let feed = page.feed_id.or(cursor.feed);
-            let new = self.store_page(page.records, stats).await;
-            if next != cursor.seq || feed != cursor.feed || reset {
-                cursor = SyncCursor { feed, seq: next };
-                self.save_cursor(peer, cursor).await;
-            }
-            if received > 0 {
-                tracing::debug!(%peer, received, new, cursor = cursor.seq, "synced a feed page");
-            }
-            if last || received == 0 {
+            let moved = next != cursor.seq || feed != cursor.feed || reset;
+            let save = moved.then_some(SyncCursor { feed, seq: next });
+            cursor = save.unwrap_or(cursor);
+            let pulled = Pulled {
+                records: page.records,
+                save,
+            };
+            if pages.send(pulled).await.is_err() || last || received == 0 {
                 return false;
             }
         }
         true
+    }
+
+    /// Stores the pulled pages in order, saving each page's cursor once it is stored.
+    async fn store_pages(
+        &self,
+        peer: PeerId,
+        mut pages: mpsc::Receiver<Pulled>,
+        stats: &PoolStats,
+    ) {
+        while let Some(pulled) = pages.recv().await {
+            let received = pulled.records.len();
+            let new = self.store_page(pulled.records, stats).await;
+            if let Some(cursor) = pulled.save {
+                self.save_cursor(peer, cursor).await;
+            }
+            if received > 0 {
+                let cursor = pulled.save.map(|c| c.seq);
+                tracing::debug!(%peer, received, new, ?cursor, "synced a feed page");
+            }
+        }
     }
 
     /// The page of `peer`'s feed after `cursor`, asked up to [`PAGE_ATTEMPTS`] times (a busy
