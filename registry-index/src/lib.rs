@@ -49,6 +49,11 @@
 //!   loss on a filesystem that honours fsync) leaves either the whole version or none of it.
 //!   Reads never return a record that is not yet durable: while any store is between its
 //!   metadata write and its flush, reads flush first.
+//! - **Batches keep these guarantees, and cost less.** [`BlobStore::write_batch`] makes many
+//!   blobs durable with two `syncfs` calls; [`Index::store_batch`] and
+//!   [`Records::insert_batch`] plan every step as a single call would (same rules, same
+//!   expectations) and write the batch as one atomic commit with one flush, replaying it one
+//!   step at a time if anything changed behind it. Each is durable when the call returns.
 //! - **The first entry wins, forever.** A version is pinned by its go.mod and zip `h1:` hashes;
 //!   a different offer gets [`IndexError::Conflict`] and changes nothing; the same offer again
 //!   is an idempotent success. A `.mod`-only entry may gain its zip, nothing else ever changes

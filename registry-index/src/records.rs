@@ -20,7 +20,7 @@
 //!
 //! A record that takes a slot (`Inserted`, `Upgraded`) is appended to the [`crate::Feed`] unless
 //! the caller says it is [`Sharing::Private`]. The slot, the feed item and any new evidence are
-//! one [`MetaStore::commit`](crate::MetaStore::commit): a sled transaction across the trees, so a
+//! one [`MetaStore::commit`]: a sled transaction across the trees, so a
 //! crash leaves all of them or none, and the feed never misses a stored public record nor holds
 //! one the records tree lacks. Inserts are serialised by one writer lock (sled also locks the
 //! directory against other processes), so sequence numbers are contiguous: the next one is the
