@@ -193,6 +193,7 @@ impl Records<'_> {
         if let Some(seq) = stored.seq {
             state.mark_durable(seq);
         }
+        self.index.note_change();
         Ok(stored)
     }
 
