@@ -52,3 +52,4 @@ mod sumdb_relay;
 mod upstream_fill;
 mod upstream_queries;
 mod upstream_stream;
+mod warm_answers;

@@ -16,6 +16,7 @@ use delos_pool_protocol::trust::TrustPolicy;
 use delos_registry_index::RecordCap;
 
 use crate::cli::{ServeArgs, default_data_dir};
+use crate::http::AnswerCacheLimits;
 use crate::listener::ConnectionLimits;
 use crate::logging::LogFormat;
 use crate::p2p::P2pConfig;
@@ -47,6 +48,13 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How many HTTP connections may be open at once by default.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Default memory for warm answers (`--answer-cache-mib`).
+pub const DEFAULT_ANSWER_CACHE_MIB: u64 = 64;
+/// Default address space for mapped zips (`--mapped-zips-mib`): every zip of a busy node's
+/// working set, as the page cache holds them anyway.
+pub const DEFAULT_MAPPED_ZIPS_MIB: u64 = 4096;
+/// The most either cache may be given, in MiB (1 TiB).
+const MAX_CACHE_MIB: u64 = 1 << 20;
 /// The most `max_connections` may be (far above any file-descriptor limit in use).
 const MAX_MAX_CONNECTIONS: usize = 1 << 24;
 
@@ -80,6 +88,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The HTTP server's connection limits (header and idle timeouts, open connections).
     pub connections: ConnectionLimits,
+    /// How much the HTTP layer keeps of warm answers (in memory) and zips (mapped).
+    pub answer_caches: AnswerCacheLimits,
     /// The pool's settings; `None`: the node runs alone.
     pub p2p: Option<P2pConfig>,
     /// Signers whose records are believed on their own (`--trusted-signer`).
@@ -163,6 +173,10 @@ impl Config {
                 idle_timeout: DEFAULT_IDLE_TIMEOUT,
                 max_connections: DEFAULT_MAX_CONNECTIONS,
             },
+            answer_caches: AnswerCacheLimits {
+                answer_bytes: DEFAULT_ANSWER_CACHE_MIB << 20,
+                mapped_zip_bytes: DEFAULT_MAPPED_ZIPS_MIB << 20,
+            },
             p2p: None,
             trusted_signers: Vec::new(),
             quorum: TrustPolicy::DEFAULT_QUORUM,
@@ -227,6 +241,23 @@ impl Config {
             file.max_connections,
             limits.max_connections,
         );
+        let caches = &mut config.answer_caches;
+        caches.answer_bytes = mib(
+            "answer_cache_mib",
+            pick(
+                args.answer_cache_mib,
+                file.answer_cache_mib,
+                DEFAULT_ANSWER_CACHE_MIB,
+            ),
+        )?;
+        caches.mapped_zip_bytes = mib(
+            "mapped_zips_mib",
+            pick(
+                args.mapped_zips_mib,
+                file.mapped_zips_mib,
+                DEFAULT_MAPPED_ZIPS_MIB,
+            ),
+        )?;
         config.max_records_per_signer = pick(
             args.max_records_per_signer,
             file.max_records_per_signer,
@@ -394,6 +425,17 @@ fn parse_databases(values: &[String]) -> Result<Vec<Database>, ConfigError> {
 /// The flag (or its environment variable) if given, else the file's value, else the default.
 fn pick<T>(flag: Option<T>, from_file: Option<T>, default: T) -> T {
     flag.or(from_file).unwrap_or(default)
+}
+
+/// `value` MiB in bytes, if within [`MAX_CACHE_MIB`].
+fn mib(key: &'static str, value: u64) -> Result<u64, ConfigError> {
+    match value <= MAX_CACHE_MIB {
+        true => Ok(value << 20),
+        false => Err(ConfigError::OutOfRange {
+            key,
+            expected: "at most 1048576 (1 TiB)",
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -166,7 +166,12 @@ impl Node {
         if let Some(pool) = &pool {
             serve_logs(&config, &keys, pool, checksum_db.clone(), &relay);
         }
-        let state = AppState::new(fetcher.clone(), telemetry, config.fetch_timeout);
+        let state = AppState::new(
+            fetcher.clone(),
+            telemetry,
+            config.fetch_timeout,
+            config.answer_caches,
+        );
         let state = state.with_pool(pool.clone()).with_sumdb(relay);
         let metrics = state.telemetry().http().clone();
         let app = router(state.with_checksum_db(checksum_db.clone()));

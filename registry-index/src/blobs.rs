@@ -12,6 +12,7 @@
 
 mod batch;
 mod error;
+mod mapped;
 mod reader;
 mod staged;
 mod stream;
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 use delos_pool_protocol::hash::Sha256;
 
 pub use self::error::BlobError;
+pub use self::mapped::MappedBlob;
 pub use self::reader::BlobReader;
 pub use self::staged::StagedBlob;
 use self::stream::{StreamError, copy_limited, hash_copy};
@@ -148,16 +150,21 @@ impl BlobStore {
 
     /// Opens a stored blob for streaming, without re-hashing it.
     pub fn open_read(&self, sha256: &Sha256) -> Result<BlobReader, BlobError> {
-        let path = self.path_of(sha256);
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                return Err(BlobError::MissingBlob(*sha256));
-            }
-            Err(err) => return Err(BlobError::io(path)(err)),
-        };
+        let (file, path) = self.open_file(sha256)?;
         let size = file.metadata().map_err(BlobError::io(&path))?.len();
         Ok(BlobReader::new(file, *sha256, size))
+    }
+
+    /// The stored blob's file, opened for reading, and its path.
+    fn open_file(&self, sha256: &Sha256) -> Result<(File, PathBuf), BlobError> {
+        let path = self.path_of(sha256);
+        match File::open(&path) {
+            Ok(file) => Ok((file, path)),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                Err(BlobError::MissingBlob(*sha256))
+            }
+            Err(err) => Err(BlobError::io(path)(err)),
+        }
     }
 
     /// Opens a stored blob after re-hashing all of it (streaming, flat memory).

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use delos_pool_protocol::messages::FeedId;
@@ -96,6 +97,8 @@ pub struct Index {
     feed_id: FeedId,
     /// Serialises appends to the checksum log (one writer, contiguous ids).
     log_writer: Mutex<()>,
+    /// Bumped by every pin and record stored; see [`Index::changes`].
+    changes: AtomicU64,
 }
 
 impl Index {
@@ -140,6 +143,7 @@ impl Index {
             records,
             feed_id,
             log_writer: Mutex::new(()),
+            changes: AtomicU64::new(0),
         })
     }
 
@@ -238,6 +242,9 @@ impl Index {
             // Writing the blobs again (same sha256) already put the missing file back.
             stored.change = Change::Repaired;
         }
+        if stored.change != Change::AlreadyPresent {
+            self.note_change();
+        }
         Ok(stored)
     }
 
@@ -267,6 +274,12 @@ impl Index {
                 stored.change = Change::Repaired;
             }
         }
+        if done
+            .iter()
+            .any(|stored| stored.change != Change::AlreadyPresent)
+        {
+            self.note_change();
+        }
         match failure {
             Some(err) => Err(err),
             None => Ok(done),
@@ -288,6 +301,18 @@ impl Index {
             }
         }
         (done, None)
+    }
+
+    /// A number that grows whenever a version is pinned (or upgraded, or repaired) or a
+    /// provenance record is stored: answers derived from the store's contents (a module's
+    /// version list) that were computed at the same number are still current.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
+    /// Counts a change for [`Self::changes`].
+    pub(crate) fn note_change(&self) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Updates visibility and counts after a successful store; true if the entry was hidden

@@ -192,6 +192,7 @@ impl Records<'_> {
         if let Some(seq) = stored.seq {
             state.mark_durable(seq);
         }
+        self.index.note_change();
         Ok(stored)
     }
 
@@ -226,6 +227,9 @@ impl Records<'_> {
         self.index.meta().flush()?;
         if let Some(seq) = done.iter().filter_map(|(stored, _)| stored.seq).max() {
             state.mark_durable(seq);
+        }
+        if !done.is_empty() {
+            self.index.note_change();
         }
         match failure {
             Some(err) => Err(err),

@@ -106,6 +106,15 @@ pub struct ServeArgs {
     /// accepted (with a 503 when the socket takes it) [default: 4096].
     #[arg(long, value_name = "N", env = "DELOS_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Memory for warm answers kept ready to send (`.info`, `.mod`, and `list`/`@latest`
+    /// while nothing changed), in MiB; 0 turns the cache off [default: 64].
+    #[arg(long, value_name = "MIB", env = "DELOS_ANSWER_CACHE_MIB")]
+    pub answer_cache_mib: Option<u64>,
+    /// Address space for zips kept mapped from the store (each checked against its sha256
+    /// when mapped, then sent without a copy through the node), in MiB; 0 streams every zip
+    /// from its file, checked first [default: 4096].
+    #[arg(long, value_name = "MIB", env = "DELOS_MAPPED_ZIPS_MIB")]
+    pub mapped_zips_mib: Option<u64>,
     /// How log lines look on stderr: `text`, or `json` (one object per line, with the request
     /// span's fields) [default: text].
     #[arg(long, value_name = "FORMAT", env = "DELOS_LOG_FORMAT")]

@@ -62,6 +62,10 @@ pub struct FileConfig {
     pub idle_timeout: Option<Duration>,
     /// HTTP connections open at once. Missing: [`DEFAULT_MAX_CONNECTIONS`](super::DEFAULT_MAX_CONNECTIONS).
     pub max_connections: Option<usize>,
+    /// Memory for warm answers, MiB. Missing: [`DEFAULT_ANSWER_CACHE_MIB`](super::DEFAULT_ANSWER_CACHE_MIB).
+    pub answer_cache_mib: Option<u64>,
+    /// Address space for mapped zips, MiB. Missing: [`DEFAULT_MAPPED_ZIPS_MIB`](super::DEFAULT_MAPPED_ZIPS_MIB).
+    pub mapped_zips_mib: Option<u64>,
     /// Log line format, `"text"` or `"json"`. Missing: `"text"`.
     pub log_format: Option<crate::logging::LogFormat>,
     /// Serve only what is stored. Missing: `false`.

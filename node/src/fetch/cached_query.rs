@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::client;
@@ -22,6 +23,8 @@ type Answer<V> = Result<V, Arc<FetchError>>;
 pub(crate) struct CachedQuery<K, V> {
     cache: TtlCache<K, Answer<V>>,
     flight: SingleFlight<K, V>,
+    /// Answers cached so far; see [`Self::answers_cached`].
+    answered: AtomicU64,
 }
 
 impl<K, V> CachedQuery<K, V>
@@ -34,7 +37,14 @@ where
         Self {
             cache: TtlCache::new(ttl, capacity),
             flight: SingleFlight::new(max_pending),
+            answered: AtomicU64::new(0),
         }
+    }
+
+    /// How many answers have been cached so far: it changes whenever a cached answer may
+    /// have changed.
+    pub(crate) fn answers_cached(&self) -> u64 {
+        self.answered.load(Ordering::Acquire)
     }
 
     /// Questions being asked now.
@@ -92,6 +102,7 @@ where
             match question.await {
                 Ok(value) => {
                     this.cache.put(cache_key, Ok(value.clone()));
+                    this.answered.fetch_add(1, Ordering::AcqRel);
                     Ok(value)
                 }
                 Err(err) if err.is_answer_not_found() => {
@@ -103,6 +114,7 @@ where
                         Lookup::Fresh(Ok(_)) | Lookup::Stale(Ok(_))
                     ) {
                         this.cache.put(cache_key, Err(Arc::clone(&shared)));
+                        this.answered.fetch_add(1, Ordering::AcqRel);
                     }
                     Err(FetchError::Shared(shared))
                 }

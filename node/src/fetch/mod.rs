@@ -368,6 +368,14 @@ impl Fetcher {
         self.inner.recent.list()
     }
 
+    /// A number that changes whenever a `list` or `@latest` answer may have changed: a
+    /// version pinned or a record stored, or an upstream answer cached. An answer computed at
+    /// the same number (and within the time that lets a stale upstream answer be noticed) is
+    /// still the answer.
+    pub fn answers_generation(&self) -> u64 {
+        self.inner.index.changes() + self.inner.queries.changes()
+    }
+
     /// The store the fetcher serves from and fills into.
     pub fn index(&self) -> &Arc<Index> {
         &self.inner.index

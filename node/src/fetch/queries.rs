@@ -53,6 +53,11 @@ impl Queries {
     pub(crate) fn pending(&self) -> usize {
         self.lists.pending() + self.resolved.pending()
     }
+
+    /// A number that changes whenever a cached upstream answer may have changed.
+    pub(crate) fn changes(&self) -> u64 {
+        self.lists.answers_cached() + self.resolved.answers_cached()
+    }
 }
 
 /// Stored ∪ pool-vouched ∪ upstream versions of `module`, in semver order.

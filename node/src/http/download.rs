@@ -1,15 +1,22 @@
 //! The download-protocol handlers: `list`, `.info`, `.mod`, `.zip` and `@latest`.
 //!
-//! Every answer comes from the store; misses go through the [`Fetcher`](crate::fetch::Fetcher),
-//! which fills them. A `.zip` is streamed from its blob file with `Content-Length` (never
-//! gzipped); the small answers may be gzipped by the compression layer.
+//! A request is first looked up by its path among the warm answers ([`answers`](super::answers)):
+//! a hit is sent as kept, without parsing the path or reading the store. Otherwise every answer
+//! comes from the store; misses go through the [`Fetcher`](crate::fetch::Fetcher), which fills
+//! them; the answer is then kept for the next request. A stored `.zip` is sent from its mapped
+//! blob (checked against its sha256 when mapped), or, with maps off, streamed from its file
+//! after the same check; a zip still arriving from an upstream proxy is streamed as it arrives.
+//! Zips are never gzipped; the small answers may be, by the compression layer.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::version::Version;
 use delos_registry_index::{HashedBlob, VersionEntry};
@@ -17,29 +24,49 @@ use tokio_util::io::ReaderStream;
 
 use crate::fetch::{FetchError, LiveZipReader, Want, ZipSource};
 use crate::http::AppState;
+use crate::http::answers::{self, Answer, Encoding, Holds};
 use crate::http::error::{ApiError, TEXT_PLAIN};
 use crate::http::request_path::{InfoQuery, ProxyPath, ProxyRequest};
 use crate::telemetry::RequestKind;
 
 /// Answers for canonical versions never change: cache them for a year.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
 /// `list`, `@latest` and query answers change as tags appear: cache them briefly.
-const SHORT_LIVED: &str = "public, max-age=60";
-const JSON: &str = "application/json";
-const ZIP: &str = "application/zip";
-/// Read size when streaming a zip.
+const SHORT_LIVED: HeaderValue = HeaderValue::from_static("public, max-age=60");
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+const PLAIN: HeaderValue = HeaderValue::from_static(TEXT_PLAIN);
+const ZIP: HeaderValue = HeaderValue::from_static("application/zip");
+/// Read size when streaming a zip from its file (maps off, or a zip larger than their budget).
 const ZIP_CHUNK_BYTES: usize = 256 << 10;
+
+/// What the handler of one request kind produced.
+enum Produced {
+    /// An answer to send, and to keep for the next request.
+    Answer(Answer),
+    /// A response to send as it is (a zip arriving from upstream).
+    Response(Response),
+}
 
 /// The fallback handler: every path that is not a status route is a download request.
 pub(crate) async fn download(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     method: Method,
+    request_headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
     if method != Method::GET && method != Method::HEAD {
         return Err(ApiError::Method);
     }
-    let parsed = ProxyPath::parse(uri.path()).inspect_err(|_| {
+    let path = uri.path();
+    // Read before anything is computed, so a change while computing is not missed.
+    let generation = state.fetcher.answers_generation();
+    let kept = state.answers.get(path, generation);
+    state.answers.count(kept.is_some());
+    if let Some(answer) = kept {
+        state.telemetry.http().count_request(answer.kind);
+        return send(&state, path, &answer, &request_headers).await;
+    }
+    let parsed = ProxyPath::parse(path).inspect_err(|_| {
         state.telemetry.http().count_request(RequestKind::Invalid);
     })?;
     state
@@ -48,13 +75,113 @@ pub(crate) async fn download(
         .count_request(kind_of(&parsed.request));
     let module = &parsed.module;
     record_target(module, &parsed.request);
-    match parsed.request {
-        ProxyRequest::List => list(&state, module).await,
-        ProxyRequest::Info(query) => info(&state, module, query).await,
-        ProxyRequest::Mod(version) => go_mod(&state, module, &version).await,
-        ProxyRequest::Zip(version) => zip(&state, module, &version).await,
-        ProxyRequest::Latest => latest(&state, module).await,
+    let changing = Holds::While {
+        generation,
+        until: std::time::Instant::now() + answers::CHANGING_FOR,
+    };
+    let produced = match parsed.request {
+        ProxyRequest::List => list(&state, module, changing).await?,
+        ProxyRequest::Info(query) => info(&state, module, query, changing).await?,
+        ProxyRequest::Mod(version) => go_mod(&state, module, &version).await?,
+        ProxyRequest::Zip(version) => zip(&state, module, &version).await?,
+        ProxyRequest::Latest => latest(&state, module, changing).await?,
+    };
+    let answer = match produced {
+        Produced::Answer(answer) => Arc::new(answer),
+        Produced::Response(response) => return Ok(response),
+    };
+    state.answers.put(path, Arc::clone(&answer));
+    send(&state, path, &answer, &request_headers).await
+}
+
+/// The warm path, the first layer inside the request id's: a `GET` or `HEAD` whose answer is
+/// kept is answered here, counted as a request, a hit and a response. Anything else goes on
+/// to the router.
+pub(crate) async fn warm_hits(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method();
+    if method != Method::GET && method != Method::HEAD {
+        return next.run(request).await;
     }
+    let path = request.uri().path();
+    let generation = state.fetcher.answers_generation();
+    let Some(answer) = state.answers.get(path, generation) else {
+        return next.run(request).await;
+    };
+    let http = state.telemetry.http();
+    state.answers.count(true);
+    http.count_request(answer.kind);
+    let response = send(&state, path, &answer, request.headers())
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+    http.count_response(response.status().as_u16());
+    response
+}
+
+/// Sends `answer` (kept for `path`): `304` when the client has it, else its body; a zip from
+/// its map, or streamed from its file after a check when it is not mapped.
+async fn send(
+    state: &AppState,
+    path: &str,
+    answer: &Answer,
+    request_headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(not_modified) = answers::not_modified(answer, request_headers) {
+        return Ok(not_modified);
+    }
+    let (sha256, size) = match &answer.body {
+        answers::Body::Bytes { plain, gzipped } => {
+            let (bytes, encoding) = match gzipped {
+                Some(gzipped) if answers::accepts_gzip(request_headers) => {
+                    (gzipped, Encoding::Gzip)
+                }
+                Some(_) => (plain, Encoding::IdentityOfTwo),
+                None => (plain, Encoding::Identity),
+            };
+            let length = bytes.len() as u64;
+            let body = Body::from(bytes.clone());
+            return Ok(answers::ok(answer, length, encoding, body));
+        }
+        answers::Body::Zip { sha256, size } => (*sha256, *size),
+    };
+    let mapped = state.answers.zips().get(&sha256, size).await;
+    let body = match mapped {
+        Ok(Some(bytes)) => Body::from(bytes),
+        Ok(None) => verified_stream(state, &sha256).await.inspect_err(|_| {
+            state.answers.forget(path);
+        })?,
+        Err(err) => {
+            state.answers.forget(path);
+            return Err(err);
+        }
+    };
+    state.telemetry.http().count_zip_bytes(size);
+    Ok(answers::ok(answer, size, Encoding::Identity, body))
+}
+
+/// The stored zip `sha256` streamed from its file, after hashing all of it (a corrupt blob
+/// is moved aside and refused, never sent).
+async fn verified_stream(
+    state: &AppState,
+    sha256: &delos_pool_protocol::hash::Sha256,
+) -> Result<Body, ApiError> {
+    let (index, sha256) = (state.fetcher.index().clone(), *sha256);
+    let metrics = state.telemetry.http().clone();
+    let file = tokio::task::spawn_blocking(move || index.blobs().open_verified(&sha256))
+        .await?
+        .inspect_err(|err| {
+            if matches!(err, delos_registry_index::BlobError::CorruptBlob(_)) {
+                metrics.corrupt_blob_found();
+            }
+        })?;
+    let file = tokio::fs::File::from_std(file.into_file());
+    Ok(Body::from_stream(ReaderStream::with_capacity(
+        file,
+        ZIP_CHUNK_BYTES,
+    )))
 }
 
 /// Names the module (and the version or query, where the path has one) in the request's span.
@@ -84,14 +211,20 @@ fn kind_of(request: &ProxyRequest) -> RequestKind {
 }
 
 /// `list`: one canonical version per line, each ending in `\n`.
-async fn list(state: &AppState, module: &ModulePath) -> Result<Response, ApiError> {
+async fn list(state: &AppState, module: &ModulePath, holds: Holds) -> Result<Produced, ApiError> {
     let versions = state.fetcher.list(module).await?;
     let body: String = versions
         .iter()
         .filter(|version| !version.is_pseudo())
         .map(|version| format!("{}\n", version.as_str()))
         .collect();
-    Ok(answer(body, TEXT_PLAIN, SHORT_LIVED))
+    Ok(bytes_answer(
+        RequestKind::List,
+        body,
+        PLAIN,
+        SHORT_LIVED,
+        holds,
+    ))
 }
 
 /// `.info`: a canonical version's stored `.info`, or a query resolved to one.
@@ -99,26 +232,48 @@ async fn info(
     state: &AppState,
     module: &ModulePath,
     query: InfoQuery,
-) -> Result<Response, ApiError> {
+    changing: Holds,
+) -> Result<Produced, ApiError> {
     match query {
         InfoQuery::Version(version) => {
             let entry = state
                 .fetcher
                 .version(module, &version, Want::Metadata)
                 .await?;
-            Ok(answer(entry.info().to_vec(), JSON, IMMUTABLE))
+            let info = entry.info().to_vec();
+            Ok(bytes_answer(
+                RequestKind::Info,
+                info,
+                JSON,
+                IMMUTABLE,
+                Holds::Forever,
+            ))
         }
         InfoQuery::Query(query) => {
             let (_, entry) = state.fetcher.resolve(module, &query).await?;
-            Ok(answer(entry.info().to_vec(), JSON, SHORT_LIVED))
+            let info = entry.info().to_vec();
+            Ok(bytes_answer(
+                RequestKind::Info,
+                info,
+                JSON,
+                SHORT_LIVED,
+                changing,
+            ))
         }
     }
 }
 
 /// `@latest`: the `.info` of the latest version.
-async fn latest(state: &AppState, module: &ModulePath) -> Result<Response, ApiError> {
+async fn latest(state: &AppState, module: &ModulePath, holds: Holds) -> Result<Produced, ApiError> {
     let (_, entry) = state.fetcher.latest(module).await?;
-    Ok(answer(entry.info().to_vec(), JSON, SHORT_LIVED))
+    let info = entry.info().to_vec();
+    Ok(bytes_answer(
+        RequestKind::Latest,
+        info,
+        JSON,
+        SHORT_LIVED,
+        holds,
+    ))
 }
 
 /// `.mod`: the go.mod bytes, exactly as stored.
@@ -126,39 +281,35 @@ async fn go_mod(
     state: &AppState,
     module: &ModulePath,
     version: &Version,
-) -> Result<Response, ApiError> {
+) -> Result<Produced, ApiError> {
     let entry = state
         .fetcher
         .version(module, version, Want::Metadata)
         .await?;
     let bytes = read_small_blob(state, entry.go_mod()).await?;
-    Ok(answer(bytes, TEXT_PLAIN, IMMUTABLE))
+    Ok(bytes_answer(
+        RequestKind::Mod,
+        bytes,
+        PLAIN,
+        IMMUTABLE,
+        Holds::Forever,
+    ))
 }
 
-/// `.zip`: streamed from the blob file, with `Content-Length`; or, while it arrives from an
-/// upstream proxy, as it arrives (cut off if it fails a check).
+/// `.zip`: the stored blob (sent by [`send`]); or, while it arrives from an upstream proxy, as
+/// it arrives (cut off if it fails a check).
 async fn zip(
     state: &AppState,
     module: &ModulePath,
     version: &Version,
-) -> Result<Response, ApiError> {
+) -> Result<Produced, ApiError> {
     let entry = match state.fetcher.zip(module, version).await? {
         ZipSource::Stored(entry) => entry,
-        ZipSource::Live(reader) => return Ok(live_zip(state, reader)),
+        ZipSource::Live(reader) => return Ok(Produced::Response(live_zip(state, reader))),
     };
-    let zip = zip_blob(&entry, module, version)?;
-    let size = zip.blob().size();
-    let sha256 = *zip.blob().sha256();
-    let index = state.fetcher.index().clone();
-    let file = tokio::task::spawn_blocking(move || index.blobs().open_read(&sha256)).await??;
-    let file = tokio::fs::File::from_std(file.into_file());
-    state.telemetry.http().count_zip_bytes(size);
-    let body = Body::from_stream(ReaderStream::with_capacity(file, ZIP_CHUNK_BYTES));
-    let mut response = answer(body, ZIP, IMMUTABLE);
-    response
-        .headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-    Ok(response)
+    let zip = zip_blob(&entry, module, version)?.blob();
+    let answer = Answer::zip(*zip.sha256(), zip.size(), ZIP, IMMUTABLE);
+    Ok(Produced::Answer(answer))
 }
 
 /// A zip arriving from an upstream proxy, streamed as it arrives, with `Content-Length` when
@@ -166,7 +317,14 @@ async fn zip(
 fn live_zip(state: &AppState, reader: LiveZipReader) -> Response {
     let size = reader.len();
     let body = Body::from_stream(reader.into_stream());
-    let mut response = answer(body, ZIP, IMMUTABLE);
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, ZIP),
+            (header::CACHE_CONTROL, IMMUTABLE),
+        ],
+        body,
+    )
+        .into_response();
     if let Some(size) = size {
         state.telemetry.http().count_zip_bytes(size);
         response
@@ -192,12 +350,13 @@ fn zip_blob<'a>(
     })
 }
 
-/// Reads a small blob (a go.mod, at most 16 MiB) into memory, off the async threads.
+/// Reads a small blob (a go.mod, at most 16 MiB) into memory, off the async threads, checked
+/// against its sha256 (it is kept as an answer from then on).
 async fn read_small_blob(state: &AppState, blob: &HashedBlob) -> Result<Vec<u8>, ApiError> {
     let sha256 = *blob.blob().sha256();
     let index = state.fetcher.index().clone();
     let read = move || -> Result<Vec<u8>, ApiError> {
-        let mut reader = index.blobs().open_read(&sha256)?;
+        let mut reader = index.blobs().open_verified(&sha256)?;
         let mut bytes = Vec::new();
         reader
             .read_to_end(&mut bytes)
@@ -207,11 +366,13 @@ async fn read_small_blob(state: &AppState, blob: &HashedBlob) -> Result<Vec<u8>,
     tokio::task::spawn_blocking(read).await?
 }
 
-/// A 200 answer with its content type and cache policy.
-fn answer(body: impl Into<Body>, content_type: &'static str, cache: &'static str) -> Response {
-    let headers = [
-        (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-        (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-    ];
-    (StatusCode::OK, headers, body.into()).into_response()
+/// An answer of `body`.
+fn bytes_answer(
+    kind: RequestKind,
+    body: impl Into<Bytes>,
+    content_type: HeaderValue,
+    cache: HeaderValue,
+    holds: Holds,
+) -> Produced {
+    Produced::Answer(Answer::bytes(kind, body.into(), content_type, cache, holds))
 }

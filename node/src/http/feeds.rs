@@ -10,6 +10,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use delos_registry_index::Pin;
 use serde_json::json;
+use std::sync::Arc;
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -21,7 +22,7 @@ const MAX_SCANNED: usize = 100_000;
 
 /// `GET /index?since=&limit=`: one JSON object per line, `{"Path","Version","Timestamp"}`,
 /// oldest first, from the first version pinned at or after `since`.
-pub(crate) async fn index(State(state): State<AppState>, request: Request) -> Response {
+pub(crate) async fn index(State(state): State<Arc<AppState>>, request: Request) -> Response {
     json_response(index_page(&state, request.uri().query()).await)
 }
 
@@ -52,7 +53,7 @@ fn index_line(pin: &Pin) -> String {
 
 /// `GET /catalog?token=&pagesize=`: `{"modules":[{"module","version"}],"next":"<token>"}`,
 /// `next` left out on the last page.
-pub(crate) async fn catalog(State(state): State<AppState>, request: Request) -> Response {
+pub(crate) async fn catalog(State(state): State<Arc<AppState>>, request: Request) -> Response {
     json_response(catalog_page(&state, request.uri().query()).await)
 }
 

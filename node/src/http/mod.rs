@@ -19,6 +19,7 @@
 //! Module paths contain `/`, so the download protocol is the fallback route and parses the
 //! raw path itself ([`request_path`]).
 
+mod answers;
 mod checksum_db;
 mod download;
 pub mod error;
@@ -57,6 +58,9 @@ use crate::pool::Pool;
 use crate::sumdb_relay::Relay;
 use crate::telemetry::Telemetry;
 
+pub use answers::AnswerCacheLimits;
+use answers::Answers;
+
 /// Requests carry no body; anything larger than this is refused unread.
 const MAX_REQUEST_BODY_BYTES: usize = 4096;
 /// Requests handled at once; more wait. Hits and fills both count, and fills are bounded
@@ -74,12 +78,20 @@ pub struct AppState {
     pool: Option<Pool>,
     sumdb: Option<Relay>,
     checksum_db: Option<ChecksumDb>,
+    answers: Arc<Answers>,
 }
 
 impl AppState {
     /// State serving through `fetcher` and counting in `telemetry`; requests may take
-    /// `fetch_timeout` plus a margin.
-    pub fn new(fetcher: Fetcher, telemetry: Arc<Telemetry>, fetch_timeout: Duration) -> AppState {
+    /// `fetch_timeout` plus a margin; warm answers are kept within `caches`.
+    pub fn new(
+        fetcher: Fetcher,
+        telemetry: Arc<Telemetry>,
+        fetch_timeout: Duration,
+        caches: AnswerCacheLimits,
+    ) -> AppState {
+        let index = Arc::clone(fetcher.index());
+        let answers = Answers::new(caches, index, telemetry.http().clone());
         AppState {
             fetcher,
             telemetry,
@@ -87,6 +99,7 @@ impl AppState {
             pool: None,
             sumdb: None,
             checksum_db: None,
+            answers: Arc::new(answers),
         }
     }
 
@@ -117,9 +130,12 @@ impl AppState {
 }
 
 /// The whole application: every route and every layer. Tests can drive it without a socket.
+///
+/// A download request whose answer is warm is answered by the first layer inside the request
+/// id's (`download::warm_hits`), before the span, the client scope, the timeout and the
+/// compression, none of which a kept answer needs (it carries its gzipped copy).
 pub fn router(state: AppState) -> Router {
-    // Zips are already compressed; gzipping them again costs CPU and gains nothing.
-    let compress = DefaultPredicate::new().and(NotForContentType::new("application/zip"));
+    let state = Arc::new(state);
     Router::new()
         .route("/", get(status_page::status_page))
         .route("/healthz", get(status::healthz))
@@ -131,7 +147,7 @@ pub fn router(state: AppState) -> Router {
         .route("/provenance/{*path}", get(provenance::provenance))
         .route("/sumdb/{*path}", get(sumdb::sumdb))
         .fallback(download::download)
-        .layer(CompressionLayer::new().compress_when(compress))
+        .layer(CompressionLayer::new().compress_when(compressible()))
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY_BYTES))
         .layer(tower::limit::ConcurrencyLimitLayer::new(
             MAX_CONCURRENT_REQUESTS,
@@ -146,10 +162,22 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(for_client))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            download::warm_hits,
+        ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(NextRequestId::default()))
         .layer(middleware::from_fn(track_in_flight))
         .with_state(state)
+}
+
+/// What the compression layer gzips for clients that accept it: tower-http's default (answers
+/// over 32 bytes, except gRPC, images and event streams), except zips (compressed already).
+/// Download answers come with their own gzipped copy made once (see [`answers`]) and pass
+/// through untouched.
+fn compressible() -> impl Predicate {
+    DefaultPredicate::new().and(NotForContentType::const_new("application/zip"))
 }
 
 /// Numbers requests: `<process start, hex seconds>-<n>`, unique across restarts of a node. A
@@ -217,7 +245,11 @@ async fn for_client(request: Request, next: Next) -> Response {
 }
 
 /// Counts every response by status class.
-async fn count_responses(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn count_responses(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let response = next.run(request).await;
     state
         .telemetry

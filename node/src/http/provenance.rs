@@ -32,6 +32,7 @@ use delos_pool_protocol::trust::ClaimedHashes;
 use delos_pool_protocol::version::Version;
 use delos_registry_index::{ConflictEvidence, ConflictKind, Index, LogError, RecordError};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 use crate::http::AppState;
 use crate::http::error::{ApiError, TEXT_PLAIN};
@@ -39,7 +40,7 @@ use crate::http::request_path::{ProxyPath, ProxyRequest};
 
 /// `GET /provenance/{*path}`.
 pub(crate) async fn provenance(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Path(path): Path<String>,
 ) -> Response {
     // The same grammar as a `.mod` request of the download protocol.

@@ -4,6 +4,7 @@
 //! (it serves what it cached, and its fills say why they fail); it is reported for the
 //! operator.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -18,7 +19,7 @@ const RELAY_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `GET /readyz`: 200 with `"ready": true` once the store answers and (in a pool) the swarm
 /// listens; 503 otherwise. Always JSON.
-pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
+pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let index = std::sync::Arc::clone(state.fetcher.index());
     let store_open = tokio::task::spawn_blocking(move || index.pins().last_seq().is_ok())
         .await

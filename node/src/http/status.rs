@@ -29,7 +29,7 @@ pub(crate) async fn healthz() -> Response {
 
 /// `GET /metrics`: the registry as prometheus-client renders it, in the format the scraper
 /// accepts (OpenMetrics, else Prometheus text 0.0.4).
-pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     refresh_gauges(&state).await;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::for_accept(accept);
@@ -40,7 +40,7 @@ pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
 
 /// `GET /status`: the same values as JSON, one object per section of the registry, and the
 /// pool's (`{"enabled": false}` without a pool) with its swarm.
-pub(crate) async fn status(State(state): State<AppState>) -> Response {
+pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Response {
     let body = status_body(&state).await;
     let content_type = HeaderValue::from_static("application/json");
     let body = Value::Object(body);

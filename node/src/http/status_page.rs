@@ -5,6 +5,7 @@
 //! evidence, the checksum database's head. Private modules may appear here (the page is the
 //! operator's); they never appear in `/index` or `/catalog`.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::extract::State;
@@ -44,7 +45,10 @@ struct PageData {
 }
 
 /// `GET /`: the status page.
-pub(crate) async fn status_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn status_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
     let host = headers
         .get(header::HOST)
         .and_then(|host| host.to_str().ok())

@@ -5,12 +5,13 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 
 use crate::http::AppState;
 use crate::sumdb_relay::{RelayError, RequestError};
 
 /// Answers one relay request; without a relay every database is unknown.
-pub(crate) async fn sumdb(State(state): State<AppState>, uri: Uri) -> Response {
+pub(crate) async fn sumdb(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
     let path = uri.path().strip_prefix("/sumdb/").unwrap_or_default();
     if let Some(db) = &state.checksum_db
         && super::checksum_db::is_own(path, db.name())

@@ -78,6 +78,14 @@ impl Activity {
         }
     }
 
+    /// Bytes were written: a connection still sending a response is not idle.
+    pub(super) fn bytes_written(&self) {
+        let mut state = self.lock();
+        if state.in_flight == 0 && state.head_started.is_none() {
+            state.idle_since = Instant::now();
+        }
+    }
+
     /// A request's head was read: no deadline until its response is finished.
     fn begin(self: &Arc<Activity>) -> InFlight {
         let mut state = self.lock();

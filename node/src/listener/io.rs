@@ -104,7 +104,10 @@ impl AsyncWrite for GuardedIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.stream).poll_write(cx, buf);
+        note_written(&this.activity, &written);
+        written
     }
 
     fn poll_write_vectored(
@@ -112,7 +115,10 @@ impl AsyncWrite for GuardedIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        note_written(&this.activity, &written);
+        written
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -125,5 +131,14 @@ impl AsyncWrite for GuardedIo {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// Bytes leaving count as activity: hyper may take a whole response body (a mapped zip is one
+/// frame) long before a slow client has read it, and the connection is not idle while those
+/// bytes still go out.
+fn note_written(activity: &Activity, written: &Poll<io::Result<usize>>) {
+    if matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
+        activity.bytes_written();
     }
 }

@@ -2,7 +2,7 @@
 
 use prometheus_client::metrics::counter::Counter;
 
-use super::label::{BoundedLabel, ByLabel, Label, by_label};
+use super::label::{BoundedLabel, ResolvedCounters};
 use super::table::{Entry, U64Gauge};
 
 /// Which download-protocol file a request asked for.
@@ -91,39 +91,49 @@ impl BoundedLabel for StatusClass {
 }
 
 /// Counters of the HTTP layer. Cheap to clone; every clone counts into the same series.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct HttpMetrics {
-    requests: ByLabel<RequestKind>,
-    responses: ByLabel<StatusClass>,
+    requests: ResolvedCounters<RequestKind>,
+    responses: ResolvedCounters<StatusClass>,
     zip_bytes: Counter,
+    answer_cache_hits: Counter,
+    answer_cache_misses: Counter,
+    zips_mapped: Counter,
+    corrupt_blobs: Counter,
     connections_open: U64Gauge,
     connections_refused: Counter,
     connections_timed_out: Counter,
 }
 
-impl Default for HttpMetrics {
-    fn default() -> HttpMetrics {
-        HttpMetrics {
-            requests: by_label(),
-            responses: by_label(),
-            zip_bytes: Counter::default(),
-            connections_open: U64Gauge::default(),
-            connections_refused: Counter::default(),
-            connections_timed_out: Counter::default(),
-        }
-    }
-}
-
 impl HttpMetrics {
     /// Counts one request of `kind`.
     pub fn count_request(&self, kind: RequestKind) {
-        self.requests.get_or_create(&Label(kind)).inc();
+        self.requests.inc(kind);
     }
 
     /// Counts one response with status `status`.
     pub fn count_response(&self, status: u16) {
-        let class = StatusClass::of(status);
-        self.responses.get_or_create(&Label(class)).inc();
+        self.responses.inc(StatusClass::of(status));
+    }
+
+    /// A download request was answered from the answer cache.
+    pub fn answer_cache_hit(&self) {
+        self.answer_cache_hits.inc();
+    }
+
+    /// A download request's answer was not in the answer cache (or no longer held).
+    pub fn answer_cache_miss(&self) {
+        self.answer_cache_misses.inc();
+    }
+
+    /// A zip was mapped from the store and checked against its sha256.
+    pub fn zip_mapped(&self) {
+        self.zips_mapped.inc();
+    }
+
+    /// A blob was found corrupt on disk when it was about to be served.
+    pub fn corrupt_blob_found(&self) {
+        self.corrupt_blobs.inc();
     }
 
     /// Counts a zip answer of `bytes`.
@@ -157,10 +167,34 @@ impl HttpMetrics {
             Entry::labelled(
                 "requests",
                 "Download-protocol requests by kind",
-                &self.requests,
+                self.requests.family(),
             ),
-            Entry::labelled("responses", "Responses by status class", &self.responses),
+            Entry::labelled(
+                "responses",
+                "Responses by status class",
+                self.responses.family(),
+            ),
             Entry::counter("zip_bytes", "Bytes of zips answered", &self.zip_bytes),
+            Entry::counter(
+                "answer_cache_hits",
+                "Download requests answered from the in-memory answer cache",
+                &self.answer_cache_hits,
+            ),
+            Entry::counter(
+                "answer_cache_misses",
+                "Download requests whose answer was not in the answer cache",
+                &self.answer_cache_misses,
+            ),
+            Entry::counter(
+                "zips_mapped",
+                "Zips mapped from the store and checked against their sha256 (first serve, or after an eviction)",
+                &self.zips_mapped,
+            ),
+            Entry::counter(
+                "corrupt_blobs",
+                "Blobs found corrupt on disk when about to be served (moved aside, answered 500)",
+                &self.corrupt_blobs,
+            ),
             Entry::gauge(
                 "connections_open",
                 "HTTP connections open now",

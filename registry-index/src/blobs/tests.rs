@@ -234,3 +234,49 @@ fn bytes_written_after_a_sync_are_synced_again_by_commit() {
     let read = read_verified(&store, stored.sha256());
     assert_eq!(read, b"first second");
 }
+
+#[test]
+fn mapped_blob_has_the_stored_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    for &len in INTERESTING_SIZES.iter().filter(|&&len| len > 0) {
+        let bytes = pattern(len);
+        let stored = store.write(&bytes[..]).unwrap();
+        let mapped = store.map_verified(stored.sha256()).unwrap();
+        assert_eq!(mapped.as_ref(), &bytes[..], "len {len}");
+        assert_eq!(mapped.len(), len);
+        assert_eq!(mapped.sha256(), stored.sha256());
+    }
+}
+
+#[test]
+fn corrupt_blob_is_never_mapped_and_is_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    let stored = store.write(&b"precious bytes"[..]).unwrap();
+    let path = store.path_of(stored.sha256());
+    fs::write(&path, b"precious bytez").unwrap();
+
+    let err = store.map_verified(stored.sha256()).unwrap_err();
+    assert!(
+        matches!(err, BlobError::CorruptBlob(sha) if sha == *stored.sha256()),
+        "{err:?}"
+    );
+    assert!(path.with_extension(CORRUPT_EXTENSION).exists());
+    assert!(matches!(
+        store.map_verified(stored.sha256()),
+        Err(BlobError::MissingBlob(_))
+    ));
+}
+
+#[test]
+fn a_map_outlives_the_move_aside_of_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    let bytes = pattern(3 * 65_536 + 17);
+    let stored = store.write(&bytes[..]).unwrap();
+    let mapped = store.map_verified(stored.sha256()).unwrap();
+    let path = store.path_of(stored.sha256());
+    fs::rename(&path, path.with_extension(CORRUPT_EXTENSION)).unwrap();
+    assert_eq!(mapped.as_ref(), &bytes[..]);
+}
