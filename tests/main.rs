@@ -45,6 +45,7 @@ mod private_patterns;
 mod provenance;
 mod record_crash_safety;
 mod repin;
+mod scale_store;
 mod serve_cli;
 mod status_page;
 mod sumdb_relay;

@@ -10,6 +10,7 @@
 //!
 //! No name is ever derived from a module path, a version or anything else a request contains.
 
+mod batch;
 mod error;
 mod mapped;
 mod reader;

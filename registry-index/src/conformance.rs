@@ -118,6 +118,8 @@ macro_rules! conformance {
 }
 
 conformance!(
+    store_batch_matches_single_stores,
+    insert_batch_matches_single_inserts,
     round_trip,
     round_trip_survives_reopen,
     mod_only_entry_is_distinguishable,

@@ -16,8 +16,9 @@ use crate::entry::VersionEntry;
 use crate::entry_codec::decode;
 use crate::error::IndexError;
 use crate::feed::Feed;
-use crate::meta::MetaStore;
+use crate::meta::{Commit, MetaStore};
 use crate::open_report::{OpenReport, scan};
+use crate::overlay::Overlay;
 use crate::pins::Pins;
 use crate::records::Records;
 use crate::records_state::RecordsState;
@@ -26,7 +27,7 @@ use crate::sled_store::{DEFAULT_CACHE_CAPACITY_BYTES, SledStore};
 use crate::stats::Stats;
 use crate::sumdb_cache::SumdbCache;
 use crate::sync_cursors::SyncCursors;
-use crate::versions::{Change, Stored, Target, store};
+use crate::versions::{Change, Stored, Target, store, store_unflushed};
 
 /// Directory (under the data dir) of the blob store.
 const BLOBS_DIR: &str = "blobs";
@@ -78,6 +79,9 @@ impl Drop for Unflushed<'_> {
 
 /// One module version as iterated: its module, its version and its entry.
 pub type Listed = (ModulePath, Version, VersionEntry);
+
+/// One version offered to [`Index::store_batch`]: its module, its version and its entry.
+pub type BatchItem = (ModulePath, Version, VersionEntry);
 
 /// The on-disk store of a node: content-addressed blobs and the immutable version index.
 ///
@@ -242,6 +246,61 @@ impl Index {
             self.note_change();
         }
         Ok(stored)
+    }
+
+    /// Pins every `(module, version, entry)` of `batch`, in order, by the rules of
+    /// [`crate::versions`], with one flush for the whole batch.
+    ///
+    /// The guarantees of [`Self::store`] hold for each version when this returns `Ok`: every
+    /// blob must already be durable (for many small blobs, [`BlobStore::write_batch`]), each
+    /// entry is written in its own atomic step, and all are flushed before this returns; until
+    /// then, reads flush first, so nothing is served that a crash could undo. On an error the
+    /// versions before the failing one are pinned (and flushed), the rest are not.
+    pub fn store_batch(&self, batch: &[BatchItem]) -> Result<Vec<Stored>, IndexError> {
+        let unflushed = Unflushed::begin(self);
+        // First as one commit (see `crate::overlay`); if a concurrent store touched one of
+        // these versions or took a pin number meanwhile, one commit per version, decided again.
+        let overlay = Overlay::new(self.meta.as_ref());
+        let (mut done, mut failure) = self.store_each(&overlay, batch);
+        let applied = overlay.apply();
+        if matches!(applied, Ok(Commit::Stale)) {
+            (done, failure) = self.store_each(self.meta.as_ref(), batch);
+        }
+        let flushed = applied.and_then(|_| self.meta.flush());
+        drop(unflushed);
+        flushed?;
+        for ((module, version, _), stored) in batch.iter().zip(&mut done) {
+            if self.settle(&version_key(module, version), stored) {
+                stored.change = Change::Repaired;
+            }
+        }
+        if done
+            .iter()
+            .any(|stored| stored.change != Change::AlreadyPresent)
+        {
+            self.note_change();
+        }
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(done),
+        }
+    }
+
+    /// Stores the versions into `meta` in order until one fails; what was done, and the failure.
+    fn store_each(
+        &self,
+        meta: &dyn MetaStore,
+        batch: &[BatchItem],
+    ) -> (Vec<Stored>, Option<IndexError>) {
+        let mut done = Vec::with_capacity(batch.len());
+        for (module, version, entry) in batch {
+            let target = Target { module, version };
+            match store_unflushed(meta, &self.blobs, &target, entry) {
+                Ok(stored) => done.push(stored),
+                Err(err) => return (done, Some(err)),
+            }
+        }
+        (done, None)
     }
 
     /// A number that grows whenever a version is pinned (or upgraded, or repaired) or a

@@ -49,6 +49,11 @@
 //!   loss on a filesystem that honours fsync) leaves either the whole version or none of it.
 //!   Reads never return a record that is not yet durable: while any store is between its
 //!   metadata write and its flush, reads flush first.
+//! - **Batches keep these guarantees, and cost less.** [`BlobStore::write_batch`] makes many
+//!   blobs durable with two `syncfs` calls; [`Index::store_batch`] and
+//!   [`Records::insert_batch`] plan every step as a single call would (same rules, same
+//!   expectations) and write the batch as one atomic commit with one flush, replaying it one
+//!   step at a time if anything changed behind it. Each is durable when the call returns.
 //! - **The first entry wins, forever.** A version is pinned by its go.mod and zip `h1:` hashes;
 //!   a different offer gets [`IndexError::Conflict`] and changes nothing; the same offer again
 //!   is an idempotent success. A `.mod`-only entry may gain its zip, nothing else ever changes
@@ -92,6 +97,7 @@ mod feed_id;
 mod index;
 mod meta;
 mod open_report;
+mod overlay;
 pub mod pins;
 mod record_plan;
 pub mod records;
@@ -121,11 +127,11 @@ pub use entry_codec::DecodeError;
 pub use error::{Conflict, IndexError, ModuleVersion};
 pub use feed::{Feed, FeedItem};
 pub use feed_id::FeedIdError;
-pub use index::{Index, IndexConfig, Listed};
+pub use index::{BatchItem, Index, IndexConfig, Listed};
 pub use meta::{Commit, EngineError, KeyValue, KvIter, MetaError, MetaStore, Swap, Write};
 pub use open_report::{Damage, OpenReport};
 pub use pins::{Pin, Pins};
-pub use records::{RecordChange, RecordError, RecordStored, Records, Sharing};
+pub use records::{RecordChange, RecordError, RecordOffer, RecordStored, Records, Sharing};
 pub use repin::{RepinError, Repinned};
 pub use signer_counts::RecordCap;
 pub use sled_store::{DEFAULT_CACHE_CAPACITY_BYTES, SledStore};

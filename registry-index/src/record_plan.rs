@@ -6,7 +6,9 @@ use delos_pool_protocol::trust::ClaimedHashes;
 
 use crate::conflicts::ConflictEvidence;
 use crate::meta::{Commit, MetaStore, Write};
-use crate::records::{RecordChange, RecordError, RecordStored, Records, Sharing, verify_stored};
+use crate::records::{
+    RecordChange, RecordError, RecordStored, Sharing, for_version_in, pinned_in, verify_stored,
+};
 use crate::schema::{CONFLICTS, FEED, RECORDS, feed_key, signer_key};
 use crate::signer_counts::{CountUpdate, RecordCap};
 
@@ -39,14 +41,13 @@ impl Plan {
     /// Reads the signer's slot, the pinned hashes and the version's records, and decides. A
     /// new slot past the cap plans nothing at all ([`RecordChange::OverCap`]).
     pub(crate) fn make(
-        records: Records<'_>,
+        meta: &dyn MetaStore,
         offer: &Offer<'_>,
         last_seq: u64,
     ) -> Result<Plan, RecordError> {
         let offered = offer.record;
         let (module, version) = (offered.record().module(), offered.record().version());
         let key = signer_key(module, version, &offered.signer());
-        let meta = records.index.meta();
         let current = meta.get(RECORDS, &key)?;
         let existing = match &current {
             Some(stored) => Some(verify_stored(RECORDS.as_str(), &key, stored)?),
@@ -76,7 +77,7 @@ impl Plan {
             counts: counts.filter(|_| change != RecordChange::OverCap),
         };
         if change != RecordChange::OverCap {
-            plan.find_evidence(records, offered, existing)?;
+            plan.find_evidence(meta, offered, existing)?;
         }
         Ok(plan)
     }
@@ -85,27 +86,27 @@ impl Plan {
     /// record, and every record of the version (with this one in its slot) against the pin.
     fn find_evidence(
         &mut self,
-        records: Records<'_>,
+        meta: &dyn MetaStore,
         offered: &VerifiedRecord,
         existing: Option<VerifiedRecord>,
     ) -> Result<(), RecordError> {
         let (module, version) = (offered.record().module(), offered.record().version());
-        let pinned = records.pinned(module, version)?;
+        let pinned = pinned_in(meta, module, version)?;
         if self.change == RecordChange::Contradiction {
             let evidence = ConflictEvidence {
                 disputed: offered.clone(),
                 counter: existing,
                 pinned,
             };
-            self.add_evidence(records.index.meta(), self.key.clone(), evidence)?;
+            self.add_evidence(meta, self.key.clone(), evidence)?;
         }
         if let Some(pinned) = pinned {
-            let mut all = records.for_version(module, version)?;
+            let mut all = for_version_in(meta, module, version)?;
             if takes_slot(self.change) {
                 all.retain(|record| record.signer() != offered.signer());
                 all.push(offered.clone());
             }
-            self.sweep(records, &all, offered, pinned)?;
+            self.sweep(meta, &all, offered, pinned)?;
         }
         Ok(())
     }
@@ -114,7 +115,7 @@ impl Plan {
     /// none yet, citing an agreeing record (`offered` if it agrees, else the first that does).
     fn sweep(
         &mut self,
-        records: Records<'_>,
+        meta: &dyn MetaStore,
         all: &[VerifiedRecord],
         offered: &VerifiedRecord,
         pinned: ClaimedHashes,
@@ -133,7 +134,7 @@ impl Plan {
                 counter: counter.clone(),
                 pinned: Some(pinned),
             };
-            self.add_evidence(records.index.meta(), key, evidence)?;
+            self.add_evidence(meta, key, evidence)?;
         }
         Ok(())
     }

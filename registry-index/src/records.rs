@@ -20,7 +20,7 @@
 //!
 //! A record that takes a slot (`Inserted`, `Upgraded`) is appended to the [`crate::Feed`] unless
 //! the caller says it is [`Sharing::Private`]. The slot, the feed item and any new evidence are
-//! one [`MetaStore::commit`](crate::MetaStore::commit): a sled transaction across the trees, so a
+//! one [`MetaStore::commit`]: a sled transaction across the trees, so a
 //! crash leaves all of them or none, and the feed never misses a stored public record nor holds
 //! one the records tree lacks. Inserts are serialised by one writer lock (sled also locks the
 //! directory against other processes), so sequence numbers are contiguous: the next one is the
@@ -37,7 +37,8 @@ use crate::conflicts::ConflictEvidence;
 use crate::entry_codec::{self, DecodeError};
 use crate::error::ModuleVersion;
 use crate::index::Index;
-use crate::meta::MetaError;
+use crate::meta::{Commit, MetaError, MetaStore};
+use crate::overlay::Overlay;
 use crate::record_plan::{Offer, Plan};
 use crate::schema::{
     ALL_SIGNERS_KEY, RECORDS, VERSIONS, module_prefix, signer_key, version_key, version_prefix,
@@ -78,6 +79,18 @@ impl RecordChange {
     pub fn took_slot(self) -> bool {
         matches!(self, Self::Inserted | Self::Upgraded)
     }
+}
+
+/// One record offered to [`Records::insert_batch`], with how it may be shared and the cap it
+/// must stay within.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordOffer<'a> {
+    /// The verified record.
+    pub record: &'a VerifiedRecord,
+    /// Whether it goes into the feed.
+    pub sharing: Sharing,
+    /// The cap on new slots ([`RecordCap::UNLIMITED`] for trusted signers).
+    pub cap: RecordCap,
 }
 
 /// A successful [`Records::insert`].
@@ -164,37 +177,112 @@ impl Records<'_> {
         sharing: Sharing,
         cap: RecordCap,
     ) -> Result<RecordStored, RecordError> {
-        let wire = record
-            .signed()
-            .to_wire()
-            .map_err(RecordError::Unencodable)?;
-        let offer = Offer {
+        let offer = RecordOffer {
             record,
-            wire: &wire,
             sharing,
             cap,
         };
         let state = self.index.records_state();
-        let stored = {
+        let (stored, evidence) = {
             let mut last_seq = state.lock_writer();
-            let (stored, evidence) = loop {
-                let plan = Plan::make(*self, &offer, *last_seq)?;
-                if let Some(done) = plan.commit(self.index.meta())? {
-                    break done;
-                }
-            };
-            if let Some(seq) = stored.seq {
-                *last_seq = seq;
-            }
-            state.add_conflicts(evidence);
-            stored
+            self.insert_unflushed(self.index.meta(), &offer, &mut last_seq)?
         };
+        state.add_conflicts(evidence);
         self.index.meta().flush()?;
         if let Some(seq) = stored.seq {
             state.mark_durable(seq);
         }
         self.index.note_change();
         Ok(stored)
+    }
+
+    /// [`insert_capped`](Self::insert_capped) for every offer of `batch`, in order, with one
+    /// flush for the whole batch (a page of a peer's feed, a bulk import).
+    ///
+    /// Each record is its own atomic commit (slot, feed item, evidence, counts) exactly as a
+    /// single insert makes it, and all are flushed before this returns `Ok`; the feed shows
+    /// none of them to peers before that flush. On an error the records before the failing
+    /// one are stored (and flushed), the rest are not.
+    pub fn insert_batch(
+        &self,
+        batch: &[RecordOffer<'_>],
+    ) -> Result<Vec<RecordStored>, RecordError> {
+        let state = self.index.records_state();
+        let (done, failure) = {
+            let mut last_seq = state.lock_writer();
+            // First as one commit (see `crate::overlay`); if anything changed behind it (a
+            // pin arriving meanwhile), one commit per record, deciding each again.
+            let overlay = Overlay::new(self.index.meta());
+            let mut seq = *last_seq;
+            let (done, failure) = self.insert_each(&overlay, batch, &mut seq);
+            match overlay.apply()? {
+                Commit::Done => {
+                    *last_seq = seq;
+                    (done, failure)
+                }
+                Commit::Stale => self.insert_each(self.index.meta(), batch, &mut last_seq),
+            }
+        };
+        state.add_conflicts(done.iter().map(|(_, evidence)| evidence).sum());
+        self.index.meta().flush()?;
+        if let Some(seq) = done.iter().filter_map(|(stored, _)| stored.seq).max() {
+            state.mark_durable(seq);
+        }
+        if !done.is_empty() {
+            self.index.note_change();
+        }
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(done.into_iter().map(|(stored, _)| stored).collect()),
+        }
+    }
+
+    /// Inserts the offers into `meta` in order until one fails; what was done, and the failure.
+    fn insert_each(
+        &self,
+        meta: &dyn MetaStore,
+        batch: &[RecordOffer<'_>],
+        last_seq: &mut u64,
+    ) -> (Vec<(RecordStored, u64)>, Option<RecordError>) {
+        let mut done = Vec::with_capacity(batch.len());
+        for offer in batch {
+            match self.insert_unflushed(meta, offer, last_seq) {
+                Ok(stored) => done.push(stored),
+                Err(err) => return (done, Some(err)),
+            }
+        }
+        (done, None)
+    }
+
+    /// Plans and commits one offer under the writer lock (holding the last sequence number),
+    /// without flushing.
+    fn insert_unflushed(
+        &self,
+        meta: &dyn MetaStore,
+        offer: &RecordOffer<'_>,
+        last_seq: &mut u64,
+    ) -> Result<(RecordStored, u64), RecordError> {
+        let wire = offer
+            .record
+            .signed()
+            .to_wire()
+            .map_err(RecordError::Unencodable)?;
+        let offer = Offer {
+            record: offer.record,
+            wire: &wire,
+            sharing: offer.sharing,
+            cap: offer.cap,
+        };
+        let (stored, evidence) = loop {
+            let plan = Plan::make(meta, &offer, *last_seq)?;
+            if let Some(done) = plan.commit(meta)? {
+                break done;
+            }
+        };
+        if let Some(seq) = stored.seq {
+            *last_seq = seq;
+        }
+        Ok((stored, evidence))
     }
 
     /// The record `signer` made for `module@version`, if stored.
@@ -217,15 +305,7 @@ impl Records<'_> {
         module: &ModulePath,
         version: &Version,
     ) -> Result<Vec<VerifiedRecord>, RecordError> {
-        let prefix = version_prefix(module, version);
-        self.index
-            .meta()
-            .scan_prefix(RECORDS, &prefix)?
-            .map(|item| {
-                let (key, wire) = item?;
-                verify_stored(RECORDS.as_str(), &key, &wire)
-            })
-            .collect()
+        for_version_in(self.index.meta(), module, version)
     }
 
     /// How many records are stored, of every signer (one read of the kept count).
@@ -257,22 +337,41 @@ impl Records<'_> {
         module: &ModulePath,
         version: &Version,
     ) -> Result<Option<ClaimedHashes>, RecordError> {
-        let Some(bytes) = self
-            .index
-            .meta()
-            .get(VERSIONS, &version_key(module, version))?
-        else {
-            return Ok(None);
-        };
-        let entry = entry_codec::decode(&bytes).map_err(|source| RecordError::CorruptEntry {
-            at: Box::new(ModuleVersion {
-                module: module.clone(),
-                version: version.clone(),
-            }),
-            source,
-        })?;
-        Ok(Some(entry.claimed_hashes()))
+        pinned_in(self.index.meta(), module, version)
     }
+}
+
+/// [`Records::for_version`], read from `meta` (the store, or a batch over it).
+pub(crate) fn for_version_in(
+    meta: &dyn MetaStore,
+    module: &ModulePath,
+    version: &Version,
+) -> Result<Vec<VerifiedRecord>, RecordError> {
+    meta.scan_prefix(RECORDS, &version_prefix(module, version))?
+        .map(|item| {
+            let (key, wire) = item?;
+            verify_stored(RECORDS.as_str(), &key, &wire)
+        })
+        .collect()
+}
+
+/// [`Records::pinned`], read from `meta` (the store, or a batch over it).
+pub(crate) fn pinned_in(
+    meta: &dyn MetaStore,
+    module: &ModulePath,
+    version: &Version,
+) -> Result<Option<ClaimedHashes>, RecordError> {
+    let Some(bytes) = meta.get(VERSIONS, &version_key(module, version))? else {
+        return Ok(None);
+    };
+    let entry = entry_codec::decode(&bytes).map_err(|source| RecordError::CorruptEntry {
+        at: Box::new(ModuleVersion {
+            module: module.clone(),
+            version: version.clone(),
+        }),
+        source,
+    })?;
+    Ok(Some(entry.claimed_hashes()))
 }
 
 /// Decodes and verifies stored wire bytes.

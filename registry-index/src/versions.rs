@@ -89,10 +89,25 @@ impl Target<'_> {
 }
 
 /// Stores `offered` under `target` by the rules in the module docs, then flushes.
+pub(crate) fn store(
+    meta: &dyn MetaStore,
+    blobs: &BlobStore,
+    target: &Target<'_>,
+    offered: &VersionEntry,
+) -> Result<Stored, IndexError> {
+    let stored = store_unflushed(meta, blobs, target, offered)?;
+    // Also on `AlreadyPresent`: the record may come from a concurrent store that has not
+    // flushed yet, and the caller must not answer a client before it is durable.
+    meta.flush()?;
+    Ok(stored)
+}
+
+/// Stores `offered` under `target` by the rules in the module docs, without flushing: the
+/// caller flushes before anyone is told (a batch flushes once for all its versions).
 ///
 /// The compare-and-swap loop makes concurrent stores of one version safe: each attempt is
 /// decided against the record it read, and retried if another writer got there first.
-pub(crate) fn store(
+pub(crate) fn store_unflushed(
     meta: &dyn MetaStore,
     blobs: &BlobStore,
     target: &Target<'_>,
@@ -128,9 +143,6 @@ pub(crate) fn store(
                 continue;
             }
         }
-        // Also on `AlreadyPresent`: the record may come from a concurrent store that has not
-        // flushed yet, and the caller must not answer a client before it is durable.
-        meta.flush()?;
         return Ok(Stored {
             change,
             entry,

@@ -147,6 +147,11 @@ impl TestNode {
         Ok(node)
     }
 
+    /// The process id of the running `delos serve`, if it runs.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The address the node's HTTP server listens on.
     pub(crate) fn addr(&self) -> SocketAddr {
         self.addr

@@ -9,7 +9,11 @@
 //! from 0 in the new feed. Records already held are idempotent, so starting over costs pages,
 //! never duplicates.
 //! At most [`MAX_CONCURRENT_SYNCS`] peers are synced at once, and one sync pulls at most
-//! [`MAX_PAGES`] pages (the next round goes on from its cursor).
+//! [`MAX_PAGES`] pages; when the peer has more, its sync starts again at once from the saved
+//! cursor (so other peers get their turn, and a late joiner is not held to one round's pages
+//! per [`SYNC_INTERVAL`]). A page is stored as one batch (one engine commit and one flush),
+//! while the next page is pulled and its signatures checked; the cursor is saved only once
+//! its page is stored.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -17,14 +21,15 @@ use std::time::Duration;
 
 use delos_pool_protocol::private::PrivatePatterns;
 use delos_pool_protocol::signing::VerifiedRecord;
-use delos_registry_index::{Index, RecordChange, SyncCursor};
+use delos_registry_index::{Index, RecordChange, RecordOffer, SyncCursor};
 use libp2p::PeerId;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::events::{is_new, store_record};
+use super::events::is_new;
 use super::{PoolStats, RecordLimits};
 use crate::p2p::{PoolHandle, SyncedPage};
+use crate::provenance::{sharing_of, warn_conflicts};
 
 /// How often every connected peer is synced, besides when it identifies itself.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(10);
@@ -40,6 +45,8 @@ pub const MAX_PAGES: usize = 64;
 pub const MAX_CONCURRENT_SYNCS: usize = 4;
 /// How long one page may take.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Pages pulled and verified ahead of the one being stored (each at most about 1.1 MiB).
+const PAGES_AHEAD: usize = 2;
 /// Queued sync requests; more are dropped (the periodic round catches up).
 const REQUEST_CAPACITY: usize = 256;
 
@@ -50,6 +57,13 @@ pub struct Syncer {
     index: Arc<Index>,
     private: PrivatePatterns,
     limits: Arc<RecordLimits>,
+}
+
+/// A verified page waiting to be stored, and the cursor to save once it is (when it moved).
+#[derive(Debug)]
+struct Pulled {
+    records: Vec<(u64, VerifiedRecord)>,
+    save: Option<SyncCursor>,
 }
 
 /// Which peers are being synced, and which asked again meanwhile.
@@ -95,9 +109,10 @@ impl Syncer {
                     None => break,
                 },
                 Some(done) = tasks.join_next() => {
-                    let Ok(peer) = done else { continue };
+                    let Ok((peer, more)) = done else { continue };
                     running.syncing.remove(&peer);
-                    if running.again.remove(&peer) {
+                    // A peer with more after MAX_PAGES goes on now, not a round later.
+                    if running.again.remove(&peer) || more {
                         self.start(peer, &mut running, &mut tasks, &stats);
                     }
                 }
@@ -116,7 +131,7 @@ impl Syncer {
         &self,
         peer: PeerId,
         running: &mut Running,
-        tasks: &mut JoinSet<PeerId>,
+        tasks: &mut JoinSet<(PeerId, bool)>,
         stats: &Arc<PoolStats>,
     ) {
         if running.syncing.contains(&peer) || running.syncing.len() >= MAX_CONCURRENT_SYNCS {
@@ -126,20 +141,38 @@ impl Syncer {
         running.syncing.insert(peer);
         let (this, stats) = (self.clone(), Arc::clone(stats));
         tasks.spawn(async move {
-            this.sync_peer(peer, &stats).await;
-            peer
+            let more = this.sync_peer(peer, &stats).await;
+            (peer, more)
         });
     }
 
-    /// Pulls `peer`'s feed after its cursor, page by page (at most [`MAX_PAGES`]).
-    async fn sync_peer(&self, peer: PeerId, stats: &PoolStats) {
-        let Some(mut cursor) = self.cursor(peer).await else {
-            return;
+    /// Pulls `peer`'s feed after its cursor, page by page (at most [`MAX_PAGES`]), storing
+    /// each page while the next is pulled and verified; true when the peer has more after
+    /// them (pages arrived and none was the last).
+    async fn sync_peer(&self, peer: PeerId, stats: &PoolStats) -> bool {
+        let Some(cursor) = self.cursor(peer).await else {
+            return false;
         };
+        let (pages, pulled) = mpsc::channel(PAGES_AHEAD);
+        let (more, ()) = tokio::join!(
+            self.pull_pages(peer, cursor, stats, pages),
+            self.store_pages(peer, pulled, stats)
+        );
+        more
+    }
+
+    /// Pulls pages after `cursor` into `pages`; true when the peer has more after them.
+    async fn pull_pages(
+        &self,
+        peer: PeerId,
+        mut cursor: SyncCursor,
+        stats: &PoolStats,
+        pages: mpsc::Sender<Pulled>,
+    ) -> bool {
         let mut reset = false;
         for _ in 0..MAX_PAGES {
             let Some(page) = self.page(peer, cursor.seq, stats).await else {
-                return;
+                return false;
             };
             if !reset && feed_restarted(cursor, &page) {
                 (cursor, reset) = (start_over(peer, cursor, &page), true);
@@ -147,16 +180,36 @@ impl Syncer {
             }
             let (received, last, next) = (page.records.len(), page.is_last(), page.next_cursor);
             let feed = page.feed_id.or(cursor.feed);
-            let new = self.store_page(page.records, stats).await;
-            if next != cursor.seq || feed != cursor.feed || reset {
-                cursor = SyncCursor { feed, seq: next };
+            let moved = next != cursor.seq || feed != cursor.feed || reset;
+            let save = moved.then_some(SyncCursor { feed, seq: next });
+            cursor = save.unwrap_or(cursor);
+            let pulled = Pulled {
+                records: page.records,
+                save,
+            };
+            if pages.send(pulled).await.is_err() || last || received == 0 {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Stores the pulled pages in order, saving each page's cursor once it is stored.
+    async fn store_pages(
+        &self,
+        peer: PeerId,
+        mut pages: mpsc::Receiver<Pulled>,
+        stats: &PoolStats,
+    ) {
+        while let Some(pulled) = pages.recv().await {
+            let received = pulled.records.len();
+            let new = self.store_page(pulled.records, stats).await;
+            if let Some(cursor) = pulled.save {
                 self.save_cursor(peer, cursor).await;
             }
             if received > 0 {
-                tracing::debug!(%peer, received, new, cursor = cursor.seq, "synced a feed page");
-            }
-            if last || received == 0 {
-                return;
+                let cursor = pulled.save.map(|c| c.seq);
+                tracing::debug!(%peer, received, new, ?cursor, "synced a feed page");
             }
         }
     }
@@ -186,19 +239,46 @@ impl Syncer {
         None
     }
 
-    /// Stores a page's records; returns how many were new to this node.
+    /// Stores a page's records as one batch (one flush for the page, each record still its own
+    /// atomic commit); returns how many were new to this node.
     async fn store_page(&self, records: Vec<(u64, VerifiedRecord)>, stats: &PoolStats) -> usize {
         stats.synced(records.len() as u64);
+        let (index, private, limits) = (
+            Arc::clone(&self.index),
+            self.private.clone(),
+            Arc::clone(&self.limits),
+        );
+        let stored = tokio::task::spawn_blocking(move || {
+            let offers: Vec<RecordOffer<'_>> = records
+                .iter()
+                .map(|(_, record)| RecordOffer {
+                    record,
+                    sharing: sharing_of(&private, record.record().module()),
+                    cap: limits.cap_for(&record.signer()),
+                })
+                .collect();
+            index.records().insert_batch(&offers)
+        })
+        .await;
+        let stored = match stored {
+            Ok(Ok(stored)) => stored,
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "could not store a synced page");
+                return 0;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "storing a synced page failed");
+                return 0;
+            }
+        };
         let mut new = 0;
-        for (_, record) in records {
-            let stored = store_record(&self.index, &self.private, &self.limits, record).await;
-            match stored {
-                Some(stored) if is_new(&stored) => {
-                    stats.new_record();
-                    new += 1;
-                }
-                Some(stored) if stored.change == RecordChange::OverCap => stats.over_cap(),
-                _ => {}
+        for stored in &stored {
+            warn_conflicts(&stored.new_conflicts);
+            if is_new(stored) {
+                stats.new_record();
+                new += 1;
+            } else if stored.change == RecordChange::OverCap {
+                stats.over_cap();
             }
         }
         new

@@ -1,5 +1,6 @@
 //! The conformance cases; each runs against every backend.
 
+mod batches;
 mod checksum_log;
 mod damage;
 mod pinning;
@@ -11,6 +12,7 @@ mod signer_counts;
 mod sumdb_cache;
 mod sync_cursors;
 
+pub(crate) use batches::*;
 pub(crate) use checksum_log::*;
 pub(crate) use damage::*;
 pub(crate) use pinning::*;
