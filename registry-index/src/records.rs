@@ -27,6 +27,8 @@
 //! last one plus one, and the commit also requires its key to be absent. See [`crate::feed`]
 //! for why a sequence number is never shown to peers before it is durable.
 
+use std::collections::HashSet;
+
 use delos_pool_protocol::CodecError;
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::signing::{SignedRecord, SignerId, SigningError, VerifiedRecord};
@@ -41,7 +43,8 @@ use crate::meta::{Commit, MetaError, MetaStore};
 use crate::overlay::Overlay;
 use crate::record_plan::{Offer, Plan};
 use crate::schema::{
-    ALL_SIGNERS_KEY, RECORDS, VERSIONS, module_prefix, signer_key, version_key, version_prefix,
+    ALL_SIGNERS_KEY, RECORDS, SEPARATOR, VERSIONS, module_prefix, signer_key, version_key,
+    version_prefix,
 };
 use crate::signer_counts::{self, RecordCap};
 
@@ -321,14 +324,31 @@ impl Records<'_> {
     /// Every stored record about any version of exactly `module` (not `module/v2`), ordered
     /// by version key, then signer. What `list` and `@latest` learn from the pool.
     pub fn for_module(&self, module: &ModulePath) -> Result<Vec<VerifiedRecord>, RecordError> {
-        self.index
-            .meta()
-            .scan_prefix(RECORDS, &module_prefix(module))?
-            .map(|item| {
-                let (key, wire) = item?;
-                verify_stored(RECORDS.as_str(), &key, &wire)
-            })
-            .collect()
+        self.for_module_except(module, &[])
+    }
+
+    /// [`Self::for_module`] without the records of the versions in `skip`, which are neither
+    /// decoded nor verified: for a caller that knows those versions already (a `list` of a
+    /// module whose versions are pinned needs only the records of versions that are not).
+    pub fn for_module_except(
+        &self,
+        module: &ModulePath,
+        skip: &[Version],
+    ) -> Result<Vec<VerifiedRecord>, RecordError> {
+        let prefix = module_prefix(module);
+        let skip: HashSet<&[u8]> = skip.iter().map(|v| v.as_str().as_bytes()).collect();
+        let mut records = Vec::new();
+        for item in self.index.meta().scan_prefix(RECORDS, &prefix)? {
+            let (key, wire) = item?;
+            let version = key
+                .get(prefix.len()..)
+                .and_then(|rest| rest.split(|byte| *byte == SEPARATOR).next());
+            if version.is_some_and(|version| skip.contains(version)) {
+                continue;
+            }
+            records.push(verify_stored(RECORDS.as_str(), &key, &wire)?);
+        }
+        Ok(records)
     }
 
     /// The hashes pinned for `module@version` in the versions tree, if it is pinned.

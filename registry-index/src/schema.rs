@@ -149,7 +149,7 @@ pub const ALL_TREES: &[TreeName] = &[
 
 /// Separates the module path from the version in a key. A validated module path never contains
 /// a NUL byte, so the module path ends exactly where the first NUL is.
-const SEPARATOR: u8 = 0x00;
+pub(crate) const SEPARATOR: u8 = 0x00;
 
 /// `module path bytes, 0x00, version bytes`.
 pub(crate) fn version_key(module: &ModulePath, version: &Version) -> Vec<u8> {

@@ -54,8 +54,9 @@ pub(crate) trait PeerSource: std::fmt::Debug + Send + Sync + 'static {
     /// recent "not found" must not hide it).
     fn vouches<'a>(&'a self, module: &'a ModulePath, version: &'a Version) -> BoxFuture<'a, bool>;
 
-    /// The versions of `module` the stored records vouch for, in semver order (so `list` and
-    /// `@latest` answer on a node without VCS access).
+    /// The versions of `module` the stored records vouch for that are not pinned, in semver
+    /// order (so `list` and `@latest`, which add the pinned ones, answer on a node without
+    /// VCS access).
     fn known_versions<'a>(&'a self, module: &'a ModulePath) -> BoxFuture<'a, Vec<Version>>;
 
     /// Asks members this node trusts, and that fill for others, to fill `module@version` (as

@@ -10,15 +10,27 @@ use delos_pool_protocol::trust::{TrustPolicy, Verdict};
 use delos_pool_protocol::version::Version;
 use delos_registry_index::Index;
 
-/// The versions of `module` whose stored records the trust policy accepts, in semver order;
-/// empty when the records cannot be read. (The fill path asks only for public modules.)
+/// The versions of `module` not pinned in the store whose stored records the trust policy
+/// accepts, in semver order; empty when the records cannot be read. (The fill path asks only
+/// for public modules, and lists these together with the pinned ones.)
+///
+/// The records of pinned versions are not read: they could only name a version the list has
+/// already, and verifying each record's signature again is what a `list` of a module with
+/// thousands of pinned versions would otherwise spend its time on.
 pub(super) async fn versions(
     index: &Arc<Index>,
     trust: &TrustPolicy,
     module: &ModulePath,
 ) -> Vec<Version> {
     let (index, owned) = (Arc::clone(index), module.clone());
-    let read = tokio::task::spawn_blocking(move || index.records().for_module(&owned)).await;
+    let read = tokio::task::spawn_blocking(move || {
+        let pinned = index.list_versions(&owned).map_err(|err| err.to_string())?;
+        index
+            .records()
+            .for_module_except(&owned, &pinned)
+            .map_err(|err| err.to_string())
+    })
+    .await;
     match read {
         Ok(Ok(records)) => accepted_versions(trust, module, &records),
         Ok(Err(err)) => {

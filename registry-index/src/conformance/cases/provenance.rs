@@ -97,6 +97,46 @@ pub(crate) fn records_round_trip_with_exact_wire_bytes(backend: &dyn Backend) {
     assert_eq!((page[0].seq, &page[0].record), (1, record.signed()));
 }
 
+pub(crate) fn a_module_s_records_are_read_without_the_versions_skipped(backend: &dyn Backend) {
+    let index = backend.open();
+    let records = index.records();
+    let at = |v| ("example.com/a/b", v);
+    for (seed, v) in [(1, "v1.0.0"), (2, "v1.0.0"), (1, "v1.1.0"), (1, "v1.10.0")] {
+        let record = signed(&key(seed), at(v), Some(ZIP), 100);
+        records.insert(&record, Sharing::Public).unwrap();
+    }
+    let other = signed(&key(1), ("example.com/a/b/c", "v1.0.0"), Some(ZIP), 100);
+    records.insert(&other, Sharing::Public).unwrap();
+    let m = module(AB.0);
+    let versions_of = |found: Vec<VerifiedRecord>| -> Vec<String> {
+        let mut versions: Vec<String> = found
+            .iter()
+            .map(|r| r.record().version().as_str().to_owned())
+            .collect();
+        versions.sort();
+        versions
+    };
+    assert_eq!(
+        versions_of(records.for_module(&m).unwrap()),
+        ["v1.0.0", "v1.0.0", "v1.1.0", "v1.10.0"]
+    );
+    let skipped = records
+        .for_module_except(&m, &[version("v1.0.0"), version("v1.1")])
+        .unwrap_or_default();
+    assert_eq!(
+        versions_of(skipped),
+        ["v1.1.0", "v1.10.0"],
+        "only exact versions are skipped, not prefixes"
+    );
+    let none = records
+        .for_module_except(
+            &m,
+            &[version("v1.0.0"), version("v1.1.0"), version("v1.10.0")],
+        )
+        .unwrap();
+    assert!(none.is_empty(), "{none:?}");
+}
+
 pub(crate) fn same_signer_keeps_first_upgrades_mod_only_and_flags_contradiction(
     backend: &dyn Backend,
 ) {
