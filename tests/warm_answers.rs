@@ -159,9 +159,24 @@ fn warm_answers_are_the_same_bytes_with_etags_and_304s() -> Result<()> {
 
 #[test]
 fn a_zip_corrupted_on_disk_is_never_served_whole() -> Result<()> {
+    corrupted_zip_is_refused(&[])
+}
+
+/// The same with maps and the answer cache off: the zip is streamed from its file, after the
+/// same check.
+#[test]
+fn a_zip_corrupted_on_disk_is_never_streamed_whole_with_maps_off() -> Result<()> {
+    corrupted_zip_is_refused(&["--mapped-zips-mib", "0", "--answer-cache-mib", "0"])
+}
+
+/// Fills two zips, corrupts one's blob while the node is down, and checks that a node started
+/// with `args` refuses it (500, moved aside, counted) and still serves the other.
+fn corrupted_zip_is_refused(args: &[&str]) -> Result<()> {
     let world = GitWorld::new()?;
     shapes::hello(&world)?;
-    let mut node = app::node_options(&world).start()?;
+    let mut node = app::node_options(&world)
+        .args(args.iter().copied())
+        .start()?;
     let path = format!("{BASE}/v1.1.0.zip");
     let good = node.get(&path)?;
     ensure!(good.status == 200, "the zip answered {}", good.status);
@@ -181,7 +196,9 @@ fn a_zip_corrupted_on_disk_is_never_served_whole() -> Result<()> {
     damaged[middle] ^= 0xff;
     fs::write(&blob, &damaged)?;
 
-    let node = app::node_options(&world).start_in(dir)?;
+    let node = app::node_options(&world)
+        .args(args.iter().copied())
+        .start_in(dir)?;
     for attempt in 0..2 {
         let answer = node.get(&path)?;
         ensure!(

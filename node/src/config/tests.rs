@@ -228,3 +228,27 @@ fn connection_limits_default_layer_and_refuse_zero() {
         assert!(err.to_string().contains(key), "{err}");
     }
 }
+
+#[test]
+fn answer_caches_default_layer_and_refuse_more_than_a_tebibyte() {
+    let defaults = Config::layer(args("/d"), FileConfig::default()).unwrap();
+    assert_eq!(defaults.answer_caches.answer_bytes, 64 << 20);
+    assert_eq!(defaults.answer_caches.mapped_zip_bytes, 4096 << 20);
+    let from_file = file("answer_cache_mib = 0\nmapped_zips_mib = 100\n");
+    let mut flags = args("/d");
+    flags.mapped_zips_mib = Some(8);
+    let config = Config::layer(flags, from_file).unwrap();
+    assert_eq!(
+        config.answer_caches.answer_bytes, 0,
+        "0 turns the cache off"
+    );
+    assert_eq!(
+        config.answer_caches.mapped_zip_bytes,
+        8 << 20,
+        "the flag wins"
+    );
+    for key in ["answer_cache_mib", "mapped_zips_mib"] {
+        let err = Config::layer(args("/d"), file(&format!("{key} = 1048577"))).unwrap_err();
+        assert!(err.to_string().contains(key), "{err}");
+    }
+}

@@ -36,7 +36,6 @@ impl Weighter<Sha256, Bytes> for ByLength {
 pub(crate) struct ZipMaps {
     /// `None` when `--mapped-zips-mib` is 0.
     maps: Option<Cache<Sha256, Bytes, ByLength>>,
-    capacity: u64,
     index: Arc<Index>,
     metrics: HttpMetrics,
 }
@@ -58,7 +57,6 @@ impl ZipMaps {
         });
         ZipMaps {
             maps,
-            capacity,
             index,
             metrics,
         }
@@ -70,7 +68,7 @@ impl ZipMaps {
         let Some(maps) = &self.maps else {
             return Ok(None);
         };
-        if size.saturating_add(MAP_OVERHEAD_BYTES) > self.capacity {
+        if size.saturating_add(MAP_OVERHEAD_BYTES) > maps.capacity() {
             return Ok(None);
         }
         if let Some(bytes) = maps.get(sha256) {
