@@ -15,6 +15,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
+use delos_pool_protocol::hash::Sha256;
 
 use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
@@ -144,5 +145,42 @@ fn a_generated_store_is_served_right_within_memory_and_synced_by_a_new_node() ->
     }
     let rss = rss_kib(b.http())?;
     ensure!(rss < RSS_BOUND_KIB, "synced node: VmRSS {rss} KiB");
+    Ok(())
+}
+
+/// A node opens a store without first checking every version's blobs (that pass runs beside
+/// the serving); a version whose zip went missing while the node was down is still never
+/// served, neither before nor after the pass, and the pass reports it and counts the rest.
+#[test]
+fn a_node_serves_at_once_and_never_a_version_whose_blob_went_missing() -> Result<()> {
+    let dir = tempfile::Builder::new().prefix("delos-scale-").tempdir()?;
+    generate(&dir.path().join("data"))?;
+    let node = TestNode::options().start_in(dir)?;
+    let zip_path = "/gen.example/m0000042/@v/v1.2.0.zip";
+    let zip = node.get(zip_path)?;
+    ensure!(zip.status == 200, "{}", zip.text());
+    let hex = Sha256::digest(&zip.body).to_hex();
+
+    let node = node.restart_with(|data| {
+        let blob = data.join("store/blobs/sha256").join(&hex[..2]).join(&hex);
+        std::fs::remove_file(&blob).with_context(|| format!("removing {}", blob.display()))
+    })?;
+    for path in [zip_path, "/gen.example/m0000042/@v/v1.2.0.info"] {
+        let answer = node.get(path)?;
+        ensure!(answer.status != 200, "{path} is served without its zip");
+    }
+    let waited = wait_until(Duration::from_secs(30), "the store check is done", || {
+        Ok(node.status()?["store"]["counted"] == 1)
+    });
+    waited.with_context(|| node.log())?;
+    let store = &node.status()?["store"];
+    ensure!(store["versions"] == VERSIONS - 1, "{store}");
+    ensure!(node.log().contains("damaged=1"), "{}", node.log());
+    let list = node.get("/gen.example/m0000042/@v/list")?;
+    ensure!(!list.text().contains("v1.2.0"), "listed: {}", list.text());
+    ensure!(
+        node.get(zip_path)?.status != 200,
+        "{zip_path} after the pass"
+    );
     Ok(())
 }

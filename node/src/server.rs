@@ -5,12 +5,12 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use delos_pool_protocol::private::PrivatePatterns;
 use delos_pool_protocol::sumdb::SignerKey;
-use delos_registry_index::{Index, IndexError};
+use delos_registry_index::{Index, IndexConfig, IndexError, OpenCheck};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -85,6 +85,9 @@ pub enum StartError {
         #[source]
         source: io::Error,
     },
+    /// The thread of the store's open-time check could not start.
+    #[error("starting the store check's thread")]
+    Thread(#[source] io::Error),
     /// The pool could not start (a listen address, a bootstrap address, mDNS).
     #[error("starting the pool")]
     Pool(#[source] crate::p2p::SpawnError),
@@ -120,10 +123,14 @@ impl Node {
     pub async fn start(config: Config) -> Result<Node, StartError> {
         let dir = config.store_dir();
         let open_dir = dir.clone();
-        let index = tokio::task::spawn_blocking(move || Index::open(open_dir))
+        // Serve at once; every version is checked when first read until the pass is done.
+        let mut index_config = IndexConfig::default();
+        index_config.check = OpenCheck::Deferred;
+        let index = tokio::task::spawn_blocking(move || Index::open_with(open_dir, &index_config))
             .await?
             .map_err(|source| StartError::Store { dir, source })?;
-        log_damage(&index);
+        let index = Arc::new(index);
+        spawn_open_check(Arc::downgrade(&index))?;
         let keys = load_keys(&config).await?;
         let own_records = OwnRecords::new(keys.signing.clone(), config.upstream.clone());
         let addr = config.http_listen;
@@ -137,7 +144,7 @@ impl Node {
         let private = private_patterns(&config);
         let mut fetch = fetch_config(&config, private.clone());
         fetch.gosumdb = workers_gosumdb(&config.gosumdb, &config.sumdb, http_addr);
-        let fetcher = Fetcher::with_own_records(Arc::new(index), fetch, Some(own_records))
+        let fetcher = Fetcher::with_own_records(index, fetch, Some(own_records))
             .map_err(StartError::Fetcher)?;
         // After the bind, so a start that fails leaves no pool running; requests wait in the
         // listener's backlog until the router serves them.
@@ -478,16 +485,50 @@ fn fetch_config(config: &Config, private: PrivatePatterns) -> FetchConfig {
     fetch
 }
 
-/// Reports entries the store found damaged on open (hidden until stored again).
-fn log_damage(index: &Index) {
+/// Runs the store's open-time check on a thread of its own while the node serves, a step at a
+/// time so that it ends with the node (it holds the index only during a step), then reports
+/// what it found damaged.
+fn spawn_open_check(index: Weak<Index>) -> Result<(), StartError> {
+    let check = move || {
+        let started = Instant::now();
+        while let Some(index) = index.upgrade() {
+            match index.open_check_step() {
+                Ok(false) => {}
+                Ok(true) => return log_damage(&index, started.elapsed()),
+                Err(err) => {
+                    let error = &err as &dyn std::error::Error;
+                    return tracing::error!(
+                        error,
+                        "the store check stopped; versions are still checked when first read"
+                    );
+                }
+            }
+        }
+    };
+    std::thread::Builder::new()
+        .name("store-check".into())
+        .spawn(check)
+        .map(drop)
+        .map_err(StartError::Thread)
+}
+
+/// Reports entries the store's open-time check found damaged (hidden until stored again).
+fn log_damage(index: &Index, took: Duration) {
     let report = index.open_report();
-    if !report.damaged.is_empty() {
-        let damaged = report.damaged.len();
+    let damaged = report.damaged.len();
+    let stats = index.stats();
+    if damaged > 0 {
         tracing::warn!(
             damaged,
-            "store opened with damaged entries; they stay hidden until stored again"
+            "store checked with damaged entries; they stay hidden until stored again"
         );
     }
+    tracing::info!(
+        versions = stats.versions,
+        damaged,
+        took_ms = took.as_millis() as u64,
+        "store checked"
+    );
 }
 
 /// Waits for SIGINT (Ctrl-C) or SIGTERM.

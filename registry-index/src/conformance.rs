@@ -13,12 +13,16 @@ use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::version::Version;
 
 use crate::memory_store::MemoryStore;
-use crate::{BlobStore, HashedBlob, Index, Source, VersionEntry};
+use crate::{BlobStore, HashedBlob, Index, IndexConfig, OpenCheck, Source, VersionEntry};
 
 /// A metadata engine under test: opens an [`Index`] over the same data each time.
 pub(crate) trait Backend {
-    /// Opens the index; the previous handle must have been dropped.
-    fn open(&self) -> Index;
+    /// Opens the index, its open-time check done; the previous handle must have been dropped.
+    fn open(&self) -> Index {
+        self.open_checking(OpenCheck::BeforeOpen)
+    }
+    /// Opens the index with the open-time check run as `check` says.
+    fn open_checking(&self, check: OpenCheck) -> Index;
     /// The data directory, for tampering with blob files.
     fn dir(&self) -> &Path;
 }
@@ -30,10 +34,14 @@ impl Backend for Sled {
     /// this binary that forks a child (the large-blob tests re-execute it) lends the child a
     /// copy of every open descriptor until it execs, so a reopen right after a close can find
     /// the lock still taken for a moment. A lock held by this test itself would still fail.
-    fn open(&self) -> Index {
+    fn open_checking(&self, check: OpenCheck) -> Index {
         let started = std::time::Instant::now();
+        let config = IndexConfig {
+            check,
+            ..IndexConfig::default()
+        };
         loop {
-            match Index::open(self.0.path()) {
+            match Index::open_with(self.0.path(), &config) {
                 Err(err)
                     if format!("{err:?}").contains("could not acquire lock")
                         && started.elapsed() < std::time::Duration::from_secs(10) =>
@@ -52,9 +60,9 @@ impl Backend for Sled {
 struct Memory(tempfile::TempDir, MemoryStore);
 
 impl Backend for Memory {
-    fn open(&self) -> Index {
+    fn open_checking(&self, check: OpenCheck) -> Index {
         let blobs = BlobStore::open(self.0.path().join("blobs")).unwrap();
-        Index::with_backend(blobs, Box::new(self.1.clone())).unwrap()
+        Index::with_backend(blobs, Box::new(self.1.clone()), check).unwrap()
     }
     fn dir(&self) -> &Path {
         self.0.path()
@@ -137,6 +145,8 @@ conformance!(
     missing_blob_is_reported_hidden_and_repaired,
     missing_zip_is_repaired_by_other_bytes_with_same_h1,
     mod_only_offer_cannot_repair_missing_zip,
+    a_deferred_check_hides_damage_at_once_and_reports_it_when_done,
+    stores_beside_a_deferred_check_are_counted_once,
     concurrent_stores_pin_exactly_one,
     stats_count_versions_and_bytes,
     records_round_trip_with_exact_wire_bytes,

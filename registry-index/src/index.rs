@@ -17,12 +17,13 @@ use crate::entry_codec::decode;
 use crate::error::IndexError;
 use crate::feed::Feed;
 use crate::meta::{Commit, MetaStore};
-use crate::open_report::{OpenReport, scan};
+use crate::open_check::{Checked, OpenCheck, Settling, StoreActivity, blobs_present};
+use crate::open_report::OpenReport;
 use crate::overlay::Overlay;
 use crate::pins::Pins;
 use crate::records::Records;
 use crate::records_state::RecordsState;
-use crate::schema::{VERSIONS, module_prefix, parse_version_key, version_key};
+use crate::schema::{MalformedKey, VERSIONS, module_prefix, parse_version_key, version_key};
 use crate::sled_store::{DEFAULT_CACHE_CAPACITY_BYTES, SledStore};
 use crate::stats::Stats;
 use crate::sumdb_cache::SumdbCache;
@@ -38,27 +39,36 @@ const META_DIR: &str = "meta-sled";
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct IndexConfig {
-    /// Size of sled's page cache in bytes. Default: 64 MiB.
+    /// Size of sled's page cache in bytes. Default: 16 MiB ([`DEFAULT_CACHE_CAPACITY_BYTES`]).
     pub cache_capacity_bytes: u64,
+    /// When every entry's blobs are checked. Default: before `open` returns.
+    pub check: OpenCheck,
 }
 
 impl Default for IndexConfig {
     fn default() -> Self {
         Self {
             cache_capacity_bytes: DEFAULT_CACHE_CAPACITY_BYTES,
+            check: OpenCheck::BeforeOpen,
         }
     }
 }
 
-/// Keys hidden because they were found damaged, the counts of everything else, and how many
-/// stores are between their metadata write and its flush.
+/// Keys hidden because they were found damaged, the counts of everything else, how far the
+/// open-time check has got, and the stores running.
 #[derive(Debug)]
-struct Visibility {
-    hidden: HashSet<Vec<u8>>,
-    stats: Stats,
+pub(crate) struct Visibility {
+    pub(crate) hidden: HashSet<Vec<u8>>,
+    pub(crate) stats: Stats,
     /// A record written but not yet flushed is already readable by other threads; while this
     /// is non-zero, reads flush before returning, so nothing is served that a crash could undo.
     unflushed_stores: usize,
+    /// What the open-time check found damaged so far.
+    pub(crate) report: OpenReport,
+    /// How far the open-time check has got; see [`crate::open_check`].
+    pub(crate) checked: Checked,
+    /// Stores running and begun, for the open-time check.
+    pub(crate) stores: StoreActivity,
 }
 
 /// Counts one store in [`Visibility::unflushed_stores`] for as long as it lives.
@@ -92,7 +102,6 @@ pub struct Index {
     blobs: BlobStore,
     meta: Box<dyn MetaStore>,
     visibility: Mutex<Visibility>,
-    report: OpenReport,
     records: RecordsState,
     feed_id: FeedId,
     /// Serialises appends to the checksum log (one writer, contiguous ids).
@@ -109,42 +118,49 @@ impl Index {
 
     /// Opens (creating if needed) the store in `dir`: `dir/blobs` and `dir/meta-sled`.
     ///
-    /// Removes temp files left by a crash and checks every entry's blobs; see
-    /// [`Self::open_report`]. Only one process may open a directory at a time.
+    /// Removes temp files left by a crash and checks every entry's blobs, before returning or
+    /// deferred as `config.check` says; see [`Self::open_report`]. Only one process may open a
+    /// directory at a time.
     pub fn open_with(dir: impl AsRef<Path>, config: &IndexConfig) -> Result<Self, IndexError> {
         let dir = dir.as_ref();
         // sled first: it takes an exclusive lock on its directory, so a second process fails
         // here, before `BlobStore::open` would delete the first process's temp files.
         let meta = SledStore::open(&dir.join(META_DIR), config.cache_capacity_bytes)?;
         let blobs = BlobStore::open(dir.join(BLOBS_DIR))?;
-        Self::with_backend(blobs, Box::new(meta))
+        Self::with_backend(blobs, Box::new(meta), config.check)
     }
 
-    /// Assembles an index from its parts and runs the open-time check.
+    /// Assembles an index from its parts and runs the open-time check, or defers it.
     pub(crate) fn with_backend(
         blobs: BlobStore,
         meta: Box<dyn MetaStore>,
+        check: OpenCheck,
     ) -> Result<Self, IndexError> {
-        let scan = scan(meta.as_ref(), &blobs)?;
         crate::signer_counts::rebuild_if_missing(meta.as_ref())?;
         let records = RecordsState::load(meta.as_ref())?;
         let feed_id = crate::feed_id::load_or_create(meta.as_ref())?;
         crate::pins::backfill_if_missing(meta.as_ref())?;
         let visibility = Visibility {
-            hidden: scan.hidden,
-            stats: scan.stats,
+            hidden: HashSet::new(),
+            stats: Stats::default(),
             unflushed_stores: 0,
+            report: OpenReport::default(),
+            checked: Checked::Through(None),
+            stores: StoreActivity::default(),
         };
-        Ok(Self {
+        let index = Self {
             blobs,
             meta,
             visibility: Mutex::new(visibility),
-            report: scan.report,
             records,
             feed_id,
             log_writer: Mutex::new(()),
             changes: AtomicU64::new(0),
-        })
+        };
+        if check == OpenCheck::BeforeOpen {
+            index.finish_open_check()?;
+        }
+        Ok(index)
     }
 
     /// The blob store: write a version's blobs here before [`Self::store`], read them to serve.
@@ -218,9 +234,10 @@ impl Index {
         self.feed_id
     }
 
-    /// Entries found damaged when the index was opened.
-    pub fn open_report(&self) -> &OpenReport {
-        &self.report
+    /// Entries the open-time check found damaged (so far, while a deferred check runs: see
+    /// [`Self::open_check_done`]).
+    pub fn open_report(&self) -> OpenReport {
+        self.lock().report.clone()
     }
 
     /// Pins `entry` as `module@version`, by the rules of [`crate::versions`].
@@ -235,6 +252,7 @@ impl Index {
         entry: VersionEntry,
     ) -> Result<Stored, IndexError> {
         let target = Target { module, version };
+        let _settling = Settling::begin(self);
         let unflushed = Unflushed::begin(self);
         let mut stored = store(self.meta.as_ref(), &self.blobs, &target, &entry)?;
         drop(unflushed);
@@ -257,6 +275,7 @@ impl Index {
     /// then, reads flush first, so nothing is served that a crash could undo. On an error the
     /// versions before the failing one are pinned (and flushed), the rest are not.
     pub fn store_batch(&self, batch: &[BatchItem]) -> Result<Vec<Stored>, IndexError> {
+        let _settling = Settling::begin(self);
         let unflushed = Unflushed::begin(self);
         // First as one commit (see `crate::overlay`); if a concurrent store touched one of
         // these versions or took a pin number meanwhile, one commit per version, decided again.
@@ -316,9 +335,12 @@ impl Index {
     }
 
     /// Updates visibility and counts after a successful store; true if the entry was hidden
-    /// as damaged until now.
+    /// as damaged until now. A key the open-time check has not reached is left to it.
     fn settle(&self, key: &[u8], stored: &Stored) -> bool {
         let mut visibility = self.lock();
+        if !visibility.checked.covers(key) {
+            return false;
+        }
         if visibility.hidden.remove(key) {
             visibility.stats.add(&stored.entry);
             return true;
@@ -342,12 +364,20 @@ impl Index {
         let Some(bytes) = self.meta.get(VERSIONS, &key)? else {
             return Ok(None);
         };
-        if self.lock().hidden.contains(&key) {
-            return Ok(None);
-        }
+        let checked = {
+            let visibility = self.lock();
+            if visibility.hidden.contains(&key) {
+                return Ok(None);
+            }
+            visibility.checked.covers(&key)
+        };
         self.flush_if_unflushed()?;
         let entry =
             decode(&bytes).map_err(|source| IndexError::corrupt_entry(module, version, source))?;
+        if !checked && !blobs_present(self, &entry)? {
+            // Damaged; the open-time check reports and hides it when it gets there.
+            return Ok(None);
+        }
         Ok(Some(entry))
     }
 
@@ -366,12 +396,35 @@ impl Index {
     }
 
     /// The stored versions of exactly `module`, in Go's semver order.
+    ///
+    /// Reads the versions from the keys: an entry is decoded only if the open-time check has
+    /// not reached it yet (to check its blobs), so a module of 10,000 versions lists in
+    /// milliseconds.
     pub fn list_versions(&self, module: &ModulePath) -> Result<Vec<Version>, IndexError> {
-        Ok(self
-            .module_entries(module)?
-            .into_iter()
-            .map(|(v, _)| v)
-            .collect())
+        let prefix = module_prefix(module);
+        let (hidden, checked) = {
+            let visibility = self.lock();
+            (visibility.hidden.clone(), visibility.checked.clone())
+        };
+        let mut versions = Vec::new();
+        for item in self.meta.scan_prefix(VERSIONS, &prefix)? {
+            let (key, value) = item?;
+            if hidden.contains(&key) {
+                continue;
+            }
+            if !checked.covers(&key) {
+                let (_, _, entry) = listed(&key, &value)?;
+                if !blobs_present(self, &entry)? {
+                    continue;
+                }
+            }
+            versions.push(version_of_key(&key, prefix.len())?);
+        }
+        // A version read may come from a store not flushed yet; durable before it is told.
+        self.flush_if_unflushed()?;
+        // Stable: versions equal in semver order (build metadata) keep their key order.
+        versions.sort();
+        Ok(versions)
     }
 
     /// Every stored, undamaged version, in key order (by module path, then version text).
@@ -385,14 +438,28 @@ impl Index {
         &self,
         prefix: &[u8],
     ) -> Result<impl Iterator<Item = Result<Listed, IndexError>> + '_, IndexError> {
-        let hidden = self.lock().hidden.clone();
+        let (hidden, checked) = {
+            let visibility = self.lock();
+            (visibility.hidden.clone(), visibility.checked.clone())
+        };
         let pairs = self.meta.scan_prefix(VERSIONS, prefix)?;
         Ok(pairs.filter_map(move |item| match item {
             Ok((key, _)) if hidden.contains(&key) => None,
-            Ok((key, value)) => Some(
-                self.flush_if_unflushed()
-                    .and_then(|()| listed(&key, &value)),
-            ),
+            Ok((key, value)) => {
+                let listed = self
+                    .flush_if_unflushed()
+                    .and_then(|()| listed(&key, &value));
+                match listed {
+                    Ok((_, _, ref entry)) if !checked.covers(&key) => {
+                        match blobs_present(self, entry) {
+                            Ok(true) => Some(listed),
+                            Ok(false) => None,
+                            Err(err) => Some(Err(err)),
+                        }
+                    }
+                    listed => Some(listed),
+                }
+            }
             Err(err) => Some(Err(err.into())),
         }))
     }
@@ -410,20 +477,40 @@ impl Index {
         self.lock().stats
     }
 
-    /// Counts `replacement` instead of `previous` (after [`Self::repin_mod_only`]).
-    pub(crate) fn replace_counted(&self, previous: &VersionEntry, replacement: &VersionEntry) {
+    /// Counts `replacement` instead of `previous` at `key` (after [`Self::repin_mod_only`]),
+    /// unless the open-time check has not reached `key` yet (it counts it then).
+    pub(crate) fn replace_counted(
+        &self,
+        key: &[u8],
+        previous: &VersionEntry,
+        replacement: &VersionEntry,
+    ) {
         let mut visibility = self.lock();
+        if !visibility.checked.covers(key) {
+            return;
+        }
         visibility.stats.remove(previous);
         visibility.stats.add(replacement);
     }
 
-    fn lock(&self) -> MutexGuard<'_, Visibility> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Visibility> {
         // The guarded data is only counters and a set; a panic elsewhere cannot leave them in a
         // state worse than slightly wrong counts, so a poisoned lock is still usable.
         self.visibility
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// The version of a versions-tree key whose module prefix is `prefix_len` bytes long.
+fn version_of_key(key: &[u8], prefix_len: usize) -> Result<Version, MalformedKey> {
+    let text = key
+        .get(prefix_len..)
+        .and_then(|tail| std::str::from_utf8(tail).ok());
+    text.and_then(|text| Version::parse(text).ok())
+        .ok_or_else(|| MalformedKey {
+            key: String::from_utf8_lossy(key).into_owned(),
+        })
 }
 
 fn listed(key: &[u8], value: &[u8]) -> Result<Listed, IndexError> {

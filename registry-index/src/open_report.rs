@@ -1,7 +1,5 @@
 //! The consistency check run when the index opens: every entry's blobs must be on disk.
 
-use std::collections::HashSet;
-
 use delos_pool_protocol::hash::Sha256;
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::version::Version;
@@ -9,9 +7,7 @@ use delos_pool_protocol::version::Version;
 use crate::blobs::BlobStore;
 use crate::entry_codec::{DecodeError, decode};
 use crate::error::IndexError;
-use crate::meta::MetaStore;
-use crate::schema::{MalformedKey, VERSIONS, parse_version_key};
-use crate::stats::Stats;
+use crate::schema::{MalformedKey, parse_version_key};
 use crate::versions::is_present;
 
 /// An index entry found damaged on open. It is treated as absent (not served, listed or
@@ -51,38 +47,16 @@ pub struct OpenReport {
     pub damaged: Vec<Damage>,
 }
 
-/// The result of the scan: the report, the keys to hide, and the counts of the rest.
-pub(crate) struct Scan {
-    pub(crate) report: OpenReport,
-    pub(crate) hidden: HashSet<Vec<u8>>,
-    pub(crate) stats: Stats,
-}
+/// An entry that passed the check, or what is wrong with it.
+pub(crate) type CheckedEntry = Result<crate::entry::VersionEntry, Damage>;
 
-/// Reads every entry once, checking that its blobs exist with their recorded sizes.
-///
-/// Costs one `stat` per blob: about a second per few hundred thousand versions.
-pub(crate) fn scan(meta: &dyn MetaStore, blobs: &BlobStore) -> Result<Scan, IndexError> {
-    let mut scan = Scan {
-        report: OpenReport::default(),
-        hidden: HashSet::new(),
-        stats: Stats::default(),
-    };
-    for item in meta.scan_prefix(VERSIONS, &[])? {
-        let (key, value) = item?;
-        match check(blobs, &key, &value)? {
-            Ok(entry) => scan.stats.add(&entry),
-            Err(damage) => {
-                scan.report.damaged.push(damage);
-                scan.hidden.insert(key);
-            }
-        }
-    }
-    Ok(scan)
-}
-
-type Checked = Result<crate::entry::VersionEntry, Damage>;
-
-fn check(blobs: &BlobStore, key: &[u8], value: &[u8]) -> Result<Checked, IndexError> {
+/// Checks one stored entry: its key parses, it decodes, and its blobs are on disk with their
+/// recorded sizes (one `stat` per blob).
+pub(crate) fn check(
+    blobs: &BlobStore,
+    key: &[u8],
+    value: &[u8],
+) -> Result<CheckedEntry, IndexError> {
     let (module, version) = match parse_version_key(key) {
         Ok(parsed) => parsed,
         Err(malformed) => return Ok(Err(Damage::MalformedKey(malformed))),

@@ -102,6 +102,7 @@ impl Index {
             .to_wire()
             .map_err(RecordError::Unencodable)?;
         let new_entry = encode(replacement);
+        let _settling = crate::open_check::Settling::begin(self);
         let state = self.records_state();
         let mut last_seq = state.lock_writer();
         loop {
@@ -181,7 +182,7 @@ impl Index {
             if let Some(seq) = seq {
                 state.mark_durable(seq);
             }
-            self.replace_counted(&previous, replacement);
+            self.replace_counted(&key, &previous, replacement);
             return Ok(Repinned {
                 previous,
                 evidence,

@@ -10,9 +10,10 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use crate::meta::{Commit, KeyValue, KvIter, MetaError, MetaStore, Swap, Write};
 use crate::schema::{ALL_TREES, TreeName};
 
-/// Default size of sled's page cache: enough for the hot part of a large index, small next to
-/// the blobs a node streams.
-pub const DEFAULT_CACHE_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
+/// Default size of sled's page cache. sled's in-memory pages weigh about three times what it
+/// counts against this, and its page table holds ~70 MB for a million versions besides, so the
+/// cache is kept small: warm answers come from the node's own answer cache, not from sled.
+pub const DEFAULT_CACHE_CAPACITY_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The file sled 0.34 keeps its log and pages in, under its directory.
 const SLED_LOG_FILE: &str = "db";

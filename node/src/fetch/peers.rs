@@ -54,10 +54,14 @@ pub(crate) trait PeerSource: std::fmt::Debug + Send + Sync + 'static {
     /// recent "not found" must not hide it).
     fn vouches<'a>(&'a self, module: &'a ModulePath, version: &'a Version) -> BoxFuture<'a, bool>;
 
-    /// The versions of `module` the stored records vouch for that are not pinned, in semver
-    /// order (so `list` and `@latest`, which add the pinned ones, answer on a node without
-    /// VCS access).
-    fn known_versions<'a>(&'a self, module: &'a ModulePath) -> BoxFuture<'a, Vec<Version>>;
+    /// The versions of `module` the stored records vouch for that are not among `pinned`
+    /// (the versions the store holds), in semver order (so `list` and `@latest`, which add
+    /// the pinned ones, answer on a node without VCS access).
+    fn known_versions<'a>(
+        &'a self,
+        module: &'a ModulePath,
+        pinned: &'a [Version],
+    ) -> BoxFuture<'a, Vec<Version>>;
 
     /// Asks members this node trusts, and that fill for others, to fill `module@version` (as
     /// for their own clients), storing the record of the one that did; `None` when none
@@ -143,12 +147,16 @@ impl Inner {
         }
     }
 
-    /// The versions of `module` the pool vouches for; none without a pool or for a private
-    /// module.
-    pub(super) async fn peer_versions(&self, module: &ModulePath) -> Vec<Version> {
+    /// The versions of `module` the pool vouches for beside the `pinned` ones; none without a
+    /// pool or for a private module.
+    pub(super) async fn peer_versions(
+        &self,
+        module: &ModulePath,
+        pinned: &[Version],
+    ) -> Vec<Version> {
         match self.peers.get() {
             Some(peers) if !self.private.matches(module.as_str()) => {
-                peers.known_versions(module).await
+                peers.known_versions(module, pinned).await
             }
             _ => Vec::new(),
         }

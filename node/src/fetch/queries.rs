@@ -152,9 +152,12 @@ pub(super) async fn latest(inner: &Arc<Inner>, module: &ModulePath) -> Result<Ve
 /// The versions of `module` in the store or vouched for by the pool, sorted, no repeats.
 async fn known_versions(inner: &Inner, module: &ModulePath) -> Result<Vec<Version>, FetchError> {
     let mut versions = stored_versions(inner, module).await?;
-    versions.extend(inner.peer_versions(module).await);
-    versions.sort();
-    versions.dedup();
+    let vouched = inner.peer_versions(module, &versions).await;
+    if !vouched.is_empty() {
+        versions.extend(vouched);
+        versions.sort();
+        versions.dedup();
+    }
     Ok(versions)
 }
 

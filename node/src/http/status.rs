@@ -192,7 +192,7 @@ async fn refresh_gauges(state: &AppState) -> Option<Value> {
     let gauges = state.telemetry.gauges();
     let index = state.fetcher.index();
     gauges.set_fetch(&state.fetcher.stats());
-    gauges.set_store(&index.stats());
+    gauges.set_store(&index.stats(), index.open_check_done());
     gauges.set_provenance(index.conflicts().count(), index.feed().last_seq());
     let pool = state.pool.as_ref()?;
     let (swarm, connected) = swarm_status(pool).await;

@@ -136,8 +136,12 @@ impl PeerSource for PoolPeers {
         async move { self.one_fill().vouched(module, version).await }.boxed()
     }
 
-    fn known_versions<'a>(&'a self, module: &'a ModulePath) -> BoxFuture<'a, Vec<Version>> {
-        known::versions(&self.index, &self.trust, module).boxed()
+    fn known_versions<'a>(
+        &'a self,
+        module: &'a ModulePath,
+        pinned: &'a [Version],
+    ) -> BoxFuture<'a, Vec<Version>> {
+        known::versions(&self.index, &self.trust, module, pinned).boxed()
     }
 
     fn fill_through<'a>(

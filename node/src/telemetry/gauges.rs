@@ -14,6 +14,7 @@ pub struct Gauges {
     store_versions: U64Gauge,
     store_full_versions: U64Gauge,
     store_blob_bytes: U64Gauge,
+    store_counted: U64Gauge,
     provenance_conflicts: U64Gauge,
     provenance_feed_last_seq: U64Gauge,
     pool_connected_peers: U64Gauge,
@@ -27,11 +28,13 @@ impl Gauges {
         self.fetch_bad_peers.set(stats.bad_peers);
     }
 
-    /// The store's sizes.
-    pub fn set_store(&self, stats: &Stats) {
+    /// The store's sizes, and whether its open-time check has counted every version yet
+    /// (until then the sizes count only what it has reached and what was stored since).
+    pub fn set_store(&self, stats: &Stats, counted: bool) {
         self.store_versions.set(stats.versions);
         self.store_full_versions.set(stats.full_versions);
         self.store_blob_bytes.set(stats.blob_bytes);
+        self.store_counted.set(u64::from(counted));
     }
 
     /// The provenance store's conflict count and the local feed's last sequence number.
@@ -73,6 +76,11 @@ impl Gauges {
                 "blob_bytes",
                 "Bytes of go.mod and zip blobs referenced by stored versions",
                 &self.store_blob_bytes,
+            ),
+            Entry::gauge(
+                "counted",
+                "1 once the check run at start-up has counted every stored version (0: the sizes are partial)",
+                &self.store_counted,
             ),
         ]
     }

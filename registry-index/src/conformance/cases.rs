@@ -3,6 +3,7 @@
 mod batches;
 mod checksum_log;
 mod damage;
+mod deferred_check;
 mod pinning;
 mod pins;
 mod provenance;
@@ -15,6 +16,7 @@ mod sync_cursors;
 pub(crate) use batches::*;
 pub(crate) use checksum_log::*;
 pub(crate) use damage::*;
+pub(crate) use deferred_check::*;
 pub(crate) use pinning::*;
 pub(crate) use pins::*;
 pub(crate) use provenance::*;

@@ -10,8 +10,9 @@ use delos_pool_protocol::trust::{TrustPolicy, Verdict};
 use delos_pool_protocol::version::Version;
 use delos_registry_index::Index;
 
-/// The versions of `module` not pinned in the store whose stored records the trust policy
-/// accepts, in semver order; empty when the records cannot be read. (The fill path asks only
+/// The versions of `module` not among `pinned` (the versions the store holds, as listed by the
+/// caller) whose stored records the trust policy accepts, in semver order; empty when the
+/// records cannot be read. (The fill path asks only
 /// for public modules, and lists these together with the pinned ones.)
 ///
 /// The records of pinned versions are not read: they could only name a version the list has
@@ -21,10 +22,10 @@ pub(super) async fn versions(
     index: &Arc<Index>,
     trust: &TrustPolicy,
     module: &ModulePath,
+    pinned: &[Version],
 ) -> Vec<Version> {
-    let (index, owned) = (Arc::clone(index), module.clone());
+    let (index, owned, pinned) = (Arc::clone(index), module.clone(), pinned.to_vec());
     let read = tokio::task::spawn_blocking(move || {
-        let pinned = index.list_versions(&owned).map_err(|err| err.to_string())?;
         index
             .records()
             .for_module_except(&owned, &pinned)

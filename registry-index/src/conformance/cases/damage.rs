@@ -2,9 +2,17 @@
 
 use super::{GO_MOD, ZIP};
 use crate::conformance::{Backend, module, offer, offer_with_h1, stand_in_h1, version};
-use crate::{Change, Damage, IndexError};
+use delos_pool_protocol::hash::Sha256;
+use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::version::Version;
 
-pub(crate) fn missing_blob_is_reported_hidden_and_repaired(backend: &dyn Backend) {
+use crate::{Change, Damage, Index, IndexError, VersionEntry};
+
+/// Pins `example.com/a/b` v1.0.0 whole and v1.1.0 `.mod`-only, then deletes v1.0.0's zip blob
+/// file; returns the module, v1.0.0, its entry and the deleted blob's sha256.
+pub(super) fn store_two_and_lose_a_zip(
+    backend: &dyn Backend,
+) -> (ModulePath, Version, VersionEntry, Sha256) {
     let (m, v) = (module("example.com/a/b"), version("v1.0.0"));
     let entry = {
         let index = backend.open();
@@ -17,7 +25,11 @@ pub(crate) fn missing_blob_is_reported_hidden_and_repaired(backend: &dyn Backend
     };
     let zip_sha = *entry.zip().unwrap().blob().sha256();
     remove_blob_file(backend, &zip_sha.to_hex());
+    (m, v, entry, zip_sha)
+}
 
+pub(crate) fn missing_blob_is_reported_hidden_and_repaired(backend: &dyn Backend) {
+    let (m, v, entry, zip_sha) = store_two_and_lose_a_zip(backend);
     let index = backend.open();
     let expected = Damage::MissingBlob {
         module: m.clone(),
@@ -36,11 +48,19 @@ pub(crate) fn missing_blob_is_reported_hidden_and_repaired(backend: &dyn Backend
         "the pin outlives its blob: {err:?}"
     );
 
-    let stored = index
-        .store(&m, &v, offer(&index, GO_MOD, Some(ZIP)))
-        .unwrap();
+    repair_and_see_it_counted(&index, &m, &v, entry);
+}
+
+/// Stores the lost zip again: the entry is repaired, served and counted (2 versions).
+pub(super) fn repair_and_see_it_counted(
+    index: &Index,
+    m: &ModulePath,
+    v: &Version,
+    entry: VersionEntry,
+) {
+    let stored = index.store(m, v, offer(index, GO_MOD, Some(ZIP))).unwrap();
     assert_eq!(stored.change, Change::Repaired);
-    assert_eq!(index.get(&m, &v).unwrap(), Some(entry));
+    assert_eq!(index.get(m, v).unwrap(), Some(entry));
     assert_eq!(index.stats().versions, 2);
 }
 
@@ -86,7 +106,7 @@ pub(crate) fn mod_only_offer_cannot_repair_missing_zip(backend: &dyn Backend) {
 }
 
 /// Deletes a blob file behind the store's back, as a disk fault or an operator might.
-fn remove_blob_file(backend: &dyn Backend, hex: &str) {
+pub(super) fn remove_blob_file(backend: &dyn Backend, hex: &str) {
     let path = backend.dir().join("blobs/sha256").join(&hex[..2]).join(hex);
     std::fs::remove_file(path).unwrap();
 }
