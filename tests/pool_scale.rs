@@ -239,7 +239,7 @@ const HEAL_GOAL: Duration = Duration::from_secs(30);
 /// The goal of gossip messages per record per node (at 100 nodes), as the reduced
 /// version bounds messages sent and received each: in 20 nodes a node's mesh (6 to 12 peers)
 /// is a third of the pool and the publisher floods every node it is connected to, so sent
-/// plus received came to 9.0 – 10.4 here against 6.6 – 9.3 at 100 nodes. A node forwarding to
+/// plus received came to 9.0 – 10.4 here against 6.6 – 9.4 at 100 nodes. A node forwarding to
 /// every peer instead of its mesh would send about 19.
 const GOSSIP_GOAL: f64 = 10.0;
 
