@@ -15,16 +15,14 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use delos_pool_protocol::hash::H1Hash;
-use delos_pool_protocol::provenance::{InfoTime, ProvenanceRecord, RecordFields, Source};
-use delos_pool_protocol::signing::NodeKey;
-use delos_pool_protocol::{BlobKind, ModulePath, Version};
+use delos_pool_protocol::BlobKind;
 
 use crate::support::app;
 use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
 use crate::support::liar::{Files, Liar};
 use crate::support::pool::{PoolNode, PoolOptions, Transport, wait_until};
+use crate::support::pool_scale::{gossip_settled, gossip_totals, spread_record};
 use crate::support::shapes;
 
 /// Rounds of benchmark (a); the median is reported.
@@ -239,56 +237,6 @@ fn peer_fill_phases(node: &PoolNode) -> Result<[Duration; 3]> {
         Ok(Duration::from_secs_f64(seconds))
     };
     Ok([phase("transfer")?, phase("verify")?, phase("store")?])
-}
-
-/// A validly signed record of `example.org/spread.git@v1.0.<n>` with made-up hashes.
-fn spread_record(key: &NodeKey, n: u32) -> Result<Vec<u8>> {
-    let h1 = H1Hash::of_go_mod(format!("module example.org/spread.git // {n}\n").as_bytes());
-    let record = ProvenanceRecord::new(RecordFields {
-        module: ModulePath::parse("example.org/spread.git")?,
-        version: Version::parse(&format!("v1.0.{n}"))?,
-        go_mod_h1: h1,
-        zip: None,
-        info_time: InfoTime::parse("2026-01-01T00:00:00Z")?,
-        source: Source::Import,
-        obtained_at: 1_800_000_000,
-    })?;
-    Ok(key.sign(&record)?.to_wire()?)
-}
-
-/// The counters benchmark (c) sums over its nodes: gossip messages sent and received on the
-/// wire, duplicates among those received, and records handed to the node (`records_received`).
-const SPREAD_COUNTERS: [&str; 4] = [
-    "gossip_messages_sent",
-    "gossip_messages_received",
-    "gossip_duplicates_received",
-    "records_received",
-];
-
-/// [`SPREAD_COUNTERS`] summed over `nodes`.
-fn gossip_totals(nodes: &[PoolNode]) -> Result<[u64; 4]> {
-    let mut totals = [0; 4];
-    for node in nodes {
-        for (total, name) in totals.iter_mut().zip(SPREAD_COUNTERS) {
-            *total += node.pool_stat(name)?;
-        }
-    }
-    Ok(totals)
-}
-
-/// [`gossip_totals`] once they stopped moving for three heartbeats (late forwards and
-/// IHAVE/IWANT-driven resends are counted too).
-fn gossip_settled(nodes: &[PoolNode]) -> Result<[u64; 4]> {
-    let mut last = gossip_totals(nodes)?;
-    let mut still = Instant::now();
-    wait_until(Duration::from_secs(60), "gossip counters settle", || {
-        let now = gossip_totals(nodes)?;
-        if now != last {
-            (last, still) = (now, Instant::now());
-        }
-        Ok(still.elapsed() >= Duration::from_secs(3))
-    })?;
-    Ok(last)
 }
 
 #[test]

@@ -64,13 +64,7 @@ fn generate(data_dir: &Path) -> Result<Vec<String>> {
 
 /// `VmRSS` of a running node, in KiB.
 fn rss_kib(node: &TestNode) -> Result<u64> {
-    let pid = node.pid().context("the node is not running")?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmRSS line")
+    node.proc_status_kib("VmRSS")
 }
 
 /// The `.info` and `list` answers of a generated store, checked by the real `go` command.

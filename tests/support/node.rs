@@ -152,6 +152,17 @@ impl TestNode {
         self.child.as_ref().map(Child::id)
     }
 
+    /// A `kB` field of the running process's `/proc/<pid>/status` (`VmRSS`, `VmHWM`), in KiB.
+    pub(crate) fn proc_status_kib(&self, field: &str) -> Result<u64> {
+        let pid = self.pid().context("the node is not running")?;
+        let status = fs::read_to_string(format!("/proc/{pid}/status"))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .with_context(|| format!("no {field} line"))
+    }
+
     /// The address the node's HTTP server listens on.
     pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
