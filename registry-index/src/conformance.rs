@@ -150,6 +150,7 @@ conformance!(
     concurrent_stores_pin_exactly_one,
     stats_count_versions_and_bytes,
     records_round_trip_with_exact_wire_bytes,
+    a_record_is_held_only_with_its_exact_bytes,
     a_module_s_records_are_read_without_the_versions_skipped,
     same_signer_keeps_first_upgrades_mod_only_and_flags_contradiction,
     feed_is_contiguous_and_never_holds_private_records,

@@ -30,7 +30,9 @@
 use std::collections::HashSet;
 
 use delos_pool_protocol::CodecError;
+use delos_pool_protocol::codec;
 use delos_pool_protocol::module_path::ModulePath;
+use delos_pool_protocol::provenance::ProvenanceRecord;
 use delos_pool_protocol::signing::{SignedRecord, SignerId, SigningError, VerifiedRecord};
 use delos_pool_protocol::trust::ClaimedHashes;
 use delos_pool_protocol::version::Version;
@@ -300,6 +302,22 @@ impl Records<'_> {
             None => Ok(None),
             Some(wire) => verify_stored(RECORDS.as_str(), &key, &wire).map(Some),
         }
+    }
+
+    /// Whether `record`'s exact wire bytes are stored in its claimed signer's slot. Stored
+    /// bytes were verified when they were stored, so a caller holding such a record may skip
+    /// verifying it again (a peer echoing back records this node served it). Anything else
+    /// under the same key (a later statement of the signer, a forged signature, another
+    /// signer's claim) is not held, nor is a record whose bytes do not decode.
+    pub fn holds(&self, record: &SignedRecord) -> Result<bool, RecordError> {
+        let Ok(claimed) = codec::decode::<ProvenanceRecord>(record.bytes()) else {
+            return Ok(false);
+        };
+        let key = signer_key(claimed.module(), claimed.version(), &record.signer());
+        let Some(stored) = self.index.meta().get(RECORDS, &key)? else {
+            return Ok(false);
+        };
+        Ok(stored == record.to_wire().map_err(RecordError::Unencodable)?)
     }
 
     /// Every stored record for `module@version`, ordered by signer.

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::handshake::HandshakeGates;
 use super::retry::with_retries;
-use super::sync::{self, SyncError, SyncVersion, SyncedPage};
+use super::sync::{self, SyncError, SyncVersion, UnverifiedPage};
 use super::transfer::{self, FetchRequest, TransferError};
 use super::{ConnectedPeer, ExpiringPeers, PoolStatus, discovery};
 
@@ -312,8 +312,8 @@ impl PoolHandle {
         Ok(())
     }
 
-    /// Pulls the page of `peer`'s feed after `after_seq` (at most `max_items` records), every
-    /// record verified; over sync version 2, or version 1 when the peer does not speak 2 (such
+    /// Pulls the page of `peer`'s feed after `after_seq` (at most `max_items` records), its
+    /// shape checked and its records still to be verified; over sync version 2, or version 1 when the peer does not speak 2 (such
     /// a peer is remembered for a while and asked over version 1 first). A
     /// stream lost before the answer is asked again a few times; other failures are returned
     /// at once.
@@ -323,7 +323,7 @@ impl PoolHandle {
         after_seq: u64,
         max_items: u32,
         timeout: Duration,
-    ) -> Result<SyncedPage, SyncError> {
+    ) -> Result<UnverifiedPage, SyncError> {
         let request = SyncRequest {
             after_seq,
             max_items,
@@ -337,7 +337,7 @@ impl PoolHandle {
         peer: PeerId,
         request: SyncRequest,
         timeout: Duration,
-    ) -> Result<SyncedPage, SyncError> {
+    ) -> Result<UnverifiedPage, SyncError> {
         let fetch = |protocol: &StreamProtocol, version| {
             let (control, protocol) = (self.control.clone(), protocol.clone());
             sync::fetch_page(
@@ -350,7 +350,7 @@ impl PoolHandle {
                 version,
             )
         };
-        let unsupported = |result: &Result<SyncedPage, SyncError>| {
+        let unsupported = |result: &Result<UnverifiedPage, SyncError>| {
             matches!(
                 result,
                 Err(SyncError::Open {

@@ -75,7 +75,7 @@ pub use handle::{HandleError, PoolHandle};
 pub use logs::LogSource;
 pub use pieces::{Piece, PieceSink};
 pub(crate) use retry::with_retries;
-pub use sync::{FeedPage, FeedSource, SyncError, SyncedPage};
+pub use sync::{FeedPage, FeedSource, SyncError, SyncedPage, UnverifiedPage};
 pub use tls::{TlsHandshakeError, TlsSetupError, TlsUpgrade};
 pub use transfer::{Blob, BlobSource, FetchRequest, TransferError};
 

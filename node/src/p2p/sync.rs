@@ -1,5 +1,6 @@
 //! The sync protocol: serve pages of this node's record feed from a [`FeedSource`], and pull a
-//! page of a peer's feed after a cursor, verifying every record.
+//! page of a peer's feed after a cursor as an [`UnverifiedPage`], whose records must be verified
+//! (on several threads, leaving out those the node holds byte for byte) before they are used.
 //!
 //! A late joiner (or a node back from a partition) asks each peer for the records after the
 //! last sequence number it has from that peer, page by page, until [`SyncedPage::is_last`].
@@ -9,13 +10,14 @@
 //! Both protocol versions are served (`SyncVersion`); version 1 answers carry no feed id.
 
 use std::io;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
 use delos_pool_protocol::messages::{
     FeedId, MAX_SYNC_PAGE_ITEMS, SyncItem, SyncPageHeader, SyncPageHeaderV2, SyncRequest,
 };
-use delos_pool_protocol::signing::{SigningError, VerifiedRecord};
+use delos_pool_protocol::signing::{SignedRecord, SigningError, VerifiedRecord};
 use futures::future::BoxFuture;
 use futures::{AsyncWriteExt, FutureExt};
 use libp2p::{PeerId, Stream, StreamProtocol};
@@ -58,8 +60,12 @@ pub trait FeedSource: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SyncedPage {
-    /// The records, each verified, with the peer's sequence numbers, in increasing order.
+    /// The records, each verified, with the peer's sequence numbers, in increasing order
+    /// (without the records left out as [`held`](Self::held)).
     pub records: Vec<(u64, VerifiedRecord)>,
+    /// How many records of the page were left out, unverified, because this node already holds
+    /// their exact bytes (verified when they were stored).
+    pub held: usize,
     /// The cursor to ask with next (the last sequence number received, or the one asked with).
     pub next_cursor: u64,
     /// The newest sequence number in the peer's feed when it answered.
@@ -73,6 +79,149 @@ impl SyncedPage {
     pub fn is_last(&self) -> bool {
         self.next_cursor >= self.head_seq
     }
+}
+
+/// A page of a peer's feed as it arrived: its shape is checked (no more items than asked for,
+/// sequence numbers increasing past the cursor), its records are not. Only
+/// [`verify`](Self::verify) and [`verify_unless_held`](Self::verify_unless_held) make a
+/// [`SyncedPage`] of it.
+#[derive(Debug, Clone)]
+pub struct UnverifiedPage {
+    peer: PeerId,
+    items: Vec<SyncItem>,
+    next_cursor: u64,
+    head_seq: u64,
+    feed_id: Option<FeedId>,
+}
+
+impl UnverifiedPage {
+    /// How many records the page holds.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the page holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The cursor to ask with next (the last sequence number received, or the one asked with).
+    pub fn next_cursor(&self) -> u64 {
+        self.next_cursor
+    }
+
+    /// The newest sequence number in the peer's feed when it answered.
+    pub fn head_seq(&self) -> u64 {
+        self.head_seq
+    }
+
+    /// The id of the peer's feed (`None` from a peer that speaks only sync version 1).
+    pub fn feed_id(&self) -> Option<FeedId> {
+        self.feed_id
+    }
+
+    /// Whether the peer has nothing after this page.
+    pub fn is_last(&self) -> bool {
+        self.next_cursor >= self.head_seq
+    }
+
+    /// A page of `items` from `peer` (whose last item is its feed's head), as if received.
+    #[cfg(test)]
+    pub(crate) fn for_tests(peer: PeerId, items: Vec<SyncItem>) -> UnverifiedPage {
+        let head_seq = items.last().map_or(0, |item| item.seq);
+        UnverifiedPage {
+            peer,
+            items,
+            next_cursor: head_seq,
+            head_seq,
+            feed_id: None,
+        }
+    }
+
+    /// Verifies every record, on this thread; the first that does not verify refuses the page.
+    pub fn verify(self) -> Result<SyncedPage, SyncError> {
+        self.verify_unless_held(|_| false, NonZeroUsize::MIN)
+    }
+
+    /// Verifies every record for which `held` is false, split over up to `threads` threads
+    /// (blocking: call it where blocking is allowed). `held` must be true only for a record
+    /// whose exact bytes the node already stores (they were verified when stored); such a
+    /// record is left out of the page and counted. The first record in page order that does not
+    /// verify refuses the whole page.
+    pub fn verify_unless_held(
+        self,
+        held: impl Fn(&SignedRecord) -> bool + Sync,
+        threads: NonZeroUsize,
+    ) -> Result<SyncedPage, SyncError> {
+        let peer = self.peer;
+        let check = |items: &[SyncItem]| check_items(peer, items, &held);
+        let chunk = self
+            .items
+            .len()
+            .div_ceil(threads.get())
+            .max(MIN_ITEMS_PER_THREAD);
+        let parts: Vec<Checked> = if self.items.len() <= chunk {
+            vec![check(&self.items)?]
+        } else {
+            std::thread::scope(|scope| {
+                let mut parts = self.items.chunks(chunk);
+                let first = parts.next().unwrap_or_default();
+                let others: Vec<_> = parts.map(|part| scope.spawn(move || check(part))).collect();
+                let mut checked = vec![check(first)];
+                checked.extend(others.into_iter().map(|thread| {
+                    thread
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                }));
+                checked.into_iter().collect::<Result<Vec<_>, _>>()
+            })?
+        };
+        let mut page = SyncedPage {
+            records: Vec::with_capacity(self.items.len()),
+            held: 0,
+            next_cursor: self.next_cursor,
+            head_seq: self.head_seq,
+            feed_id: self.feed_id,
+        };
+        for (records, held) in parts {
+            page.records.extend(records);
+            page.held += held;
+        }
+        Ok(page)
+    }
+}
+
+/// The fewest records worth a thread of their own (a check takes tens of microseconds; a
+/// thread costs a few).
+const MIN_ITEMS_PER_THREAD: usize = 16;
+
+/// Records verified from part of a page, and how many were left out as held.
+type Checked = (Vec<(u64, VerifiedRecord)>, usize);
+
+/// Verifies each of `items` that `held` is false for, stopping at the first that fails.
+fn check_items(
+    peer: PeerId,
+    items: &[SyncItem],
+    held: &(impl Fn(&SignedRecord) -> bool + Sync),
+) -> Result<Checked, SyncError> {
+    let mut verified = Vec::with_capacity(items.len());
+    let mut skipped = 0;
+    for item in items {
+        if held(&item.record) {
+            skipped += 1;
+            continue;
+        }
+        let record = item
+            .record
+            .verify()
+            .map_err(|source| SyncError::BadRecord {
+                peer,
+                seq: item.seq,
+                source: Box::new(source),
+            })?;
+        verified.push((item.seq, record));
+    }
+    Ok((verified, skipped))
 }
 
 /// Why pulling a page from a peer failed. Each variant names the peer.
@@ -124,9 +273,9 @@ pub enum SyncError {
         peer: PeerId,
         /// The record's sequence number in the peer's feed.
         seq: u64,
-        /// Why it does not verify.
+        /// Why it does not verify (boxed: the error travels through every page's result).
         #[source]
-        source: SigningError,
+        source: Box<SigningError>,
     },
     /// The page took longer than allowed.
     #[error("sync with {peer} timed out after {after:?}")]
@@ -148,8 +297,8 @@ impl Retryable for SyncError {
     }
 }
 
-/// Pulls the page after `request.after_seq` from `peer` once (no retry), verifying every
-/// record.
+/// Pulls the page after `request.after_seq` from `peer` once (no retry), its shape checked and
+/// its records not yet verified.
 pub(crate) async fn fetch_page(
     mut control: Control,
     gates: &HandshakeGates,
@@ -158,7 +307,7 @@ pub(crate) async fn fetch_page(
     request: SyncRequest,
     timeout: Duration,
     version: SyncVersion,
-) -> Result<SyncedPage, SyncError> {
+) -> Result<UnverifiedPage, SyncError> {
     let work = async {
         let asked = (protocol, peer, request, version);
         let (mut stream, header) = handshake(&mut control, gates, asked).await?;
@@ -202,14 +351,14 @@ async fn handshake(
     gates.run(peer, &protocol, answer).await.ok_or(timed_out)?
 }
 
-/// Reads, checks and verifies the page `header` announced.
+/// Reads the page `header` announced and checks its shape (its records are verified later).
 async fn read_page(
     stream: &mut Stream,
     peer: PeerId,
     request: SyncRequest,
     version: SyncVersion,
     header: SyncPageHeaderV2,
-) -> Result<SyncedPage, SyncError> {
+) -> Result<UnverifiedPage, SyncError> {
     let frame_err = |source| SyncError::Frame { peer, source };
     if header.items > request.max_items.min(MAX_SYNC_PAGE_ITEMS) {
         return Err(SyncError::Protocol {
@@ -217,8 +366,9 @@ async fn read_page(
             problem: "more items than asked for",
         });
     }
-    let mut page = SyncedPage {
-        records: Vec::with_capacity(header.items as usize),
+    let mut page = UnverifiedPage {
+        peer,
+        items: Vec::with_capacity(header.items as usize),
         next_cursor: request.after_seq,
         head_seq: header.head_seq,
         feed_id: Some(header.feed_id).filter(|_| version == SyncVersion::V2),
@@ -231,16 +381,8 @@ async fn read_page(
                 problem: "sequence numbers not increasing past the cursor",
             });
         }
-        let verified = item
-            .record
-            .verify()
-            .map_err(|source| SyncError::BadRecord {
-                peer,
-                seq: item.seq,
-                source,
-            })?;
         page.next_cursor = item.seq;
-        page.records.push((item.seq, verified));
+        page.items.push(item);
     }
     Ok(page)
 }

@@ -14,6 +14,7 @@
 //! The pool is off unless asked for (`--p2p`, `--p2p-listen` or `--bootstrap`): a single node
 //! runs exactly as before.
 
+mod catch_up;
 pub mod events;
 pub mod fill_requests;
 pub mod log_heads;

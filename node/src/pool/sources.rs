@@ -5,10 +5,12 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
+use delos_pool_protocol::codec;
 use delos_pool_protocol::messages::{BlobKind, SyncItem, TransferRequest};
 use delos_pool_protocol::private::PrivatePatterns;
+use delos_pool_protocol::provenance::ProvenanceRecord;
 use delos_pool_protocol::signing::SignedRecord;
-use delos_registry_index::{Index, VersionEntry};
+use delos_registry_index::{Index, RecordError, VersionEntry};
 use futures::future::BoxFuture;
 
 use crate::p2p::{Blob, BlobSource, FeedPage, FeedSource, SourceError};
@@ -28,13 +30,6 @@ impl StoreSources {
     /// Sources over `index` that never serve modules matching `private`.
     pub fn new(index: Arc<Index>, private: PrivatePatterns) -> StoreSources {
         StoreSources { index, private }
-    }
-
-    /// Whether a feed record may go to peers: it verifies and its module is not private.
-    fn shareable(&self, record: &SignedRecord) -> bool {
-        record
-            .verify()
-            .is_ok_and(|verified| !self.private.matches(verified.record().module().as_str()))
     }
 
     /// Opens the file `request` names, blocking.
@@ -80,25 +75,26 @@ impl FeedSource for StoreSources {
     fn page(&self, after_seq: u64, max_items: u32) -> BoxFuture<'_, Result<FeedPage, SourceError>> {
         Box::pin(async move {
             let index = Arc::clone(&self.index);
+            let private = self.private.clone();
             let (items, head_seq, feed_id) = tokio::task::spawn_blocking(move || {
                 let feed = index.feed();
                 let (head_seq, feed_id) = (feed.last_seq(), feed.id());
-                feed.page(after_seq, max_items as usize)
-                    .map(|items| (items, head_seq, feed_id))
+                let items = feed.page(after_seq, max_items as usize)?;
+                // Private records never enter the feed; this only guards against patterns
+                // that changed since a record was stored.
+                let items: Vec<SyncItem> = items
+                    .into_iter()
+                    .filter(|item| shareable(&private, &item.record))
+                    .map(|item| SyncItem {
+                        seq: item.seq,
+                        record: item.record,
+                    })
+                    .collect();
+                Ok::<_, RecordError>((items, head_seq, feed_id))
             })
             .await
             .map_err(source_error)?
             .map_err(source_error)?;
-            // Private records never enter the feed; this only guards against patterns that
-            // changed since a record was stored.
-            let items = items
-                .into_iter()
-                .filter(|item| self.shareable(&item.record))
-                .map(|item| SyncItem {
-                    seq: item.seq,
-                    record: item.record,
-                })
-                .collect();
             Ok(FeedPage {
                 items,
                 head_seq,
@@ -106,6 +102,14 @@ impl FeedSource for StoreSources {
             })
         })
     }
+}
+
+/// Whether a feed record may go to peers: it decodes and its module is not `private`. Its
+/// signature is not checked again: it was verified when stored, and every receiver verifies it
+/// (checking it here cost the serving node as much CPU as the late joiner it served).
+fn shareable(private: &PrivatePatterns, record: &SignedRecord) -> bool {
+    codec::decode::<ProvenanceRecord>(record.bytes())
+        .is_ok_and(|decoded| !private.matches(decoded.module().as_str()))
 }
 
 /// The `.info` bytes, held in the entry itself.

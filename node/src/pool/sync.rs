@@ -11,24 +11,34 @@
 //! At most [`MAX_CONCURRENT_SYNCS`] peers are synced at once, and one sync pulls at most
 //! [`MAX_PAGES`] pages; when the peer has more, its sync starts again at once from the saved
 //! cursor (so other peers get their turn, and a late joiner is not held to one round's pages
-//! per [`SYNC_INTERVAL`]). A page is stored as one batch (one engine commit and one flush),
-//! while the next page is pulled and its signatures checked; the cursor is saved only once
-//! its page is stored.
+//! per [`SYNC_INTERVAL`]). While a node is far behind, only one peer is pulled from at a time
+//! (see the `catch_up` module).
+//!
+//! A sync is three stages joined by bounded channels: the next page is pulled while the last
+//! is verified, and that one while the one before is stored. Verifying a page leaves out the
+//! records the node already holds byte for byte (their stored copy was verified when stored:
+//! a peer's feed echoes every record it got from this node) and checks the others on several
+//! threads; a record that does not verify refuses its page, and the sync of that peer stops. A
+//! page is stored as one batch (one engine commit and one flush); the cursor is saved only
+//! once its page is stored.
 
 use std::collections::HashSet;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
+use delos_pool_protocol::messages::FeedId;
 use delos_pool_protocol::private::PrivatePatterns;
-use delos_pool_protocol::signing::VerifiedRecord;
+use delos_pool_protocol::signing::{SignedRecord, VerifiedRecord};
 use delos_registry_index::{Index, RecordChange, RecordOffer, SyncCursor};
 use libp2p::PeerId;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
+use super::catch_up::{CatchUp, FAR_BEHIND_RECORDS};
 use super::events::is_new;
 use super::{PoolStats, RecordLimits};
-use crate::p2p::{PoolHandle, SyncedPage};
+use crate::p2p::{PoolHandle, SyncError, SyncedPage, UnverifiedPage};
 use crate::provenance::{sharing_of, warn_conflicts};
 
 /// How often every connected peer is synced, besides when it identifies itself.
@@ -45,8 +55,11 @@ pub const MAX_PAGES: usize = 64;
 pub const MAX_CONCURRENT_SYNCS: usize = 4;
 /// How long one page may take.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(15);
-/// Pages pulled and verified ahead of the one being stored (each at most about 1.1 MiB).
+/// Pages pulled ahead of the one being verified, and verified ahead of the one being stored
+/// (each at most about 1.1 MiB).
 const PAGES_AHEAD: usize = 2;
+/// The most threads verifying one page (fewer on a machine with fewer cores).
+const MAX_VERIFY_THREADS: usize = 4;
 /// Queued sync requests; more are dropped (the periodic round catches up).
 const REQUEST_CAPACITY: usize = 256;
 
@@ -57,20 +70,36 @@ pub struct Syncer {
     index: Arc<Index>,
     private: PrivatePatterns,
     limits: Arc<RecordLimits>,
+    catch_up: Arc<CatchUp>,
 }
 
-/// A verified page waiting to be stored, and the cursor to save once it is (when it moved).
+/// A page on its way through a sync (unverified, then verified records), with the number of
+/// records the peer sent and the cursor to save once it is stored (when it moved).
 #[derive(Debug)]
-struct Pulled {
-    records: Vec<(u64, VerifiedRecord)>,
+struct Pulled<R> {
+    records: R,
+    received: usize,
     save: Option<SyncCursor>,
 }
 
-/// Which peers are being synced, and which asked again meanwhile.
+/// How one sync of a peer ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// The peer has nothing more, or the sync failed (logged); the next round tries again.
+    Done,
+    /// The peer has more after [`MAX_PAGES`] pages: sync it again at once.
+    More,
+    /// The node is far behind and catching up from another peer: wait for it to finish.
+    Deferred,
+}
+
+/// Which peers are being synced, which asked again meanwhile, and which wait for the
+/// catch-up from another peer.
 #[derive(Debug, Default)]
 struct Running {
     syncing: HashSet<PeerId>,
     again: HashSet<PeerId>,
+    deferred: HashSet<PeerId>,
 }
 
 impl Syncer {
@@ -81,6 +110,7 @@ impl Syncer {
             index,
             private: private.clone(),
             limits: Arc::new(RecordLimits::unlimited()),
+            catch_up: Arc::default(),
         }
     }
 
@@ -109,12 +139,8 @@ impl Syncer {
                     None => break,
                 },
                 Some(done) = tasks.join_next() => {
-                    let Ok((peer, more)) = done else { continue };
-                    running.syncing.remove(&peer);
-                    // A peer with more after MAX_PAGES goes on now, not a round later.
-                    if running.again.remove(&peer) || more {
-                        self.start(peer, &mut running, &mut tasks, &stats);
-                    }
+                    let Ok((peer, outcome)) = done else { continue };
+                    self.finished(peer, outcome, &mut running, &mut tasks, &stats);
                 }
                 _ = tick.tick() => {
                     for peer in self.handle.connected_peers().await.unwrap_or_default() {
@@ -125,85 +151,184 @@ impl Syncer {
         }
     }
 
+    /// Follows up the sync of `peer` that ended with `outcome`: a peer with more after
+    /// [`MAX_PAGES`] goes on now, not a round later; a peer that finished releases the
+    /// catch-up, and the peers that waited for it go on.
+    fn finished(
+        &self,
+        peer: PeerId,
+        outcome: Outcome,
+        running: &mut Running,
+        tasks: &mut JoinSet<(PeerId, Outcome)>,
+        stats: &Arc<PoolStats>,
+    ) {
+        running.syncing.remove(&peer);
+        match outcome {
+            Outcome::Deferred => {
+                running.again.remove(&peer);
+                running.deferred.insert(peer);
+                return;
+            }
+            Outcome::Done if self.catch_up.release(peer) => {
+                for waiting in std::mem::take(&mut running.deferred) {
+                    self.start(waiting, running, tasks, stats);
+                }
+            }
+            Outcome::Done | Outcome::More => {}
+        }
+        if running.again.remove(&peer) || outcome == Outcome::More {
+            self.start(peer, running, tasks, stats);
+        }
+    }
+
     /// Starts syncing `peer`, or remembers to sync it again when it is being synced (or when
     /// [`MAX_CONCURRENT_SYNCS`] are running; the next round picks it up).
     fn start(
         &self,
         peer: PeerId,
         running: &mut Running,
-        tasks: &mut JoinSet<(PeerId, bool)>,
+        tasks: &mut JoinSet<(PeerId, Outcome)>,
         stats: &Arc<PoolStats>,
     ) {
         if running.syncing.contains(&peer) || running.syncing.len() >= MAX_CONCURRENT_SYNCS {
             running.again.insert(peer);
             return;
         }
+        running.deferred.remove(&peer);
         running.syncing.insert(peer);
         let (this, stats) = (self.clone(), Arc::clone(stats));
         tasks.spawn(async move {
-            let more = this.sync_peer(peer, &stats).await;
-            (peer, more)
+            let outcome = this.sync_peer(peer, &stats).await;
+            (peer, outcome)
         });
     }
 
-    /// Pulls `peer`'s feed after its cursor, page by page (at most [`MAX_PAGES`]), storing
-    /// each page while the next is pulled and verified; true when the peer has more after
-    /// them (pages arrived and none was the last).
-    async fn sync_peer(&self, peer: PeerId, stats: &PoolStats) -> bool {
+    /// Pulls `peer`'s feed after its cursor, page by page (at most [`MAX_PAGES`]), verifying
+    /// each page while the next is pulled and storing it while the next is verified.
+    async fn sync_peer(&self, peer: PeerId, stats: &PoolStats) -> Outcome {
         let Some(cursor) = self.cursor(peer).await else {
-            return false;
+            return Outcome::Done;
         };
-        let (pages, pulled) = mpsc::channel(PAGES_AHEAD);
-        let (more, ()) = tokio::join!(
-            self.pull_pages(peer, cursor, stats, pages),
-            self.store_pages(peer, pulled, stats)
+        let (pulled, to_verify) = mpsc::channel(PAGES_AHEAD);
+        let (verified, to_store) = mpsc::channel(PAGES_AHEAD);
+        let (outcome, (), ()) = tokio::join!(
+            self.pull_pages(peer, cursor, stats, pulled),
+            self.verify_pages(peer, to_verify, stats, verified),
+            self.store_pages(peer, to_store, stats)
         );
-        more
+        outcome
     }
 
-    /// Pulls pages after `cursor` into `pages`; true when the peer has more after them.
+    /// Pulls pages after `cursor` into `pages`, while the node is not catching up from another
+    /// peer.
     async fn pull_pages(
         &self,
         peer: PeerId,
         mut cursor: SyncCursor,
         stats: &PoolStats,
-        pages: mpsc::Sender<Pulled>,
-    ) -> bool {
+        pages: mpsc::Sender<Pulled<UnverifiedPage>>,
+    ) -> Outcome {
         let mut reset = false;
         for _ in 0..MAX_PAGES {
             let Some(page) = self.page(peer, cursor.seq, stats).await else {
-                return false;
+                return Outcome::Done;
             };
-            if !reset && feed_restarted(cursor, &page) {
-                (cursor, reset) = (start_over(peer, cursor, &page), true);
+            if !reset && feed_restarted(cursor, page.feed_id(), page.head_seq()) {
+                (cursor, reset) = (
+                    start_over(peer, cursor, page.head_seq(), page.feed_id()),
+                    true,
+                );
                 continue;
             }
-            let (received, last, next) = (page.records.len(), page.is_last(), page.next_cursor);
-            let feed = page.feed_id.or(cursor.feed);
+            let far_behind = page.head_seq().saturating_sub(cursor.seq) > FAR_BEHIND_RECORDS;
+            if far_behind && !self.catch_up.claim(peer) {
+                tracing::debug!(%peer, cursor = cursor.seq, "catching up from another peer first");
+                return Outcome::Deferred;
+            }
+            let (received, last, next) = (page.len(), page.is_last(), page.next_cursor());
+            let feed = page.feed_id().or(cursor.feed);
             let moved = next != cursor.seq || feed != cursor.feed || reset;
             let save = moved.then_some(SyncCursor { feed, seq: next });
             cursor = save.unwrap_or(cursor);
             let pulled = Pulled {
-                records: page.records,
+                records: page,
+                received,
                 save,
             };
             if pages.send(pulled).await.is_err() || last || received == 0 {
-                return false;
+                return Outcome::Done;
             }
         }
-        true
+        Outcome::More
     }
 
-    /// Stores the pulled pages in order, saving each page's cursor once it is stored.
+    /// Verifies the pulled pages in order (see [`check_page`](Self::check_page)) and passes
+    /// them on; stops at a page that does not verify (dropping the rest).
+    async fn verify_pages(
+        &self,
+        peer: PeerId,
+        mut pages: mpsc::Receiver<Pulled<UnverifiedPage>>,
+        stats: &PoolStats,
+        verified: mpsc::Sender<Pulled<Vec<(u64, VerifiedRecord)>>>,
+    ) {
+        while let Some(pulled) = pages.recv().await {
+            let Some(records) = self.check_page(peer, pulled.records, stats).await else {
+                return;
+            };
+            let checked = Pulled {
+                records,
+                received: pulled.received,
+                save: pulled.save,
+            };
+            if verified.send(checked).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// The records of `page` that the node does not hold byte for byte, each verified (on up
+    /// to [`MAX_VERIFY_THREADS`] threads); `None` when one does not verify (logged, counted as
+    /// a failed sync page).
+    async fn check_page(
+        &self,
+        peer: PeerId,
+        page: UnverifiedPage,
+        stats: &PoolStats,
+    ) -> Option<Vec<(u64, VerifiedRecord)>> {
+        let index = Arc::clone(&self.index);
+        let checked = tokio::task::spawn_blocking(move || verify_page(&index, page)).await;
+        match checked {
+            Ok(Ok(page)) => {
+                stats.synced((page.records.len() + page.held) as u64);
+                stats.synced_held(page.held as u64);
+                Some(page.records)
+            }
+            Ok(Err(err)) => {
+                stats.sync_failed();
+                tracing::warn!(%peer, error = %err, "refused a synced page");
+                None
+            }
+            Err(err) => {
+                tracing::warn!(%peer, error = %err, "verifying a synced page failed");
+                None
+            }
+        }
+    }
+
+    /// Stores the verified pages in order, saving each page's cursor once it is stored.
     async fn store_pages(
         &self,
         peer: PeerId,
-        mut pages: mpsc::Receiver<Pulled>,
+        mut pages: mpsc::Receiver<Pulled<Vec<(u64, VerifiedRecord)>>>,
         stats: &PoolStats,
     ) {
         while let Some(pulled) = pages.recv().await {
-            let received = pulled.records.len();
-            let new = self.store_page(pulled.records, stats).await;
+            let received = pulled.received;
+            let new = if pulled.records.is_empty() {
+                0
+            } else {
+                self.store_page(pulled.records, stats).await
+            };
             if let Some(cursor) = pulled.save {
                 self.save_cursor(peer, cursor).await;
             }
@@ -217,7 +342,7 @@ impl Syncer {
     /// The page of `peer`'s feed after `cursor`, asked up to [`PAGE_ATTEMPTS`] times (a busy
     /// peer or a connection still settling should not delay a late joiner to the next round);
     /// `None` when every attempt failed (each logged and counted).
-    async fn page(&self, peer: PeerId, cursor: u64, stats: &PoolStats) -> Option<SyncedPage> {
+    async fn page(&self, peer: PeerId, cursor: u64, stats: &PoolStats) -> Option<UnverifiedPage> {
         let mut pause = RETRY_PAUSE;
         for attempt in 1..=PAGE_ATTEMPTS {
             let page = self
@@ -242,7 +367,6 @@ impl Syncer {
     /// Stores a page's records as one batch (one flush for the page, each record still its own
     /// atomic commit); returns how many were new to this node.
     async fn store_page(&self, records: Vec<(u64, VerifiedRecord)>, stats: &PoolStats) -> usize {
-        stats.synced(records.len() as u64);
         let (index, private, limits) = (
             Arc::clone(&self.index),
             self.private.clone(),
@@ -316,41 +440,54 @@ impl Syncer {
     }
 }
 
-/// The cursor at the start of `page`'s feed, logged: the peer's feed restarted.
-fn start_over(peer: PeerId, cursor: SyncCursor, page: &SyncedPage) -> SyncCursor {
-    let (at, head) = (cursor.seq, page.head_seq);
+/// The cursor at the start of a page's feed (`feed_id`, whose head is `head`), logged: the
+/// peer's feed restarted.
+fn start_over(peer: PeerId, cursor: SyncCursor, head: u64, feed_id: Option<FeedId>) -> SyncCursor {
+    let at = cursor.seq;
     tracing::info!(%peer, cursor = at, head, "peer's feed restarted; syncing from its start");
     SyncCursor {
-        feed: page.feed_id,
+        feed: feed_id,
         seq: 0,
     }
 }
 
-/// Whether `page` comes from another feed than the one `cursor` counts in: the peer names a
-/// different feed (or names one for a cursor taken before feed ids, which cannot be matched),
-/// or its head is below the cursor (the only sign a peer without feed ids gives).
-fn feed_restarted(cursor: SyncCursor, page: &SyncedPage) -> bool {
-    let other_feed = match (cursor.feed, page.feed_id) {
+/// Whether a page of feed `feed_id` with head `head_seq` comes from another feed than the one
+/// `cursor` counts in: the peer names a different feed (or names one for a cursor taken before
+/// feed ids, which cannot be matched), or its head is below the cursor (the only sign a peer
+/// without feed ids gives).
+fn feed_restarted(cursor: SyncCursor, feed_id: Option<FeedId>, head_seq: u64) -> bool {
+    let other_feed = match (cursor.feed, feed_id) {
         (Some(ours), Some(theirs)) => ours != theirs,
         (None, Some(_)) => cursor.seq > 0,
         (_, None) => false,
     };
-    other_feed || page.head_seq < cursor.seq
+    other_feed || head_seq < cursor.seq
+}
+
+/// Verifies every record of `page` except those `index` holds byte for byte (blocking).
+pub(super) fn verify_page(index: &Index, page: UnverifiedPage) -> Result<SyncedPage, SyncError> {
+    // A store that cannot answer only costs a verification.
+    let held = |record: &SignedRecord| index.records().holds(record).unwrap_or(false);
+    page.verify_unless_held(held, verify_threads())
+}
+
+/// Threads to verify one page on: the cores there are, at most [`MAX_VERIFY_THREADS`].
+fn verify_threads() -> NonZeroUsize {
+    let cores = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
+    cores.min(NonZeroUsize::new(MAX_VERIFY_THREADS).unwrap_or(NonZeroUsize::MIN))
 }
 
 #[cfg(test)]
 mod tests {
-    use delos_pool_protocol::messages::FeedId;
-
     use super::*;
 
-    fn page(feed: Option<u8>, head_seq: u64) -> SyncedPage {
-        SyncedPage {
-            records: Vec::new(),
-            next_cursor: 0,
-            head_seq,
-            feed_id: feed.map(|b| FeedId::from_bytes([b; 16])),
-        }
+    /// A page's feed id and head.
+    fn page(feed: Option<u8>, head_seq: u64) -> (Option<FeedId>, u64) {
+        (feed.map(|b| FeedId::from_bytes([b; 16])), head_seq)
+    }
+
+    fn restarted(cursor: SyncCursor, (feed_id, head_seq): (Option<FeedId>, u64)) -> bool {
+        feed_restarted(cursor, feed_id, head_seq)
     }
 
     fn cursor(feed: Option<u8>, seq: u64) -> SyncCursor {
@@ -362,25 +499,25 @@ mod tests {
 
     #[test]
     fn a_new_feed_or_a_head_below_the_cursor_is_a_restart() {
-        assert!(!feed_restarted(cursor(Some(1), 20), &page(Some(1), 30)));
+        assert!(!restarted(cursor(Some(1), 20), page(Some(1), 30)));
         assert!(
-            feed_restarted(cursor(Some(1), 20), &page(Some(2), 30)),
+            restarted(cursor(Some(1), 20), page(Some(2), 30)),
             "new id, higher head"
         );
         assert!(
-            feed_restarted(cursor(None, 20), &page(Some(2), 30)),
+            restarted(cursor(None, 20), page(Some(2), 30)),
             "cursor from before ids"
         );
         assert!(
-            !feed_restarted(cursor(None, 0), &page(Some(2), 30)),
+            !restarted(cursor(None, 0), page(Some(2), 30)),
             "nothing synced yet"
         );
         assert!(
-            !feed_restarted(cursor(None, 20), &page(None, 30)),
+            !restarted(cursor(None, 20), page(None, 30)),
             "version 1 peer"
         );
         assert!(
-            feed_restarted(cursor(None, 20), &page(None, 5)),
+            restarted(cursor(None, 20), page(None, 5)),
             "version 1 peer, reset"
         );
     }

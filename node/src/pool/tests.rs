@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use delos_pool_protocol::messages::PoolName;
+use delos_pool_protocol::messages::{PoolName, SyncItem};
 use delos_pool_protocol::private::PrivatePatterns;
 use delos_pool_protocol::provenance::{InfoTime, ProvenanceRecord, RecordFields, Source};
 use delos_pool_protocol::signing::{NodeKey, VerifiedRecord};
@@ -13,7 +13,9 @@ use delos_registry_index::{Index, Sharing};
 use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
 
+use super::sync::{SYNC_INTERVAL, verify_page};
 use super::*;
+use crate::p2p::{SyncError, UnverifiedPage};
 
 /// One node: its store, its pool, and the temp dir holding the store.
 struct TestNode {
@@ -134,6 +136,67 @@ async fn a_late_joiner_syncs_the_feed_and_resumes_from_its_cursor() {
     let synced = again.stats().snapshot().records_synced;
     assert_eq!(synced, 5, "only the records after the cursor are pulled");
     assert_eq!(b.index.sync_cursors().get(&a_peer).unwrap().seq, 25);
+}
+
+/// A held record is skipped unverified; one under the same key with a forged signature is
+/// verified, and refuses its page, though the store holds a genuine record there.
+#[test]
+fn only_records_held_byte_for_byte_skip_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = Index::open(dir.path()).unwrap();
+    let (held, new) = (record(&key(3), 1), record(&key(3), 2));
+    insert(&index, &held);
+    let (held, new) = (held.signed().clone(), new.signed().clone());
+    let items = |records: [&SignedRecord; 2]| -> Vec<SyncItem> {
+        let records = records.into_iter().cloned();
+        (1..)
+            .zip(records)
+            .map(|(seq, record)| SyncItem { seq, record })
+            .collect()
+    };
+    let peer = libp2p::PeerId::random();
+
+    let page = UnverifiedPage::for_tests(peer, items([&held, &new]));
+    let page = verify_page(&index, page).unwrap();
+    assert_eq!((page.held, page.records.len()), (1, 1));
+    assert_eq!((page.records[0].0, page.records[0].1.signed()), (2, &new));
+
+    let mut signature = held.signature();
+    signature[7] ^= 1;
+    let forged = SignedRecord::from_parts(held.bytes().to_vec(), signature, held.signer());
+    let page = UnverifiedPage::for_tests(peer, items([&new, &forged]));
+    let err = verify_page(&index, page).unwrap_err();
+    assert!(
+        matches!(err, SyncError::BadRecord { seq: 2, .. }),
+        "{err:?}"
+    );
+}
+
+/// The late joiner's feed repeats every record it synced from `a`; `a` syncs it back and finds
+/// each held byte for byte, so it neither verifies nor stores any of them again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_s_echo_of_held_records_is_not_verified_again() {
+    let a = node(5, Vec::new()).await;
+    for n in 0..20 {
+        insert(&a.index, &record(&key(5), n));
+    }
+    let b = node(6, vec![tcp_addr(&a.pool).await]).await;
+    wait_for_records(&b.index, 20).await;
+    let b_peer = b.pool.handle().local_peer_id().to_bytes();
+    // `a` syncs `b` when `b` identifies and every SYNC_INTERVAL; b's feed may be short the
+    // first time.
+    let deadline = tokio::time::Instant::now() + SYNC_INTERVAL * 2 + Duration::from_secs(5);
+    while a.index.sync_cursors().get(&b_peer).unwrap().seq < 20 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a never synced b's feed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stats = a.pool.stats().snapshot();
+    assert_eq!((stats.records_synced, stats.records_synced_held), (20, 20));
+    assert_eq!(stats.records_new, 0);
+    assert_eq!(a.index.feed().last_seq(), 20, "nothing was stored again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,6 +13,7 @@ pub struct PoolStats {
     records_rejected: Counter,
     records_over_cap: Counter,
     records_synced: Counter,
+    records_synced_held: Counter,
     sync_failures: Counter,
     records_announced: Counter,
     announce_failures: Counter,
@@ -55,6 +56,9 @@ pub struct PoolStatsSnapshot {
     pub records_over_cap: u64,
     /// Records pulled from peers' feeds by sync.
     pub records_synced: u64,
+    /// Of those, records this node already held byte for byte: not verified again (their
+    /// stored copy was verified when stored), not stored again.
+    pub records_synced_held: u64,
     /// Sync pages that failed (unreachable peer, bad page, timeout).
     pub sync_failures: u64,
     /// The node's own records published on the pool's topic.
@@ -72,6 +76,7 @@ impl PoolStats {
             records_rejected: self.records_rejected.get(),
             records_over_cap: self.records_over_cap.get(),
             records_synced: self.records_synced.get(),
+            records_synced_held: self.records_synced_held.get(),
             sync_failures: self.sync_failures.get(),
             records_announced: self.records_announced.get(),
             announce_failures: self.announce_failures.get(),
@@ -123,6 +128,10 @@ impl PoolStats {
 
     pub(crate) fn synced(&self, records: u64) {
         self.records_synced.inc_by(records);
+    }
+
+    pub(crate) fn synced_held(&self, records: u64) {
+        self.records_synced_held.inc_by(records);
     }
 
     pub(crate) fn sync_failed(&self) {
@@ -204,6 +213,11 @@ impl PoolStats {
                 "records_synced",
                 "Records pulled from peers' feeds",
                 &self.records_synced,
+            ),
+            Entry::counter(
+                "records_synced_held",
+                "Synced records already held byte for byte (not verified or stored again)",
+                &self.records_synced_held,
             ),
             Entry::counter(
                 "sync_failures",

@@ -1,34 +1,45 @@
 //! Sync: paging through a feed, cursors, and refusing a page with a bad record.
 
+use std::num::NonZeroUsize;
+
 use delos_pool_protocol::messages::{SyncPageHeader, SyncRequest};
 use futures::{AsyncWriteExt, StreamExt};
 use libp2p::StreamProtocol;
 
 use super::*;
-use crate::p2p::frame;
 use crate::p2p::sync::{self, SyncVersion};
+use crate::p2p::{UnverifiedPage, frame};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sync_pages_through_a_feed_and_refuses_bad_records() {
+/// A node serving `count` records, one serving the same with those at `forged_at` (0-based)
+/// forged, and a plain node dialled to both, in pool `name`; and the genuine records.
+async fn honest_liar_and_reader(
+    name: &str,
+    count: u32,
+    forged_at: &[usize],
+) -> (Vec<SignedRecord>, TestNode, TestNode, TestNode) {
     let signer = NodeKey::from_secret_bytes([9; 32]);
-    let records: Vec<_> = (1..=5).map(|n| record(&signer, n)).collect();
-    let a = start(
-        1,
-        no_discovery("t-sync"),
-        MemBlobs::default(),
-        MemFeed(records.clone()),
-    );
+    let records: Vec<_> = (1..=count).map(|n| record(&signer, n)).collect();
     let mut bad_feed = records.clone();
-    bad_feed[1] = forged(&records[1]);
+    for &at in forged_at {
+        bad_feed[at] = forged(&records[at]);
+    }
+    let feed = MemFeed(records.clone());
+    let a = start(1, no_discovery(name), MemBlobs::default(), feed);
     let liar = start(
         4,
-        no_discovery("t-sync"),
+        no_discovery(name),
         MemBlobs::default(),
         MemFeed(bad_feed),
     );
-    let b = plain(2, no_discovery("t-sync"));
+    let b = plain(2, no_discovery(name));
     b.handle.dial(a.addr(false).await).await.unwrap();
     b.handle.dial(liar.addr(false).await).await.unwrap();
+    (records, a, liar, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_pages_through_a_feed_and_refuses_bad_records() {
+    let (records, a, liar, b) = honest_liar_and_reader("t-sync", 5, &[1]).await;
 
     let timeout = Duration::from_secs(5);
     let mut cursor = 0;
@@ -39,6 +50,8 @@ async fn sync_pages_through_a_feed_and_refuses_bad_records() {
             .handle
             .sync_page(a.peer_id(), cursor, 2, timeout)
             .await
+            .unwrap()
+            .verify()
             .unwrap();
         pages += 1;
         assert!(page.records.len() <= 2);
@@ -65,6 +78,8 @@ async fn sync_pages_through_a_feed_and_refuses_bad_records() {
         .handle
         .sync_page(a.peer_id(), 5, 2, timeout)
         .await
+        .unwrap()
+        .verify()
         .unwrap();
     assert!(empty.records.is_empty() && empty.is_last() && empty.next_cursor == 5);
 
@@ -72,6 +87,8 @@ async fn sync_pages_through_a_feed_and_refuses_bad_records() {
         .handle
         .sync_page(liar.peer_id(), 0, 10, timeout)
         .await
+        .unwrap()
+        .verify()
         .unwrap_err();
     assert!(
         matches!(err, SyncError::BadRecord { seq: 2, .. }),
@@ -97,6 +114,8 @@ async fn both_sync_versions_are_served_and_only_version_2_names_the_feed() {
         .handle
         .sync_page(a.peer_id(), 0, 10, timeout)
         .await
+        .unwrap()
+        .verify()
         .unwrap();
     assert_eq!(v2.feed_id, Some(MEM_FEED_ID));
     assert!(!b.handle.sync_v1_peers.is_marked(&a.peer_id()));
@@ -116,6 +135,8 @@ async fn both_sync_versions_are_served_and_only_version_2_names_the_feed() {
         SyncVersion::V1,
     )
     .await
+    .unwrap()
+    .verify()
     .unwrap();
     assert_eq!(v1.feed_id, None, "version 1 has no feed id");
     assert_eq!((v1.head_seq, v1.records.len()), (3, 3));
@@ -169,6 +190,8 @@ async fn a_peer_without_version_2_is_synced_over_version_1() {
         .handle
         .sync_page(old, 0, 10, Duration::from_secs(5))
         .await
+        .unwrap()
+        .verify()
         .unwrap();
     assert_eq!(page.feed_id, None);
     assert_eq!(page.head_seq, 2);
@@ -187,6 +210,8 @@ async fn a_peer_without_version_2_is_synced_over_version_1() {
         .handle
         .sync_page(old, 1, 10, Duration::from_secs(5))
         .await
+        .unwrap()
+        .verify()
         .unwrap();
     assert_eq!(
         (next.feed_id, next.head_seq, next.records.len()),
@@ -230,9 +255,33 @@ async fn a_burst_of_page_requests_from_one_node_loses_no_stream() {
         (cursor, page.await)
     });
     for (cursor, page) in futures::future::join_all(pages).await {
-        let page = page.unwrap_or_else(|err| panic!("page after {cursor}: {err:?}"));
+        let page = page
+            .and_then(UnverifiedPage::verify)
+            .unwrap_or_else(|err| panic!("page after {cursor}: {err:?}"));
         let seqs: Vec<u64> = page.records.iter().map(|(seq, _)| *seq).collect();
         assert_eq!(seqs, [cursor + 1], "page after {cursor}");
         assert_eq!(page.records[0].1.signed(), &records[cursor as usize]);
     }
+}
+
+/// Records held byte for byte are left out unverified; every other record is verified, on
+/// several threads, and the first bad one in page order refuses the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_is_verified_on_several_threads_except_what_is_held() {
+    let (records, a, liar, b) = honest_liar_and_reader("t-sync-par", 100, &[69, 89]).await;
+    let (timeout, threads) = (Duration::from_secs(5), NonZeroUsize::new(4).unwrap());
+    let held = |record: &SignedRecord| records[..30].contains(record);
+
+    let pages = [a.peer_id(), liar.peer_id()].map(|peer| b.handle.sync_page(peer, 0, 100, timeout));
+    let [page, lie] = futures::future::join_all(pages).await.try_into().unwrap();
+    let page = page.unwrap().verify_unless_held(held, threads).unwrap();
+    assert_eq!((page.held, page.records.len()), (30, 70));
+    let seqs: Vec<u64> = page.records.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(seqs, (31..=100).collect::<Vec<u64>>(), "in page order");
+
+    let err = lie.unwrap().verify_unless_held(held, threads).unwrap_err();
+    assert!(
+        matches!(err, SyncError::BadRecord { seq: 70, .. }),
+        "{err:?}"
+    );
 }

@@ -6,7 +6,7 @@ use delos_pool_protocol::hash::{H1Hash, Sha256};
 use delos_pool_protocol::provenance::{
     InfoTime, ProvenanceRecord, RecordFields, Source, VcsOrigin, ZipFacts,
 };
-use delos_pool_protocol::signing::{NodeKey, VerifiedRecord};
+use delos_pool_protocol::signing::{NodeKey, SignedRecord, VerifiedRecord};
 
 use super::{GO_MOD, ZIP};
 use crate::conformance::{Backend, module, offer, stand_in_h1, version};
@@ -95,6 +95,39 @@ pub(crate) fn records_round_trip_with_exact_wire_bytes(backend: &dyn Backend) {
     let page = index.feed().page(0, 10).unwrap();
     assert_eq!(page.len(), 1);
     assert_eq!((page[0].seq, &page[0].record), (1, record.signed()));
+}
+
+/// Only a record's exact stored bytes are held: a restatement, a forged signature over the
+/// same bytes, another signer's record and undecodable bytes are not (each must be verified).
+pub(crate) fn a_record_is_held_only_with_its_exact_bytes(backend: &dyn Backend) {
+    let index = backend.open();
+    let record = signed(&key(1), AB, Some(ZIP), 100);
+    assert!(
+        !index.records().holds(record.signed()).unwrap(),
+        "not yet stored"
+    );
+    index.records().insert(&record, Sharing::Public).unwrap();
+    assert!(index.records().holds(record.signed()).unwrap());
+
+    let signed = record.signed();
+    let mut signature = signed.signature();
+    signature[0] ^= 1;
+    let forged = SignedRecord::from_parts(signed.bytes().to_vec(), signature, signed.signer());
+    let later = signed_record(&key(1), AB, 200);
+    let other_signer = signed_record(&key(2), AB, 100);
+    let garbage = SignedRecord::from_parts(b"not a record".to_vec(), [0; 64], signed.signer());
+    for (what, offered) in [
+        ("forged signature", &forged),
+        ("later statement", &later),
+        ("other signer", &other_signer),
+        ("undecodable", &garbage),
+    ] {
+        assert!(!index.records().holds(offered).unwrap(), "{what}");
+    }
+}
+
+fn signed_record(key: &NodeKey, at: (&str, &str), obtained_at: u64) -> SignedRecord {
+    signed(key, at, Some(ZIP), obtained_at).signed().clone()
 }
 
 pub(crate) fn a_module_s_records_are_read_without_the_versions_skipped(backend: &dyn Backend) {
