@@ -58,9 +58,11 @@
 //!   a different offer gets [`IndexError::Conflict`] and changes nothing; the same offer again
 //!   is an idempotent success. A `.mod`-only entry may gain its zip, nothing else ever changes
 //!   (rules in [`versions`]).
-//! - **Half-present versions are never served.** On open, every entry's blobs are checked; an
-//!   entry whose blob is missing is reported in [`Index::open_report`], hidden from reads,
-//!   lists and counts, and repaired when the same content is stored again.
+//! - **Half-present versions are never served.** Every entry's blobs are checked, on open or
+//!   (with [`OpenCheck::Deferred`]) by a pass beside the reads, each entry the pass has not
+//!   reached being checked when read; an entry whose blob is missing is reported in
+//!   [`Index::open_report`], hidden from reads, lists and counts, and repaired when the same
+//!   content is stored again.
 //! - **Reads can verify.** [`BlobStore::open_verified`] re-hashes a blob and moves a corrupt
 //!   file aside (`.corrupt`), returning [`BlobError::CorruptBlob`].
 //!

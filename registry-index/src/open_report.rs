@@ -1,4 +1,5 @@
-//! The consistency check run when the index opens: every entry's blobs must be on disk.
+//! The consistency check of every entry (run when the index opens, or deferred: see
+//! [`crate::open_check`]): its blobs must be on disk.
 
 use delos_pool_protocol::hash::Sha256;
 use delos_pool_protocol::module_path::ModulePath;
@@ -10,7 +11,7 @@ use crate::error::IndexError;
 use crate::schema::{MalformedKey, parse_version_key};
 use crate::versions::is_present;
 
-/// An index entry found damaged on open. It is treated as absent (not served, listed or
+/// An index entry the open-time check found damaged. It is treated as absent (not served, listed or
 /// counted) until a store of the same content repairs it; its pinned hashes stay in force.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -37,7 +38,7 @@ pub enum Damage {
     MalformedKey(MalformedKey),
 }
 
-/// What opening the index found. Empty after a clean shutdown or any crash: blobs are durable
+/// What the open-time check found. Empty after a clean shutdown or any crash: blobs are durable
 /// before their entry is written, so damage means outside interference (disk fault, deleted
 /// files) or a quarantined corrupt blob.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
