@@ -47,6 +47,23 @@ fn slow_big_upstream() -> Result<Setup> {
     })
 }
 
+impl Setup {
+    /// How many times the upstream was asked for the zip.
+    fn zip_downloads(&self) -> usize {
+        let requests = self.upstream.requests();
+        requests.iter().filter(|p| **p == self.zip_path).count()
+    }
+
+    /// Makes the upstream serve an altered zip (the checksum database still names the real
+    /// one) and starts a node in front of it; the altered bytes.
+    fn tampered_node(&self) -> Result<(TestNode, Vec<u8>)> {
+        let tampered = altered_zip(&self.layout.file(&self.zip_path)?)?;
+        self.upstream.tamper(&self.zip_path, Some(tampered.clone()));
+        let node = upstream_node(&self.upstream.url(), &self.db, &GitWorld::new()?)?;
+        Ok((node, tampered))
+    }
+}
+
 /// `count` clients asking `node` for `path` at once.
 fn concurrent_gets(node: &TestNode, path: &str, count: usize) -> Result<Vec<TimedResponse>> {
     let addr = node.addr();
@@ -87,13 +104,7 @@ fn concurrent_clients_receive_the_zip_as_it_arrives_from_one_download() -> Resul
             got.total
         );
     }
-    let downloads = s
-        .upstream
-        .requests()
-        .iter()
-        .filter(|p| **p == s.zip_path)
-        .count();
-    assert_eq!(downloads, 1, "one download served every client");
+    assert_eq!(s.zip_downloads(), 1, "one download served every client");
     let stored = node.get(&s.zip_path)?;
     assert_eq!(stored.status, 200);
     ensure!(stored.body == want, "the store serves the same bytes");
@@ -104,9 +115,7 @@ fn concurrent_clients_receive_the_zip_as_it_arrives_from_one_download() -> Resul
 #[test]
 fn a_zip_that_fails_its_check_is_cut_off_and_never_pinned() -> Result<()> {
     let s = slow_big_upstream()?;
-    let tampered = altered_zip(&s.layout.file(&s.zip_path)?)?;
-    s.upstream.tamper(&s.zip_path, Some(tampered.clone()));
-    let node = upstream_node(&s.upstream.url(), &s.db, &GitWorld::new()?)?;
+    let (node, tampered) = s.tampered_node()?;
     for got in concurrent_gets(&node, &s.zip_path, 2)? {
         // Each client was streaming the zip as it arrived, and was cut off before its end.
         assert_eq!(got.status, 200);
@@ -133,5 +142,70 @@ fn a_zip_that_fails_its_check_is_cut_off_and_never_pinned() -> Result<()> {
         .error
         .as_ref()
         .context("go downloaded the tampered zip")?;
+    Ok(())
+}
+
+#[test]
+fn the_info_and_mod_are_answered_while_the_zip_still_arrives() -> Result<()> {
+    let s = slow_big_upstream()?;
+    let node = upstream_node(&s.upstream.url(), &s.db, &GitWorld::new()?)?;
+    // `go` asks for the `.info` and `.mod` before the zip: once the checksum database proved
+    // the `.mod`, neither waits for the zip's ~2.5 s.
+    for file in ["info", "mod"] {
+        let path = format!("/{BIG}/@v/v1.0.0.{file}");
+        let started = std::time::Instant::now();
+        let early = node.get(&path)?;
+        let took = started.elapsed();
+        assert_eq!(early.status, 200, "{}", early.text());
+        ensure!(
+            early.body == s.layout.file(&path)?,
+            "{path}: {}",
+            early.text()
+        );
+        ensure!(
+            took < Duration::from_millis(1250),
+            "{path} waited {took:?} for the zip"
+        );
+        assert_eq!(
+            early.header("cache-control"),
+            Some("no-store"),
+            "{path}: not pinned yet, so no cache keeps it"
+        );
+    }
+    // The fill goes on without the client: one download, pinned, then served from the store.
+    let zip = node.get(&s.zip_path)?;
+    assert_eq!(zip.status, 200);
+    ensure!(zip.body == s.layout.file(&s.zip_path)?, "the zip");
+    let pinned = node.get(&format!("/{BIG}/@v/v1.0.0.info"))?;
+    assert_eq!(
+        pinned.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(s.zip_downloads(), 1, "one download");
+    assert_eq!(node.status()?["fetch"]["upstream_fills"], 1);
+    assert_eq!(node.go_processes_started()?, 0);
+    Ok(())
+}
+
+#[test]
+fn metadata_answered_early_is_not_kept_when_the_zip_fails() -> Result<()> {
+    let s = slow_big_upstream()?;
+    let (node, _) = s.tampered_node()?;
+    let info_path = format!("/{BIG}/@v/v1.0.0.info");
+    // The `.mod` is the one the database names, so the `.info` is answered while the zip
+    // arrives; the zip then fails its check.
+    let early = node.get(&info_path)?;
+    assert_eq!(early.status, 200, "{}", early.text());
+    let zip = timed_get(node.addr(), &s.zip_path)?;
+    ensure!(
+        zip.status != 200 || !zip.complete,
+        "the tampered zip was served whole"
+    );
+    // Nothing of that fill is pinned, and a version that just failed a check is answered only
+    // after a whole fill: the `.info` is no longer served.
+    let pinned = node.get(&format!("/provenance/{BIG}/@v/v1.0.0"))?;
+    assert_eq!(pinned.status, 404, "{}", pinned.text());
+    let after = node.get(&info_path)?;
+    assert_eq!(after.status, 502, "{}", after.text());
     Ok(())
 }

@@ -12,6 +12,11 @@
 //! first entry stays pinned). A failed check drops the staged bytes, is logged at warn and
 //! counted (`upstream_mismatches`), and fails the fill with [`FetchError::Upstream`]: the
 //! upstream misbehaved, which the GOPROXY list rules treat as an error, not as "not found".
+//!
+//! Clients do not wait for the disk where a check already vouches for the bytes: once step 2
+//! passed, the `.info` and `.mod` are answerable ([`LiveMetadata`]); once step 3 passed, the
+//! clients following the zip's download get its last byte ([`Verdict`]), while the zip is
+//! made durable and pinned. With the checks off, both wait for the pin.
 
 mod queries;
 mod zip_download;
@@ -21,6 +26,7 @@ pub(crate) use queries::{proxy_list, proxy_resolve};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use delos_pool_protocol::gomod::{check_mod_matches_zip, declared_module_path};
 use delos_pool_protocol::hash::H1Hash;
 use delos_pool_protocol::messages::MAX_INFO_BYTES;
@@ -34,9 +40,11 @@ use delos_registry_index::{HashedBlob, Index, IndexError, Source, StagedBlob, Ve
 use super::error::FetchError;
 use super::filled::{Filled, FilledFrom};
 use super::go_json::InfoJson;
-use super::live_zip::LiveZips;
+use super::live_metadata::{LiveMetadata, ProvedMetadata};
+use super::live_zip::{LiveZips, Verdict};
 use super::stats::Counters;
 use super::sum_check::{RecordedSums, SumCheck};
+use super::ttl_cache::TtlCache;
 use crate::clock::now_unix_secs;
 use crate::http_client::{HttpClient, HttpClientError};
 
@@ -66,6 +74,11 @@ pub(crate) struct ProxyFill<'a> {
     pub(crate) counters: &'a Counters,
     /// Where clients find the zip while it arrives.
     pub(crate) live: &'a LiveZips,
+    /// Where clients find the `.info` and `.mod` once the database proved the `.mod`.
+    pub(crate) metadata: &'a LiveMetadata,
+    /// Versions whose fill failed a check a moment ago: their metadata is answered only after
+    /// the whole fill.
+    pub(crate) suspects: &'a TtlCache<(ModulePath, Version), ()>,
 }
 
 /// The small files' time limit.
@@ -110,12 +123,24 @@ impl ProxyFill<'_> {
         {
             return Err(self.mismatch(
                 &fail,
+                version,
                 format!(
                     "the .mod hashes to {go_mod_h1}, the checksum database says {}",
                     recorded.go_mod
                 ),
             ));
         }
+        // The database proved the `.mod`: clients asking for the metadata need not wait for
+        // the zip (unless this version failed a check a moment ago).
+        let suspect = (module.clone(), version.clone());
+        let _proved =
+            (recorded.is_some() && self.suspects.get_fresh(&suspect).is_none()).then(|| {
+                let metadata = ProvedMetadata {
+                    info: Bytes::copy_from_slice(&info),
+                    go_mod: Bytes::copy_from_slice(&go_mod),
+                };
+                self.metadata.register(module, version, metadata)
+            });
         let target = zip_download::Target {
             index: self.index,
             live: self.live,
@@ -132,6 +157,8 @@ impl ProxyFill<'_> {
             .map_err(|err| fail.download_error(err))?;
         let staged_size = staged.size();
         let staged_sha256 = staged.sha256();
+        // With a record to check against, the readers finish once the checks pass.
+        let release = recorded.is_some().then(|| live.verdict());
         let checked = Checked {
             info,
             go_mod,
@@ -145,16 +172,18 @@ impl ProxyFill<'_> {
             version: version.clone(),
         };
         let index = Arc::clone(self.index);
-        let stored =
-            tokio::task::spawn_blocking(move || owned.check_and_pin(&index, checked, staged))
-                .await
-                .map_err(|_| FetchError::TaskFailed)?;
+        let stored = tokio::task::spawn_blocking(move || {
+            owned.check_and_pin(&index, checked, staged, release)
+        })
+        .await
+        .map_err(|_| FetchError::TaskFailed)?;
         match stored {
-            Err(Refused::Mismatch(reason)) => Err(self.mismatch(&fail, reason)),
+            Err(Refused::Mismatch(reason)) => Err(self.mismatch(&fail, version, reason)),
             Err(Refused::Local(err)) => Err(err),
             Ok(filled) => {
-                // Readers that followed the download get its last byte only when these very
-                // bytes are pinned (else they are cut, and a retry gets the pinned ones).
+                // Without a record, readers that followed the download get its last byte only
+                // when these very bytes are pinned (else they are cut, and a retry gets the
+                // pinned ones); with one, they had it once the checks passed.
                 let pinned = filled.entry.zip().map(|zip| *zip.blob().sha256());
                 if pinned == Some(staged_sha256) {
                     live.verified(staged_size);
@@ -189,9 +218,12 @@ impl ProxyFill<'_> {
             .map_err(|err| fail.upstream(err.to_string()))
     }
 
-    /// Logs and counts bytes that failed a check; the error to fail the fill with.
-    fn mismatch(&self, fail: &Failure<'_>, reason: String) -> FetchError {
+    /// Logs and counts bytes that failed a check, and marks the version a suspect for a
+    /// while; the error to fail the fill with.
+    fn mismatch(&self, fail: &Failure<'_>, version: &Version, reason: String) -> FetchError {
         Counters::bump(&self.counters.upstream_mismatches);
+        self.suspects
+            .put((fail.module.clone(), version.clone()), ());
         tracing::warn!(
             module = %fail.module,
             version = fail.query,
@@ -277,19 +309,24 @@ enum Refused {
     Local(FetchError),
 }
 
-/// Validates the staged zip (every zip rule, reusing the entries scanned while it arrived)
-/// on this thread while another makes it durable; returns its `h1:`.
+/// Checks the staged zip on this thread while another makes it durable: every zip rule
+/// (reusing the entries scanned while it arrived), its `h1:` against the record's, and the
+/// `.mod` against what the zip implies. As soon as those pass, `release` (when the record
+/// vouched for the zip) lets the clients following the download have its last byte: they need
+/// not wait for the disk. Returns the zip's `h1:` once the file is durable too.
 fn check_while_syncing(
     staged: &StagedBlob,
-    module: &ModulePath,
-    version: &Version,
-    scanned: &ScannedEntries,
+    target: &OwnedTarget,
+    checked: &Checked,
+    release: Option<Verdict>,
 ) -> Result<H1Hash, Refused> {
     let file = staged.reopen().map_err(|err| Refused::Local(err.into()))?;
     std::thread::scope(|scope| {
         let synced = scope.spawn(|| staged.sync());
-        let checked = verify_module_zip_contents(file, module, version, scanned)
-            .map_err(|err| Refused::Mismatch(format!("invalid module zip: {err}")));
+        let checked = target.check_zip(file, staged, checked);
+        if let (Ok(_), Some(release)) = (&checked, release) {
+            release.verified(staged.size());
+        }
         let synced = synced.join();
         let h1 = checked?;
         match synced {
@@ -308,15 +345,15 @@ struct OwnedTarget {
 }
 
 impl OwnedTarget {
-    /// Checks the staged zip, then links it and pins the entry; blocking.
-    fn check_and_pin(
-        self,
-        index: &Index,
-        checked: Checked,
-        staged: StagedBlob,
-    ) -> Result<Filled, Refused> {
-        let local = |err: FetchError| Refused::Local(err);
-        let h1 = check_while_syncing(&staged, &self.module, &self.version, &checked.scanned)?;
+    /// The zip's checks (see [`check_while_syncing`]); its `h1:` when they pass.
+    fn check_zip(
+        &self,
+        file: std::fs::File,
+        staged: &StagedBlob,
+        checked: &Checked,
+    ) -> Result<H1Hash, Refused> {
+        let h1 = verify_module_zip_contents(file, &self.module, &self.version, &checked.scanned)
+            .map_err(|err| Refused::Mismatch(format!("invalid module zip: {err}")))?;
         if let Some(want) = checked.zip_h1
             && want != h1
         {
@@ -324,11 +361,25 @@ impl OwnedTarget {
                 "the zip hashes to {h1}, the checksum database says {want}"
             )));
         }
-        let file = staged.reopen().map_err(|err| local(err.into()))?;
+        let file = staged.reopen().map_err(|err| Refused::Local(err.into()))?;
         let in_zip = root_go_mod(file, &self.module, &self.version)
             .map_err(|err| Refused::Mismatch(format!("invalid module zip: {err}")))?;
         check_mod_matches_zip(&self.module, &checked.go_mod, in_zip.as_deref())
             .map_err(|err| Refused::Mismatch(err.to_string()))?;
+        Ok(h1)
+    }
+
+    /// Checks the staged zip, then links it and pins the entry; blocking. `release` lets the
+    /// clients following the download finish as soon as the checks pass.
+    fn check_and_pin(
+        self,
+        index: &Index,
+        checked: Checked,
+        staged: StagedBlob,
+        release: Option<Verdict>,
+    ) -> Result<Filled, Refused> {
+        let local = |err: FetchError| Refused::Local(err);
+        let h1 = check_while_syncing(&staged, &self, &checked, release)?;
         let zip = staged.commit().map_err(|err| local(err.into()))?;
         let go_mod = index
             .blobs()

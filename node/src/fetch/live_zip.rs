@@ -6,8 +6,10 @@
 //! gets a [`LiveZipReader`] that follows the file as it grows, so the first client and every
 //! concurrent one receive the bytes as they arrive, from one download.
 //!
-//! The last byte is held back until the version is pinned: a reader ends cleanly only after
-//! every check passed ([`LiveZip::verified`]). When a check fails (or the fill is dropped),
+//! The last byte is held back until every check passed: a reader ends cleanly only after the
+//! fill's [`Verdict`] (the zip's `h1:` is the checksum database's, every zip rule holds),
+//! which comes while the zip is still being made durable, or, with the checks off, once the
+//! version is pinned ([`LiveGuard::verified`]). When a check fails (or the fill is dropped),
 //! readers get an error instead of their last byte, and the HTTP layer cuts the connection:
 //! a client never receives a complete wrong body.
 
@@ -24,7 +26,7 @@ use delos_pool_protocol::version::Version;
 use futures::Stream;
 use tokio::sync::{Notify, watch};
 
-/// Bytes held back from readers until the zip is verified and pinned.
+/// Bytes held back from readers until the zip is verified.
 const HOLD_BACK: u64 = 1;
 /// The most bytes one read hands a client.
 const READ_BYTES: u64 = 256 << 10;
@@ -34,7 +36,7 @@ const READ_BYTES: u64 = 256 << 10;
 enum Progress {
     /// This many bytes are in the file; more may come.
     Arriving(u64),
-    /// Every check passed and the version is pinned: the file holds exactly this many bytes.
+    /// Every check passed: the file holds exactly this many bytes.
     Verified(u64),
     /// A check failed, or the fill stopped: readers must not finish.
     Failed,
@@ -117,10 +119,26 @@ impl Arrivals {
     }
 }
 
+/// Ends a live zip's readers cleanly; for the thread that checks the zip.
+#[derive(Debug, Clone)]
+pub(crate) struct Verdict(Arc<LiveZip>);
+
+impl Verdict {
+    /// Every check passed: the file holds exactly these `size` bytes, all of them the zip.
+    pub(crate) fn verified(&self, size: u64) {
+        self.0.progress.send_replace(Progress::Verified(size));
+    }
+}
+
 impl LiveGuard<'_> {
     /// The progress reporter for the writer.
     pub(crate) fn arrivals(&self) -> Arrivals {
         Arrivals(Arc::clone(&self.zip))
+    }
+
+    /// The verdict, for the thread that checks the zip.
+    pub(crate) fn verdict(&self) -> Verdict {
+        Verdict(Arc::clone(&self.zip))
     }
 
     /// Every check passed and the version is pinned with these `size` bytes.

@@ -33,6 +33,7 @@ mod from_vcs;
 mod go_command;
 mod go_json;
 mod goproxy_list;
+mod live_metadata;
 mod live_zip;
 mod miss_path;
 mod peers;
@@ -69,6 +70,8 @@ use absent_hosts::AbsentHosts;
 use from_vcs::Request;
 use go_command::GoCommand;
 use goproxy_list::GoproxyList;
+use live_metadata::LiveMetadata;
+pub(crate) use live_metadata::ProvedMetadata;
 pub(crate) use live_zip::LiveZipReader;
 use live_zip::LiveZips;
 use queries::Queries;
@@ -87,6 +90,15 @@ pub enum Want {
     Metadata,
     /// The zip too: a `.mod`-only entry gives [`FetchError::ZipUnavailable`].
     Zip,
+}
+
+/// Where a version's `.info` and `.mod` are served from.
+#[derive(Debug)]
+pub(crate) enum MetadataSource {
+    /// The store: the pinned entry.
+    Stored(Box<VersionEntry>),
+    /// A fill from an upstream proxy in progress, whose `.mod` the checksum database proved.
+    Proved(Arc<ProvedMetadata>),
 }
 
 /// Where a zip is served from.
@@ -135,6 +147,10 @@ struct Inner {
     sums: OnceLock<Arc<dyn SumCheck>>,
     /// Zips arriving from proxies now, readable while they arrive.
     live: LiveZips,
+    /// The proved `.info` and `.mod` of versions being filled from proxies now.
+    metadata: LiveMetadata,
+    /// Versions whose fill from a proxy failed a check a moment ago.
+    suspects: TtlCache<(ModulePath, Version), ()>,
     /// The last fills that stored a version, for the status page.
     recent: RecentFills,
 }
@@ -171,6 +187,8 @@ impl Fetcher {
             http: OnceLock::new(),
             sums: OnceLock::new(),
             live: LiveZips::default(),
+            metadata: LiveMetadata::default(),
+            suspects: TtlCache::new(config.negative_ttl, CACHE_CAPACITY),
             recent: RecentFills::default(),
             config,
         };
@@ -222,6 +240,31 @@ impl Fetcher {
             tokio::select! {
                 filled = &mut fill => return filled.map(ZipSource::Stored),
                 () = &mut started => {}
+            }
+        }
+    }
+
+    /// The `.info` and `.mod` of canonical `module@version`: from the store, or, while a fill
+    /// from an upstream proxy goes on whose `.mod` the checksum database proved, from that
+    /// fill. Starts the fill on a miss, like [`Self::version`] with [`Want::Metadata`].
+    pub(crate) async fn metadata(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<MetadataSource, FetchError> {
+        let proved = &self.inner.metadata;
+        let fill = self.version(module, version, Want::Metadata);
+        tokio::pin!(fill);
+        loop {
+            let registered = proved.registered();
+            tokio::pin!(registered);
+            registered.as_mut().enable();
+            if let Some(metadata) = proved.get(module, version) {
+                return Ok(MetadataSource::Proved(metadata));
+            }
+            tokio::select! {
+                filled = &mut fill => return filled.map(|entry| MetadataSource::Stored(Box::new(entry))),
+                () = &mut registered => {}
             }
         }
     }

@@ -41,6 +41,8 @@ impl Inner {
                 zip_timeout: self.config.timeout,
                 counters: &self.counters,
                 live: &self.live,
+                metadata: &self.metadata,
+                suspects: &self.suspects,
             };
             Box::pin(async move { fill.fill(base, &request.module, &version).await })
         };

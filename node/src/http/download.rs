@@ -22,7 +22,7 @@ use delos_pool_protocol::version::Version;
 use delos_registry_index::{HashedBlob, VersionEntry};
 use tokio_util::io::ReaderStream;
 
-use crate::fetch::{FetchError, LiveZipReader, Want, ZipSource};
+use crate::fetch::{FetchError, LiveZipReader, MetadataSource, ZipSource};
 use crate::http::AppState;
 use crate::http::answers::{self, Answer, Encoding, Holds};
 use crate::http::error::{ApiError, TEXT_PLAIN};
@@ -33,6 +33,8 @@ use crate::telemetry::RequestKind;
 const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
 /// `list`, `@latest` and query answers change as tags appear: cache them briefly.
 const SHORT_LIVED: HeaderValue = HeaderValue::from_static("public, max-age=60");
+/// Metadata answered from a fill still in progress is not pinned yet: no cache keeps it.
+const UNPINNED: HeaderValue = HeaderValue::from_static("no-store");
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 const PLAIN: HeaderValue = HeaderValue::from_static(TEXT_PLAIN);
 const ZIP: HeaderValue = HeaderValue::from_static("application/zip");
@@ -43,6 +45,8 @@ const ZIP_CHUNK_BYTES: usize = 256 << 10;
 enum Produced {
     /// An answer to send, and to keep for the next request.
     Answer(Answer),
+    /// An answer to send once, not kept: it came from a fill still in progress.
+    Unkept(Answer),
     /// A response to send as it is (a zip arriving from upstream).
     Response(Response),
 }
@@ -88,6 +92,7 @@ pub(crate) async fn download(
     };
     let answer = match produced {
         Produced::Answer(answer) => Arc::new(answer),
+        Produced::Unkept(answer) => return send(&state, path, &answer, &request_headers).await,
         Produced::Response(response) => return Ok(response),
     };
     state.answers.put(path, Arc::clone(&answer));
@@ -235,20 +240,22 @@ async fn info(
     changing: Holds,
 ) -> Result<Produced, ApiError> {
     match query {
-        InfoQuery::Version(version) => {
-            let entry = state
-                .fetcher
-                .version(module, &version, Want::Metadata)
-                .await?;
-            let info = entry.info().to_vec();
-            Ok(bytes_answer(
+        InfoQuery::Version(version) => Ok(match state.fetcher.metadata(module, &version).await? {
+            MetadataSource::Stored(entry) => Produced::Answer(Answer::bytes(
                 RequestKind::Info,
-                info,
+                Bytes::copy_from_slice(entry.info()),
                 JSON,
                 IMMUTABLE,
                 Holds::Forever,
-            ))
-        }
+            )),
+            MetadataSource::Proved(proved) => Produced::Unkept(Answer::bytes(
+                RequestKind::Info,
+                proved.info.clone(),
+                JSON,
+                UNPINNED,
+                Holds::Forever,
+            )),
+        }),
         InfoQuery::Query(query) => {
             let (_, entry) = state.fetcher.resolve(module, &query).await?;
             let info = entry.info().to_vec();
@@ -276,24 +283,29 @@ async fn latest(state: &AppState, module: &ModulePath, holds: Holds) -> Result<P
     ))
 }
 
-/// `.mod`: the go.mod bytes, exactly as stored.
+/// `.mod`: the go.mod bytes, exactly as stored (or as the checksum database proved them,
+/// while their fill goes on).
 async fn go_mod(
     state: &AppState,
     module: &ModulePath,
     version: &Version,
 ) -> Result<Produced, ApiError> {
-    let entry = state
-        .fetcher
-        .version(module, version, Want::Metadata)
-        .await?;
-    let bytes = read_small_blob(state, entry.go_mod()).await?;
-    Ok(bytes_answer(
-        RequestKind::Mod,
-        bytes,
-        PLAIN,
-        IMMUTABLE,
-        Holds::Forever,
-    ))
+    Ok(match state.fetcher.metadata(module, version).await? {
+        MetadataSource::Stored(entry) => Produced::Answer(Answer::bytes(
+            RequestKind::Mod,
+            read_small_blob(state, entry.go_mod()).await?.into(),
+            PLAIN,
+            IMMUTABLE,
+            Holds::Forever,
+        )),
+        MetadataSource::Proved(proved) => Produced::Unkept(Answer::bytes(
+            RequestKind::Mod,
+            proved.go_mod.clone(),
+            PLAIN,
+            UNPINNED,
+            Holds::Forever,
+        )),
+    })
 }
 
 /// `.zip`: the stored blob (sent by [`send`]); or, while it arrives from an upstream proxy, as
