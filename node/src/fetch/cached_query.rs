@@ -30,7 +30,7 @@ pub(crate) struct CachedQuery<K, V> {
 impl<K, V> CachedQuery<K, V>
 where
     K: Eq + Hash + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
+    V: Clone + PartialEq + Send + Sync + 'static,
 {
     /// Answers stay fresh for `ttl`; at most `capacity` are kept and `max_pending` asked at once.
     pub(crate) fn new(ttl: Duration, capacity: usize, max_pending: usize) -> Self {
@@ -41,8 +41,8 @@ where
         }
     }
 
-    /// How many answers have been cached so far: it changes whenever a cached answer may
-    /// have changed.
+    /// How many times a cached answer changed (a refresh that brought the same answer does
+    /// not count): it changes whenever an answer derived from the cache may have changed.
     pub(crate) fn answers_cached(&self) -> u64 {
         self.answered.load(Ordering::Acquire)
     }
@@ -101,20 +101,30 @@ where
         let work = async move {
             match question.await {
                 Ok(value) => {
+                    let same = matches!(
+                        this.cache.get(&cache_key),
+                        Lookup::Fresh(Ok(old)) | Lookup::Stale(Ok(old)) if old == value
+                    );
                     this.cache.put(cache_key, Ok(value.clone()));
-                    this.answered.fetch_add(1, Ordering::AcqRel);
+                    if !same {
+                        this.answered.fetch_add(1, Ordering::AcqRel);
+                    }
                     Ok(value)
                 }
                 Err(err) if err.is_answer_not_found() => {
                     let shared = Arc::new(err);
                     // A version list once given is not taken back by a "not found" (a
                     // repository gone, a proxy that lost it): the old answer stays.
-                    if !matches!(
-                        this.cache.get(&cache_key),
-                        Lookup::Fresh(Ok(_)) | Lookup::Stale(Ok(_))
-                    ) {
-                        this.cache.put(cache_key, Err(Arc::clone(&shared)));
-                        this.answered.fetch_add(1, Ordering::AcqRel);
+                    match this.cache.get(&cache_key) {
+                        Lookup::Fresh(Ok(_)) | Lookup::Stale(Ok(_)) => {}
+                        Lookup::Fresh(Err(_)) | Lookup::Stale(Err(_)) => {
+                            // Still "not found": renewed, nothing changed.
+                            this.cache.put(cache_key, Err(Arc::clone(&shared)));
+                        }
+                        Lookup::Missing => {
+                            this.cache.put(cache_key, Err(Arc::clone(&shared)));
+                            this.answered.fetch_add(1, Ordering::AcqRel);
+                        }
                     }
                     Err(FetchError::Shared(shared))
                 }
@@ -122,5 +132,59 @@ where
             }
         };
         self.flight.run(key, client::carried(work)).await.1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Versions = CachedQuery<&'static str, Vec<&'static str>>;
+
+    async fn ask(query: &Arc<Versions>, answer: Vec<&'static str>) -> Vec<&'static str> {
+        let counters = Counters::default();
+        let got = query.get("m", &counters, move || async move { Ok(answer) });
+        got.await.unwrap()
+    }
+
+    /// Waits for the background refresh an aged answer started (the answer is fresh again).
+    async fn settle(query: &Versions) {
+        for _ in 0..500 {
+            if matches!(query.cache.get(&"m"), Lookup::Fresh(_)) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        panic!("the refresh did not end");
+    }
+
+    #[tokio::test]
+    async fn only_an_answer_that_changed_counts_as_a_change() {
+        let query = Arc::new(Versions::new(Duration::from_millis(200), 16, 16));
+        assert_eq!(ask(&query, vec!["v1.0.0"]).await, ["v1.0.0"]);
+        let first = query.answers_cached();
+        assert_eq!(first, 1);
+
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        // Aged: the old answer at once, the refresh behind it brings the same answer.
+        assert_eq!(ask(&query, vec!["v1.0.0"]).await, ["v1.0.0"]);
+        settle(&query).await;
+        assert_eq!(
+            query.answers_cached(),
+            first,
+            "the same answer is no change"
+        );
+
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        // Aged again, and this time the upstream has a new version.
+        let stale = ask(&query, vec!["v1.0.0", "v1.1.0"]).await;
+        assert_eq!(stale, ["v1.0.0"], "the aged answer, at once");
+        settle(&query).await;
+        assert_eq!(
+            query.answers_cached(),
+            first + 1,
+            "a new answer is a change"
+        );
+        assert_eq!(ask(&query, vec![]).await, ["v1.0.0", "v1.1.0"]);
     }
 }

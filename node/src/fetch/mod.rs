@@ -412,9 +412,10 @@ impl Fetcher {
     }
 
     /// A number that changes whenever a `list` or `@latest` answer may have changed: a
-    /// version pinned or a record stored, or an upstream answer cached. An answer computed at
-    /// the same number (and within the time that lets a stale upstream answer be noticed) is
-    /// still the answer.
+    /// version pinned or a record stored, or a cached upstream answer that changed (a
+    /// refresh that brought the same answer changes nothing). An answer computed at the same
+    /// number is still the answer, though its upstream part may have aged: asking again
+    /// (behind the kept answer) lets the fetcher notice that and refresh it.
     pub fn answers_generation(&self) -> u64 {
         self.inner.index.changes() + self.inner.queries.changes()
     }

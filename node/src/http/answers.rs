@@ -3,11 +3,13 @@
 //!
 //! - `.info` and `.mod` of a canonical version are pinned for good: once answered they are
 //!   kept (bytes, content type, cache policy and `ETag` prebuilt) until evicted for room.
-//! - `list` and `@latest` change when a version is pinned, a record stored or an upstream
-//!   answer cached ([`Fetcher::answers_generation`](crate::fetch::Fetcher::answers_generation)):
-//!   one is kept while that number stands still, and for at most [`CHANGING_FOR`], so an aged
-//!   upstream answer is still noticed (and refreshed behind) by the fill path about as soon as
-//!   without this cache.
+//! - `list`, `@latest` and query answers change when a version is pinned, a record stored or
+//!   an upstream answer changed
+//!   ([`Fetcher::answers_generation`](crate::fetch::Fetcher::answers_generation)): one is kept
+//!   while that number stands still. After [`CHANGING_FOR`] it has aged: it is still sent at
+//!   once, while one recomputation runs behind it ([`Answers::refresh_slot`]), so an aged
+//!   upstream answer is noticed (and refreshed behind) by the fill path about as soon as
+//!   without this cache, and no client waits for that.
 //! - `.zip`: the path is kept with its blob's sha256, and the blob itself in [`ZipMaps`]: a
 //!   read-only map, checked against the sha256 once when mapped, sent as it is.
 //!
@@ -17,7 +19,8 @@
 mod conditional;
 mod zip_maps;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderValue;
@@ -34,8 +37,12 @@ pub(crate) use zip_maps::ZipMaps;
 /// Answers larger than this are kept gzipped too, for clients that accept it (the compression
 /// layer's own threshold).
 const COMPRESS_ABOVE_BYTES: usize = 32;
-/// How long a `list` or `@latest` answer is kept even while nothing changes.
+/// How long a `list` or `@latest` answer is sent without being recomputed behind it, while
+/// nothing changes.
 pub(crate) const CHANGING_FOR: Duration = Duration::from_secs(1);
+/// At most this many aged answers are recomputed at once; past it an aged answer is sent
+/// without starting another (a later request starts it).
+const MAX_REFRESHING: usize = 64;
 /// What an entry costs beyond its path and body: the entry, its header values, the map's slot.
 const ENTRY_OVERHEAD_BYTES: u64 = 256;
 /// Answers expected per MiB of cache, for sizing the map up front.
@@ -144,13 +151,16 @@ impl Answer {
         }
     }
 
-    fn holds_at(&self, generation: u64, now: Instant) -> bool {
+    /// Whether the answer may be sent at `generation`, and whether it has aged.
+    fn holds_at(&self, generation: u64, now: Instant) -> Option<Freshness> {
         match self.holds {
-            Holds::Forever => true,
+            Holds::Forever => Some(Freshness::Fresh),
             Holds::While {
                 generation: made_at,
-                until,
-            } => made_at == generation && now < until,
+                ..
+            } if made_at != generation => None,
+            Holds::While { until, .. } if now < until => Some(Freshness::Fresh),
+            Holds::While { .. } => Some(Freshness::Aged),
         }
     }
 
@@ -200,13 +210,58 @@ impl Weighter<Box<str>, Arc<Answer>> for ByWeight {
     }
 }
 
+/// Whether a kept answer is to be recomputed behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Freshness {
+    /// Sent as it is.
+    Fresh,
+    /// Sent as it is, and recomputed behind it: it may be out of date.
+    Aged,
+}
+
+/// A kept answer as found.
+#[derive(Debug)]
+pub(crate) struct Kept {
+    /// The answer to send.
+    pub(crate) answer: Arc<Answer>,
+    /// Whether to recompute it behind the sending.
+    pub(crate) freshness: Freshness,
+}
+
 /// The warm answers of the node, by request path, and its mapped zips.
 #[derive(Debug)]
 pub(crate) struct Answers {
     /// `None` when `--answer-cache-mib` is 0.
     by_path: Option<Cache<Box<str>, Arc<Answer>, ByWeight>>,
+    /// The paths whose aged answer is being recomputed.
+    refreshing: Mutex<HashSet<Box<str>>>,
     zips: ZipMaps,
     metrics: HttpMetrics,
+}
+
+/// The right to recompute one aged answer; frees the path on drop.
+#[derive(Debug)]
+pub(crate) struct RefreshSlot {
+    answers: Arc<Answers>,
+    path: Box<str>,
+}
+
+impl RefreshSlot {
+    /// The path whose answer to recompute.
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl Drop for RefreshSlot {
+    fn drop(&mut self) {
+        lock(&self.answers.refreshing).remove(&self.path);
+    }
+}
+
+fn lock(set: &Mutex<HashSet<Box<str>>>) -> std::sync::MutexGuard<'_, HashSet<Box<str>>> {
+    // Every operation is one insert or remove: a poisoned set is still consistent.
+    set.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Answers {
@@ -226,6 +281,7 @@ impl Answers {
         });
         Answers {
             by_path,
+            refreshing: Mutex::default(),
             zips: ZipMaps::new(limits.mapped_zip_bytes, index, metrics.clone()),
             metrics,
         }
@@ -233,11 +289,23 @@ impl Answers {
 
     /// The kept answer to `path`, if it still holds at `generation`; not counted (see
     /// [`Self::count`]).
-    pub(crate) fn get(&self, path: &str, generation: u64) -> Option<Arc<Answer>> {
-        self.by_path
-            .as_ref()?
-            .get(path)
-            .filter(|answer| answer.holds_at(generation, Instant::now()))
+    pub(crate) fn get(&self, path: &str, generation: u64) -> Option<Kept> {
+        let answer = self.by_path.as_ref()?.get(path)?;
+        let freshness = answer.holds_at(generation, Instant::now())?;
+        Some(Kept { answer, freshness })
+    }
+
+    /// The right to recompute the aged answer to `path`, unless it is being recomputed
+    /// already or [`MAX_REFRESHING`] are.
+    pub(crate) fn refresh_slot(self: &Arc<Self>, path: &str) -> Option<RefreshSlot> {
+        let mut refreshing = lock(&self.refreshing);
+        if refreshing.len() >= MAX_REFRESHING || !refreshing.insert(path.into()) {
+            return None;
+        }
+        Some(RefreshSlot {
+            answers: Arc::clone(self),
+            path: path.into(),
+        })
     }
 
     /// Counts one download request's lookup: a hit, or a miss.
@@ -272,8 +340,7 @@ impl Answers {
 mod tests {
     use super::*;
 
-    #[test]
-    fn answers_are_kept_by_path() {
+    fn answers() -> (tempfile::TempDir, Arc<Answers>) {
         let dir = tempfile::tempdir().unwrap();
         let index = Arc::new(delos_registry_index::Index::open(dir.path()).unwrap());
         let limits = AnswerCacheLimits {
@@ -281,6 +348,60 @@ mod tests {
             mapped_zip_bytes: 0,
         };
         let answers = Answers::new(limits, index, HttpMetrics::default());
+        (dir, Arc::new(answers))
+    }
+
+    #[test]
+    fn a_changing_answer_ages_and_is_gone_once_its_generation_changes() {
+        let (_dir, answers) = answers();
+        let text = HeaderValue::from_static("text/plain");
+        let kept_until = |until| {
+            let holds = Holds::While {
+                generation: 7,
+                until,
+            };
+            let body = Bytes::from_static(b"v1.0.0\n");
+            Arc::new(Answer::bytes(
+                RequestKind::List,
+                body,
+                text.clone(),
+                text.clone(),
+                holds,
+            ))
+        };
+        let now = Instant::now();
+        answers.put("/young/@v/list", kept_until(now + Duration::from_secs(60)));
+        answers.put("/old/@v/list", kept_until(now - Duration::from_secs(1)));
+        let freshness = |path, generation| answers.get(path, generation).map(|k| k.freshness);
+        assert_eq!(freshness("/young/@v/list", 7), Some(Freshness::Fresh));
+        assert_eq!(freshness("/old/@v/list", 7), Some(Freshness::Aged));
+        assert_eq!(freshness("/young/@v/list", 8), None, "something changed");
+        assert_eq!(freshness("/old/@v/list", 8), None, "something changed");
+    }
+
+    #[test]
+    fn one_refresh_per_path_and_at_most_max_refreshing() {
+        let (_dir, answers) = answers();
+        let slot = answers.refresh_slot("/m/@v/list").unwrap();
+        assert_eq!(slot.path(), "/m/@v/list");
+        assert!(
+            answers.refresh_slot("/m/@v/list").is_none(),
+            "one at a time"
+        );
+        drop(slot);
+        let again = answers.refresh_slot("/m/@v/list");
+        assert!(again.is_some(), "free once the refresh ended");
+        let others: Vec<_> = (1..MAX_REFRESHING)
+            .map(|n| answers.refresh_slot(&format!("/m{n}/@v/list")).unwrap())
+            .collect();
+        assert!(answers.refresh_slot("/full/@v/list").is_none(), "bounded");
+        drop(others);
+        assert!(answers.refresh_slot("/full/@v/list").is_some());
+    }
+
+    #[test]
+    fn answers_are_kept_by_path() {
+        let (_dir, answers) = answers();
         let text = HeaderValue::from_static("text/plain");
         for (path, body) in [
             ("/m/@v/list", "v1\n"),
@@ -300,7 +421,8 @@ mod tests {
             ("/m/@v/v1.info", "{\"Version\":\"v1\"}"),
         ] {
             let kept = answers.get(path, 0).unwrap();
-            match &kept.body {
+            assert_eq!(kept.freshness, Freshness::Fresh);
+            match &kept.answer.body {
                 Body::Bytes { plain, .. } => assert_eq!(plain, body.as_bytes(), "{path}"),
                 Body::Zip { .. } => panic!("a zip"),
             }

@@ -24,7 +24,7 @@ use tokio_util::io::ReaderStream;
 
 use crate::fetch::{FetchError, LiveZipReader, MetadataSource, ZipSource};
 use crate::http::AppState;
-use crate::http::answers::{self, Answer, Encoding, Holds};
+use crate::http::answers::{self, Answer, Encoding, Freshness, Holds};
 use crate::http::error::{ApiError, TEXT_PLAIN};
 use crate::http::request_path::{InfoQuery, ProxyPath, ProxyRequest};
 use crate::telemetry::RequestKind;
@@ -66,9 +66,10 @@ pub(crate) async fn download(
     let generation = state.fetcher.answers_generation();
     let kept = state.answers.get(path, generation);
     state.answers.count(kept.is_some());
-    if let Some(answer) = kept {
-        state.telemetry.http().count_request(answer.kind);
-        return send(&state, path, &answer, &request_headers).await;
+    if let Some(kept) = kept {
+        state.telemetry.http().count_request(kept.answer.kind);
+        refresh_if_aged(&state, path, kept.freshness);
+        return send(&state, path, &kept.answer, &request_headers).await;
     }
     let parsed = ProxyPath::parse(path).inspect_err(|_| {
         state.telemetry.http().count_request(RequestKind::Invalid);
@@ -77,26 +78,59 @@ pub(crate) async fn download(
         .telemetry
         .http()
         .count_request(kind_of(&parsed.request));
-    let module = &parsed.module;
-    record_target(module, &parsed.request);
-    let changing = Holds::While {
-        generation,
-        until: std::time::Instant::now() + answers::CHANGING_FOR,
-    };
-    let produced = match parsed.request {
-        ProxyRequest::List => list(&state, module, changing).await?,
-        ProxyRequest::Info(query) => info(&state, module, query, changing).await?,
-        ProxyRequest::Mod(version) => go_mod(&state, module, &version).await?,
-        ProxyRequest::Zip(version) => zip(&state, module, &version).await?,
-        ProxyRequest::Latest => latest(&state, module, changing).await?,
-    };
-    let answer = match produced {
+    record_target(&parsed.module, &parsed.request);
+    let answer = match produce(&state, parsed, generation).await? {
         Produced::Answer(answer) => Arc::new(answer),
         Produced::Unkept(answer) => return send(&state, path, &answer, &request_headers).await,
         Produced::Response(response) => return Ok(response),
     };
     state.answers.put(path, Arc::clone(&answer));
     send(&state, path, &answer, &request_headers).await
+}
+
+/// The answer to `parsed`, computed at answers generation `generation`.
+async fn produce(
+    state: &AppState,
+    parsed: ProxyPath,
+    generation: u64,
+) -> Result<Produced, ApiError> {
+    let module = &parsed.module;
+    let changing = Holds::While {
+        generation,
+        until: std::time::Instant::now() + answers::CHANGING_FOR,
+    };
+    match parsed.request {
+        ProxyRequest::List => list(state, module, changing).await,
+        ProxyRequest::Info(query) => info(state, module, query, changing).await,
+        ProxyRequest::Mod(version) => go_mod(state, module, &version).await,
+        ProxyRequest::Zip(version) => zip(state, module, &version).await,
+        ProxyRequest::Latest => latest(state, module, changing).await,
+    }
+}
+
+/// Recomputes the kept answer to `path` behind the request it was just sent to, when it has
+/// aged (one recomputation per path at a time, a bounded number in all): the client does
+/// not wait, and an answer that changed is kept for the next request. One that cannot be
+/// recomputed now is forgotten, so the next request computes it itself.
+fn refresh_if_aged(state: &Arc<AppState>, path: &str, freshness: Freshness) {
+    if freshness == Freshness::Fresh {
+        return;
+    }
+    let Some(slot) = state.answers.refresh_slot(path) else {
+        return;
+    };
+    let state = Arc::clone(state);
+    tokio::spawn(async move {
+        let generation = state.fetcher.answers_generation();
+        let recomputed = match ProxyPath::parse(slot.path()) {
+            Ok(parsed) => produce(&state, parsed, generation).await.ok(),
+            Err(_) => None,
+        };
+        match recomputed {
+            Some(Produced::Answer(answer)) => state.answers.put(slot.path(), Arc::new(answer)),
+            _ => state.answers.forget(slot.path()),
+        }
+    });
 }
 
 /// The warm path, the first layer inside the request id's: a `GET` or `HEAD` whose answer is
@@ -113,13 +147,14 @@ pub(crate) async fn warm_hits(
     }
     let path = request.uri().path();
     let generation = state.fetcher.answers_generation();
-    let Some(answer) = state.answers.get(path, generation) else {
+    let Some(kept) = state.answers.get(path, generation) else {
         return next.run(request).await;
     };
     let http = state.telemetry.http();
     state.answers.count(true);
-    http.count_request(answer.kind);
-    let response = send(&state, path, &answer, request.headers())
+    http.count_request(kept.answer.kind);
+    refresh_if_aged(&state, path, kept.freshness);
+    let response = send(&state, path, &kept.answer, request.headers())
         .await
         .unwrap_or_else(IntoResponse::into_response);
     http.count_response(response.status().as_u16());
