@@ -4,7 +4,9 @@
 //! same upstream straight, in the same run:
 //!
 //! - (a) a cold `go mod download` of the fixture app's modules (fresh client module cache, a
-//!   fresh node each round) through the node vs straight from the upstream;
+//!   fresh node each round) through the node vs straight from the upstream; on bare
+//!   loopback, then with [`NETWORK_DELAY`] before every answer of the upstream and the
+//!   database (as across a network, where the issue measured);
 //! - (b) a cold 100 MiB zip: time to first byte and total time through a fresh node vs
 //!   straight from the upstream;
 //! - (c) a warm `go mod tidy` of the app (fresh client cache, everything in the node's store)
@@ -33,6 +35,9 @@ use crate::upstream_fill::{NAME, client};
 const ROUNDS: usize = 5;
 /// The big zip's random payload.
 const HUGE_BYTES: usize = 100 << 20;
+/// What (a) adds to every answer of the upstream and the database in its second part: a
+/// round trip across a network.
+const NETWORK_DELAY: Duration = Duration::from_millis(10);
 /// The list TTL of benchmark (c).
 const LIST_TTL: Duration = Duration::from_secs(10);
 
@@ -69,8 +74,7 @@ fn bench_fills_from_an_upstream_proxy() -> Result<()> {
         .map(|d| format!("{}@{}", d.path, d.version))
         .collect();
     let modules: Vec<&str> = modules.iter().map(String::as_str).collect();
-    let mut download = Pair::default();
-    for _ in 0..ROUNDS {
+    let cold_download = |download: &mut Pair| -> Result<()> {
         let mut straight = GoEnv::new(&world, &upstream.url())?;
         straight.set_var("GOSUMDB", db.direct());
         download
@@ -82,7 +86,21 @@ fn bench_fills_from_an_upstream_proxy() -> Result<()> {
             .b
             .push(timed(|| through.mod_download(&modules).map(drop))?);
         anyhow::ensure!(fresh.go_processes_started()? == 0);
+        Ok(())
+    };
+    let mut download = Pair::default();
+    for _ in 0..ROUNDS {
+        cold_download(&mut download)?;
     }
+    // (a) again, the upstream and the database each a round trip away.
+    upstream.set_delay(NETWORK_DELAY);
+    db.set_delay(NETWORK_DELAY);
+    let mut distant = Pair::default();
+    for _ in 0..ROUNDS {
+        cold_download(&mut distant)?;
+    }
+    upstream.set_delay(Duration::ZERO);
+    db.set_delay(Duration::ZERO);
 
     // (b) a cold 100 MiB zip.
     let zip = "/example.org/huge.git/@v/v1.0.0.zip";
@@ -118,7 +136,14 @@ fn bench_fills_from_an_upstream_proxy() -> Result<()> {
         right_after.b.push(aged);
     }
     layout_app.close()?;
-    report(&download, &first_byte, &total, &tidy_times, &right_after);
+    report(&[
+        &download,
+        &distant,
+        &first_byte,
+        &total,
+        &tidy_times,
+        &right_after,
+    ]);
     Ok(())
 }
 
@@ -155,7 +180,7 @@ fn median(times: &[Duration]) -> Duration {
 }
 
 #[allow(clippy::print_stdout)] // the benchmark's report is its output
-fn report(download: &Pair, first_byte: &Pair, total: &Pair, tidy: &Pair, right_after: &Pair) {
+fn report([download, distant, first_byte, total, tidy, right_after]: &[&Pair; 6]) {
     let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
     let row = |name: &str, baseline: &str, pair: &Pair, goal: &str| {
         let (a, b) = (median(&pair.a), median(&pair.b));
@@ -176,6 +201,15 @@ fn report(download: &Pair, first_byte: &Pair, total: &Pair, tidy: &Pair, right_a
             "straight",
             download,
             "≤ 1.1"
+        )
+    );
+    println!(
+        "{}",
+        row(
+            "(a) the same, upstream and database 10 ms away",
+            "straight",
+            distant,
+            "—"
         )
     );
     println!(
