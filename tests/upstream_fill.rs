@@ -4,6 +4,8 @@
 //! its relay. The node cannot reach any VCS, and its `go`-process counter proves it never
 //! needed to.
 
+use std::time::Duration;
+
 use anyhow::{Context, Result, ensure};
 
 use crate::support::app;
@@ -11,6 +13,7 @@ use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
 use crate::support::http::timed_get;
 use crate::support::node::TestNode;
+use crate::support::pool::wait_until;
 use crate::support::shapes;
 use crate::support::sumdb::TestSumdb;
 use crate::support::upstream::{TestUpstream, UpstreamLayout, altered_zip};
@@ -109,7 +112,10 @@ fn every_fixture_shape_fills_over_http_with_the_sums_of_a_direct_download() -> R
         );
     }
     assert_eq!(node.go_processes_started()?, 0, "{}", node.log());
-    assert_eq!(fetch_stat(&node, "upstream_fills")?, canonical.len() as u64);
+    // A zip's last byte leaves once it is verified; its pin may follow a moment later.
+    wait_until(Duration::from_secs(30), "every fill pinned", || {
+        Ok(fetch_stat(&node, "upstream_fills")? == canonical.len() as u64)
+    })?;
     let provenance = node.get(&format!("/provenance/{HELLO}/@v/v1.0.0"))?;
     let provenance: serde_json::Value = serde_json::from_slice(&provenance.body)?;
     let own = provenance["records"]

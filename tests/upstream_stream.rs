@@ -9,6 +9,7 @@ use crate::support::app;
 use crate::support::git::GitWorld;
 use crate::support::http::{TimedResponse, timed_get};
 use crate::support::node::TestNode;
+use crate::support::pool::wait_until;
 use crate::support::shapes;
 use crate::support::sumdb::TestSumdb;
 use crate::support::upstream::{TestUpstream, UpstreamLayout, altered_zip};
@@ -176,6 +177,10 @@ fn the_info_and_mod_are_answered_while_the_zip_still_arrives() -> Result<()> {
     let zip = node.get(&s.zip_path)?;
     assert_eq!(zip.status, 200);
     ensure!(zip.body == s.layout.file(&s.zip_path)?, "the zip");
+    // The zip's last byte left once it was verified; the pin may follow a moment later.
+    wait_until(Duration::from_secs(30), "the version pinned", || {
+        Ok(node.status()?["fetch"]["upstream_fills"] == 1)
+    })?;
     let pinned = node.get(&format!("/{BIG}/@v/v1.0.0.info"))?;
     assert_eq!(
         pinned.header("cache-control"),
