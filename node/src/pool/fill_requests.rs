@@ -35,7 +35,7 @@ use libp2p::PeerId;
 use super::peer_fill::signer_of;
 use super::{PoolStats, RecordLimits};
 use crate::fetch::{FetchError, Fetcher, RemoteFill};
-use crate::p2p::{FillService, PoolHandle};
+use crate::p2p::{FillAskError, FillService, PoolHandle};
 use crate::telemetry::FillRefusal;
 
 /// Members asked at most for one version or query.
@@ -135,7 +135,13 @@ impl MemberFills {
         });
         let _asking = self.asked_now.asking(ask_key(ask));
         for peer in trusted.take(MAX_ASKED) {
-            match self.handle.ask_fill(peer, ask, timeout).await {
+            let mut asked = self.handle.ask_fill(peer, ask, timeout).await;
+            if let Err(err @ FillAskError::Frame { .. }) = &asked {
+                // The stream broke (reset, closed early): once more, on a new stream.
+                tracing::debug!(%peer, error = %err, "fill request failed; asking again");
+                asked = self.handle.ask_fill(peer, ask, timeout).await;
+            }
+            match asked {
                 Ok(FillAnswer::Refused { reason }) => {
                     tracing::debug!(%peer, %reason, "a member refused a fill request");
                 }
