@@ -209,7 +209,9 @@ fn handle_connection(stream: &mut TcpStream, shared: &Shared, stop: &AtomicBool)
         if stop.load(Ordering::SeqCst) {
             return Ok(());
         }
-        std::thread::sleep(*lock(&shared.delay));
+        // Copied out first: a guard held through the sleep would make the answers wait in turn.
+        let delay = *lock(&shared.delay);
+        std::thread::sleep(delay);
         let close = head.to_ascii_lowercase().contains("\r\nconnection: close");
         respond(stream, shared, &head, close)?;
         if close {

@@ -222,7 +222,9 @@ fn serve(listener: &TcpListener, shared: &Arc<Shared>, stop: &AtomicBool) {
 fn handle(stream: &mut TcpStream, shared: &Shared) -> Result<()> {
     let path = read_request_path(stream)?.replace("%21", "!");
     lock(&shared.requests).push(path.clone());
-    std::thread::sleep(*lock(&shared.delay));
+    // Copied out first: a guard held through the sleep would make the answers wait in turn.
+    let delay = *lock(&shared.delay);
+    std::thread::sleep(delay);
     let (status, body) = match answer(shared, &path) {
         Ok(answer) => answer,
         Err(err) => (500, format!("{err:#}\n").into_bytes()),
