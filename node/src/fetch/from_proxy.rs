@@ -139,7 +139,7 @@ impl ProxyFill<'_> {
                     info: Bytes::copy_from_slice(&info),
                     go_mod: Bytes::copy_from_slice(&go_mod),
                 };
-                self.metadata.register(module, version, metadata)
+                self.metadata.register(module, version, Arc::new(metadata))
             });
         let target = zip_download::Target {
             index: self.index,

@@ -13,18 +13,18 @@
 //! readers get an error instead of their last byte, and the HTTP layer cuts the connection:
 //! a client never receives a complete wrong body.
 
-use std::collections::HashMap;
 use std::fs::File;
-use std::hash::Hash;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::version::Version;
 use futures::Stream;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
+
+use super::in_flight::{InFlight, Registration};
 
 /// Bytes held back from readers until the zip is verified.
 const HOLD_BACK: u64 = 1;
@@ -43,12 +43,7 @@ enum Progress {
 }
 
 /// The zips arriving now, by module version; a registration ends with the fill's guard.
-#[derive(Debug, Default)]
-pub(crate) struct LiveZips {
-    zips: Mutex<HashMap<(ModulePath, Version), Arc<LiveZip>>>,
-    /// Woken whenever a zip starts arriving.
-    started: Notify,
-}
+pub(crate) type LiveZips = InFlight<LiveZip>;
 
 /// One zip arriving.
 #[derive(Debug)]
@@ -63,9 +58,7 @@ pub(crate) struct LiveZip {
 /// (without [`Self::verified`]) fails every reader and removes the registration.
 #[derive(Debug)]
 pub(crate) struct LiveGuard<'a> {
-    zips: &'a LiveZips,
-    key: (ModulePath, Version),
-    zip: Arc<LiveZip>,
+    registration: Registration<'a, LiveZip>,
 }
 
 impl LiveZips {
@@ -79,32 +72,14 @@ impl LiveZips {
         announced: Option<u64>,
     ) -> LiveGuard<'_> {
         let (progress, _) = watch::channel(Progress::Arriving(0));
-        let zip = Arc::new(LiveZip {
+        let zip = LiveZip {
             file,
             announced,
             progress,
-        });
-        let key = (module.clone(), version.clone());
-        lock(&self.zips).insert(key.clone(), Arc::clone(&zip));
-        self.started.notify_waiters();
+        };
         LiveGuard {
-            zips: self,
-            key,
-            zip,
+            registration: self.register(module, version, Arc::new(zip)),
         }
-    }
-
-    /// A reader of the zip of `module@version`, if one is arriving.
-    pub(crate) fn reader(&self, module: &ModulePath, version: &Version) -> Option<LiveZipReader> {
-        let key = (module.clone(), version.clone());
-        let zip = lock(&self.zips).get(&key).cloned()?;
-        Some(LiveZipReader::new(zip))
-    }
-
-    /// Waits until some zip starts arriving (create the future before looking, so no start
-    /// between the look and the wait is missed).
-    pub(crate) fn started(&self) -> tokio::sync::futures::Notified<'_> {
-        self.started.notified()
     }
 }
 
@@ -133,23 +108,24 @@ impl Verdict {
 impl LiveGuard<'_> {
     /// The progress reporter for the writer.
     pub(crate) fn arrivals(&self) -> Arrivals {
-        Arrivals(Arc::clone(&self.zip))
+        Arrivals(Arc::clone(self.registration.value()))
     }
 
     /// The verdict, for the thread that checks the zip.
     pub(crate) fn verdict(&self) -> Verdict {
-        Verdict(Arc::clone(&self.zip))
+        Verdict(Arc::clone(self.registration.value()))
     }
 
     /// Every check passed and the version is pinned with these `size` bytes.
     pub(crate) fn verified(self, size: u64) {
-        self.zip.progress.send_replace(Progress::Verified(size));
+        self.verdict().verified(size);
     }
 }
 
 impl Drop for LiveGuard<'_> {
     fn drop(&mut self) {
-        self.zip
+        self.registration
+            .value()
             .progress
             .send_if_modified(|progress| match progress {
                 Progress::Verified(_) => false,
@@ -158,13 +134,7 @@ impl Drop for LiveGuard<'_> {
                     true
                 }
             });
-        let mut zips = lock(&self.zips.zips);
-        if zips
-            .get(&self.key)
-            .is_some_and(|z| Arc::ptr_eq(z, &self.zip))
-        {
-            zips.remove(&self.key);
-        }
+        // The registration is removed next, as the field is dropped.
     }
 }
 
@@ -177,7 +147,8 @@ pub(crate) struct LiveZipReader {
 }
 
 impl LiveZipReader {
-    fn new(zip: Arc<LiveZip>) -> LiveZipReader {
+    /// A reader of `zip` from its first byte.
+    pub(crate) fn new(zip: Arc<LiveZip>) -> LiveZipReader {
         let progress = zip.progress.subscribe();
         LiveZipReader {
             zip,
@@ -241,9 +212,4 @@ impl LiveZipReader {
         .await
         .map_err(io::Error::other)?
     }
-}
-
-fn lock<K: Eq + Hash, V>(map: &Mutex<HashMap<K, V>>) -> MutexGuard<'_, HashMap<K, V>> {
-    // Every operation is one insert, lookup or remove: a poisoned map is still consistent.
-    map.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

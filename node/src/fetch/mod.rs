@@ -33,6 +33,7 @@ mod from_vcs;
 mod go_command;
 mod go_json;
 mod goproxy_list;
+mod in_flight;
 mod live_metadata;
 mod live_zip;
 mod miss_path;
@@ -70,6 +71,7 @@ use absent_hosts::AbsentHosts;
 use from_vcs::Request;
 use go_command::GoCommand;
 use goproxy_list::GoproxyList;
+use in_flight::First;
 use live_metadata::LiveMetadata;
 pub(crate) use live_metadata::ProvedMetadata;
 pub(crate) use live_zip::LiveZipReader;
@@ -214,7 +216,7 @@ impl Fetcher {
     }
 
     /// The zip of `module@version`: from the store, or, while a fill from an upstream proxy is
-    /// downloading it, that download as it arrives (ended only once verified and pinned).
+    /// downloading it, that download as it arrives (ended only once verified).
     /// Starts the fill on a miss, like [`Self::version`] with [`Want::Zip`].
     pub(crate) async fn zip(
         &self,
@@ -227,20 +229,10 @@ impl Fetcher {
                 .await
                 .map(ZipSource::Stored);
         }
-        let live = &self.inner.live;
         let fill = self.inner.version(module, version, Want::Zip);
-        tokio::pin!(fill);
-        loop {
-            let started = live.started();
-            tokio::pin!(started);
-            started.as_mut().enable();
-            if let Some(reader) = live.reader(module, version) {
-                return Ok(ZipSource::Live(reader));
-            }
-            tokio::select! {
-                filled = &mut fill => return filled.map(ZipSource::Stored),
-                () = &mut started => {}
-            }
+        match self.inner.live.first(module, version, fill).await {
+            First::Registered(zip) => Ok(ZipSource::Live(LiveZipReader::new(zip))),
+            First::Filled(filled) => filled.map(ZipSource::Stored),
         }
     }
 
@@ -252,20 +244,10 @@ impl Fetcher {
         module: &ModulePath,
         version: &Version,
     ) -> Result<MetadataSource, FetchError> {
-        let proved = &self.inner.metadata;
         let fill = self.version(module, version, Want::Metadata);
-        tokio::pin!(fill);
-        loop {
-            let registered = proved.registered();
-            tokio::pin!(registered);
-            registered.as_mut().enable();
-            if let Some(metadata) = proved.get(module, version) {
-                return Ok(MetadataSource::Proved(metadata));
-            }
-            tokio::select! {
-                filled = &mut fill => return filled.map(|entry| MetadataSource::Stored(Box::new(entry))),
-                () = &mut registered => {}
-            }
+        match self.inner.metadata.first(module, version, fill).await {
+            First::Registered(proved) => Ok(MetadataSource::Proved(proved)),
+            First::Filled(filled) => filled.map(|entry| MetadataSource::Stored(Box::new(entry))),
         }
     }
 

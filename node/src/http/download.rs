@@ -275,22 +275,13 @@ async fn info(
     changing: Holds,
 ) -> Result<Produced, ApiError> {
     match query {
-        InfoQuery::Version(version) => Ok(match state.fetcher.metadata(module, &version).await? {
-            MetadataSource::Stored(entry) => Produced::Answer(Answer::bytes(
-                RequestKind::Info,
-                Bytes::copy_from_slice(entry.info()),
-                JSON,
-                IMMUTABLE,
-                Holds::Forever,
-            )),
-            MetadataSource::Proved(proved) => Produced::Unkept(Answer::bytes(
-                RequestKind::Info,
-                proved.info.clone(),
-                JSON,
-                UNPINNED,
-                Holds::Forever,
-            )),
-        }),
+        InfoQuery::Version(version) => {
+            let (info, pinned) = match state.fetcher.metadata(module, &version).await? {
+                MetadataSource::Stored(entry) => (Bytes::copy_from_slice(entry.info()), true),
+                MetadataSource::Proved(proved) => (proved.info.clone(), false),
+            };
+            Ok(metadata_answer(RequestKind::Info, info, JSON, pinned))
+        }
         InfoQuery::Query(query) => {
             let (_, entry) = state.fetcher.resolve(module, &query).await?;
             let info = entry.info().to_vec();
@@ -325,22 +316,30 @@ async fn go_mod(
     module: &ModulePath,
     version: &Version,
 ) -> Result<Produced, ApiError> {
-    Ok(match state.fetcher.metadata(module, version).await? {
-        MetadataSource::Stored(entry) => Produced::Answer(Answer::bytes(
-            RequestKind::Mod,
-            read_small_blob(state, entry.go_mod()).await?.into(),
-            PLAIN,
-            IMMUTABLE,
-            Holds::Forever,
-        )),
-        MetadataSource::Proved(proved) => Produced::Unkept(Answer::bytes(
-            RequestKind::Mod,
-            proved.go_mod.clone(),
-            PLAIN,
-            UNPINNED,
-            Holds::Forever,
-        )),
-    })
+    let (go_mod, pinned) = match state.fetcher.metadata(module, version).await? {
+        MetadataSource::Stored(entry) => {
+            (read_small_blob(state, entry.go_mod()).await?.into(), true)
+        }
+        MetadataSource::Proved(proved) => (proved.go_mod.clone(), false),
+    };
+    Ok(metadata_answer(RequestKind::Mod, go_mod, PLAIN, pinned))
+}
+
+/// A canonical version's `.info` or `.mod`: kept and cacheable for good once `pinned`; from a
+/// fill still in progress, sent once and kept by no cache.
+fn metadata_answer(
+    kind: RequestKind,
+    bytes: Bytes,
+    content_type: HeaderValue,
+    pinned: bool,
+) -> Produced {
+    let cache_control = if pinned { IMMUTABLE } else { UNPINNED };
+    let answer = Answer::bytes(kind, bytes, content_type, cache_control, Holds::Forever);
+    if pinned {
+        Produced::Answer(answer)
+    } else {
+        Produced::Unkept(answer)
+    }
 }
 
 /// `.zip`: the stored blob (sent by [`send`]); or, while it arrives from an upstream proxy, as
