@@ -9,7 +9,6 @@
 //! The test database serves a log of 700 synthetic records (two full level-0 hash tiles and
 //! full data tiles), signed with a fresh key. It skips cleanly when nginx or wrk is missing.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -18,6 +17,7 @@ use delos_pool_protocol::hash::Sha256;
 use delos_pool_protocol::sumdb::RecordText;
 
 use crate::support::http::http_exchange;
+use crate::support::nginx::{Nginx, tool};
 use crate::support::node::TestNode;
 use crate::support::sumdb::TestSumdb;
 
@@ -50,7 +50,7 @@ fn bench_sumdb_relay() -> Result<()> {
         std::fs::create_dir_all(file.parent().context("no parent")?)?;
         std::fs::write(&file, &answer.body)?;
     }
-    let nginx = Nginx::start(&nginx, served.path())?;
+    let nginx = Nginx::serve_dir(&nginx, served.path())?;
     println!("wrk -t2 -c16 -d{LOAD_SECONDS}s, {} cores", cores());
     println!("| target | requests/s |\n|---|---|");
     let mut rates = Vec::new();
@@ -92,7 +92,7 @@ fn bench_own_checksum_db() -> Result<()> {
     let file = served.path().join(lookup.trim_start_matches('/'));
     std::fs::create_dir_all(file.parent().context("no parent")?)?;
     std::fs::write(&file, &answer.body)?;
-    let nginx = Nginx::start(&nginx, served.path())?;
+    let nginx = Nginx::serve_dir(&nginx, served.path())?;
     println!("wrk -t2 -c16 -d{LOAD_SECONDS}s, {} cores", cores());
     let own = wrk_rate(&wrk, &format!("{}{lookup}", node.url()))?;
     let plain = wrk_rate(&wrk, &format!("{}{lookup}", nginx.url))?;
@@ -178,12 +178,6 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn tool(name: &str) -> Option<String> {
-    [format!("/usr/sbin/{name}"), format!("/usr/bin/{name}")]
-        .into_iter()
-        .find(|path| Path::new(path).exists())
-}
-
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
@@ -202,49 +196,4 @@ fn wrk_rate(wrk: &str, url: &str) -> Result<f64> {
         .find_map(|line| line.strip_prefix("Requests/sec:"))
         .and_then(|rate| rate.trim().parse().ok())
         .with_context(|| format!("wrk printed no rate:\n{text}"))
-}
-
-/// nginx serving `root`: 2 workers, sendfile, no access log.
-struct Nginx {
-    url: String,
-    dir: tempfile::TempDir,
-}
-
-impl Nginx {
-    fn start(nginx: &str, root: &Path) -> Result<Nginx> {
-        let dir = tempfile::tempdir()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let conf = format!(
-            "worker_processes 2;\npid {pid};\nerror_log {dir}/error.log;\ndaemon on;\n\
-             events {{ worker_connections 1024; }}\nhttp {{\n  access_log off;\n  sendfile on;\n  \
-             default_type application/octet-stream;\n  server {{ listen 127.0.0.1:{port}; root {root}; }}\n}}\n",
-            pid = dir.path().join("nginx.pid").display(),
-            dir = dir.path().display(),
-            root = root.display(),
-        );
-        let conf_path = dir.path().join("nginx.conf");
-        std::fs::write(&conf_path, conf)?;
-        let status = Command::new(nginx)
-            .arg("-c")
-            .arg(&conf_path)
-            .arg("-p")
-            .arg(dir.path())
-            .status()?;
-        ensure!(status.success(), "nginx did not start");
-        std::thread::sleep(Duration::from_millis(200));
-        Ok(Nginx {
-            url: format!("http://127.0.0.1:{port}"),
-            dir,
-        })
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("nginx.pid")) {
-            let _ = Command::new("kill").arg(pid.trim()).status();
-        }
-    }
 }

@@ -8,7 +8,9 @@
 //!   loopback, then with [`NETWORK_DELAY`] before every answer of the upstream and the
 //!   database (as across a network, where the issue measured);
 //! - (b) a cold 100 MiB zip: time to first byte and total time through a fresh node vs
-//!   straight from the upstream;
+//!   straight from the upstream; for reference (when nginx is installed), the total through
+//!   nginx relaying the upstream unbuffered (a bare HTTP hop, nothing stored or checked) vs
+//!   straight, and through the node vs through that hop;
 //! - (c) a warm `go mod tidy` of the app (fresh client cache, everything in the node's store)
 //!   after the list TTL vs within it, each after a pause since the previous tidy (the TTL and
 //!   half a second; half the TTL), so that only the age of the node's answers differs, not how
@@ -26,6 +28,7 @@ use crate::support::app;
 use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
 use crate::support::http::timed_get;
+use crate::support::nginx::{Nginx, tool};
 use crate::support::node::TestNode;
 use crate::support::sumdb::TestSumdb;
 use crate::support::upstream::{TestUpstream, UpstreamLayout};
@@ -105,7 +108,17 @@ fn bench_fills_from_an_upstream_proxy() -> Result<()> {
     // (b) a cold 100 MiB zip.
     let zip = "/example.org/huge.git/@v/v1.0.0.zip";
     let (mut first_byte, mut total) = (Pair::default(), Pair::default());
+    // For reference: a bare HTTP hop (nginx, unbuffered) against straight, and the node
+    // against that hop.
+    let (mut bare, mut hop) = (Pair::default(), Pair::default());
     let upstream_addr = huge_upstream.url().trim_start_matches("http://").parse()?;
+    let relay = match tool("nginx") {
+        Some(nginx) => Some(Nginx::relay(&nginx, &huge_upstream.url())?),
+        None => {
+            eprintln!("bench_upstream: nginx not installed; no bare-hop reference for (b)");
+            None
+        }
+    };
     for _ in 0..ROUNDS {
         let straight = timed_get(upstream_addr, zip)?;
         let fresh = node(&huge_upstream, &[])?;
@@ -115,7 +128,17 @@ fn bench_fills_from_an_upstream_proxy() -> Result<()> {
         first_byte.b.push(through.first_byte);
         total.a.push(straight.total);
         total.b.push(through.total);
+        if let Some(relay) = &relay {
+            let relay_addr = relay.url.trim_start_matches("http://").parse()?;
+            let relayed = timed_get(relay_addr, zip)?;
+            anyhow::ensure!(relayed.complete && relayed.body == straight.body);
+            bare.a.push(straight.total);
+            bare.b.push(relayed.total);
+            hop.a.push(relayed.total);
+            hop.b.push(through.total);
+        }
     }
+    drop(relay);
 
     // (c) warm `go mod tidy`, within the list TTL and after it.
     let warm = node(&upstream, &["--list-ttl", "10s"])?;
@@ -141,6 +164,8 @@ fn bench_fills_from_an_upstream_proxy() -> Result<()> {
         &distant,
         &first_byte,
         &total,
+        &bare,
+        &hop,
         &tidy_times,
         &right_after,
     ]);
@@ -180,7 +205,18 @@ fn median(times: &[Duration]) -> Duration {
 }
 
 #[allow(clippy::print_stdout)] // the benchmark's report is its output
-fn report([download, distant, first_byte, total, tidy, right_after]: &[&Pair; 6]) {
+fn report(
+    [
+        download,
+        distant,
+        first_byte,
+        total,
+        bare,
+        hop,
+        tidy,
+        right_after,
+    ]: &[&Pair; 8],
+) {
     let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
     let row = |name: &str, baseline: &str, pair: &Pair, goal: &str| {
         let (a, b) = (median(&pair.a), median(&pair.b));
@@ -225,6 +261,26 @@ fn report([download, distant, first_byte, total, tidy, right_after]: &[&Pair; 6]
         "{}",
         row("(b) cold 100 MiB zip, total", "straight", total, "≤ 1.1")
     );
+    if !hop.a.is_empty() {
+        println!(
+            "{}",
+            row(
+                "(b) for reference: nginx relaying the upstream (no disk, no checks), total",
+                "straight",
+                bare,
+                "—"
+            )
+        );
+        println!(
+            "{}",
+            row(
+                "(b) for reference: the same total against a bare hop",
+                "nginx relaying the upstream",
+                hop,
+                "—"
+            )
+        );
+    }
     println!(
         "{}",
         row(

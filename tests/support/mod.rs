@@ -9,6 +9,7 @@ pub(crate) mod go;
 pub(crate) mod go_json;
 pub(crate) mod http;
 pub(crate) mod liar;
+pub(crate) mod nginx;
 pub(crate) mod node;
 pub(crate) mod plot;
 pub(crate) mod pool;
