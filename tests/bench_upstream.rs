@@ -10,7 +10,9 @@
 //! - (b) a cold 100 MiB zip: time to first byte and total time through a fresh node vs
 //!   straight from the upstream; for reference (when nginx is installed), the total through
 //!   nginx relaying the upstream unbuffered (a bare HTTP hop, nothing stored or checked) vs
-//!   straight, and through the node vs through that hop;
+//!   straight, and through the node vs through that hop; then the total again with the
+//!   upstream sending the zip at most [`LINK_RATE`] fast (a network link, not the machine's
+//!   copy rate, the limit);
 //! - (c) a warm `go mod tidy` of the app (fresh client cache, everything in the node's store)
 //!   after the list TTL vs within it, each after a pause since the previous tidy (the TTL and
 //!   half a second; half the TTL), so that only the age of the node's answers differs, not how
@@ -41,6 +43,8 @@ const HUGE_BYTES: usize = 100 << 20;
 /// What (a) adds to every answer of the upstream and the database in its second part: a
 /// round trip across a network.
 const NETWORK_DELAY: Duration = Duration::from_millis(10);
+/// The link (b)'s second part puts between the upstream and its clients: about 0.9 Gbit/s.
+const LINK_RATE: u64 = 100 << 20;
 /// The list TTL of benchmark (c).
 const LIST_TTL: Duration = Duration::from_secs(10);
 
@@ -139,6 +143,18 @@ fn bench_fills_from_an_upstream_proxy() -> Result<()> {
         }
     }
     drop(relay);
+    // (b) again across a link of LINK_RATE: the upstream sends the zip no faster.
+    huge_upstream.set_zip_rate(Some(LINK_RATE));
+    let mut linked = Pair::default();
+    for _ in 0..ROUNDS {
+        let straight = timed_get(upstream_addr, zip)?;
+        let fresh = node(&huge_upstream, &[])?;
+        let through = timed_get(fresh.addr(), zip)?;
+        anyhow::ensure!(through.complete && through.body == straight.body);
+        linked.a.push(straight.total);
+        linked.b.push(through.total);
+    }
+    huge_upstream.set_zip_rate(None);
 
     // (c) warm `go mod tidy`, within the list TTL and after it.
     let warm = node(&upstream, &["--list-ttl", "10s"])?;
@@ -166,6 +182,7 @@ fn bench_fills_from_an_upstream_proxy() -> Result<()> {
         &total,
         &bare,
         &hop,
+        &linked,
         &tidy_times,
         &right_after,
     ]);
@@ -213,9 +230,10 @@ fn report(
         total,
         bare,
         hop,
+        linked,
         tidy,
         right_after,
-    ]: &[&Pair; 8],
+    ]: &[&Pair; 9],
 ) {
     let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
     let row = |name: &str, baseline: &str, pair: &Pair, goal: &str| {
@@ -281,6 +299,15 @@ fn report(
             )
         );
     }
+    println!(
+        "{}",
+        row(
+            "(b) the total, the upstream sending at most 100 MiB/s",
+            "straight",
+            linked,
+            "—"
+        )
+    );
     println!(
         "{}",
         row(
