@@ -117,7 +117,11 @@ fn bench_fills_from_an_upstream_proxy() -> Result<()> {
     let (mut bare, mut hop) = (Pair::default(), Pair::default());
     let upstream_addr = huge_upstream.url().trim_start_matches("http://").parse()?;
     let relay = match tool("nginx") {
-        Some(nginx) => Some(Nginx::relay(&nginx, &huge_upstream.url())?),
+        Some(nginx) => {
+            let relay = Nginx::relay(&nginx, &huge_upstream.url())?;
+            let addr: std::net::SocketAddr = relay.url.trim_start_matches("http://").parse()?;
+            Some((relay, addr))
+        }
         None => {
             eprintln!("bench_upstream: nginx not installed; no bare-hop reference for (b)");
             None
@@ -137,9 +141,8 @@ fn bench_fills_from_an_upstream_proxy() -> Result<()> {
         first_byte.b.push(through.first_byte);
         total.a.push(straight.total);
         total.b.push(through.total);
-        if let Some(relay) = &relay {
-            let relay_addr = relay.url.trim_start_matches("http://").parse()?;
-            let relayed = timed_get(relay_addr, zip)?;
+        if let Some((_, relay_addr)) = &relay {
+            let relayed = timed_get(*relay_addr, zip)?;
             anyhow::ensure!(relayed.complete && relayed.body == straight.body);
             bare.a.push(straight.total);
             bare.b.push(relayed.total);
@@ -294,8 +297,8 @@ fn report(
         println!(
             "{}",
             row(
-                "(b) for reference: the same total against a bare hop",
-                "nginx relaying the upstream",
+                "(b) for reference: the node's total against that bare hop",
+                "nginx relaying",
                 hop,
                 "—"
             )
@@ -304,7 +307,10 @@ fn report(
     println!(
         "{}",
         row(
-            "(b) the total, the upstream sending at most 100 MiB/s",
+            &format!(
+                "(b) the total, the upstream sending at most {} MiB/s",
+                LINK_RATE >> 20
+            ),
             "straight",
             linked,
             "—"
