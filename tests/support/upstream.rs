@@ -28,6 +28,9 @@ use super::http::{read_request_path, serve_connections, write_response};
 pub(crate) struct UpstreamLayout {
     go: GoEnv,
     downloads: Vec<ModDownload>,
+    /// Versions the layout serves beyond `downloads`, completed with their zips (see
+    /// [`Self::tidy`]).
+    also_served: Vec<ModDownload>,
 }
 
 impl UpstreamLayout {
@@ -47,19 +50,49 @@ impl UpstreamLayout {
         Ok(UpstreamLayout {
             go,
             downloads: got.modules,
+            also_served: Vec::new(),
         })
     }
 
     /// Runs `go mod tidy` of the application in `app` against `world`'s VCS (leaving its
     /// go.mod and go.sum there), then `go mod download -json` in it: a layout holding every
-    /// module version a build of the application needs.
+    /// module version a build of the application needs. The versions tidy only looked at
+    /// (the latest of a module, fetched to look for a package or read for retractions) are
+    /// downloaded whole too, so that, as at a real proxy, every version served has its zip
+    /// and its record.
     pub(crate) fn tidy(world: &GitWorld, app: &Path) -> Result<UpstreamLayout> {
         let go = GoEnv::new(world, "direct")?;
         go.run_in(app, &["mod", "tidy"])?;
         let printed = go.run_in(app, &["mod", "download", "-json"])?;
         let downloads: Vec<ModDownload> = parse_stream(printed.as_bytes())?;
         ensure!(!downloads.is_empty(), "go mod download printed nothing");
-        Ok(UpstreamLayout { go, downloads })
+        let needed: Vec<String> = downloads
+            .iter()
+            .map(|d| format!("{}@{}", d.path, d.version))
+            .collect();
+        let looked_at = versions_served(&go.gomodcache().join("cache").join("download"))?;
+        let queries: Vec<&str> = looked_at
+            .iter()
+            .filter(|v| !needed.contains(v))
+            .map(String::as_str)
+            .collect();
+        let mut also_served = Vec::new();
+        if !queries.is_empty() {
+            also_served = go.mod_download(&queries)?.modules;
+        }
+        for download in &also_served {
+            ensure!(
+                download.error.is_none(),
+                "{}: {:?}",
+                download.path,
+                download.error
+            );
+        }
+        Ok(UpstreamLayout {
+            go,
+            downloads,
+            also_served,
+        })
     }
 
     /// What `go` printed for each query, in order (canonical versions, `Sum`, `GoModSum`).
@@ -77,6 +110,7 @@ impl UpstreamLayout {
     pub(crate) fn records(&self) -> Result<Vec<(String, RecordText)>> {
         self.downloads
             .iter()
+            .chain(&self.also_served)
             .map(|d| {
                 let sum = d.sum.as_deref().context("no Sum")?;
                 let go_mod_sum = d.go_mod_sum.as_deref().context("no GoModSum")?;
@@ -98,6 +132,46 @@ impl UpstreamLayout {
         let file = self.root().join(path.trim_start_matches('/'));
         std::fs::read(&file).with_context(|| format!("reading {}", file.display()))
     }
+}
+
+/// Every `module@version` whose `.mod` is under `root` (a `cache/download`).
+fn versions_served(root: &Path) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
+        {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let (Some(file_name), Some(at_v)) =
+                (path.file_name().and_then(|n| n.to_str()), path.parent())
+            else {
+                continue;
+            };
+            let Some(escaped_version) = file_name.strip_suffix(".mod") else {
+                continue;
+            };
+            if at_v.file_name() != Some("@v".as_ref()) {
+                continue;
+            }
+            let escaped_module = at_v
+                .parent()
+                .and_then(|m| m.strip_prefix(root).ok())
+                .and_then(Path::to_str)
+                .context("a module directory outside the layout")?;
+            found.push(format!(
+                "{}@{}",
+                ModulePath::unescape(escaped_module)?.as_str(),
+                Version::unescape(escaped_version)?.as_str()
+            ));
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// A running upstream proxy; stops on drop.
