@@ -255,7 +255,7 @@ fn report(
             ms(b)
         )
     };
-    println!("\nMedians of {ROUNDS} rounds, sides alternating:\n");
+    println!("\nMedians of {ROUNDS} rounds ((c): {TIDY_ROUNDS}), sides alternating:\n");
     println!("| measurement | baseline | Delos | Delos / baseline | goal |");
     println!("|---|---|---|---|---|");
     println!(
