@@ -180,6 +180,55 @@ fn a_tampered_zip_or_mod_on_the_upstream_is_never_pinned_or_served() -> Result<(
     Ok(())
 }
 
+/// While a fill asks the checksum database, the `.info` is answered (the database vouches for
+/// nothing in it) and the `.mod` waits for the proof: with the database answering only after
+/// [`SLOW_DB`], the `.info` comes well before it and the `.mod` not before it.
+#[test]
+fn the_info_does_not_wait_for_the_checksum_database_and_the_mod_does() -> Result<()> {
+    const SLOW_DB: Duration = Duration::from_secs(3);
+    let world = GitWorld::new()?;
+    let (layout, db) = hello_upstream(&world)?;
+    let upstream = TestUpstream::serve(&layout)?;
+    let no_vcs = GitWorld::new()?;
+    let node = upstream_node(&upstream.url(), &db, &no_vcs)?;
+    db.set_delay(SLOW_DB);
+    let base = format!("/{HELLO}/@v/v1.0.0");
+
+    let started = std::time::Instant::now();
+    let go_mod = std::thread::scope(|scope| {
+        let go_mod = scope.spawn(|| {
+            let got = node.get(&format!("{base}.mod"));
+            (got, started.elapsed())
+        });
+        let info = node.get(&format!("{base}.info"))?;
+        let info_took = started.elapsed();
+        assert_eq!(info.status, 200, "{}", info.text());
+        assert_eq!(info.body, layout.file(&format!("{base}.info"))?);
+        ensure!(
+            info_took < SLOW_DB / 2,
+            ".info took {info_took:?}: it waited for the database"
+        );
+        go_mod
+            .join()
+            .map_err(|_| anyhow::anyhow!("the .mod request panicked"))
+    })?;
+    let (go_mod, mod_took) = go_mod;
+    let go_mod = go_mod?;
+    assert_eq!(go_mod.status, 200, "{}", go_mod.text());
+    assert_eq!(go_mod.body, layout.file(&format!("{base}.mod"))?);
+    ensure!(
+        mod_took >= SLOW_DB,
+        ".mod took {mod_took:?}: it was answered before the database proved it"
+    );
+    db.set_delay(Duration::ZERO);
+    // The fill goes on to pin the version, whose answers come from the store from then on.
+    let client = client(&world, &node, &db)?;
+    let got = client.mod_download(&[&format!("{HELLO}@v1.0.0")])?;
+    let direct = layout.downloads().first().context("no download")?;
+    assert_eq!(got.ok(HELLO, "v1.0.0")?.sum, direct.sum);
+    Ok(())
+}
+
 #[test]
 fn the_goproxy_list_rules_hold_for_404_410_and_500() -> Result<()> {
     let world = GitWorld::new()?;

@@ -13,8 +13,9 @@
 //! counted (`upstream_mismatches`), and fails the fill with [`FetchError::Upstream`]: the
 //! upstream misbehaved, which the GOPROXY list rules treat as an error, not as "not found".
 //!
-//! Clients do not wait for the disk where a check already vouches for the bytes: once step 2
-//! passed, the `.info` and `.mod` are answerable ([`LiveMetadata`]); once step 3 passed, the
+//! Clients do not wait for the disk where a check already vouches for the bytes: once step 1
+//! passed, the `.info` is answerable (the database vouches for nothing in it), once step 2
+//! passed, the `.mod` ([`LiveMetadata`]); once step 3 passed, the
 //! clients following the zip's download get its last byte ([`Verdict`]), while the zip is
 //! made durable and pinned. With the checks off, both wait for the pin.
 
@@ -40,7 +41,7 @@ use delos_registry_index::{HashedBlob, Index, IndexError, Source, StagedBlob, Ve
 use super::error::FetchError;
 use super::filled::{Filled, FilledFrom};
 use super::go_json::InfoJson;
-use super::live_metadata::{LiveMetadata, ProvedMetadata};
+use super::live_metadata::{EarlyMetadata, LiveMetadata};
 use super::live_zip::{LiveZips, Verdict};
 use super::stats::Counters;
 use super::sum_check::{RecordedSums, SumCheck};
@@ -74,7 +75,8 @@ pub(crate) struct ProxyFill<'a> {
     pub(crate) counters: &'a Counters,
     /// Where clients find the zip while it arrives.
     pub(crate) live: &'a LiveZips,
-    /// Where clients find the `.info` and `.mod` once the database proved the `.mod`.
+    /// Where clients find the `.info` (once checked) and the `.mod` (once the database proved
+    /// it) while the fill goes on.
     pub(crate) metadata: &'a LiveMetadata,
     /// Versions whose fill failed a check a moment ago: their metadata is answered only after
     /// the whole fill.
@@ -117,6 +119,19 @@ impl ProxyFill<'_> {
             return Err(fail.upstream(format!("the .mod declares module {declared}")));
         }
         let go_mod_h1 = H1Hash::of_go_mod(&go_mod);
+        // Where the database will be asked (and this version did not fail a check a moment
+        // ago), the `.info` is answerable now: the database vouches for nothing in it.
+        let suspect = (module.clone(), version.clone());
+        let early =
+            matches!(self.sums, SumPolicy::Check(_)) && self.suspects.get_fresh(&suspect).is_none();
+        let info = Bytes::from(info);
+        let _info_answerable = early.then(|| {
+            let metadata = EarlyMetadata {
+                info: info.clone(),
+                proved_go_mod: None,
+            };
+            self.metadata.register(module, version, Arc::new(metadata))
+        });
         let recorded = self.recorded(&fail, version).await?;
         if let Some(recorded) = &recorded
             && recorded.go_mod != go_mod_h1
@@ -130,17 +145,14 @@ impl ProxyFill<'_> {
                 ),
             ));
         }
-        // The database proved the `.mod`: clients asking for the metadata need not wait for
-        // the zip (unless this version failed a check a moment ago).
-        let suspect = (module.clone(), version.clone());
-        let _proved =
-            (recorded.is_some() && self.suspects.get_fresh(&suspect).is_none()).then(|| {
-                let metadata = ProvedMetadata {
-                    info: Bytes::copy_from_slice(&info),
-                    go_mod: Bytes::copy_from_slice(&go_mod),
-                };
-                self.metadata.register(module, version, Arc::new(metadata))
-            });
+        // The database proved the `.mod`: clients asking for it need not wait for the zip.
+        let _proved = (early && recorded.is_some()).then(|| {
+            let metadata = EarlyMetadata {
+                info: info.clone(),
+                proved_go_mod: Some(Bytes::copy_from_slice(&go_mod)),
+            };
+            self.metadata.register(module, version, Arc::new(metadata))
+        });
         let target = zip_download::Target {
             index: self.index,
             live: self.live,
@@ -160,7 +172,7 @@ impl ProxyFill<'_> {
         // With a record to check against, the readers finish once the checks pass.
         let release = recorded.is_some().then(|| live.verdict());
         let checked = Checked {
-            info,
+            info: info.to_vec(),
             go_mod,
             go_mod_h1,
             zip_h1: recorded.map(|r| r.zip),

@@ -1,5 +1,5 @@
 //! [`InFlight`]: what fills in progress make available before they end, by module version
-//! (a zip as it arrives, metadata the checksum database proved), and the race of a request
+//! (a zip as it arrives, metadata a fill vouched for), and the race of a request
 //! between that and the end of the fill it waits for.
 
 use std::collections::HashMap;
@@ -40,16 +40,16 @@ pub(crate) struct Registration<'a, V> {
 
 /// What a request waiting for a fill got first.
 #[derive(Debug)]
-pub(crate) enum First<V, T> {
-    /// The fill registered a value for the version.
-    Registered(Arc<V>),
+pub(crate) enum First<R, T> {
+    /// The fill registered a value for the version (or the part of it that was wanted).
+    Registered(R),
     /// The fill ended.
     Filled(T),
 }
 
 impl<V> InFlight<V> {
-    /// Registers `value` for `module@version` until the registration is dropped, and wakes
-    /// every request waiting in [`Self::first`].
+    /// Registers `value` for `module@version` (in place of any value registered before) until
+    /// the registration is dropped, and wakes every request waiting in [`Self::first`].
     pub(crate) fn register(
         &self,
         module: &ModulePath,
@@ -78,7 +78,21 @@ impl<V> InFlight<V> {
         module: &ModulePath,
         version: &Version,
         fill: impl Future<Output = T>,
-    ) -> First<V, T> {
+    ) -> First<Arc<V>, T> {
+        self.first_picked(module, version, fill, |value| Some(Arc::clone(value)))
+            .await
+    }
+
+    /// What `pick` takes from a value registered for `module@version` (a fill may register a
+    /// fuller value later, in place of the one before; `pick` gives `None` for one that does
+    /// not have what is wanted yet), or the end of `fill`, whichever comes first.
+    pub(crate) async fn first_picked<T, R>(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+        fill: impl Future<Output = T>,
+        pick: impl Fn(&Arc<V>) -> Option<R>,
+    ) -> First<R, T> {
         tokio::pin!(fill);
         loop {
             // Enabled before looking, so no registration between the look and the wait is
@@ -86,8 +100,8 @@ impl<V> InFlight<V> {
             let registered = self.registered.notified();
             tokio::pin!(registered);
             registered.as_mut().enable();
-            if let Some(value) = self.get(module, version) {
-                return First::Registered(value);
+            if let Some(picked) = self.get(module, version).as_ref().and_then(&pick) {
+                return First::Registered(picked);
             }
             tokio::select! {
                 filled = &mut fill => return First::Filled(filled),
@@ -157,6 +171,41 @@ mod tests {
         );
         let first = in_flight.first(&module, &version, async { 7 }).await;
         assert!(matches!(first, First::Filled(7)));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_waiter_for_a_part_gets_the_fuller_value_registered_in_place_of_the_first()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let in_flight = InFlight::<(&'static str, Option<&'static str>)>::default();
+        let module = ModulePath::parse("example.org/m")?;
+        let version: Version = "v1.0.0".parse()?;
+        let first_part = in_flight.register(&module, &version, Arc::new(("info", None)));
+
+        // The first part is there at once; the second only once the fuller value is.
+        let info = in_flight.first_picked(&module, &version, std::future::pending::<()>(), |v| {
+            Some(v.0)
+        });
+        assert!(matches!(info.await, First::Registered("info")));
+        let second =
+            in_flight.first_picked(&module, &version, std::future::pending::<()>(), |v| v.1);
+        let fuller = async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            in_flight.register(&module, &version, Arc::new(("info", Some("mod"))))
+        };
+        let (second, both) =
+            tokio::join!(tokio::time::timeout(Duration::from_secs(5), second), fuller);
+        assert!(matches!(second?, First::Registered("mod")));
+
+        // The first registration ending does not take the fuller one with it.
+        drop(first_part);
+        assert!(
+            in_flight
+                .get(&module, &version)
+                .is_some_and(|v| v.1 == Some("mod"))
+        );
+        drop(both);
+        assert!(in_flight.get(&module, &version).is_none());
         Ok(())
     }
 }

@@ -49,6 +49,7 @@ mod zip_failure;
 
 use std::sync::{Arc, OnceLock};
 
+use axum::body::Bytes;
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::private::PrivatePatterns;
 use delos_pool_protocol::version::{Version, check_path_version};
@@ -73,7 +74,7 @@ use go_command::GoCommand;
 use goproxy_list::GoproxyList;
 use in_flight::First;
 use live_metadata::LiveMetadata;
-pub(crate) use live_metadata::ProvedMetadata;
+pub(crate) use live_metadata::{EarlyMetadata, MetadataFile};
 pub(crate) use live_zip::LiveZipReader;
 use live_zip::LiveZips;
 use queries::Queries;
@@ -99,8 +100,8 @@ pub enum Want {
 pub(crate) enum MetadataSource {
     /// The store: the pinned entry.
     Stored(Box<VersionEntry>),
-    /// A fill from an upstream proxy in progress, whose `.mod` the checksum database proved.
-    Proved(Arc<ProvedMetadata>),
+    /// A fill from an upstream proxy in progress, which vouched for the file: its bytes.
+    Fill(Bytes),
 }
 
 /// Where a zip is served from.
@@ -149,7 +150,7 @@ struct Inner {
     sums: OnceLock<Arc<dyn SumCheck>>,
     /// Zips arriving from proxies now, readable while they arrive.
     live: LiveZips,
-    /// The proved `.info` and `.mod` of versions being filled from proxies now.
+    /// The `.info` and proved `.mod` of versions being filled from proxies now.
     metadata: LiveMetadata,
     /// Versions whose fill from a proxy failed a check a moment ago.
     suspects: TtlCache<(ModulePath, Version), ()>,
@@ -236,17 +237,24 @@ impl Fetcher {
         }
     }
 
-    /// The `.info` and `.mod` of canonical `module@version`: from the store, or, while a fill
-    /// from an upstream proxy goes on whose `.mod` the checksum database proved, from that
-    /// fill. Starts the fill on a miss, like [`Self::version`] with [`Want::Metadata`].
+    /// The `.info` or `.mod` of canonical `module@version`: from the store, or, while a fill
+    /// from an upstream proxy goes on, from that fill once it vouches for that file (see
+    /// [`live_metadata`]). Starts the fill on a miss, like [`Self::version`] with
+    /// [`Want::Metadata`].
     pub(crate) async fn metadata(
         &self,
         module: &ModulePath,
         version: &Version,
+        file: MetadataFile,
     ) -> Result<MetadataSource, FetchError> {
         let fill = self.version(module, version, Want::Metadata);
-        match self.inner.metadata.first(module, version, fill).await {
-            First::Registered(proved) => Ok(MetadataSource::Proved(proved)),
+        let answerable = |early: &Arc<EarlyMetadata>| early.file(file).cloned();
+        let first = self
+            .inner
+            .metadata
+            .first_picked(module, version, fill, answerable);
+        match first.await {
+            First::Registered(bytes) => Ok(MetadataSource::Fill(bytes)),
             First::Filled(filled) => filled.map(|entry| MetadataSource::Stored(Box::new(entry))),
         }
     }

@@ -22,7 +22,7 @@ use delos_pool_protocol::version::Version;
 use delos_registry_index::{HashedBlob, VersionEntry};
 use tokio_util::io::ReaderStream;
 
-use crate::fetch::{FetchError, LiveZipReader, MetadataSource, ZipSource};
+use crate::fetch::{FetchError, LiveZipReader, MetadataFile, MetadataSource, ZipSource};
 use crate::http::AppState;
 use crate::http::answers::{self, Answer, Encoding, Freshness, Holds};
 use crate::http::error::{ApiError, TEXT_PLAIN};
@@ -276,9 +276,10 @@ async fn info(
 ) -> Result<Produced, ApiError> {
     match query {
         InfoQuery::Version(version) => {
-            let (info, pinned) = match state.fetcher.metadata(module, &version).await? {
+            let file = MetadataFile::Info;
+            let (info, pinned) = match state.fetcher.metadata(module, &version, file).await? {
                 MetadataSource::Stored(entry) => (Bytes::copy_from_slice(entry.info()), true),
-                MetadataSource::Proved(proved) => (proved.info.clone(), false),
+                MetadataSource::Fill(info) => (info, false),
             };
             Ok(metadata_answer(RequestKind::Info, info, JSON, pinned))
         }
@@ -309,18 +310,22 @@ async fn latest(state: &AppState, module: &ModulePath, holds: Holds) -> Result<P
     ))
 }
 
-/// `.mod`: the go.mod bytes, exactly as stored (or as the checksum database proved them,
-/// while their fill goes on).
+/// `.mod`: the go.mod bytes, exactly as stored (or, while their fill goes on, as the checksum
+/// database proved them).
 async fn go_mod(
     state: &AppState,
     module: &ModulePath,
     version: &Version,
 ) -> Result<Produced, ApiError> {
-    let (go_mod, pinned) = match state.fetcher.metadata(module, version).await? {
+    let (go_mod, pinned) = match state
+        .fetcher
+        .metadata(module, version, MetadataFile::Mod)
+        .await?
+    {
         MetadataSource::Stored(entry) => {
             (read_small_blob(state, entry.go_mod()).await?.into(), true)
         }
-        MetadataSource::Proved(proved) => (proved.go_mod.clone(), false),
+        MetadataSource::Fill(go_mod) => (go_mod, false),
     };
     Ok(metadata_answer(RequestKind::Mod, go_mod, PLAIN, pinned))
 }
