@@ -1,7 +1,8 @@
 //! [`CachedQuery`]: a question to the upstream (a proxy, or the VCS through `go`) whose answer,
 //! positive or "not found", is cached for a time to live, asked at most once at a time, and
-//! served stale at once (while one background refresh runs) once it has aged: a client never
-//! waits for a refresh when the node has any answer.
+//! served stale at once (while one background refresh runs, once the requests around it
+//! pause: see [`Foreground`]) once it has aged: a client never waits for a refresh when the
+//! node has any answer.
 
 use std::future::Future;
 use std::hash::Hash;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use super::client;
 use super::error::FetchError;
+use super::foreground::Foreground;
 use super::single_flight::SingleFlight;
 use super::stats::Counters;
 use super::ttl_cache::{Lookup, TtlCache};
@@ -25,6 +27,8 @@ pub(crate) struct CachedQuery<K, V> {
     flight: SingleFlight<K, V>,
     /// Answers cached so far; see [`Self::answers_cached`].
     answered: AtomicU64,
+    /// Refreshes of aged answers wait for a pause in its requests.
+    foreground: Arc<Foreground>,
 }
 
 impl<K, V> CachedQuery<K, V>
@@ -32,12 +36,19 @@ where
     K: Eq + Hash + Clone + Send + Sync + 'static,
     V: Clone + PartialEq + Send + Sync + 'static,
 {
-    /// Answers stay fresh for `ttl`; at most `capacity` are kept and `max_pending` asked at once.
-    pub(crate) fn new(ttl: Duration, capacity: usize, max_pending: usize) -> Self {
+    /// Answers stay fresh for `ttl`; at most `capacity` are kept and `max_pending` asked at once;
+    /// a refresh waits for a pause in `foreground`'s requests.
+    pub(crate) fn new(
+        ttl: Duration,
+        capacity: usize,
+        max_pending: usize,
+        foreground: Arc<Foreground>,
+    ) -> Self {
         Self {
             cache: TtlCache::new(ttl, capacity),
             flight: SingleFlight::new(max_pending),
             answered: AtomicU64::new(0),
+            foreground,
         }
     }
 
@@ -69,9 +80,10 @@ where
             Lookup::Fresh(answer) => answer,
             Lookup::Stale(answer) => {
                 let (this, question) = (Arc::clone(self), ask());
-                tokio::spawn(client::carried(
-                    async move { this.refresh(key, question).await },
-                ));
+                tokio::spawn(client::carried(async move {
+                    this.foreground.settled().await;
+                    this.refresh(key, question).await
+                }));
                 answer
             }
             Lookup::Missing => {
@@ -160,7 +172,13 @@ mod tests {
 
     #[tokio::test]
     async fn only_an_answer_that_changed_counts_as_a_change() {
-        let query = Arc::new(Versions::new(Duration::from_millis(200), 16, 16));
+        let foreground = Arc::new(Foreground::default());
+        let query = Arc::new(Versions::new(
+            Duration::from_millis(200),
+            16,
+            16,
+            foreground,
+        ));
         assert_eq!(ask(&query, vec!["v1.0.0"]).await, ["v1.0.0"]);
         let first = query.answers_cached();
         assert_eq!(first, 1);

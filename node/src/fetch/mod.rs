@@ -28,6 +28,7 @@ mod config;
 mod error;
 mod fair_queue;
 mod filled;
+mod foreground;
 mod from_proxy;
 mod from_vcs;
 mod go_command;
@@ -69,6 +70,7 @@ pub(crate) use sum_check::{SumCheck, SumCheckError};
 pub use zip_failure::{ZipFailure, classify_zip_failure};
 
 use absent_hosts::AbsentHosts;
+use foreground::Foreground;
 use from_vcs::Request;
 use go_command::GoCommand;
 use goproxy_list::GoproxyList;
@@ -156,6 +158,8 @@ struct Inner {
     suspects: TtlCache<(ModulePath, Version), ()>,
     /// The last fills that stored a version, for the status page.
     recent: RecentFills,
+    /// When clients last asked: refreshes of aged answers wait for a pause.
+    foreground: Arc<Foreground>,
 }
 
 impl Fetcher {
@@ -174,6 +178,7 @@ impl Fetcher {
         let counters = Arc::new(Counters::default());
         let go = GoCommand::new(&config, Arc::clone(&counters)).map_err(FetchError::WorkArea)?;
         let private = config.private.clone();
+        let foreground = Arc::new(Foreground::default());
         let inner = Inner {
             index,
             go,
@@ -181,7 +186,7 @@ impl Fetcher {
             fills: SingleFlight::new(config.max_pending),
             negative: TtlCache::new(config.negative_ttl, CACHE_CAPACITY),
             absent: AbsentHosts::new(config.negative_ttl, CACHE_CAPACITY),
-            queries: Queries::new(&config, CACHE_CAPACITY),
+            queries: Queries::new(&config, CACHE_CAPACITY, Arc::clone(&foreground)),
             private,
             own_records,
             peers: OnceLock::new(),
@@ -193,6 +198,7 @@ impl Fetcher {
             metadata: LiveMetadata::default(),
             suspects: TtlCache::new(config.negative_ttl, CACHE_CAPACITY),
             recent: RecentFills::default(),
+            foreground,
             config,
         };
         Ok(Fetcher {
@@ -299,6 +305,12 @@ impl Fetcher {
         self.inner
             .version_for(module, version, Want::Zip, true)
             .await
+    }
+
+    /// When clients last asked the node something; background refreshes wait for a pause
+    /// ([`Foreground::settled`]).
+    pub(crate) fn foreground(&self) -> &Foreground {
+        &self.inner.foreground
     }
 
     /// The fill path's counter handles, for the node's telemetry registry and the pool's

@@ -24,6 +24,7 @@ use super::Inner;
 use super::cached_query::CachedQuery;
 use super::config::FetchConfig;
 use super::error::{FetchError, one_line};
+use super::foreground::Foreground;
 use super::from_proxy::{proxy_list, proxy_resolve};
 use super::go_command::GoRun;
 use super::go_json::{ListedModule, parse_stream};
@@ -40,12 +41,17 @@ pub(crate) struct Queries {
 }
 
 impl Queries {
-    /// Caches sized and timed as `config` says.
-    pub(crate) fn new(config: &FetchConfig, capacity: usize) -> Self {
+    /// Caches sized and timed as `config` says. Refreshes of aged answers wait for a pause in `foreground`.
+    pub(crate) fn new(config: &FetchConfig, capacity: usize, foreground: Arc<Foreground>) -> Self {
         let (ttl, pending) = (config.list_ttl, config.max_pending);
         Self {
-            lists: Arc::new(CachedQuery::new(ttl, capacity, pending)),
-            resolved: Arc::new(CachedQuery::new(ttl, capacity, pending)),
+            lists: Arc::new(CachedQuery::new(
+                ttl,
+                capacity,
+                pending,
+                Arc::clone(&foreground),
+            )),
+            resolved: Arc::new(CachedQuery::new(ttl, capacity, pending, foreground)),
         }
     }
 

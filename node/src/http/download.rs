@@ -62,6 +62,7 @@ pub(crate) async fn download(
         return Err(ApiError::Method);
     }
     let path = uri.path();
+    state.fetcher.foreground().request_started();
     // Read before anything is computed, so a change while computing is not missed.
     let generation = state.fetcher.answers_generation();
     let kept = state.answers.get(path, generation);
@@ -109,9 +110,10 @@ async fn produce(
 }
 
 /// Recomputes the kept answer to `path` behind the request it was just sent to, when it has
-/// aged (one recomputation per path at a time, a bounded number in all): the client does
-/// not wait, and an answer that changed is kept for the next request. One that cannot be
-/// recomputed now is forgotten, so the next request computes it itself.
+/// aged (one recomputation per path at a time, a bounded number in all, each once the
+/// requests around it pause: see [`Foreground`](crate::fetch)): the client does not wait,
+/// and an answer that changed is kept for the next request. One that cannot be recomputed
+/// now is forgotten, so the next request computes it itself.
 fn refresh_if_aged(state: &Arc<AppState>, path: &str, freshness: Freshness) {
     if freshness == Freshness::Fresh {
         return;
@@ -121,6 +123,7 @@ fn refresh_if_aged(state: &Arc<AppState>, path: &str, freshness: Freshness) {
     };
     let state = Arc::clone(state);
     tokio::spawn(async move {
+        state.fetcher.foreground().settled().await;
         let generation = state.fetcher.answers_generation();
         let recomputed = match ProxyPath::parse(slot.path()) {
             Ok(parsed) => produce(&state, parsed, generation).await.ok(),
@@ -146,6 +149,7 @@ pub(crate) async fn warm_hits(
         return next.run(request).await;
     }
     let path = request.uri().path();
+    state.fetcher.foreground().request_started();
     let generation = state.fetcher.answers_generation();
     let Some(kept) = state.answers.get(path, generation) else {
         return next.run(request).await;
