@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
+use delos_node::airgap::find_versions;
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::sumdb::RecordText;
 use delos_pool_protocol::version::Version;
@@ -70,12 +71,14 @@ impl UpstreamLayout {
             .iter()
             .map(|d| format!("{}@{}", d.path, d.version))
             .collect();
-        let looked_at = versions_served(&go.gomodcache().join("cache").join("download"))?;
-        let queries: Vec<&str> = looked_at
+        let (served, unreadable) = find_versions(&go.gomodcache())?;
+        ensure!(unreadable.is_empty(), "{unreadable:?}");
+        let looked_at: Vec<String> = served
             .iter()
+            .map(|found| format!("{}@{}", found.module, found.version))
             .filter(|v| !needed.contains(v))
-            .map(String::as_str)
             .collect();
+        let queries: Vec<&str> = looked_at.iter().map(String::as_str).collect();
         let mut also_served = Vec::new();
         if !queries.is_empty() {
             also_served = go.mod_download(&queries)?.modules;
@@ -132,46 +135,6 @@ impl UpstreamLayout {
         let file = self.root().join(path.trim_start_matches('/'));
         std::fs::read(&file).with_context(|| format!("reading {}", file.display()))
     }
-}
-
-/// Every `module@version` whose `.mod` is under `root` (a `cache/download`).
-fn versions_served(root: &Path) -> Result<Vec<String>> {
-    let mut found = Vec::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
-        {
-            let path = entry?.path();
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            let (Some(file_name), Some(at_v)) =
-                (path.file_name().and_then(|n| n.to_str()), path.parent())
-            else {
-                continue;
-            };
-            let Some(escaped_version) = file_name.strip_suffix(".mod") else {
-                continue;
-            };
-            if at_v.file_name() != Some("@v".as_ref()) {
-                continue;
-            }
-            let escaped_module = at_v
-                .parent()
-                .and_then(|m| m.strip_prefix(root).ok())
-                .and_then(Path::to_str)
-                .context("a module directory outside the layout")?;
-            found.push(format!(
-                "{}@{}",
-                ModulePath::unescape(escaped_module)?.as_str(),
-                Version::unescape(escaped_version)?.as_str()
-            ));
-        }
-    }
-    found.sort();
-    Ok(found)
 }
 
 /// A running upstream proxy; stops on drop.
