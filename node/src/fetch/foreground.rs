@@ -13,9 +13,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// How long no request must have started for the node to count as quiet.
-pub(crate) const QUIET: Duration = Duration::from_millis(50);
+const QUIET: Duration = Duration::from_millis(50);
 /// The longest background work waits for quiet.
-pub(crate) const MAX_WAIT: Duration = Duration::from_secs(1);
+const MAX_WAIT: Duration = Duration::from_secs(1);
 
 /// When the last client request started.
 #[derive(Debug)]

@@ -41,7 +41,8 @@ pub(crate) struct Queries {
 }
 
 impl Queries {
-    /// Caches sized and timed as `config` says. Refreshes of aged answers wait for a pause in `foreground`.
+    /// Caches sized and timed as `config` says; refreshes of aged answers wait for a pause in
+    /// `foreground`'s requests.
     pub(crate) fn new(config: &FetchConfig, capacity: usize, foreground: Arc<Foreground>) -> Self {
         let (ttl, pending) = (config.list_ttl, config.max_pending);
         Self {

@@ -62,7 +62,6 @@ pub(crate) async fn download(
         return Err(ApiError::Method);
     }
     let path = uri.path();
-    state.fetcher.foreground().request_started();
     // Read before anything is computed, so a change while computing is not missed.
     let generation = state.fetcher.answers_generation();
     let kept = state.answers.get(path, generation);
@@ -149,6 +148,7 @@ pub(crate) async fn warm_hits(
         return next.run(request).await;
     }
     let path = request.uri().path();
+    // Every GET and HEAD passes here first, warm or not (the router's outermost own layer).
     state.fetcher.foreground().request_started();
     let generation = state.fetcher.answers_generation();
     let Some(kept) = state.answers.get(path, generation) else {
