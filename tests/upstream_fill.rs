@@ -230,6 +230,53 @@ fn the_info_does_not_wait_for_the_checksum_database_and_the_mod_does() -> Result
 }
 
 #[test]
+fn with_the_checksum_database_off_the_info_waits_for_the_pin() -> Result<()> {
+    // Four 64 KiB pieces at 64 KiB/s: the zip's last piece leaves three seconds after its first.
+    const ZIP_BYTES: usize = 256 << 10;
+    const RATE: u64 = 64 << 10;
+    const ZIP_TAKES: Duration = Duration::from_secs(3);
+    let world = GitWorld::new()?;
+    app::random_module(&world, "slow", ZIP_BYTES)?;
+    let layout = UpstreamLayout::fill(&world, &["example.org/slow.git@v1.0.0"])?;
+    let upstream = TestUpstream::serve(&layout)?;
+    upstream.set_zip_rate(Some(RATE));
+    let no_vcs = GitWorld::new()?;
+    // `--gosumdb off`: nothing but the node's own checks stands behind the version.
+    let node = app::node_options(&no_vcs)
+        .env("NO_PROXY", "127.0.0.1")
+        .args(["--upstream", &upstream.url()])
+        .start()?;
+    let base = "/example.org/slow.git/@v/v1.0.0";
+
+    let started = std::time::Instant::now();
+    let info = node.get(&format!("{base}.info"))?;
+    let info_took = started.elapsed();
+    assert_eq!(info.status, 200, "{}", info.text());
+    assert_eq!(info.body, layout.file(&format!("{base}.info"))?);
+    ensure!(
+        info_took >= ZIP_TAKES,
+        ".info took {info_took:?}: it was answered before the zip was in and checked"
+    );
+    // The version was pinned before the .info went out: its zip comes from the store.
+    let started = std::time::Instant::now();
+    let zip = node.get(&format!("{base}.zip"))?;
+    let zip_took = started.elapsed();
+    assert_eq!(zip.status, 200, "{}", zip.text());
+    assert_eq!(zip.body, layout.file(&format!("{base}.zip"))?);
+    ensure!(
+        zip_took < ZIP_TAKES / 3,
+        "the zip took {zip_took:?}: it was not in the store"
+    );
+    let zips = upstream
+        .requests()
+        .iter()
+        .filter(|path| path.ends_with(".zip"))
+        .count();
+    assert_eq!(zips, 1, "the zip was fetched once");
+    Ok(())
+}
+
+#[test]
 fn the_goproxy_list_rules_hold_for_404_410_and_500() -> Result<()> {
     let world = GitWorld::new()?;
     let (layout, db) = hello_upstream(&world)?;

@@ -205,4 +205,49 @@ mod tests {
         );
         assert_eq!(ask(&query, vec![]).await, ["v1.0.0", "v1.1.0"]);
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_aged_answer_is_refreshed_only_once_the_burst_of_requests_around_it_passed() {
+        use super::super::foreground::QUIET;
+        use tokio::time::Instant;
+
+        let foreground = Arc::new(Foreground::default());
+        let query = Arc::new(Versions::new(
+            Duration::from_millis(200),
+            16,
+            16,
+            Arc::clone(&foreground),
+        ));
+        assert_eq!(ask(&query, vec!["v1.0.0"]).await, ["v1.0.0"]);
+        // The cache ages on the real clock; the burst runs on tokio's paused one.
+        std::thread::sleep(Duration::from_millis(250));
+
+        let asked = Arc::new(std::sync::Mutex::new(None::<Instant>));
+        let recorded = Arc::clone(&asked);
+        foreground.request_started();
+        let counters = Counters::default();
+        let stale = query.get("m", &counters, move || async move {
+            *recorded.lock().unwrap() = Some(Instant::now());
+            Ok(vec!["v1.0.0", "v1.1.0"])
+        });
+        assert_eq!(stale.await.unwrap(), ["v1.0.0"], "the aged answer, at once");
+        // A build goes on asking: a request every QUIET / 2, for ten times QUIET.
+        for _ in 0..20 {
+            tokio::time::sleep(QUIET / 2).await;
+            foreground.request_started();
+            assert!(
+                asked.lock().unwrap().is_none(),
+                "the refresh ran in the middle of the burst"
+            );
+        }
+        let last_request = Instant::now();
+        settle(&query).await;
+        let asked_at = asked.lock().unwrap().expect("the refresh asked");
+        assert!(
+            asked_at >= last_request + QUIET,
+            "the refresh ran {:?} after the last request",
+            asked_at - last_request
+        );
+        assert_eq!(ask(&query, vec![]).await, ["v1.0.0", "v1.1.0"]);
+    }
 }

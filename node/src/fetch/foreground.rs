@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// How long no request must have started for the node to count as quiet.
-const QUIET: Duration = Duration::from_millis(50);
+pub(super) const QUIET: Duration = Duration::from_millis(50);
 /// The longest background work waits for quiet.
 const MAX_WAIT: Duration = Duration::from_secs(1);
 
