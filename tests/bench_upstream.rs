@@ -6,7 +6,10 @@
 //! - (a) a cold `go mod download` of the fixture app's modules (fresh client module cache, a
 //!   fresh node each round) through the node vs straight from the upstream; on bare
 //!   loopback, then with [`NETWORK_DELAY`] before every answer of the upstream and the
-//!   database (as across a network, where the issue measured);
+//!   database (as across a network, where the issue measured); for reference, on loopback,
+//!   `go` through nginx relaying the upstream and the database (when nginx is installed:
+//!   bare HTTP hops, nothing stored or checked) vs straight, the cold node vs those hops,
+//!   and a warm node (everything stored) vs straight;
 //! - (b) a cold 100 MiB zip: time to first byte and total time through a fresh node vs
 //!   straight from the upstream; for reference (when nginx is installed), the total through
 //!   nginx relaying the upstream unbuffered (a bare HTTP hop, nothing stored or checked) vs
@@ -24,7 +27,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::support::app;
 use crate::support::git::GitWorld;
@@ -88,7 +91,7 @@ fn bench_fills_from_an_upstream_proxy() -> Result<()> {
         .map(|d| format!("{}@{}", d.path, d.version))
         .collect();
     let modules: Vec<&str> = modules.iter().map(String::as_str).collect();
-    let cold_download = |download: &mut Pair| -> Result<()> {
+    let cold_download = |download: &mut Pair| -> Result<TestNode> {
         let mut straight = GoEnv::new(&world, &upstream.url())?;
         straight.set_var("GOSUMDB", db.direct());
         download
@@ -100,12 +103,44 @@ fn bench_fills_from_an_upstream_proxy() -> Result<()> {
             .b
             .push(timed(|| through.mod_download(&modules).map(drop))?);
         anyhow::ensure!(fresh.go_processes_started()? == 0);
-        Ok(())
+        Ok(fresh)
+    };
+    // For reference, in the same rounds: `go` through nginx relaying the upstream and the
+    // database (bare HTTP hops: nothing stored or checked), and through a warm node (every
+    // version already in its store, its relay holding the database's tiles).
+    let hops = match tool("nginx") {
+        Some(nginx) => Some((
+            Nginx::relay(&nginx, &upstream.url())?,
+            Nginx::relay(&nginx, &db.url())?,
+        )),
+        None => None,
     };
     let mut download = Pair::default();
+    let (mut download_bare, mut download_hop, mut download_warm) =
+        (Pair::default(), Pair::default(), Pair::default());
+    let mut warm = None;
     for _ in 0..ROUNDS {
-        cold_download(&mut download)?;
+        let filled = cold_download(&mut download)?;
+        let cold = *download.b.last().context("no cold round")?;
+        let straight = *download.a.last().context("no straight round")?;
+        if let Some((proxy_hop, db_hop)) = &hops {
+            let mut relayed = GoEnv::new(&world, &proxy_hop.url)?;
+            relayed.set_var("GOSUMDB", format!("{} {}", db.verifier_key(), db_hop.url));
+            let relayed = timed(|| relayed.mod_download(&modules).map(drop))?;
+            download_bare.a.push(straight);
+            download_bare.b.push(relayed);
+            download_hop.a.push(relayed);
+            download_hop.b.push(cold);
+        }
+        // The first round's node, warm from then on.
+        let warm = warm.get_or_insert(filled);
+        let through = client(&world, warm, &db)?;
+        download_warm.a.push(straight);
+        download_warm
+            .b
+            .push(timed(|| through.mod_download(&modules).map(drop))?);
     }
+    drop((hops, warm));
     // (a) again, the upstream and the database each a round trip away.
     upstream.set_delay(NETWORK_DELAY);
     db.set_delay(NETWORK_DELAY);
@@ -190,16 +225,72 @@ fn bench_fills_from_an_upstream_proxy() -> Result<()> {
         }
     }
     layout_app.close()?;
-    report(&[
-        &download,
-        &distant,
-        &first_byte,
-        &total,
-        &bare,
-        &hop,
-        &linked,
-        &tidy_times,
-    ]);
+    let nginx = |row: Row<'static>| (!row.pair.a.is_empty()).then_some(row);
+    let rows = [
+        Some(Row::goal(
+            "(a) cold `go mod download`, app's modules",
+            "straight",
+            download,
+            "≤ 1.1",
+        )),
+        nginx(Row::reference(
+            "(a) for reference: `go` through nginx relaying the upstream and the database (no disk, no checks)",
+            "straight",
+            download_bare,
+        )),
+        nginx(Row::reference(
+            "(a) for reference: the cold node against those bare hops",
+            "nginx relaying",
+            download_hop,
+        )),
+        Some(Row::reference(
+            "(a) for reference: a warm node (everything stored)",
+            "straight",
+            download_warm,
+        )),
+        Some(Row::reference(
+            "(a) the same, upstream and database 10 ms away",
+            "straight",
+            distant,
+        )),
+        Some(Row::goal(
+            "(b) cold 100 MiB zip, first byte",
+            "straight",
+            first_byte,
+            "≤ 1.5",
+        )),
+        Some(Row::goal(
+            "(b) cold 100 MiB zip, total",
+            "straight",
+            total,
+            "≤ 1.1",
+        )),
+        nginx(Row::reference(
+            "(b) for reference: nginx relaying the upstream (no disk, no checks), total",
+            "straight",
+            bare,
+        )),
+        nginx(Row::reference(
+            "(b) for reference: the node's total against that bare hop",
+            "nginx relaying",
+            hop,
+        )),
+        Some(Row::reference(
+            format!(
+                "(b) the total, the upstream sending at most {} MiB/s",
+                LINK_RATE >> 20
+            ),
+            "straight",
+            linked,
+        )),
+        Some(Row::goal(
+            "(c) warm `go mod tidy`, after the TTL",
+            "within the TTL",
+            tidy_times,
+            "≤ 1.05",
+        )),
+    ];
+    report(rows.into_iter().flatten());
     Ok(())
 }
 
@@ -235,102 +326,47 @@ fn median(times: &[Duration]) -> Duration {
     sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }
 
+/// One line of the report: Delos (side b) against its baseline (side a).
+struct Row<'a> {
+    name: String,
+    baseline: &'a str,
+    pair: Pair,
+    goal: &'a str,
+}
+
+impl<'a> Row<'a> {
+    /// A measurement the issue sets a goal for.
+    fn goal(name: impl Into<String>, baseline: &'a str, pair: Pair, goal: &'a str) -> Row<'a> {
+        Row {
+            name: name.into(),
+            baseline,
+            pair,
+            goal,
+        }
+    }
+
+    /// A measurement for reference, without a goal.
+    fn reference(name: impl Into<String>, baseline: &'a str, pair: Pair) -> Row<'a> {
+        Row::goal(name, baseline, pair, "—")
+    }
+}
+
 #[allow(clippy::print_stdout)] // the benchmark's report is its output
-fn report(
-    [
-        download,
-        distant,
-        first_byte,
-        total,
-        bare,
-        hop,
-        linked,
-        tidy,
-    ]: &[&Pair; 8],
-) {
+fn report<'a>(rows: impl Iterator<Item = Row<'a>>) {
     let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
-    let row = |name: &str, baseline: &str, pair: &Pair, goal: &str| {
-        let (a, b) = (median(&pair.a), median(&pair.b));
-        let ratio = b.as_secs_f64() / a.as_secs_f64().max(f64::EPSILON);
-        format!(
-            "| {name} | {baseline} {} | {} | {ratio:.2} | {goal} |",
-            ms(a),
-            ms(b)
-        )
-    };
     println!("\nMedians of {ROUNDS} rounds ((c): {TIDY_ROUNDS}), sides alternating:\n");
     println!("| measurement | baseline | Delos | Delos / baseline | goal |");
     println!("|---|---|---|---|---|");
-    println!(
-        "{}",
-        row(
-            "(a) cold `go mod download`, app's modules",
-            "straight",
-            download,
-            "≤ 1.1"
-        )
-    );
-    println!(
-        "{}",
-        row(
-            "(a) the same, upstream and database 10 ms away",
-            "straight",
-            distant,
-            "—"
-        )
-    );
-    println!(
-        "{}",
-        row(
-            "(b) cold 100 MiB zip, first byte",
-            "straight",
-            first_byte,
-            "≤ 1.5"
-        )
-    );
-    println!(
-        "{}",
-        row("(b) cold 100 MiB zip, total", "straight", total, "≤ 1.1")
-    );
-    if !hop.a.is_empty() {
+    for row in rows {
+        let (a, b) = (median(&row.pair.a), median(&row.pair.b));
+        let ratio = b.as_secs_f64() / a.as_secs_f64().max(f64::EPSILON);
         println!(
-            "{}",
-            row(
-                "(b) for reference: nginx relaying the upstream (no disk, no checks), total",
-                "straight",
-                bare,
-                "—"
-            )
-        );
-        println!(
-            "{}",
-            row(
-                "(b) for reference: the node's total against that bare hop",
-                "nginx relaying",
-                hop,
-                "—"
-            )
+            "| {} | {} {} | {} | {ratio:.2} | {} |",
+            row.name,
+            row.baseline,
+            ms(a),
+            ms(b),
+            row.goal
         );
     }
-    println!(
-        "{}",
-        row(
-            &format!(
-                "(b) the total, the upstream sending at most {} MiB/s",
-                LINK_RATE >> 20
-            ),
-            "straight",
-            linked,
-            "—"
-        )
-    );
-    println!(
-        "{}",
-        row(
-            "(c) warm `go mod tidy`, after the TTL",
-            "within the TTL",
-            tidy,
-            "≤ 1.05"
-        )
-    );
 }

@@ -104,7 +104,12 @@ impl TestSumdb {
 
     /// `GOSUMDB` pointing straight at this database: `<key> http://127.0.0.1:<port>`.
     pub(crate) fn direct(&self) -> String {
-        format!("{} http://{}", self.verifier, self.addr)
+        format!("{} {}", self.verifier, self.url())
+    }
+
+    /// The database's base URL, `http://127.0.0.1:<port>`.
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     /// Makes the database lie (or stop lying).
