@@ -17,6 +17,7 @@ use crate::support::pool::wait_until;
 use crate::support::shapes;
 use crate::support::sumdb::TestSumdb;
 use crate::support::upstream::{TestUpstream, UpstreamLayout, altered_zip};
+use crate::warm_answers::{metrics, sample};
 
 /// The test database's name (`.test` never resolves).
 pub(crate) const NAME: &str = "sumdb.delos.test";
@@ -273,6 +274,48 @@ fn with_the_checksum_database_off_the_info_waits_for_the_pin() -> Result<()> {
         .filter(|path| path.ends_with(".zip"))
         .count();
     assert_eq!(zips, 1, "the zip was fetched once");
+    Ok(())
+}
+
+#[test]
+fn a_zip_just_filled_is_served_from_the_fills_own_map_and_checked_again_after_a_restart()
+-> Result<()> {
+    let world = GitWorld::new()?;
+    let (layout, db) = hello_upstream(&world)?;
+    let upstream = TestUpstream::serve(&layout)?;
+    let no_vcs = GitWorld::new()?;
+    let node = upstream_node(&upstream.url(), &db, &no_vcs)?;
+    let base = format!("/{HELLO}/@v/v1.0.0");
+    let (by_fills, mapped) = (
+        "delos_http_zips_mapped_by_fills_total",
+        "delos_http_zips_mapped_total",
+    );
+    // As `go` does: the `.info` starts the fill, the zip is asked for once it is pinned.
+    let info = node.get(&format!("{base}.info"))?;
+    assert_eq!(info.status, 200, "{}", info.text());
+    wait_until(
+        Duration::from_secs(30),
+        "the fill handed its zip over",
+        || Ok(sample(&metrics(&node)?, by_fills)? == 1.0),
+    )?;
+    let want = layout.file(&format!("{base}.zip"))?;
+    for _ in 0..2 {
+        let zip = node.get(&format!("{base}.zip"))?;
+        assert_eq!(zip.status, 200, "{}", zip.text());
+        assert_eq!(zip.body, want);
+    }
+    let after = metrics(&node)?;
+    ensure!(
+        sample(&after, mapped)? == 0.0,
+        "the zip the fill had just written and hashed was mapped and hashed again"
+    );
+    // Stored before this process started: mapped from the store and checked when first asked.
+    let node = node.restart()?;
+    let zip = node.get(&format!("{base}.zip"))?;
+    assert_eq!(zip.status, 200, "{}", zip.text());
+    assert_eq!(zip.body, want);
+    let restarted = metrics(&node)?;
+    ensure!(sample(&restarted, by_fills)? == 0.0 && sample(&restarted, mapped)? == 1.0);
     Ok(())
 }
 

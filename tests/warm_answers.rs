@@ -21,11 +21,11 @@ use crate::support::shapes;
 const BASE: &str = "/example.org/hello.git/@v";
 
 /// The node's `/metrics` samples.
-fn metrics(node: &TestNode) -> Result<HashMap<String, f64>> {
+pub(crate) fn metrics(node: &TestNode) -> Result<HashMap<String, f64>> {
     parse_prometheus_text(&node.get("/metrics")?.text())
 }
 
-fn sample(samples: &HashMap<String, f64>, name: &str) -> Result<f64> {
+pub(crate) fn sample(samples: &HashMap<String, f64>, name: &str) -> Result<f64> {
     samples
         .get(name)
         .copied()

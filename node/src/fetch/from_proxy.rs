@@ -36,13 +36,16 @@ use delos_pool_protocol::version::Version;
 use delos_pool_protocol::zip::{
     MAX_GO_MOD_BYTES, ScannedEntries, root_go_mod, verify_module_zip_contents,
 };
-use delos_registry_index::{HashedBlob, Index, IndexError, Source, StagedBlob, VersionEntry};
+use delos_registry_index::{
+    HashedBlob, Index, IndexError, MappedBlob, Source, StagedBlob, VersionEntry,
+};
 
 use super::error::FetchError;
 use super::filled::{Filled, FilledFrom};
 use super::go_json::InfoJson;
 use super::live_metadata::{EarlyMetadata, LiveMetadata};
 use super::live_zip::{LiveZips, Verdict};
+use super::pinned_zips::PinnedZips;
 use super::stats::Counters;
 use super::sum_check::{RecordedSums, SumCheck};
 use super::ttl_cache::TtlCache;
@@ -81,6 +84,8 @@ pub(crate) struct ProxyFill<'a> {
     /// Versions whose fill failed a check a moment ago: their metadata is answered only after
     /// the whole fill.
     pub(crate) suspects: &'a TtlCache<(ModulePath, Version), ()>,
+    /// Where the pinned zip goes, mapped as it was written (`None`: nowhere).
+    pub(crate) pinned_zips: Option<&'a Arc<dyn PinnedZips>>,
 }
 
 /// The small files' time limit.
@@ -184,21 +189,25 @@ impl ProxyFill<'_> {
             version: version.clone(),
         };
         let index = Arc::clone(self.index);
+        let map = self.pinned_zips.is_some();
         let stored = tokio::task::spawn_blocking(move || {
-            owned.check_and_pin(&index, checked, staged, release)
+            owned.check_and_pin(&index, checked, staged, release, map)
         })
         .await
         .map_err(|_| FetchError::TaskFailed)?;
         match stored {
             Err(Refused::Mismatch(reason)) => Err(self.mismatch(&fail, version, reason)),
             Err(Refused::Local(err)) => Err(err),
-            Ok(filled) => {
+            Ok((filled, mapped)) => {
                 // Without a record, readers that followed the download get its last byte only
                 // when these very bytes are pinned (else they are cut, and a retry gets the
                 // pinned ones); with one, they had it once the checks passed.
                 let pinned = filled.entry.zip().map(|zip| *zip.blob().sha256());
                 if pinned == Some(staged_sha256) {
                     live.verified(staged_size);
+                    if let (Some(zips), Some(mapped)) = (self.pinned_zips, mapped) {
+                        zips.pinned(staged_sha256, Bytes::from_owner(mapped));
+                    }
                 }
                 Ok(filled)
             }
@@ -382,16 +391,24 @@ impl OwnedTarget {
     }
 
     /// Checks the staged zip, then links it and pins the entry; blocking. `release` lets the
-    /// clients following the download finish as soon as the checks pass.
+    /// clients following the download finish as soon as the checks pass. With `map`, also
+    /// the zip mapped as it was written (`None` if it could not be mapped: it is mapped and
+    /// checked when first served instead).
     fn check_and_pin(
         self,
         index: &Index,
         checked: Checked,
         staged: StagedBlob,
         release: Option<Verdict>,
-    ) -> Result<Filled, Refused> {
+        map: bool,
+    ) -> Result<(Filled, Option<MappedBlob>), Refused> {
         let local = |err: FetchError| Refused::Local(err);
         let h1 = check_while_syncing(&staged, &self, &checked, release)?;
+        let mapped = map.then(|| staged.map_written()).and_then(|mapped| {
+            mapped
+                .inspect_err(|err| tracing::debug!(error = %err, "cannot map a pinned zip"))
+                .ok()
+        });
         let zip = staged.commit().map_err(|err| local(err.into()))?;
         let go_mod = index
             .blobs()
@@ -410,12 +427,13 @@ impl OwnedTarget {
             Err(IndexError::Conflict(conflict)) => conflict.existing,
             Err(err) => return Err(local(err.into())),
         };
-        Ok(Filled {
+        let filled = Filled {
             version: self.version,
             pinned_is_ours: !pinned.claimed_hashes().conflicts(&produced),
             entry: pinned,
             zip_problem: None,
             from: FilledFrom::Upstream(self.base),
-        })
+        };
+        Ok((filled, mapped))
     }
 }

@@ -39,6 +39,7 @@ mod live_metadata;
 mod live_zip;
 mod miss_path;
 mod peers;
+mod pinned_zips;
 mod queries;
 mod recent;
 mod single_flight;
@@ -63,6 +64,7 @@ pub use config::FetchConfig;
 pub use error::FetchError;
 pub(crate) use filled::{Filled, FilledFrom};
 pub(crate) use peers::{ONLY_MOD_VOUCHED, PeerClaim, PeerSource, PinLog, RemoteFill};
+pub(crate) use pinned_zips::PinnedZips;
 use recent::RecentFills;
 pub use recent::{RECENT_FILLS, RecentFill};
 pub use stats::{FetchStats, PeerFillMicros};
@@ -160,6 +162,8 @@ struct Inner {
     recent: RecentFills,
     /// When clients last asked: refreshes of aged answers wait for a pause.
     foreground: Arc<Foreground>,
+    /// Where fills from proxies hand the zips they pinned, once attached.
+    pinned_zips: OnceLock<Arc<dyn PinnedZips>>,
 }
 
 impl Fetcher {
@@ -199,6 +203,7 @@ impl Fetcher {
             suspects: TtlCache::new(config.negative_ttl, CACHE_CAPACITY),
             recent: RecentFills::default(),
             foreground,
+            pinned_zips: OnceLock::new(),
             config,
         };
         Ok(Fetcher {
@@ -331,6 +336,13 @@ impl Fetcher {
     /// announced. Returns `false`, changing nothing, if a pool was attached already.
     pub(crate) fn attach_peers(&self, peers: Arc<dyn PeerSource>) -> bool {
         self.inner.peers.set(peers).is_ok()
+    }
+
+    /// Attaches where fills from upstream proxies hand the zips they pin, mapped as they were
+    /// written (the HTTP layer's zip maps). Returns `false`, changing nothing, if one was
+    /// attached.
+    pub(crate) fn attach_pinned_zips(&self, zips: Arc<dyn PinnedZips>) -> bool {
+        self.inner.pinned_zips.set(zips).is_ok()
     }
 
     /// Attaches the node's checksum database: from now on every fill that leaves a version

@@ -43,6 +43,7 @@ impl Inner {
                 live: &self.live,
                 metadata: &self.metadata,
                 suspects: &self.suspects,
+                pinned_zips: self.pinned_zips.get(),
             };
             Box::pin(async move { fill.fill(base, &request.module, &version).await })
         };

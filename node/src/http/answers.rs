@@ -235,7 +235,7 @@ pub(crate) struct Answers {
     by_path: Option<Cache<Box<str>, Arc<Answer>, ByWeight>>,
     /// The paths whose aged answer is being recomputed.
     refreshing: Mutex<HashSet<Box<str>>>,
-    zips: ZipMaps,
+    zips: Arc<ZipMaps>,
     metrics: HttpMetrics,
 }
 
@@ -282,7 +282,11 @@ impl Answers {
         Answers {
             by_path,
             refreshing: Mutex::default(),
-            zips: ZipMaps::new(limits.mapped_zip_bytes, index, metrics.clone()),
+            zips: Arc::new(ZipMaps::new(
+                limits.mapped_zip_bytes,
+                index,
+                metrics.clone(),
+            )),
             metrics,
         }
     }
@@ -330,8 +334,8 @@ impl Answers {
         }
     }
 
-    /// The mapped zips.
-    pub(crate) fn zips(&self) -> &ZipMaps {
+    /// The mapped zips (fills hand theirs over here too: see [`crate::fetch::PinnedZips`]).
+    pub(crate) fn zips(&self) -> &Arc<ZipMaps> {
         &self.zips
     }
 }

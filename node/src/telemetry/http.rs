@@ -99,6 +99,7 @@ pub struct HttpMetrics {
     answer_cache_hits: Counter,
     answer_cache_misses: Counter,
     zips_mapped: Counter,
+    zips_mapped_by_fills: Counter,
     corrupt_blobs: Counter,
     connections_open: U64Gauge,
     connections_refused: Counter,
@@ -129,6 +130,11 @@ impl HttpMetrics {
     /// A zip was mapped from the store and checked against its sha256.
     pub fn zip_mapped(&self) {
         self.zips_mapped.inc();
+    }
+
+    /// A fill handed over the zip it pinned, mapped as it wrote it.
+    pub fn zip_mapped_by_fill(&self) {
+        self.zips_mapped_by_fills.inc();
     }
 
     /// A blob was found corrupt on disk when it was about to be served.
@@ -189,6 +195,11 @@ impl HttpMetrics {
                 "zips_mapped",
                 "Zips mapped from the store and checked against their sha256 (first serve, or after an eviction)",
                 &self.zips_mapped,
+            ),
+            Entry::counter(
+                "zips_mapped_by_fills",
+                "Zips a fill from an upstream proxy pinned and handed over mapped as it wrote and hashed them (kept for serving without a second hash)",
+                &self.zips_mapped_by_fills,
             ),
             Entry::counter(
                 "corrupt_blobs",

@@ -12,7 +12,7 @@ use std::io;
 use delos_pool_protocol::hash::Sha256;
 use memmap2::Mmap;
 
-use super::{BlobError, BlobStore};
+use super::{BlobError, BlobStore, StagedBlob};
 
 /// A stored blob mapped read-only, its bytes checked against its sha256 when it was mapped.
 ///
@@ -76,6 +76,22 @@ impl BlobStore {
     }
 }
 
+impl StagedBlob {
+    /// Maps the bytes written so far read-only, without hashing them again: they were hashed
+    /// on their way to the file, and [`sha256`](Self::sha256) is their hash. For serving a
+    /// blob this process has just written, once, beside its [`commit`](Self::commit); a
+    /// blob stored before is mapped with [`BlobStore::map_verified`]. Bytes written after
+    /// the map are not in it.
+    pub fn map_written(&self) -> Result<MappedBlob, BlobError> {
+        let file = self.reopen()?;
+        let map = map_read_only(&file).map_err(BlobError::io(self.path()))?;
+        Ok(MappedBlob {
+            map,
+            sha256: self.sha256(),
+        })
+    }
+}
+
 /// A shared, read-only map of all of `file`.
 #[allow(unsafe_code)]
 fn map_read_only(file: &File) -> io::Result<Mmap> {
@@ -83,7 +99,9 @@ fn map_read_only(file: &File) -> io::Result<Mmap> {
     // if the file shrinks, fault with SIGBUS) when the file is modified while mapped. Blob
     // files are never modified after they are renamed into place: the store only ever
     // creates them whole (temp file, fsync, rename) and moves corrupt ones aside with
-    // `rename`, which leaves an existing map intact. An outside process truncating a blob
+    // `rename`, which leaves an existing map intact. A staged file is only ever appended to
+    // (`StagedBlob`'s `Write`) until it is linked into place, which leaves mapped bytes as
+    // they are. An outside process truncating a blob
     // under a running node is outside that contract, as documented in docs/operations.md.
     unsafe { Mmap::map(file) }
 }

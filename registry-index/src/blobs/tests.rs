@@ -280,3 +280,30 @@ fn a_map_outlives_the_move_aside_of_its_file() {
     fs::rename(&path, path.with_extension(CORRUPT_EXTENSION)).unwrap();
     assert_eq!(mapped.as_ref(), &bytes[..]);
 }
+
+#[test]
+fn a_staged_blob_maps_what_was_written_and_the_map_outlives_the_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    let bytes = pattern(2 * 65_536 + 5);
+    let mut staged = store.stage().unwrap();
+    staged.write_all(&bytes[..65_536]).unwrap();
+    let early = staged.map_written().unwrap();
+    staged.write_all(&bytes[65_536..]).unwrap();
+    let mapped = staged.map_written().unwrap();
+    let stored = staged.commit().unwrap();
+
+    assert_eq!(
+        early.as_ref(),
+        &bytes[..65_536],
+        "a map holds what was written then"
+    );
+    assert_eq!(early.sha256(), &sha256_of(&bytes[..65_536]));
+    assert_eq!(
+        mapped.as_ref(),
+        &bytes[..],
+        "the temp file's name is gone, its map is not"
+    );
+    assert_eq!(mapped.sha256(), stored.sha256());
+    assert_eq!(temp_files(dir.path()), 0);
+}

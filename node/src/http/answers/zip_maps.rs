@@ -1,5 +1,7 @@
 //! [`ZipMaps`]: stored zips kept mapped read-only, each checked against its sha256 once, when
 //! it is mapped, then handed to response bodies as they are (no read, no copy in the node).
+//! A zip a fill from an upstream proxy just pinned comes mapped from the fill, which hashed
+//! its bytes as it wrote them ([`PinnedZips`]), and is not hashed again.
 //!
 //! Checking at the first serve (and again after an eviction) rather than on every read is what
 //! makes a warm zip cost no more than the socket's own copy; a blob that was corrupted on disk
@@ -15,6 +17,7 @@ use delos_registry_index::{BlobError, Index};
 use quick_cache::sync::Cache;
 use quick_cache::{OptionsBuilder, Weighter};
 
+use crate::fetch::PinnedZips;
 use crate::http::error::ApiError;
 use crate::telemetry::HttpMetrics;
 
@@ -62,15 +65,18 @@ impl ZipMaps {
         }
     }
 
+    /// Whether a zip of `size` bytes can be kept at all (maps are on and it fits their budget).
+    fn fits(&self, size: u64) -> Option<&Cache<Sha256, Bytes, ByLength>> {
+        let maps = self.maps.as_ref()?;
+        (size.saturating_add(MAP_OVERHEAD_BYTES) <= maps.capacity()).then_some(maps)
+    }
+
     /// The bytes of the stored zip `sha256` of `size` bytes, mapped (and checked when first
     /// mapped); `None` when maps are off or the zip is larger than their whole budget.
     pub(crate) async fn get(&self, sha256: &Sha256, size: u64) -> Result<Option<Bytes>, ApiError> {
-        let Some(maps) = &self.maps else {
+        let Some(maps) = self.fits(size) else {
             return Ok(None);
         };
-        if size.saturating_add(MAP_OVERHEAD_BYTES) > maps.capacity() {
-            return Ok(None);
-        }
         if let Some(bytes) = maps.get(sha256) {
             return Ok(Some(bytes));
         }
@@ -87,5 +93,45 @@ impl ZipMaps {
             Ok::<_, ApiError>(Bytes::from_owner(mapped))
         };
         maps.get_or_insert_async(sha256, map).await.map(Some)
+    }
+}
+
+impl PinnedZips for ZipMaps {
+    fn pinned(&self, sha256: Sha256, zip: Bytes) {
+        if let Some(maps) = self.fits(zip.len() as u64) {
+            maps.insert(sha256, zip);
+            self.metrics.zip_mapped_by_fill();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_zip_a_fill_hands_over_is_served_from_its_map_and_only_within_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Arc::new(Index::open(dir.path()).unwrap());
+        let zip = Bytes::from_static(b"PK\x03\x04 the bytes a fill wrote and hashed");
+        let sha256 = Sha256::digest(&zip);
+        let size = zip.len() as u64;
+
+        let metrics = HttpMetrics::default();
+        let maps = ZipMaps::new(1 << 20, Arc::clone(&index), metrics.clone());
+        maps.pinned(sha256, zip.clone());
+        // Not in the store: only the map handed over can answer.
+        assert_eq!(maps.get(&sha256, size).await.unwrap(), Some(zip.clone()));
+
+        let off = ZipMaps::new(0, Arc::clone(&index), metrics.clone());
+        off.pinned(sha256, zip.clone());
+        assert_eq!(off.get(&sha256, size).await.unwrap(), None, "maps off");
+
+        let small = ZipMaps::new(MAP_OVERHEAD_BYTES, index, metrics);
+        small.pinned(sha256, zip);
+        assert!(
+            small.get(&sha256, size).await.unwrap().is_none(),
+            "over the budget: not kept, and not in the store"
+        );
     }
 }
