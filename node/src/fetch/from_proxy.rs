@@ -189,7 +189,7 @@ impl ProxyFill<'_> {
             version: version.clone(),
         };
         let index = Arc::clone(self.index);
-        let map = self.pinned_zips.is_some();
+        let map = self.pinned_zips.is_some_and(|zips| zips.keeps(staged_size));
         let stored = tokio::task::spawn_blocking(move || {
             owned.check_and_pin(&index, checked, staged, release, map)
         })

@@ -9,6 +9,9 @@ use delos_pool_protocol::hash::Sha256;
 
 /// Takes zips that fills pinned: the HTTP layer's zip maps.
 pub(crate) trait PinnedZips: Send + Sync + std::fmt::Debug {
+    /// Whether a zip of `size` bytes would be kept (else the fill does not map it).
+    fn keeps(&self, size: u64) -> bool;
+
     /// `zip`, whose bytes hash to `sha256` as the fill wrote them, is pinned now.
     fn pinned(&self, sha256: Sha256, zip: Bytes);
 }

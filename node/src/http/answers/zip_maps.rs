@@ -97,6 +97,10 @@ impl ZipMaps {
 }
 
 impl PinnedZips for ZipMaps {
+    fn keeps(&self, size: u64) -> bool {
+        self.fits(size).is_some()
+    }
+
     fn pinned(&self, sha256: Sha256, zip: Bytes) {
         if let Some(maps) = self.fits(zip.len() as u64) {
             maps.insert(sha256, zip);
@@ -123,15 +127,20 @@ mod tests {
         // Not in the store: only the map handed over can answer.
         assert_eq!(maps.get(&sha256, size).await.unwrap(), Some(zip.clone()));
 
+        assert!(maps.keeps(size));
+
+        // A fill maps nothing for maps that would not keep it, and such maps serve none.
         let off = ZipMaps::new(0, Arc::clone(&index), metrics.clone());
+        assert!(!off.keeps(size), "maps off");
         off.pinned(sha256, zip.clone());
         assert_eq!(off.get(&sha256, size).await.unwrap(), None, "maps off");
 
         let small = ZipMaps::new(MAP_OVERHEAD_BYTES, index, metrics);
+        assert!(!small.keeps(size), "over the budget");
         small.pinned(sha256, zip);
         assert!(
             small.get(&sha256, size).await.unwrap().is_none(),
-            "over the budget: not kept, and not in the store"
+            "over the budget: streamed from the store, where it is not"
         );
     }
 }
