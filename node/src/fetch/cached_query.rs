@@ -159,6 +159,14 @@ mod tests {
         got.await.unwrap()
     }
 
+    /// Answers fresh for [`TTL`], refreshed once `foreground`'s requests pause.
+    fn versions(foreground: Arc<Foreground>) -> Arc<Versions> {
+        Arc::new(Versions::new(TTL, 16, 16, foreground))
+    }
+
+    /// How long the answers of [`versions`] stay fresh (on the real clock).
+    const TTL: Duration = Duration::from_millis(200);
+
     /// Waits for the background refresh an aged answer started (the answer is fresh again).
     async fn settle(query: &Versions) {
         for _ in 0..500 {
@@ -172,13 +180,7 @@ mod tests {
 
     #[tokio::test]
     async fn only_an_answer_that_changed_counts_as_a_change() {
-        let foreground = Arc::new(Foreground::default());
-        let query = Arc::new(Versions::new(
-            Duration::from_millis(200),
-            16,
-            16,
-            foreground,
-        ));
+        let query = versions(Arc::new(Foreground::default()));
         assert_eq!(ask(&query, vec!["v1.0.0"]).await, ["v1.0.0"]);
         let first = query.answers_cached();
         assert_eq!(first, 1);
@@ -212,15 +214,10 @@ mod tests {
         use tokio::time::Instant;
 
         let foreground = Arc::new(Foreground::default());
-        let query = Arc::new(Versions::new(
-            Duration::from_millis(200),
-            16,
-            16,
-            Arc::clone(&foreground),
-        ));
+        let query = versions(Arc::clone(&foreground));
         assert_eq!(ask(&query, vec!["v1.0.0"]).await, ["v1.0.0"]);
         // The cache ages on the real clock; the burst runs on tokio's paused one.
-        std::thread::sleep(Duration::from_millis(250));
+        std::thread::sleep(TTL + TTL / 4);
 
         let asked = Arc::new(std::sync::Mutex::new(None::<Instant>));
         let recorded = Arc::clone(&asked);
