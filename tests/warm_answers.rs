@@ -97,23 +97,15 @@ fn warm_answers_are_the_same_bytes_with_etags_and_304s() -> Result<()> {
             head.header("content-length")
         );
     }
-    // A client that accepts gzip (as `go` does) gets the kept gzipped copy, warm or not.
-    for _ in 0..2 {
-        let gzipped = node.request(
-            "GET",
-            &format!("{BASE}/v1.0.0.info"),
-            &[("Accept-Encoding", "gzip")],
-        )?;
-        ensure!(
-            gzipped.header("content-encoding") == Some("gzip")
-                && gzipped.header("vary") == Some("accept-encoding"),
-            ".info for a gzip client: {:?}",
-            gzipped.headers
-        );
-        let mut plain = Vec::new();
-        flate2::read::GzDecoder::new(&gzipped.body[..]).read_to_end(&mut plain)?;
-        ensure!(plain == first[0].body, "the gzipped .info is another .info");
-    }
+    // A client that accepts gzip (as `go` does) gets an answer under 1 KiB as it is: gzip
+    // would make it longer.
+    let gzip = [("Accept-Encoding", "gzip")];
+    let short = node.request("GET", &format!("{BASE}/v1.0.0.info"), &gzip)?;
+    ensure!(
+        short.header("content-encoding").is_none() && short.body == first[0].body,
+        "a short .info for a gzip client: {:?}",
+        short.headers
+    );
     let zip_etag = first[2].header("etag").context("no zip etag")?;
     ensure!(
         zip_etag.len() == 66 && !zip_etag.starts_with("W/"),
@@ -136,6 +128,35 @@ fn warm_answers_are_the_same_bytes_with_etags_and_304s() -> Result<()> {
         node.go_processes_started()? == go_runs,
         "a warm answer ran go"
     );
+
+    // An answer of 1 KiB or more comes from its kept gzipped copy, warm or not.
+    let long_go_mod = format!(
+        "{}{}",
+        shapes::HELLO_V1_GO_MOD,
+        "// A go.mod long enough to be worth gzipping.\n".repeat(32)
+    );
+    hello.repo.write_file("go.mod", &long_go_mod)?;
+    hello.repo.commit("v1.3.0", shapes::DAYS[4])?;
+    hello.repo.tag("v1.3.0")?;
+    for _ in 0..2 {
+        let gzipped = node.request("GET", &format!("{BASE}/v1.3.0.mod"), &gzip)?;
+        ensure!(
+            gzipped.status == 200
+                && gzipped.header("content-encoding") == Some("gzip")
+                && gzipped.header("vary") == Some("accept-encoding")
+                && gzipped.body.len() < long_go_mod.len(),
+            "a long .mod for a gzip client: {} {:?}\n{}",
+            gzipped.status,
+            gzipped.headers,
+            node.log()
+        );
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&gzipped.body[..]).read_to_end(&mut plain)?;
+        ensure!(
+            plain == long_go_mod.as_bytes(),
+            "the gzipped .mod is another .mod"
+        );
+    }
 
     // A version tagged and pinned after `list` was answered is in the next `list` at once.
     hello

@@ -34,9 +34,6 @@ use crate::telemetry::{HttpMetrics, RequestKind};
 pub(crate) use conditional::{Encoding, accepts_gzip, not_modified, ok};
 pub(crate) use zip_maps::ZipMaps;
 
-/// Answers larger than this are kept gzipped too, for clients that accept it (the compression
-/// layer's own threshold).
-const COMPRESS_ABOVE_BYTES: usize = 32;
 /// How long a `list` or `@latest` answer is sent without being recomputed behind it, while
 /// nothing changes.
 pub(crate) const CHANGING_FOR: Duration = Duration::from_secs(1);
@@ -61,7 +58,7 @@ pub struct AnswerCacheLimits {
 /// What an answer's body is.
 #[derive(Debug, Clone)]
 pub(crate) enum Body {
-    /// The bytes themselves, and gzipped (when larger than [`COMPRESS_ABOVE_BYTES`]).
+    /// The bytes themselves, and gzipped (when at least [`super::COMPRESS_FROM_BYTES`] long).
     Bytes {
         /// As they are.
         plain: Bytes,
@@ -118,7 +115,7 @@ impl Answer {
         holds: Holds,
     ) -> Answer {
         let etag = etag_of(&Sha256::digest(&bytes), Strength::Weak);
-        let gzipped = (bytes.len() > COMPRESS_ABOVE_BYTES)
+        let gzipped = (bytes.len() >= usize::from(super::COMPRESS_FROM_BYTES))
             .then(|| gzip(&bytes))
             .flatten();
         Answer {

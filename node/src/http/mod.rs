@@ -43,7 +43,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use tower_http::compression::CompressionLayer;
-use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -174,12 +174,23 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// What the compression layer gzips for clients that accept it: tower-http's default (answers
-/// over 32 bytes, except gRPC, images and event streams), except zips (compressed already).
-/// Download answers come with their own gzipped copy made once (see [`answers`]) and pass
-/// through untouched.
+/// Answers shorter than this go out as they are, even to clients that accept gzip: they fit in
+/// one packet either way, and gzip's own header and trailer make a `.info` of a hundred bytes
+/// longer, not shorter.
+pub(crate) const COMPRESS_FROM_BYTES: u16 = 1024;
+
+/// What the compression layer gzips for clients that accept it: answers of at least
+/// [`COMPRESS_FROM_BYTES`], except gRPC, images and event streams (as tower-http's default),
+/// zips (compressed already) and binary answers such as the checksum database's hash tiles
+/// (sha256 hashes do not compress). Download answers come with their own gzipped copy made
+/// once (see [`answers`]) and pass through untouched.
 fn compressible() -> impl Predicate {
-    DefaultPredicate::new().and(NotForContentType::const_new("application/zip"))
+    SizeAbove::new(COMPRESS_FROM_BYTES)
+        .and(NotForContentType::GRPC)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::SSE)
+        .and(NotForContentType::const_new("application/zip"))
+        .and(NotForContentType::const_new("application/octet-stream"))
 }
 
 /// Numbers requests: `<process start, hex seconds>-<n>`, unique across restarts of a node. A
@@ -258,4 +269,30 @@ async fn count_responses(
         .http()
         .count_response(response.status().as_u16());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::header;
+    use axum::response::IntoResponse;
+
+    fn response(content_type: &'static str, len: usize) -> Response {
+        ([(header::CONTENT_TYPE, content_type)], vec![b'a'; len]).into_response()
+    }
+
+    #[test]
+    fn only_answers_of_a_kilobyte_or_more_that_can_shrink_are_gzipped() {
+        let from = usize::from(COMPRESS_FROM_BYTES);
+        let predicate = compressible();
+        let gzipped = |content_type, len| predicate.should_compress(&response(content_type, len));
+        assert!(gzipped("text/plain; charset=utf-8", from));
+        assert!(gzipped("application/json", 64 * 1024));
+        assert!(!gzipped("application/json", from - 1), "a short .info");
+        assert!(!gzipped("application/zip", 64 * 1024), "a zip");
+        assert!(
+            !gzipped("application/octet-stream", 8 * 1024),
+            "a hash tile"
+        );
+    }
 }
