@@ -10,10 +10,9 @@ use anyhow::{Context, Result, ensure};
 use serde_json::Value;
 
 use crate::pool_gossip_metrics::parse_prometheus_text;
-use crate::support::app;
 use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
-use crate::support::pool::{PoolNode, PoolOptions, wait_until};
+use crate::support::pool::{PoolNode, member_and_one_trusting_it, wait_until};
 use crate::support::shapes;
 
 const MODULE: &str = "example.org/hello.git";
@@ -88,15 +87,8 @@ fn download(world: &GitWorld, node: &PoolNode) -> Result<()> {
 fn a_vcs_fill_and_a_peer_fill_each_sign_announce_and_count_once() -> Result<()> {
     let world = GitWorld::new()?;
     shapes::hello(&world)?;
-    let a = PoolOptions::new(app::node_options(&world)).start()?;
     let nothing = GitWorld::new()?;
-    let b = PoolOptions::new(app::node_options(&nothing))
-        .bootstrap(&a)?
-        .trust(&a)
-        .start()?;
-    wait_until(Duration::from_secs(30), "A and B in one mesh", || {
-        Ok(a.pool_stat("gossip_mesh_peers")? == 1 && b.pool_stat("gossip_mesh_peers")? == 1)
-    })?;
+    let (a, b) = member_and_one_trusting_it(&world, &nothing)?;
 
     download(&world, &a)?;
     wait_until(Duration::from_secs(10), "B received A's record", || {

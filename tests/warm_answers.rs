@@ -3,12 +3,14 @@
 //! `If-None-Match` turns into `304`, and is counted as a hit in `/metrics`; a version pinned
 //! after a `list` was answered is in the next `list` at once; a zip blob corrupted on disk
 //! while the node was down is never sent as a `200` body (it is checked against its sha256
-//! when first mapped after the start, moved aside and answered `500`).
+//! when first mapped after the start, moved aside and answered `500`); a zip a fill from a
+//! peer just pinned is served from the map the fill made as it wrote it, not hashed again.
 
 use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 
@@ -16,6 +18,7 @@ use crate::pool_gossip_metrics::parse_prometheus_text;
 use crate::support::app;
 use crate::support::git::GitWorld;
 use crate::support::node::TestNode;
+use crate::support::pool::{member_and_one_trusting_it, wait_until};
 use crate::support::shapes;
 
 const BASE: &str = "/example.org/hello.git/@v";
@@ -262,4 +265,53 @@ fn blob_with_bytes(store: &Path, bytes: &[u8]) -> Result<PathBuf> {
         }
     }
     anyhow::bail!("no blob of {} bytes under {}", bytes.len(), store.display())
+}
+
+#[test]
+fn a_zip_a_peer_fill_just_pinned_is_served_from_the_fills_own_map() -> Result<()> {
+    let world = GitWorld::new()?;
+    shapes::hello(&world)?;
+    let no_vcs = GitWorld::new()?;
+    let (a, b) = member_and_one_trusting_it(&world, &no_vcs)?;
+    let zip_path = format!("{BASE}/v1.0.0.zip");
+    let want = a.http().get(&zip_path)?;
+    ensure!(want.status == 200, "A's zip: {}", want.text());
+    wait_until(Duration::from_secs(10), "B received A's record", || {
+        b.has_record("example.org/hello.git", "v1.0.0", a.signing_key())
+    })?;
+
+    // As `go` does: the `.info` starts B's fill from A, the zip is asked for once pinned.
+    let (by_fills, mapped) = (
+        "delos_http_zips_mapped_by_fills_total",
+        "delos_http_zips_mapped_total",
+    );
+    let info = b.http().get(&format!("{BASE}/v1.0.0.info"))?;
+    ensure!(
+        info.status == 200,
+        "B's .info: {}\n{}",
+        info.text(),
+        b.log()
+    );
+    wait_until(
+        Duration::from_secs(30),
+        "B's peer fill handed its zip over",
+        || Ok(sample(&metrics(b.http())?, by_fills)? == 1.0),
+    )?;
+    for _ in 0..2 {
+        let zip = b.http().get(&zip_path)?;
+        ensure!(
+            zip.status == 200 && zip.body == want.body,
+            "B's zip: {}",
+            zip.status
+        );
+    }
+    ensure!(
+        sample(&metrics(b.http())?, mapped)? == 0.0,
+        "the zip the peer fill had just written and checked was mapped and hashed again"
+    );
+    ensure!(
+        b.http().go_processes_started()? == 0,
+        "B ran go: the zip came from its VCS, not from A"
+    );
+    Ok(())
 }

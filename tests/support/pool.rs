@@ -14,6 +14,8 @@ use anyhow::{Context, Result, anyhow, bail, ensure};
 use delos_pool_protocol::{ModulePath, Version};
 use serde_json::Value;
 
+use super::app;
+use super::git::GitWorld;
 use super::node::{NodeOptions, TestNode};
 
 /// How long a node may take to log its pool listen addresses.
@@ -257,6 +259,23 @@ pub(crate) fn node_key_in() -> Result<(tempfile::TempDir, String)> {
         .find_map(|line| line.strip_prefix("signing-key: "))
         .context("no signing-key line from delos id")?;
     Ok((dir, key.to_owned()))
+}
+
+/// Two members in one mesh: A, filling from `world`'s repositories, and B, with no VCS
+/// (`no_vcs`: an empty world), bootstrapped from A and trusting it: B's misses fill from A.
+pub(crate) fn member_and_one_trusting_it(
+    world: &GitWorld,
+    no_vcs: &GitWorld,
+) -> Result<(PoolNode, PoolNode)> {
+    let a = PoolOptions::new(app::node_options(world)).start()?;
+    let b = PoolOptions::new(app::node_options(no_vcs))
+        .bootstrap(&a)?
+        .trust(&a)
+        .start()?;
+    wait_until(Duration::from_secs(30), "A and B in one mesh", || {
+        Ok(a.pool_stat("gossip_mesh_peers")? == 1 && b.pool_stat("gossip_mesh_peers")? == 1)
+    })?;
+    Ok((a, b))
 }
 
 /// Polls `check` every 50 ms until it is true or `timeout` passes; `what` names the condition.

@@ -13,6 +13,7 @@ use futures::future::BoxFuture;
 use super::Inner;
 use super::filled::{Filled, FilledFrom};
 use super::from_vcs::Request;
+use super::pinned_zips::PinnedZips;
 
 /// Which accepted claim a fill from peers acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,12 +43,14 @@ pub(crate) trait PeerSource: std::fmt::Debug + Send + Sync + 'static {
     /// Fills `module@version` from the first peer whose bytes match hashes the trust policy
     /// accepts for a claim of the kind `claim`, pinned in the store (the first entry stays
     /// pinned); `None` when the pool cannot vouch for it or no peer delivered. The result's
-    /// `from` is [`FilledFrom::Peer`](super::filled::FilledFrom::Peer).
+    /// `from` is [`FilledFrom::Peer`](super::filled::FilledFrom::Peer). The zip it pins goes
+    /// to `pinned_zips` (when given), mapped as it was written.
     fn fill<'a>(
         &'a self,
         module: &'a ModulePath,
         version: &'a Version,
         claim: PeerClaim,
+        pinned_zips: Option<&'a Arc<dyn PinnedZips>>,
     ) -> BoxFuture<'a, Option<Filled>>;
 
     /// Whether the stored records give an accepted full claim for `module@version` (so a
@@ -118,7 +121,9 @@ impl Inner {
         claim: PeerClaim,
     ) -> Option<Filled> {
         let (peers, version) = self.peer_target(request)?;
-        peers.fill(&request.module, &version, claim).await
+        peers
+            .fill(&request.module, &version, claim, self.pinned_zips.get())
+            .await
     }
 
     /// What trusted members that fill for others answer for `request`, when this node may ask

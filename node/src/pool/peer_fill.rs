@@ -46,7 +46,7 @@ use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use libp2p::PeerId;
 
-use crate::fetch::{Counters, Filled, PeerClaim, PeerSource, RemoteFill};
+use crate::fetch::{Counters, Filled, PeerClaim, PeerSource, PinnedZips, RemoteFill};
 use crate::p2p::{ExpiringPeers, PoolHandle};
 use crate::pool::fill_requests::MemberFills;
 
@@ -117,8 +117,11 @@ impl PoolPeers {
         self
     }
 
-    fn one_fill(&self) -> PeerFill<'_> {
-        PeerFill { link: self }
+    fn one_fill<'a>(&'a self, pinned_zips: Option<&'a Arc<dyn PinnedZips>>) -> PeerFill<'a> {
+        PeerFill {
+            link: self,
+            pinned_zips,
+        }
     }
 }
 
@@ -128,12 +131,13 @@ impl PeerSource for PoolPeers {
         module: &'a ModulePath,
         version: &'a Version,
         claim: PeerClaim,
+        pinned_zips: Option<&'a Arc<dyn PinnedZips>>,
     ) -> BoxFuture<'a, Option<Filled>> {
-        async move { self.one_fill().run(module, version, claim).await }.boxed()
+        async move { self.one_fill(pinned_zips).run(module, version, claim).await }.boxed()
     }
 
     fn vouches<'a>(&'a self, module: &'a ModulePath, version: &'a Version) -> BoxFuture<'a, bool> {
-        async move { self.one_fill().vouched(module, version).await }.boxed()
+        async move { self.one_fill(None).vouched(module, version).await }.boxed()
     }
 
     fn known_versions<'a>(

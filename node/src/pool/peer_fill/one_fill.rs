@@ -17,12 +17,14 @@ use super::scanning_sink::ScanningSink;
 use super::store::{PeerFiles, SmallFiles, store_mod_only, verify_and_store};
 use super::verify::{Expected, Mismatch};
 use super::{PROVIDERS_TIMEOUT, PoolPeers, SMALL_FILE_TIMEOUT, ZIP_TIMEOUT};
-use crate::fetch::{Counters, FetchError, Filled, PeerClaim};
+use crate::fetch::{Counters, FetchError, Filled, PeerClaim, PinnedZips};
 use crate::p2p::{TransferError, with_retries};
 
 /// One fill from peers, with what it borrows from the pool's [`PoolPeers`].
 pub(super) struct PeerFill<'a> {
     pub(super) link: &'a PoolPeers,
+    /// Where the pinned zip goes, mapped as it was written (`None`: nowhere).
+    pub(super) pinned_zips: Option<&'a Arc<dyn PinnedZips>>,
 }
 
 /// Why one peer did not deliver.
@@ -203,8 +205,9 @@ impl PeerFill<'_> {
         let transfer = started.elapsed();
         let files = PeerFiles { small, zip };
         let (index, checked) = (Arc::clone(&self.link.index), expected.clone());
+        let zips = self.pinned_zips.cloned();
         let (filled, timings) =
-            tokio::task::spawn_blocking(move || verify_and_store(&index, &checked, files))
+            tokio::task::spawn_blocking(move || verify_and_store(&index, &checked, files, zips))
                 .await
                 .map_err(|_| PeerFailure::Local(FetchError::TaskFailed))??;
         self.link

@@ -3,7 +3,10 @@
 //! (reusing the scan's digests where the central directory agrees) while the disk syncs it,
 //! and only then linked under its name and pinned with the verified `.mod` and `.info`.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
 
 use delos_pool_protocol::hash::H1Hash;
 use delos_pool_protocol::zip::ScannedEntries;
@@ -17,7 +20,7 @@ use super::one_fill::PeerFailure;
 use super::scanning_sink::ScanningSink;
 use super::verify::Expected;
 use crate::clock::now_unix_secs;
-use crate::fetch::{FetchError, Filled, FilledFrom, ONLY_MOD_VOUCHED};
+use crate::fetch::{FetchError, Filled, FilledFrom, ONLY_MOD_VOUCHED, PinnedZips};
 
 /// The verified `.info` and `.mod` of one peer, and the peer.
 pub(super) struct SmallFiles {
@@ -43,17 +46,35 @@ pub(super) struct StoreTimings {
 }
 
 /// Checks the zip against the accepted zip hash, then stores the files and pins the entry
-/// (the first entry ever pinned wins); blocking. Nothing is stored when the zip fails.
+/// (the first entry ever pinned wins); blocking. Nothing is stored when the zip fails. When
+/// these very bytes are pinned, the zip goes to `pinned_zips` (if they keep one of its size)
+/// mapped as it was written: its bytes were hashed as they arrived and checked since.
 pub(super) fn verify_and_store(
     index: &Index,
     expected: &Expected,
     files: PeerFiles,
+    pinned_zips: Option<Arc<dyn PinnedZips>>,
 ) -> Result<(Filled, StoreTimings), PeerFailure> {
     let started = Instant::now();
     let (zip, scanned) = files.zip.finish();
     let h1 = check_zip_while_syncing(expected, &zip, &scanned)?;
     let verify = started.elapsed();
+    let (sha256, size) = (zip.sha256(), zip.size());
+    let mapped = pinned_zips
+        .as_ref()
+        .filter(|zips| zips.keeps(size))
+        .and_then(|_| {
+            zip.map_written()
+                .inspect_err(|err| tracing::debug!(error = %err, "cannot map a pinned zip"))
+                .ok()
+        });
     let filled = store(index, expected, files.small, zip, h1).map_err(PeerFailure::Local)?;
+    let pinned = filled.entry.zip().map(|zip| *zip.blob().sha256());
+    if let (Some(zips), Some(mapped)) = (pinned_zips, mapped)
+        && pinned == Some(sha256)
+    {
+        zips.pinned(sha256, Bytes::from_owner(mapped));
+    }
     let store = started.elapsed().saturating_sub(verify);
     Ok((filled, StoreTimings { verify, store }))
 }
