@@ -51,6 +51,12 @@ impl GuardedIo {
         &self.activity
     }
 
+    /// Whether the connection sends small writes at once (`TCP_NODELAY`).
+    #[cfg(test)]
+    pub(super) fn nodelay(&self) -> std::io::Result<bool> {
+        self.stream.nodelay()
+    }
+
     /// `Ready` once the connection's current deadline has passed (registering the waker for
     /// it otherwise); never while a request is in flight.
     fn poll_overdue(&mut self, cx: &mut Context<'_>) -> Poll<()> {

@@ -82,6 +82,12 @@ impl GuardedListener {
             };
             match Arc::clone(&self.permits).try_acquire_owned() {
                 Ok(permit) => {
+                    // A response's last small write (a zip's held-back byte, a gzip trailer,
+                    // a chunked body's end) goes out at once instead of waiting for the
+                    // client's delayed ACK of the write before it (Nagle).
+                    if let Err(err) = stream.set_nodelay(true) {
+                        tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+                    }
                     let metrics = self.metrics.clone();
                     return (GuardedIo::new(stream, self.limits, permit, metrics), addr);
                 }
@@ -112,4 +118,27 @@ impl axum::serve::Listener for GuardedListener {
 fn refuse(stream: TcpStream, addr: SocketAddr) {
     tracing::debug!(client = %addr, "connection refused: too many open connections");
     let _ = stream.try_write(REFUSAL);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_send_small_writes_at_once() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = ConnectionLimits {
+            header_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(5),
+            max_connections: 4,
+        };
+        let mut guarded = GuardedListener::new(listener, limits, HttpMetrics::default());
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let (io, _) = guarded.accept_guarded().await;
+        assert!(
+            io.nodelay().unwrap(),
+            "TCP_NODELAY off: a response's last small write waits for the client's delayed ACK"
+        );
+    }
 }
