@@ -45,7 +45,7 @@ use super::filled::{Filled, FilledFrom};
 use super::go_json::InfoJson;
 use super::live_metadata::{EarlyMetadata, LiveMetadata};
 use super::live_zip::{LiveZips, Verdict};
-use super::pinned_zips::PinnedZips;
+use super::pinned_zips::{PinnedZips, mapped_as_written};
 use super::stats::Counters;
 use super::sum_check::{RecordedSums, SumCheck};
 use super::ttl_cache::TtlCache;
@@ -404,11 +404,7 @@ impl OwnedTarget {
     ) -> Result<(Filled, Option<MappedBlob>), Refused> {
         let local = |err: FetchError| Refused::Local(err);
         let h1 = check_while_syncing(&staged, &self, &checked, release)?;
-        let mapped = map.then(|| staged.map_written()).and_then(|mapped| {
-            mapped
-                .inspect_err(|err| tracing::debug!(error = %err, "cannot map a pinned zip"))
-                .ok()
-        });
+        let mapped = map.then(|| mapped_as_written(&staged)).flatten();
         let zip = staged.commit().map_err(|err| local(err.into()))?;
         let go_mod = index
             .blobs()

@@ -64,7 +64,7 @@ pub use config::FetchConfig;
 pub use error::FetchError;
 pub(crate) use filled::{Filled, FilledFrom};
 pub(crate) use peers::{ONLY_MOD_VOUCHED, PeerClaim, PeerSource, PinLog, RemoteFill};
-pub(crate) use pinned_zips::PinnedZips;
+pub(crate) use pinned_zips::{PinnedZips, mapped_as_written};
 use recent::RecentFills;
 pub use recent::{RECENT_FILLS, RecentFill};
 pub use stats::{FetchStats, PeerFillMicros};

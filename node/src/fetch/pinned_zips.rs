@@ -7,6 +7,7 @@
 
 use axum::body::Bytes;
 use delos_pool_protocol::hash::Sha256;
+use delos_registry_index::{MappedBlob, StagedBlob};
 
 /// Takes zips that fills pinned: the HTTP layer's zip maps.
 pub(crate) trait PinnedZips: Send + Sync + std::fmt::Debug {
@@ -15,4 +16,13 @@ pub(crate) trait PinnedZips: Send + Sync + std::fmt::Debug {
 
     /// `zip`, whose bytes hash to `sha256` as the fill wrote them, is pinned now.
     fn pinned(&self, sha256: Sha256, zip: Bytes);
+}
+
+/// `staged` mapped as it was written, to hand over once pinned; `None` when it cannot be
+/// mapped (it is then mapped and checked when first served, like any stored zip).
+pub(crate) fn mapped_as_written(staged: &StagedBlob) -> Option<MappedBlob> {
+    staged
+        .map_written()
+        .inspect_err(|err| tracing::debug!(error = %err, "cannot map a pinned zip"))
+        .ok()
 }

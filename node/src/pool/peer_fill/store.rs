@@ -20,7 +20,9 @@ use super::one_fill::PeerFailure;
 use super::scanning_sink::ScanningSink;
 use super::verify::Expected;
 use crate::clock::now_unix_secs;
-use crate::fetch::{FetchError, Filled, FilledFrom, ONLY_MOD_VOUCHED, PinnedZips};
+use crate::fetch::{
+    FetchError, Filled, FilledFrom, ONLY_MOD_VOUCHED, PinnedZips, mapped_as_written,
+};
 
 /// The verified `.info` and `.mod` of one peer, and the peer.
 pub(super) struct SmallFiles {
@@ -63,11 +65,7 @@ pub(super) fn verify_and_store(
     let mapped = pinned_zips
         .as_ref()
         .filter(|zips| zips.keeps(size))
-        .and_then(|_| {
-            zip.map_written()
-                .inspect_err(|err| tracing::debug!(error = %err, "cannot map a pinned zip"))
-                .ok()
-        });
+        .and_then(|_| mapped_as_written(&zip));
     let filled = store(index, expected, files.small, zip, h1).map_err(PeerFailure::Local)?;
     let pinned = filled.entry.zip().map(|zip| *zip.blob().sha256());
     if let (Some(zips), Some(mapped)) = (pinned_zips, mapped)
