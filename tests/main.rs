@@ -52,6 +52,7 @@ mod serve_cli;
 mod status_page;
 mod sumdb_relay;
 mod upstream_fill;
+mod upstream_pins;
 mod upstream_queries;
 mod upstream_stream;
 mod warm_answers;

@@ -12,7 +12,7 @@ use crate::support::app;
 use crate::support::git::GitWorld;
 use crate::support::go::GoEnv;
 use crate::support::http::timed_get;
-use crate::support::node::TestNode;
+use crate::support::node::{NodeOptions, TestNode};
 use crate::support::pool::wait_until;
 use crate::support::shapes;
 use crate::support::sumdb::TestSumdb;
@@ -22,16 +22,20 @@ use crate::warm_answers::{metrics, sample};
 /// The test database's name (`.test` never resolves).
 pub(crate) const NAME: &str = "sumdb.delos.test";
 
-const HELLO: &str = "example.org/hello.git";
+pub(crate) const HELLO: &str = "example.org/hello.git";
 
 /// A node filling from `goproxy`, checking against `db` through its relay, reaching only the
 /// VCS of `vcs`; HTTP(S) proxies point at a closed port, loopback is reached directly.
 pub(crate) fn upstream_node(goproxy: &str, db: &TestSumdb, vcs: &GitWorld) -> Result<TestNode> {
+    upstream_node_options(goproxy, db, vcs).start()
+}
+
+/// The options of an [`upstream_node`].
+pub(crate) fn upstream_node_options(goproxy: &str, db: &TestSumdb, vcs: &GitWorld) -> NodeOptions {
     app::node_options(vcs)
         .env("NO_PROXY", "127.0.0.1")
         .args(["--upstream", goproxy, "--sumdb", &db.direct()])
         .gosumdb(db.verifier_key())
-        .start()
 }
 
 /// `go` with GOPROXY = the node only, verifying against `db` through the node.
@@ -41,14 +45,14 @@ pub(crate) fn client(world: &GitWorld, node: &TestNode, db: &TestSumdb) -> Resul
     Ok(go)
 }
 
-fn fetch_stat(node: &TestNode, name: &str) -> Result<u64> {
+pub(crate) fn fetch_stat(node: &TestNode, name: &str) -> Result<u64> {
     node.status()?["fetch"][name]
         .as_u64()
         .with_context(|| format!("no fetch.{name} in /status"))
 }
 
 /// `hello` at v1.0.0 and v1.1.0 in an upstream layout, and a database holding both.
-fn hello_upstream(world: &GitWorld) -> Result<(UpstreamLayout, TestSumdb)> {
+pub(crate) fn hello_upstream(world: &GitWorld) -> Result<(UpstreamLayout, TestSumdb)> {
     shapes::hello(world)?;
     let layout = UpstreamLayout::fill(
         world,

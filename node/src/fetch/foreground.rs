@@ -1,11 +1,16 @@
-//! [`Foreground`]: when clients last asked the node something, so that background work
-//! (recomputing aged answers) lets a burst of requests pass before it runs.
+//! [`Foreground`]: when a build last asked the node something, so that background work lets
+//! a burst of requests pass before it runs.
 //!
-//! A build asks for dozens of lists and versions within a fraction of a second. When its
-//! answers have aged, each one is sent at once and recomputed behind it; run at once, those
-//! recomputations (an upstream request and a comparison each) compete with the build for the
-//! machine. They wait instead until no request has started for [`QUIET`], or at most
-//! [`MAX_WAIT`] on a node that is never quiet; the client never waits for them either way.
+//! A build asks for dozens of lists and versions within a fraction of a second, one after
+//! another. Two kinds of work it causes need not run while it goes on, and would compete with
+//! its `go` command for the machine if they did: recomputing its aged answers (each is sent at
+//! once and recomputed behind it: an upstream request and a comparison), and the durable half
+//! of the fills its misses started (fsyncs, links, the index, the provenance record), once
+//! the checksum database's record vouched for the bytes the clients are already served. They
+//! wait instead until no request has started for [`QUIET`], or at most [`MAX_WAIT`] on a
+//! node that is never quiet; the client never waits for them either way. Only a build's
+//! requests count (the download protocol, a checksum database), not an operator's or a
+//! monitor's (see `http::download`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -15,9 +15,15 @@
 //!
 //! Clients do not wait for the disk where a check already vouches for the bytes: once step 1
 //! passed, the `.info` is answerable (the database vouches for nothing in it), once step 2
-//! passed, the `.mod` ([`LiveMetadata`]); once step 3 passed, the
-//! clients following the zip's download get its last byte ([`Verdict`]), while the zip is
-//! made durable and pinned. With the checks off, both wait for the pin.
+//! passed, the `.mod` ([`LiveMetadata`]); once step 3 passed, the clients following the zip's
+//! download get its last byte ([`Verdict`]), and every later client is served the checked
+//! staged bytes. The durable half (fsync, link, the `.mod`'s blob, the index; then the
+//! provenance record and the node's own log) then waits until the requests around it pause
+//! ([`Foreground::settled`], at most a second): a build asks for its versions one after
+//! another, and the disk work of the versions it already named would otherwise run on the
+//! cores its `go` command is using. A crash in that window loses only the pin: the next
+//! request fills the version again, and the checksum database holds the upstream to the same
+//! hashes. With the checks off, every answer waits for the pin, which is made at once.
 
 mod queries;
 mod zip_download;
@@ -42,6 +48,7 @@ use delos_registry_index::{
 
 use super::error::FetchError;
 use super::filled::{Filled, FilledFrom};
+use super::foreground::Foreground;
 use super::go_json::InfoJson;
 use super::live_metadata::{EarlyMetadata, LiveMetadata};
 use super::live_zip::{LiveZips, Verdict};
@@ -86,6 +93,9 @@ pub(crate) struct ProxyFill<'a> {
     pub(crate) suspects: &'a TtlCache<(ModulePath, Version), ()>,
     /// Where the pinned zip goes, mapped as it was written (`None`: nowhere).
     pub(crate) pinned_zips: Option<&'a Arc<dyn PinnedZips>>,
+    /// When clients last asked: the durable half of a fill the database vouched for waits
+    /// for a pause.
+    pub(crate) foreground: &'a Foreground,
 }
 
 /// The small files' time limit.
@@ -190,14 +200,19 @@ impl ProxyFill<'_> {
         };
         let index = Arc::clone(self.index);
         let map = self.pinned_zips.is_some_and(|zips| zips.keeps(staged_size));
-        let stored = tokio::task::spawn_blocking(move || {
-            owned.check_and_pin(&index, checked, staged, release, map)
-        })
-        .await
-        .map_err(|_| FetchError::TaskFailed)?;
+        let stored = match release {
+            // The record vouched for the zip: once the checks pass, clients have every byte,
+            // and the disk waits for the requests around it to pause.
+            Some(release) => {
+                let checked = blocking(move || owned.check(checked, staged, release)).await?;
+                let ready = checked.map_err(|refused| self.refused(&fail, version, refused))?;
+                self.foreground.settled().await;
+                blocking(move || ready.pin(&index, map)).await?
+            }
+            None => blocking(move || owned.check_and_pin(&index, checked, staged, map)).await?,
+        };
         match stored {
-            Err(Refused::Mismatch(reason)) => Err(self.mismatch(&fail, version, reason)),
-            Err(Refused::Local(err)) => Err(err),
+            Err(refused) => Err(self.refused(&fail, version, refused)),
             Ok((filled, mapped)) => {
                 // Without a record, readers that followed the download get its last byte only
                 // when these very bytes are pinned (else they are cut, and a retry gets the
@@ -239,6 +254,14 @@ impl ProxyFill<'_> {
             .map_err(|err| fail.upstream(err.to_string()))
     }
 
+    /// The error to fail the fill with when the blocking half refused to pin.
+    fn refused(&self, fail: &Failure<'_>, version: &Version, refused: Refused) -> FetchError {
+        match refused {
+            Refused::Mismatch(reason) => self.mismatch(fail, version, reason),
+            Refused::Local(err) => err,
+        }
+    }
+
     /// Logs and counts bytes that failed a check, and marks the version a suspect for a
     /// while; the error to fail the fill with.
     fn mismatch(&self, fail: &Failure<'_>, version: &Version, reason: String) -> FetchError {
@@ -254,6 +277,15 @@ impl ProxyFill<'_> {
         );
         fail.upstream(reason)
     }
+}
+
+/// Runs `work` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, FetchError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| FetchError::TaskFailed)
 }
 
 /// GETs a small file from a proxy, at most `max_bytes`.
@@ -331,23 +363,18 @@ enum Refused {
 }
 
 /// Checks the staged zip on this thread while another makes it durable: every zip rule
-/// (reusing the entries scanned while it arrived), its `h1:` against the record's, and the
-/// `.mod` against what the zip implies. As soon as those pass, `release` (when the record
-/// vouched for the zip) lets the clients following the download have its last byte: they need
-/// not wait for the disk. Returns the zip's `h1:` once the file is durable too.
+/// (reusing the entries scanned while it arrived), its `h1:`, and the `.mod` against what the
+/// zip implies (see [`OwnedTarget::check_zip`]). Returns the zip's `h1:` once the file is
+/// durable too.
 fn check_while_syncing(
     staged: &StagedBlob,
     target: &OwnedTarget,
     checked: &Checked,
-    release: Option<Verdict>,
 ) -> Result<H1Hash, Refused> {
     let file = staged.reopen().map_err(|err| Refused::Local(err.into()))?;
     std::thread::scope(|scope| {
         let synced = scope.spawn(|| staged.sync());
         let checked = target.check_zip(file, staged, checked);
-        if let (Ok(_), Some(release)) = (&checked, release) {
-            release.verified(staged.size());
-        }
         let synced = synced.join();
         let h1 = checked?;
         match synced {
@@ -365,8 +392,80 @@ struct OwnedTarget {
     version: Version,
 }
 
+/// A fill whose zip passed every check, waiting to be made durable and pinned.
+struct ReadyToPin {
+    target: OwnedTarget,
+    checked: Checked,
+    staged: StagedBlob,
+    h1: H1Hash,
+}
+
+impl ReadyToPin {
+    /// Makes the zip durable, links it, stores the `.mod` and pins the entry; blocking. With
+    /// `map`, also the zip mapped as it was written (`None` if it could not be mapped: it is
+    /// mapped and checked when first served instead).
+    fn pin(self, index: &Index, map: bool) -> Result<(Filled, Option<MappedBlob>), Refused> {
+        let Self {
+            target,
+            checked,
+            staged,
+            h1,
+        } = self;
+        let local = |err: FetchError| Refused::Local(err);
+        let mapped = map.then(|| mapped_as_written(&staged)).flatten();
+        let zip = staged.commit().map_err(|err| local(err.into()))?;
+        let go_mod = index
+            .blobs()
+            .write(&checked.go_mod[..])
+            .map_err(|err| local(err.into()))?;
+        let entry = VersionEntry::new(
+            checked.info,
+            HashedBlob::new(go_mod, checked.go_mod_h1),
+            now_unix_secs(),
+            Source::Upstream(target.base.clone()),
+        )
+        .with_zip(HashedBlob::new(zip, h1));
+        let produced = entry.claimed_hashes();
+        let pinned = match index.store(&target.module, &target.version, entry) {
+            Ok(stored) => stored.entry,
+            Err(IndexError::Conflict(conflict)) => conflict.existing,
+            Err(err) => return Err(local(err.into())),
+        };
+        let filled = Filled {
+            version: target.version,
+            pinned_is_ours: !pinned.claimed_hashes().conflicts(&produced),
+            entry: pinned,
+            zip_problem: None,
+            from: FilledFrom::Upstream(target.base),
+        };
+        Ok((filled, mapped))
+    }
+}
+
 impl OwnedTarget {
-    /// The zip's checks (see [`check_while_syncing`]); its `h1:` when they pass.
+    /// Checks the staged zip (see [`Self::check_zip`]); when it passes, `release` lets the
+    /// clients following the download have its last byte, and the fill is ready to pin.
+    /// Blocking.
+    fn check(
+        self,
+        checked: Checked,
+        staged: StagedBlob,
+        release: Verdict,
+    ) -> Result<ReadyToPin, Refused> {
+        let file = staged.reopen().map_err(|err| Refused::Local(err.into()))?;
+        let h1 = self.check_zip(file, &staged, &checked)?;
+        release.verified(staged.size());
+        Ok(ReadyToPin {
+            target: self,
+            checked,
+            staged,
+            h1,
+        })
+    }
+
+    /// The zip's checks: every zip rule (reusing the entries scanned while it arrived), its
+    /// `h1:` against the record's, and the `.mod` against what the zip implies; its `h1:`
+    /// when they pass.
     fn check_zip(
         &self,
         file: std::fs::File,
@@ -390,46 +489,22 @@ impl OwnedTarget {
         Ok(h1)
     }
 
-    /// Checks the staged zip, then links it and pins the entry; blocking. `release` lets the
-    /// clients following the download finish as soon as the checks pass. With `map`, also
-    /// the zip mapped as it was written (`None` if it could not be mapped: it is mapped and
-    /// checked when first served instead).
+    /// Checks the staged zip while it is made durable, then links it and pins the entry;
+    /// blocking. For fills no record vouched for: their clients wait for the pin.
     fn check_and_pin(
         self,
         index: &Index,
         checked: Checked,
         staged: StagedBlob,
-        release: Option<Verdict>,
         map: bool,
     ) -> Result<(Filled, Option<MappedBlob>), Refused> {
-        let local = |err: FetchError| Refused::Local(err);
-        let h1 = check_while_syncing(&staged, &self, &checked, release)?;
-        let mapped = map.then(|| mapped_as_written(&staged)).flatten();
-        let zip = staged.commit().map_err(|err| local(err.into()))?;
-        let go_mod = index
-            .blobs()
-            .write(&checked.go_mod[..])
-            .map_err(|err| local(err.into()))?;
-        let entry = VersionEntry::new(
-            checked.info,
-            HashedBlob::new(go_mod, checked.go_mod_h1),
-            now_unix_secs(),
-            Source::Upstream(self.base.clone()),
-        )
-        .with_zip(HashedBlob::new(zip, h1));
-        let produced = entry.claimed_hashes();
-        let pinned = match index.store(&self.module, &self.version, entry) {
-            Ok(stored) => stored.entry,
-            Err(IndexError::Conflict(conflict)) => conflict.existing,
-            Err(err) => return Err(local(err.into())),
+        let h1 = check_while_syncing(&staged, &self, &checked)?;
+        let ready = ReadyToPin {
+            target: self,
+            checked,
+            staged,
+            h1,
         };
-        let filled = Filled {
-            version: self.version,
-            pinned_is_ours: !pinned.claimed_hashes().conflicts(&produced),
-            entry: pinned,
-            zip_problem: None,
-            from: FilledFrom::Upstream(self.base),
-        };
-        Ok((filled, mapped))
+        ready.pin(index, map)
     }
 }

@@ -44,6 +44,7 @@ impl Inner {
                 metadata: &self.metadata,
                 suspects: &self.suspects,
                 pinned_zips: self.pinned_zips.get(),
+                foreground: &self.foreground,
             };
             Box::pin(async move { fill.fill(base, &request.module, &version).await })
         };

@@ -135,6 +135,18 @@ fn refresh_if_aged(state: &Arc<AppState>, path: &str, freshness: Freshness) {
     });
 }
 
+/// Whether a request to `path` is one a build makes (the download protocol, a checksum
+/// database), so that background work waits for a pause in them
+/// ([`Foreground`](crate::fetch)); an operator's or a monitor's requests (health, metrics,
+/// status, the pool's feeds and records) are not.
+fn is_build_request(path: &str) -> bool {
+    let operator = matches!(
+        path,
+        "/" | "/healthz" | "/readyz" | "/metrics" | "/status" | "/index" | "/catalog"
+    ) || path.starts_with("/provenance/");
+    !operator
+}
+
 /// The warm path, the first layer inside the request id's: a `GET` or `HEAD` whose answer is
 /// kept is answered here, counted as a request, a hit and a response. Anything else goes on
 /// to the router.
@@ -149,7 +161,9 @@ pub(crate) async fn warm_hits(
     }
     let path = request.uri().path();
     // Every GET and HEAD passes here first, warm or not (the router's outermost own layer).
-    state.fetcher.foreground().request_started();
+    if is_build_request(path) {
+        state.fetcher.foreground().request_started();
+    }
     let generation = state.fetcher.answers_generation();
     let Some(kept) = state.answers.get(path, generation) else {
         return next.run(request).await;
@@ -430,4 +444,35 @@ fn bytes_answer(
     holds: Holds,
 ) -> Produced {
     Produced::Answer(Answer::bytes(kind, body.into(), content_type, cache, holds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_build_request;
+
+    #[test]
+    fn only_a_builds_requests_hold_background_work_back() {
+        for path in [
+            "/example.org/m/@v/list",
+            "/example.org/m/@v/v1.0.0.info",
+            "/example.org/m/@v/v1.0.0.zip",
+            "/example.org/m/@latest",
+            "/sumdb/sum.golang.org/lookup/example.org/m@v1.0.0",
+            "/healthz/@v/list",
+        ] {
+            assert!(is_build_request(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/status",
+            "/index",
+            "/catalog",
+            "/provenance/example.org/m/@v/v1.0.0",
+        ] {
+            assert!(!is_build_request(path), "{path}");
+        }
+    }
 }
