@@ -1,8 +1,9 @@
 //! Issue 19: when the checksum database vouched for a fill from an upstream proxy, its
 //! clients are served the checked bytes at once and the durable half of the fill (fsync,
 //! link, index, provenance) waits for a pause in the build's requests, at most a second. A
-//! build that never pauses still has its versions pinned, and a crash before the pin loses
-//! nothing a client can tell: the version is filled again, to the same hashes.
+//! build that never pauses still has its versions pinned, a clean stop pins at once, and a
+//! crash before the pin loses nothing a client can tell: the version is filled again, to the
+//! same hashes.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -202,5 +203,29 @@ fn a_crash_right_after_a_vouched_zip_was_served_loses_nothing_a_client_can_tell(
         "upstream asked for the zip {before} time(s) before the crash and {} after it",
         zips_asked() - before
     );
+    Ok(())
+}
+
+#[test]
+fn a_clean_stop_right_after_a_vouched_zip_was_served_pins_it_first() -> Result<()> {
+    let hello = Hello::new()?;
+    let node = hello.node(None)?;
+    let zip = node.get(&format!("{BASE}.zip"))?;
+    assert_eq!(zip.status, 200, "{}", zip.text());
+    assert_eq!(zip.body, hello.zip()?);
+    // SIGTERM at once, well within the pause the pin waits for.
+    let node = node.restart()?;
+    let record = node.get(&format!("/provenance{BASE}"))?;
+    assert_eq!(
+        record.status,
+        200,
+        "no record after the stop: {}",
+        record.text()
+    );
+    let zip = node.get(&format!("{BASE}.zip"))?;
+    assert_eq!(zip.body, hello.zip()?);
+    let asked = hello.upstream.requests();
+    let zips = asked.iter().filter(|path| path.ends_with("v1.0.0.zip"));
+    assert_eq!(zips.count(), 1, "the zip was fetched again: {asked:?}");
     Ok(())
 }

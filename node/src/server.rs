@@ -39,6 +39,9 @@ const MEMBER_FILL_GRACE: Duration = Duration::from_secs(30);
 
 /// How long shutdown waits for in-flight responses before it cuts them off.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long shutdown waits for the fills under way (those whose clients were served
+/// before the pin among them).
+const PINS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running node: its store, fill path and HTTP server.
 #[derive(Debug)]
@@ -225,7 +228,7 @@ impl Node {
     }
 
     /// Stops accepting connections, lets in-flight responses finish (at most
-    /// 30 s), then closes the store. Every stored version was already flushed
+    /// 30 s) and the fills under way finish (at most 10 s), then closes the store. Every stored version was already flushed
     /// when it was stored; closing releases the store's lock for the next process.
     pub async fn shutdown(self) -> Result<(), ShutdownError> {
         let Node {
@@ -247,6 +250,14 @@ impl Node {
                 Err(ShutdownError::DrainTimeout(DRAIN_TIMEOUT))
             }
         };
+        // Fills under way finish now, before the store closes: a fill whose clients were
+        // served before its pin (which waits for a pause in the requests) pins at once.
+        if !fetcher.foreground().finish(PINS_TIMEOUT).await {
+            tracing::warn!(
+                timeout_s = PINS_TIMEOUT.as_secs(),
+                "fills were still under way when the node stopped; they fill again when asked"
+            );
+        }
         fetcher.release_work_area();
         // The last handle closes the index; sled flushes on drop, which blocks.
         tokio::task::spawn_blocking(move || drop(fetcher)).await?;

@@ -206,6 +206,7 @@ impl ProxyFill<'_> {
             Some(release) => {
                 let checked = blocking(move || owned.check(checked, staged, release)).await?;
                 let ready = checked.map_err(|refused| self.refused(&fail, version, refused))?;
+                // A stopping node pins at once (and waits for the pin: `Inner::shared_fill`).
                 self.foreground.settled().await;
                 blocking(move || ready.pin(&index, map)).await?
             }

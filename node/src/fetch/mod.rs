@@ -312,8 +312,9 @@ impl Fetcher {
             .await
     }
 
-    /// When clients last asked the node something; background refreshes wait for a pause
-    /// ([`Foreground::settled`]).
+    /// When a build last asked the node something: background refreshes and the pins of
+    /// vouched fills wait for a pause ([`Foreground::settled`]); the node's shutdown ends
+    /// those waits and lets fills under way finish ([`Foreground::finish`]).
     pub(crate) fn foreground(&self) -> &Foreground {
         &self.inner.foreground
     }
@@ -525,6 +526,9 @@ impl Inner {
         let work = async move {
             Counters::bump(&this.counters.fills_started);
             let started = std::time::Instant::now();
+            // A stopping node waits for fills under way (at most a few seconds): a client
+            // may have been served before the pin.
+            let _held = this.foreground.hold();
             let filled = this.fill(&request).await;
             this.finish(&request, filled, started).await
         };
