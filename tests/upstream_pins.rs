@@ -132,6 +132,16 @@ fn a_build_that_never_pauses_still_has_its_versions_pinned_within_a_second() -> 
         ensure!(zip.status == 200 && zip.complete, "{}", zip.status);
         assert_eq!(zip.body, hello.zip()?);
         let served = Instant::now();
+        // Clients asking while the pin waits get the checked bytes, whole.
+        for file in ["zip", "mod", "info"] {
+            let again = timed_get(node.addr(), &format!("{BASE}.{file}"))?;
+            ensure!(
+                again.status == 200 && again.complete,
+                "{file}: {}",
+                again.status
+            );
+            assert_eq!(again.body, hello.layout.file(&format!("{BASE}.{file}"))?);
+        }
         // A second's wait at most, and far less than these five seconds, while the build's
         // requests go on.
         wait_until(
