@@ -17,6 +17,7 @@ mod reader;
 mod staged;
 mod stream;
 mod temp_file;
+mod unhashed;
 mod write_behind;
 
 use std::fs::{self, File};
@@ -31,6 +32,7 @@ pub use self::reader::BlobReader;
 pub use self::staged::StagedBlob;
 use self::stream::{StreamError, copy_limited, hash_copy};
 use self::temp_file::{TEMP_SUFFIX, TempFile};
+pub use self::unhashed::UnhashedStaged;
 
 /// Directory (under the store root) holding the blob files.
 const OBJECTS_DIR: &str = "sha256";

@@ -122,7 +122,9 @@ mod large_blob;
 #[cfg(test)]
 mod memory_store;
 
-pub use blobs::{BlobError, BlobReader, BlobStore, MappedBlob, StagedBlob, StoredBlob};
+pub use blobs::{
+    BlobError, BlobReader, BlobStore, MappedBlob, StagedBlob, StoredBlob, UnhashedStaged,
+};
 pub use checksum_log::{Appended, ChecksumLog, LogError, PublicConflict};
 pub use conflicts::{ConflictEvidence, ConflictKind, Conflicts};
 pub use entry::{HashedBlob, Source, VersionEntry};

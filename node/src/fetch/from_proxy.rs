@@ -1,6 +1,6 @@
 //! Filling one module version from an upstream proxy over HTTP, without starting `go`: the
-//! `.info` and `.mod` into memory, the zip straight into the store's temp area (hashed as it
-//! is written), then every check before anything is pinned:
+//! `.info` and `.mod` into memory, the zip straight into the store's temp area (named by its
+//! sha256 only when it is pinned), then every check before anything is pinned:
 //!
 //! 1. the `.info` names the requested version; the `.mod` declares the module;
 //! 2. the `.mod`'s `h1:` is the one the checksum database's verified record names (unless
@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use delos_pool_protocol::gomod::{check_mod_matches_zip, declared_module_path};
-use delos_pool_protocol::hash::H1Hash;
+use delos_pool_protocol::hash::{H1Hash, Sha256};
 use delos_pool_protocol::messages::MAX_INFO_BYTES;
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::version::Version;
@@ -43,7 +43,7 @@ use delos_pool_protocol::zip::{
     MAX_GO_MOD_BYTES, ScannedEntries, root_go_mod, verify_module_zip_contents,
 };
 use delos_registry_index::{
-    HashedBlob, Index, IndexError, MappedBlob, Source, StagedBlob, VersionEntry,
+    HashedBlob, Index, IndexError, MappedBlob, Source, StagedBlob, UnhashedStaged, VersionEntry,
 };
 
 use super::error::FetchError;
@@ -183,7 +183,6 @@ impl ProxyFill<'_> {
             .await
             .map_err(|err| fail.download_error(err))?;
         let staged_size = staged.size();
-        let staged_sha256 = staged.sha256();
         // With a record to check against, the readers finish once the checks pass.
         let release = recorded.is_some().then(|| live.verdict());
         let checked = Checked {
@@ -214,15 +213,19 @@ impl ProxyFill<'_> {
         };
         match stored {
             Err(refused) => Err(self.refused(&fail, version, refused)),
-            Ok((filled, mapped)) => {
+            Ok(Pinned {
+                filled,
+                mapped,
+                zip_sha256,
+            }) => {
                 // Without a record, readers that followed the download get its last byte only
                 // when these very bytes are pinned (else they are cut, and a retry gets the
                 // pinned ones); with one, they had it once the checks passed.
                 let pinned = filled.entry.zip().map(|zip| *zip.blob().sha256());
-                if pinned == Some(staged_sha256) {
+                if pinned == Some(zip_sha256) {
                     live.verified(staged_size);
                     if let (Some(zips), Some(mapped)) = (self.pinned_zips, mapped) {
-                        zips.pinned(staged_sha256, Bytes::from_owner(mapped));
+                        zips.pinned(zip_sha256, Bytes::from_owner(mapped));
                     }
                 }
                 Ok(filled)
@@ -372,10 +375,11 @@ fn check_while_syncing(
     target: &OwnedTarget,
     checked: &Checked,
 ) -> Result<H1Hash, Refused> {
-    let file = staged.reopen().map_err(|err| Refused::Local(err.into()))?;
+    let reopen = || staged.reopen().map_err(|err| Refused::Local(err.into()));
+    let (file, again) = (reopen()?, reopen()?);
     std::thread::scope(|scope| {
         let synced = scope.spawn(|| staged.sync());
-        let checked = target.check_zip(file, staged, checked);
+        let checked = target.check_zip(file, again, checked);
         let synced = synced.join();
         let h1 = checked?;
         match synced {
@@ -393,54 +397,78 @@ struct OwnedTarget {
     version: Version,
 }
 
-/// A fill whose zip passed every check, waiting to be made durable and pinned.
+/// A fill whose zip passed every check, waiting to be named, made durable and pinned.
 struct ReadyToPin {
     target: OwnedTarget,
     checked: Checked,
-    staged: StagedBlob,
+    staged: UnhashedStaged,
     h1: H1Hash,
 }
 
 impl ReadyToPin {
-    /// Makes the zip durable, links it, stores the `.mod` and pins the entry; blocking. With
-    /// `map`, also the zip mapped as it was written (`None` if it could not be mapped: it is
-    /// mapped and checked when first served instead).
-    fn pin(self, index: &Index, map: bool) -> Result<(Filled, Option<MappedBlob>), Refused> {
-        let Self {
-            target,
-            checked,
-            staged,
-            h1,
-        } = self;
-        let local = |err: FetchError| Refused::Local(err);
-        let mapped = map.then(|| mapped_as_written(&staged)).flatten();
-        let zip = staged.commit().map_err(|err| local(err.into()))?;
-        let go_mod = index
-            .blobs()
-            .write(&checked.go_mod[..])
-            .map_err(|err| local(err.into()))?;
-        let entry = VersionEntry::new(
-            checked.info,
-            HashedBlob::new(go_mod, checked.go_mod_h1),
-            now_unix_secs(),
-            Source::Upstream(target.base.clone()),
-        )
-        .with_zip(HashedBlob::new(zip, h1));
-        let produced = entry.claimed_hashes();
-        let pinned = match index.store(&target.module, &target.version, entry) {
-            Ok(stored) => stored.entry,
-            Err(IndexError::Conflict(conflict)) => conflict.existing,
-            Err(err) => return Err(local(err.into())),
-        };
-        let filled = Filled {
-            version: target.version,
-            pinned_is_ours: !pinned.claimed_hashes().conflicts(&produced),
-            entry: pinned,
-            zip_problem: None,
-            from: FilledFrom::Upstream(target.base),
-        };
-        Ok((filled, mapped))
+    /// Names the zip by its bytes, read back from its file (the sha256 pass it was spared
+    /// while it arrived), then [`pin_zip`]; blocking.
+    fn pin(self, index: &Index, map: bool) -> Result<Pinned, Refused> {
+        let staged = self
+            .staged
+            .hash()
+            .map_err(|err| Refused::Local(err.into()))?;
+        pin_zip(index, self.target, self.checked, staged, self.h1, map)
     }
+}
+
+/// What a pin left: the version as pinned (this fill's, or an entry pinned before), the zip
+/// mapped as it was written when asked for, and the sha256 of the zip this fill wrote.
+struct Pinned {
+    filled: Filled,
+    mapped: Option<MappedBlob>,
+    zip_sha256: Sha256,
+}
+
+/// Makes the checked zip durable, links it, stores the `.mod` and pins the entry; blocking.
+/// With `map`, also the zip mapped as it was written (`None` if it could not be mapped: it
+/// is mapped and checked when first served instead).
+fn pin_zip(
+    index: &Index,
+    target: OwnedTarget,
+    checked: Checked,
+    staged: StagedBlob,
+    h1: H1Hash,
+    map: bool,
+) -> Result<Pinned, Refused> {
+    let local = |err: FetchError| Refused::Local(err);
+    let zip_sha256 = staged.sha256();
+    let mapped = map.then(|| mapped_as_written(&staged)).flatten();
+    let zip = staged.commit().map_err(|err| local(err.into()))?;
+    let go_mod = index
+        .blobs()
+        .write(&checked.go_mod[..])
+        .map_err(|err| local(err.into()))?;
+    let entry = VersionEntry::new(
+        checked.info,
+        HashedBlob::new(go_mod, checked.go_mod_h1),
+        now_unix_secs(),
+        Source::Upstream(target.base.clone()),
+    )
+    .with_zip(HashedBlob::new(zip, h1));
+    let produced = entry.claimed_hashes();
+    let pinned = match index.store(&target.module, &target.version, entry) {
+        Ok(stored) => stored.entry,
+        Err(IndexError::Conflict(conflict)) => conflict.existing,
+        Err(err) => return Err(local(err.into())),
+    };
+    let filled = Filled {
+        version: target.version,
+        pinned_is_ours: !pinned.claimed_hashes().conflicts(&produced),
+        entry: pinned,
+        zip_problem: None,
+        from: FilledFrom::Upstream(target.base),
+    };
+    Ok(Pinned {
+        filled,
+        mapped,
+        zip_sha256,
+    })
 }
 
 impl OwnedTarget {
@@ -450,11 +478,11 @@ impl OwnedTarget {
     fn check(
         self,
         checked: Checked,
-        staged: StagedBlob,
+        staged: UnhashedStaged,
         release: Verdict,
     ) -> Result<ReadyToPin, Refused> {
-        let file = staged.reopen().map_err(|err| Refused::Local(err.into()))?;
-        let h1 = self.check_zip(file, &staged, &checked)?;
+        let reopen = || staged.reopen().map_err(|err| Refused::Local(err.into()));
+        let h1 = self.check_zip(reopen()?, reopen()?, &checked)?;
         release.verified(staged.size());
         Ok(ReadyToPin {
             target: self,
@@ -464,13 +492,13 @@ impl OwnedTarget {
         })
     }
 
-    /// The zip's checks: every zip rule (reusing the entries scanned while it arrived), its
-    /// `h1:` against the record's, and the `.mod` against what the zip implies; its `h1:`
-    /// when they pass.
+    /// The zip's checks, on two handles of its file: every zip rule (reusing the entries
+    /// scanned while it arrived), its `h1:` against the record's, and the `.mod` against what
+    /// the zip implies; its `h1:` when they pass.
     fn check_zip(
         &self,
         file: std::fs::File,
-        staged: &StagedBlob,
+        again: std::fs::File,
         checked: &Checked,
     ) -> Result<H1Hash, Refused> {
         let h1 = verify_module_zip_contents(file, &self.module, &self.version, &checked.scanned)
@@ -482,8 +510,7 @@ impl OwnedTarget {
                 "the zip hashes to {h1}, the checksum database says {want}"
             )));
         }
-        let file = staged.reopen().map_err(|err| Refused::Local(err.into()))?;
-        let in_zip = root_go_mod(file, &self.module, &self.version)
+        let in_zip = root_go_mod(again, &self.module, &self.version)
             .map_err(|err| Refused::Mismatch(format!("invalid module zip: {err}")))?;
         check_mod_matches_zip(&self.module, &checked.go_mod, in_zip.as_deref())
             .map_err(|err| Refused::Mismatch(err.to_string()))?;
@@ -496,16 +523,11 @@ impl OwnedTarget {
         self,
         index: &Index,
         checked: Checked,
-        staged: StagedBlob,
+        staged: UnhashedStaged,
         map: bool,
-    ) -> Result<(Filled, Option<MappedBlob>), Refused> {
+    ) -> Result<Pinned, Refused> {
+        let staged = staged.hash().map_err(|err| Refused::Local(err.into()))?;
         let h1 = check_while_syncing(&staged, &self, &checked)?;
-        let ready = ReadyToPin {
-            target: self,
-            checked,
-            staged,
-            h1,
-        };
-        ready.pin(index, map)
+        pin_zip(index, self, checked, staged, h1, map)
     }
 }

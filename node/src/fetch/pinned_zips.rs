@@ -1,9 +1,9 @@
 //! [`PinnedZips`]: where a fill from an upstream proxy or from pool peers hands the zip it
 //! just pinned, mapped from the file it wrote, so that the first client to ask for it (`go`
 //! asks for the zip after the `.info` and `.mod` that started the fill) is served without the
-//! zip being hashed a third time. Its bytes were hashed as they were written (the blob's name)
-//! and again by the `h1:` check; a blob stored before this process started is still checked
-//! when first mapped.
+//! zip being hashed a third time. Its bytes were hashed for the blob's name (as they were
+//! written, or read back at the pin) and again by the `h1:` check; a blob stored before this
+//! process started is still checked when first mapped.
 
 use axum::body::Bytes;
 use delos_pool_protocol::hash::Sha256;

@@ -44,6 +44,24 @@ impl StagedBlob {
         }
     }
 
+    /// A staged blob whose bytes `hasher` has hashed already (read back from its file).
+    pub(super) fn hashed(
+        store: BlobStore,
+        temp: TempFile,
+        hasher: sha2::Sha256,
+        size: u64,
+        write_behind: WriteBehind,
+    ) -> Self {
+        Self {
+            store,
+            temp,
+            hasher,
+            size,
+            write_behind,
+            synced: AtomicBool::new(false),
+        }
+    }
+
     /// The temp file holding the bytes written so far, to open for reading.
     pub fn path(&self) -> &Path {
         self.temp.path()

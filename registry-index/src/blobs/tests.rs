@@ -307,3 +307,55 @@ fn a_staged_blob_maps_what_was_written_and_the_map_outlives_the_commit() {
     assert_eq!(mapped.sha256(), stored.sha256());
     assert_eq!(temp_files(dir.path()), 0);
 }
+
+#[test]
+fn an_unhashed_staged_blob_is_named_by_the_bytes_in_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    let bytes = pattern(3 * 65_536 + 17);
+    let mut unhashed = store.stage_unhashed().unwrap();
+    for piece in bytes.chunks(10_000) {
+        unhashed.write_all(piece).unwrap();
+    }
+    assert_eq!(unhashed.size(), bytes.len() as u64);
+    let mut back = Vec::new();
+    unhashed.reopen().unwrap().read_to_end(&mut back).unwrap();
+    assert_eq!(back, bytes, "the file reads back what was written");
+    let staged = unhashed.hash().unwrap();
+    let want = sha256_of(&bytes);
+    assert_eq!(staged.sha256(), want);
+    assert_eq!(store.stat(&want).unwrap(), None, "visible before commit");
+    let stored = staged.commit().unwrap();
+    assert_eq!(stored, StoredBlob::new(want, bytes.len() as u64));
+    assert_eq!(read_verified(&store, &want), bytes);
+    assert_eq!(temp_files(dir.path()), 0);
+}
+
+#[test]
+fn an_unhashed_staged_blob_whose_file_changed_length_is_refused_and_dropping_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path()).unwrap();
+    let mut unhashed = store.stage_unhashed().unwrap();
+    unhashed.write_all(&pattern(1000)).unwrap();
+    let path = unhashed.path().to_path_buf();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(b"more")
+        .unwrap();
+    let err = unhashed.hash().unwrap_err();
+    let source = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(
+        source.is_some_and(|source| source.contains("1004 bytes, 1000 were written")),
+        "{err:?}"
+    );
+    assert_eq!(
+        temp_files(dir.path()),
+        0,
+        "the temp file outlived the refusal"
+    );
+    let dropped = store.stage_unhashed().unwrap();
+    drop(dropped);
+    assert_eq!(temp_files(dir.path()), 0);
+}

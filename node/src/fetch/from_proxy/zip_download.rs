@@ -1,6 +1,7 @@
-//! A zip from an upstream proxy, streamed into a [`StagedBlob`]: the body is read on the
-//! runtime and handed through a bounded queue to a blocking writer, which hashes every byte
-//! on its way to the store's temp area, reports what is in the file to the zip's
+//! A zip from an upstream proxy, streamed into an [`UnhashedStaged`] blob: the body is read
+//! on the runtime and handed through a bounded queue to a blocking writer, which writes every
+//! byte to the store's temp area (the blob's sha256 name is computed when it is pinned, after
+//! the build that asked for it), reports what is in the file to the zip's
 //! [`LiveGuard`] (so clients waiting for it receive the bytes as they arrive) and passes each
 //! piece on to a thread scanning the zip's entries, so most of its validation is done by the
 //! time the last byte lands. A failed download leaves nothing behind, and its guard fails
@@ -17,7 +18,7 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use delos_pool_protocol::zip::{MAX_ZIP_BYTES, ScannedEntries};
-use delos_registry_index::{Index, StagedBlob};
+use delos_registry_index::{Index, UnhashedStaged};
 use tokio::sync::mpsc;
 
 use super::FetchError;
@@ -49,7 +50,7 @@ pub(super) struct Target<'a> {
 /// A downloaded zip: staged, what the scan found of its entries, and the guard that gives
 /// the readers following it their verdict.
 pub(super) struct Downloaded<'a> {
-    pub(super) staged: StagedBlob,
+    pub(super) staged: UnhashedStaged,
     pub(super) scanned: ScannedEntries,
     pub(super) live: LiveGuard<'a>,
 }
@@ -68,7 +69,7 @@ pub(super) async fn download<'a>(
         .map_err(DownloadError::Http)?;
     let index = Arc::clone(target.index);
     let staged = tokio::task::spawn_blocking(move || -> Result<_, FetchError> {
-        let staged = index.blobs().stage()?;
+        let staged = index.blobs().stage_unhashed()?;
         let file = staged.reopen()?;
         Ok((staged, file))
     })
