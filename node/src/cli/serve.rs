@@ -111,9 +111,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MIB", env = "DELOS_ANSWER_CACHE_MIB")]
     pub answer_cache_mib: Option<u64>,
     /// Address space for zips kept mapped from the store (each checked against its sha256
-    /// when mapped, or as a fill from an upstream proxy or from peers wrote it, then sent
-    /// without a copy through the node), in MiB; 0 streams every zip from its file, checked first [default:
-    /// 4096].
+    /// when mapped, or by the fill from an upstream proxy or from peers that pinned it, then
+    /// sent without a copy through the node), in MiB; 0 streams every zip from its file,
+    /// checked first [default: 4096].
     #[arg(long, value_name = "MIB", env = "DELOS_MAPPED_ZIPS_MIB")]
     pub mapped_zips_mib: Option<u64>,
     /// How log lines look on stderr: `text`, or `json` (one object per line, with the request

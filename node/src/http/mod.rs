@@ -92,7 +92,7 @@ impl AppState {
     ) -> AppState {
         let index = Arc::clone(fetcher.index());
         let answers = Answers::new(caches, index, telemetry.http().clone());
-        // Zips filled from upstream proxies or peers arrive here mapped, hashed as written.
+        // Zips filled from upstream proxies or peers arrive here mapped, hashed by the fill.
         fetcher.attach_pinned_zips(Arc::clone(answers.zips()) as _);
         AppState {
             fetcher,

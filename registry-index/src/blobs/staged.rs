@@ -10,8 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use delos_pool_protocol::hash::Sha256;
 use sha2::Digest as _;
 
-use super::temp_file::TempFile;
-use super::write_behind::WriteBehind;
+use super::unhashed::UnhashedStaged;
 use super::{BlobError, BlobStore, StoredBlob};
 
 /// A blob being written into a store's temp area.
@@ -22,54 +21,31 @@ use super::{BlobError, BlobStore, StoredBlob};
 /// validate them), and dropping the staged blob deletes them.
 #[derive(Debug)]
 pub struct StagedBlob {
-    store: BlobStore,
-    temp: TempFile,
+    /// The temp file and what was written to it.
+    file: UnhashedStaged,
     hasher: sha2::Sha256,
-    size: u64,
-    /// Starts the disk on what was written while more arrives.
-    write_behind: WriteBehind,
     /// Whether the file was fsynced after the last write.
     synced: AtomicBool,
 }
 
 impl StagedBlob {
-    pub(super) fn new(store: BlobStore, temp: TempFile) -> Self {
+    /// `file`, whose bytes so far `hasher` has hashed (none, or all of them read back).
+    pub(super) fn hashed(file: UnhashedStaged, hasher: sha2::Sha256) -> Self {
         Self {
-            store,
-            temp,
-            hasher: sha2::Sha256::new(),
-            size: 0,
-            write_behind: WriteBehind::default(),
-            synced: AtomicBool::new(false),
-        }
-    }
-
-    /// A staged blob whose bytes `hasher` has hashed already (read back from its file).
-    pub(super) fn hashed(
-        store: BlobStore,
-        temp: TempFile,
-        hasher: sha2::Sha256,
-        size: u64,
-        write_behind: WriteBehind,
-    ) -> Self {
-        Self {
-            store,
-            temp,
+            file,
             hasher,
-            size,
-            write_behind,
             synced: AtomicBool::new(false),
         }
     }
 
     /// The temp file holding the bytes written so far, to open for reading.
     pub fn path(&self) -> &Path {
-        self.temp.path()
+        self.file.path()
     }
 
     /// The number of bytes written so far.
     pub fn size(&self) -> u64 {
-        self.size
+        self.file.size()
     }
 
     /// The SHA-256 of the bytes written so far (the name the blob will have).
@@ -82,18 +58,14 @@ impl StagedBlob {
     /// another reads the file back. A large blob was synced in the background as it was
     /// written, so this mostly waits for its last few megabytes.
     pub fn sync(&self) -> Result<(), BlobError> {
-        let io_error = BlobError::io(self.temp.path());
-        if let Some(failure) = self.write_behind.failure() {
-            return Err(io_error(failure));
-        }
-        self.temp.file().sync_all().map_err(io_error)?;
+        self.file.sync()?;
         self.synced.store(true, Ordering::Release);
         Ok(())
     }
 
     /// Opens the file for reading: a handle of its own, with its own position.
     pub fn reopen(&self) -> Result<File, BlobError> {
-        File::open(self.temp.path()).map_err(BlobError::io(self.temp.path()))
+        self.file.reopen()
     }
 
     /// Stores the blob under the SHA-256 of the bytes written: fsync (unless
@@ -104,23 +76,21 @@ impl StagedBlob {
         if !self.synced.load(Ordering::Acquire) {
             self.sync()?;
         }
-        self.store.link(&self.temp, self.sha256(), self.size)
+        let sha256 = self.sha256();
+        self.file.link(sha256)
     }
 }
 
 impl Write for StagedBlob {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.temp.file_mut().write(buf)?;
-        let written = buf.get(..n).unwrap_or_default();
-        self.hasher.update(written);
-        self.size += n as u64;
-        self.write_behind.wrote(self.temp.file(), n);
+        let n = self.file.write(buf)?;
+        self.hasher.update(buf.get(..n).unwrap_or_default());
         self.synced.store(false, Ordering::Release);
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.temp.file_mut().flush()
+        self.file.flush()
     }
 }
 
@@ -128,7 +98,7 @@ impl BlobStore {
     /// Starts a blob to be written piece by piece; see [`StagedBlob`]. Blocks briefly (creates
     /// the temp file).
     pub fn stage(&self) -> Result<StagedBlob, BlobError> {
-        let temp = TempFile::create_in(&self.temp).map_err(BlobError::io(&self.temp))?;
-        Ok(StagedBlob::new(self.clone(), temp))
+        let file = self.stage_unhashed()?;
+        Ok(StagedBlob::hashed(file, sha2::Sha256::new()))
     }
 }

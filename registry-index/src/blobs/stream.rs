@@ -43,7 +43,7 @@ pub(crate) fn copy_limited(
 }
 
 /// The copy loop: every chunk is shown to `see`, then written.
-fn copy_seeing(
+pub(super) fn copy_seeing(
     reader: &mut impl Read,
     writer: &mut impl Write,
     limit: Option<u64>,

@@ -1,21 +1,21 @@
-//! [`UnhashedStaged`]: a blob written piece by piece like a [`StagedBlob`], but hashed only
-//! when [`UnhashedStaged::hash`] reads its bytes back, for a writer that should not spend the
-//! CPU of a sha256 pass while the bytes arrive (a fill whose clients are served from the
-//! temp file at once, and whose blob is named once their build is done).
+//! [`UnhashedStaged`]: a blob written piece by piece into the store's temp area and hashed
+//! only when [`UnhashedStaged::hash`] reads its bytes back, for a writer that should not spend
+//! the CPU of a sha256 pass while the bytes arrive (a fill whose clients are served from the
+//! temp file at once, and whose blob is named once their build is done). A [`StagedBlob`] is
+//! one of these with a hasher in front.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
+use delos_pool_protocol::hash::Sha256;
 use sha2::Digest as _;
 
 use super::staged::StagedBlob;
+use super::stream::{StreamError, copy_seeing};
 use super::temp_file::TempFile;
 use super::write_behind::WriteBehind;
-use super::{BlobError, BlobStore};
-
-/// Bytes read back at a time by [`UnhashedStaged::hash`].
-const READ_BACK_BYTES: usize = 256 << 10;
+use super::{BlobError, BlobStore, StoredBlob};
 
 /// A blob being written into a store's temp area, not hashed yet.
 ///
@@ -52,36 +52,38 @@ impl UnhashedStaged {
     /// ready to [`commit`](StagedBlob::commit). Blocks on reading the file (from the page
     /// cache, as a rule). Fails if the file no longer holds exactly the bytes counted.
     pub fn hash(self) -> Result<StagedBlob, BlobError> {
-        let path = self.temp.path().to_path_buf();
+        let path = self.temp.path();
         let mut file = self.reopen()?;
         let mut hasher = sha2::Sha256::new();
-        let mut buf = vec![0u8; READ_BACK_BYTES];
-        let mut read = 0u64;
-        loop {
-            let n = match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => return Err(BlobError::io(&path)(err)),
-            };
-            let piece = buf.get(..n).unwrap_or_default();
+        let read = copy_seeing(&mut file, &mut io::sink(), None, |piece| {
             hasher.update(piece);
-            read += n as u64;
-        }
+        })
+        .map_err(|err| match err {
+            StreamError::Read(err) | StreamError::Write(err) => BlobError::io(path)(err),
+            StreamError::TooLarge { max_bytes } => BlobError::TooLarge { max_bytes },
+        })?;
         if read != self.size {
-            let err = io::Error::other(format!(
+            return Err(BlobError::io(path)(io::Error::other(format!(
                 "the staged file holds {read} bytes, {} were written",
                 self.size
-            ));
-            return Err(BlobError::io(&path)(err));
+            ))));
         }
-        Ok(StagedBlob::hashed(
-            self.store,
-            self.temp,
-            hasher,
-            self.size,
-            self.write_behind,
-        ))
+        Ok(StagedBlob::hashed(self, hasher))
+    }
+
+    /// Makes the bytes written so far durable; see [`StagedBlob::sync`].
+    pub(super) fn sync(&self) -> Result<(), BlobError> {
+        let io_error = BlobError::io(self.temp.path());
+        if let Some(failure) = self.write_behind.failure() {
+            return Err(io_error(failure));
+        }
+        self.temp.file().sync_all().map_err(io_error)
+    }
+
+    /// Gives the synced file the name `sha256`, the hash of its bytes; see
+    /// [`StagedBlob::commit`].
+    pub(super) fn link(&self, sha256: Sha256) -> Result<StoredBlob, BlobError> {
+        self.store.link(&self.temp, sha256, self.size)
     }
 }
 

@@ -1,7 +1,8 @@
 //! [`ZipMaps`]: stored zips kept mapped read-only, each checked against its sha256 once, when
 //! it is mapped, then handed to response bodies as they are (no read, no copy in the node).
 //! A zip a fill from an upstream proxy or from peers just pinned comes mapped from the fill,
-//! which hashed its bytes as it wrote them ([`PinnedZips`]), and is not hashed again.
+//! which hashed its bytes for the blob's name as it wrote or pinned them ([`PinnedZips`]),
+//! and is not hashed again.
 //!
 //! Checking at the first serve (and again after an eviction) rather than on every read is what
 //! makes a warm zip cost no more than the socket's own copy; a blob that was corrupted on disk
