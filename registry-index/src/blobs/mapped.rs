@@ -78,10 +78,9 @@ impl BlobStore {
 
 impl StagedBlob {
     /// Maps the bytes written so far read-only, without hashing them again: they were hashed
-    /// on their way to the file (or read back from it, [`UnhashedStaged::hash`]), and
-    /// [`sha256`](Self::sha256) is their hash.
-    ///
-    /// [`UnhashedStaged::hash`]: crate::UnhashedStaged::hash For serving a
+    /// on their way to the file (or read back from it,
+    /// [`UnhashedStaged::hash`](crate::UnhashedStaged::hash)), and
+    /// [`sha256`](Self::sha256) is their hash. For serving a
     /// blob this process has just written, once, beside its [`commit`](Self::commit); a
     /// blob stored before is mapped with [`BlobStore::map_verified`]. Bytes written after
     /// the map are not in it.
