@@ -65,9 +65,9 @@ impl Inner {
         }
     }
 
-    /// The epilogue of every fill: count it by source (or as failed, remembering a "not found"
-    /// briefly), hand a whole pin to the checksum log, sign the node's record naming that
-    /// source, and hand that record to the pool.
+    /// The epilogue of every fill: count a failure (remembering a "not found" briefly), or
+    /// hand a whole pin to the checksum log, sign the node's record naming its source, hand
+    /// that record to the pool, and only then count the fill by source.
     pub(super) async fn finish(
         &self,
         request: &Request,
@@ -87,22 +87,7 @@ impl Inner {
                 return filled;
             }
         };
-        if let Some(source) = done.from.counted_as() {
-            self.counters.filled(source);
-            self.recent.record(RecentFill {
-                module: request.module.clone(),
-                version: done.version.clone(),
-                source: crate::telemetry::label::BoundedLabel::as_str(source),
-                duration: started.elapsed(),
-                at: std::time::SystemTime::now(),
-            });
-            tracing::info!(
-                "filled {}@{} from {}",
-                request.module,
-                done.version,
-                done.from.describe()
-            );
-        }
+        let duration = started.elapsed();
         if let Some(log) = self.log.get()
             && done.entry.is_full()
         {
@@ -113,6 +98,23 @@ impl Inner {
             && !self.private.matches(request.module.as_str())
         {
             peers.announce_own(record);
+        }
+        // Counted last: whoever sees the count can read the fill's provenance record.
+        if let Some(source) = done.from.counted_as() {
+            self.counters.filled(source);
+            self.recent.record(RecentFill {
+                module: request.module.clone(),
+                version: done.version.clone(),
+                source: crate::telemetry::label::BoundedLabel::as_str(source),
+                duration,
+                at: std::time::SystemTime::now(),
+            });
+            tracing::info!(
+                "filled {}@{} from {}",
+                request.module,
+                done.version,
+                done.from.describe()
+            );
         }
         filled
     }
