@@ -9,9 +9,9 @@
 //! once [`Index::open_check_done`] says so.
 //!
 //! Counting stays exact while stores run beside the pass. The pass reads a chunk of entries
-//! outside the lock and applies it under the lock only if no store began or was still
-//! running meanwhile (else it reads the chunk again), so every entry it counts is the one a
-//! store settled; and a store settling a key the pass has not reached counts nothing, because
+//! outside the lock, starting only when no store is running, and applies it under the lock
+//! only if no store began meanwhile (else it reads the chunk again), so every entry it counts
+//! is the one a store settled; and a store settling a key the pass has not reached counts nothing, because
 //! the pass will count that key's entry when it gets there.
 
 use crate::entry::VersionEntry;
@@ -84,6 +84,11 @@ impl Drop for Settling<'_> {
     }
 }
 
+/// Gives running stores a moment before the pass tries again.
+fn wait_for_stores() {
+    std::thread::sleep(std::time::Duration::from_millis(1));
+}
+
 /// Whether every blob of `entry` is on disk with its recorded size.
 pub(crate) fn blobs_present(index: &Index, entry: &VersionEntry) -> Result<bool, IndexError> {
     for blob in entry.blobs() {
@@ -112,6 +117,13 @@ impl Index {
             let visibility = self.lock();
             match &visibility.checked {
                 Checked::All => return Ok(true),
+                // A store running now could write after the chunk is read and finish before
+                // it is applied, unseen by the check below: start only when none runs.
+                Checked::Through(_) if visibility.stores.running > 0 => {
+                    drop(visibility);
+                    wait_for_stores();
+                    return Ok(false);
+                }
                 Checked::Through(last) => (last.clone(), visibility.stores.begun),
             }
         };
@@ -130,7 +142,7 @@ impl Index {
             // A store ran while the chunk was read: what was read may not be what it
             // settled. Read the chunk again once it is done.
             drop(visibility);
-            std::thread::sleep(std::time::Duration::from_millis(1));
+            wait_for_stores();
             return Ok(false);
         }
         let done = chunk.len() < CHUNK;
