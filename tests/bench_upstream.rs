@@ -13,17 +13,18 @@
 //! - (b) a cold 100 MiB zip: time to first byte and total time through a fresh node vs
 //!   straight from the upstream; for reference (when nginx is installed), the total through
 //!   nginx relaying the upstream unbuffered (a bare HTTP hop, nothing stored or checked) vs
-//!   straight, and through the node vs through that hop; then the total again with the
-//!   upstream sending the zip at most [`LINK_RATE`] fast (a network link, not the machine's
-//!   copy rate, the limit);
+//!   straight, and through the node vs through that hop; then the first byte and the total
+//!   again with the upstream sending the zip at most [`LINK_RATE`] fast (a network link, not
+//!   the machine's copy rate, the limit);
 //! - (c) a warm `go mod tidy` of the app (fresh client cache, everything in the store) through
 //!   a node whose answers have all aged past its list TTL vs through a node alike whose
 //!   answers are all within it, each tidy [`TIDY_PAUSE`] after the previous one, so that only
 //!   the age of the answers differs, not how long the machine sat idle.
 //!
-//! Rounds alternate between the sides; medians are reported. Both `go` sides verify against the
-//! database (straight: at its own URL; through the node: through its relay). The node logs at
-//! `info`, its default.
+//! Rounds alternate between the sides; medians are reported, and beside each ratio of medians
+//! the middle half of the single rounds' ratios (each round against the baseline round next
+//! to it). Both `go` sides verify against the database (straight: at its own URL; through the
+//! node: through its relay). The node logs at `info`, its default.
 
 use std::time::{Duration, Instant};
 
@@ -203,9 +204,11 @@ fn bench_fills_from_an_upstream_proxy() -> Result<()> {
     drop(relay);
     // (b) again across a link of LINK_RATE: the upstream sends the zip no faster.
     huge_upstream.set_zip_rate(Some(LINK_RATE));
-    let mut linked = Pair::default();
+    let (mut linked_first_byte, mut linked) = (Pair::default(), Pair::default());
     for _ in 0..ROUNDS {
         let (straight, through) = cold_zip()?;
+        linked_first_byte.a.push(straight.first_byte);
+        linked_first_byte.b.push(through.first_byte);
         linked.a.push(straight.total);
         linked.b.push(through.total);
     }
@@ -285,6 +288,14 @@ fn bench_fills_from_an_upstream_proxy() -> Result<()> {
         )),
         Some(Row::reference(
             format!(
+                "(b) first byte, the upstream sending at most {} MiB/s",
+                LINK_RATE >> 20
+            ),
+            "straight",
+            linked_first_byte,
+        )),
+        Some(Row::reference(
+            format!(
                 "(b) the total, the upstream sending at most {} MiB/s",
                 LINK_RATE >> 20
             ),
@@ -345,6 +356,23 @@ fn median(times: &[Duration]) -> Duration {
     sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }
 
+impl Pair {
+    /// The first and third quartiles of the per-round ratios b / a (each Delos round against
+    /// the baseline round measured next to it): how far single rounds spread around the
+    /// ratio of the medians, as the machine's speed drifts.
+    fn round_ratio_quartiles(&self) -> (f64, f64) {
+        let mut ratios: Vec<f64> = self
+            .a
+            .iter()
+            .zip(&self.b)
+            .map(|(a, b)| b.as_secs_f64() / a.as_secs_f64().max(f64::EPSILON))
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        let at = |quarter: usize| ratios.get(ratios.len() * quarter / 4).copied();
+        (at(1).unwrap_or_default(), at(3).unwrap_or_default())
+    }
+}
+
 /// One line of the report: Delos (side b) against its baseline (side a).
 struct Row<'a> {
     name: String,
@@ -376,13 +404,16 @@ fn report<'a>(rows: impl Iterator<Item = Row<'a>>) {
     println!(
         "\nMedians of {ROUNDS} rounds ((a) on loopback: {DOWNLOAD_ROUNDS}; (c): {TIDY_ROUNDS}), sides alternating:\n"
     );
-    println!("| measurement | baseline | Delos | Delos / baseline | goal |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| measurement | baseline | Delos | Delos / baseline | single rounds (middle half) | goal |"
+    );
+    println!("|---|---|---|---|---|---|");
     for row in rows {
         let (a, b) = (median(&row.pair.a), median(&row.pair.b));
         let ratio = b.as_secs_f64() / a.as_secs_f64().max(f64::EPSILON);
+        let (q1, q3) = row.pair.round_ratio_quartiles();
         println!(
-            "| {} | {} {} | {} | {ratio:.2} | {} |",
+            "| {} | {} {} | {} | {ratio:.2} | {q1:.2} – {q3:.2} | {} |",
             row.name,
             row.baseline,
             ms(a),
