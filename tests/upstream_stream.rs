@@ -7,7 +7,7 @@ use anyhow::{Context, Result, ensure};
 
 use crate::support::app;
 use crate::support::git::GitWorld;
-use crate::support::http::{TimedResponse, timed_get};
+use crate::support::http::{TimedResponse, ensure_never_served_whole, timed_get};
 use crate::support::node::TestNode;
 use crate::support::pool::wait_until;
 use crate::support::shapes;
@@ -201,11 +201,7 @@ fn metadata_answered_early_is_not_kept_when_the_zip_fails() -> Result<()> {
     // arrives; the zip then fails its check.
     let early = node.get(&info_path)?;
     assert_eq!(early.status, 200, "{}", early.text());
-    let zip = timed_get(node.addr(), &s.zip_path)?;
-    ensure!(
-        zip.status != 200 || !zip.complete,
-        "the tampered zip was served whole"
-    );
+    ensure_never_served_whole(node.addr(), &s.zip_path, "the tampered zip")?;
     // Nothing of that fill is pinned, and a version that just failed a check is answered only
     // after a whole fill: the `.info` is no longer served.
     let pinned = node.get(&format!("/provenance/{BIG}/@v/v1.0.0"))?;

@@ -148,9 +148,26 @@ pub(crate) struct TimedResponse {
     pub(crate) complete: bool,
 }
 
+/// `GET path` on a fresh connection, for a body that must never arrive whole (a zip that
+/// fails its check): an error status, or a connection cut before the end of the body or even
+/// before the end of the headers, all pass; a complete `200` is an error naming `what`.
+pub(crate) fn ensure_never_served_whole(addr: SocketAddr, path: &str, what: &str) -> Result<()> {
+    match timed_get_unless_cut(addr, path)? {
+        Some(got) if got.status == 200 && got.complete => {
+            anyhow::bail!("{what} was served whole ({} bytes)", got.body.len())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `GET path` on a fresh connection, timed; a connection cut in the middle of the body is
 /// an incomplete response, not an error.
 pub(crate) fn timed_get(addr: SocketAddr, path: &str) -> Result<TimedResponse> {
+    timed_get_unless_cut(addr, path)?.context("no end of headers in the response")
+}
+
+/// [`timed_get`], `None` when the connection closed before the end of the headers.
+fn timed_get_unless_cut(addr: SocketAddr, path: &str) -> Result<Option<TimedResponse>> {
     let started = std::time::Instant::now();
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(HTTP_TIMEOUT))?;
@@ -172,10 +189,9 @@ pub(crate) fn timed_get(addr: SocketAddr, path: &str) -> Result<TimedResponse> {
         }
     }
     let total = started.elapsed();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("no end of headers in the response")?;
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Ok(None);
+    };
     let head = parse_response(&raw[..split + 4], true)?;
     let body = &raw[split + 4..];
     let (body, complete) = match (
@@ -192,13 +208,13 @@ pub(crate) fn timed_get(addr: SocketAddr, path: &str) -> Result<TimedResponse> {
         },
         (None, None) => (body.to_vec(), true),
     };
-    Ok(TimedResponse {
+    Ok(Some(TimedResponse {
         status: head.status,
         body,
         first_byte: first_byte.unwrap_or(total),
         total,
         complete,
-    })
+    }))
 }
 
 fn parse_response(raw: &[u8], head: bool) -> Result<HttpResponse> {

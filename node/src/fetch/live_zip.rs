@@ -10,8 +10,9 @@
 //! fill's [`Verdict`] (the zip's `h1:` is the checksum database's, every zip rule holds),
 //! which comes while the zip is still being made durable, or, with the checks off, once the
 //! version is pinned ([`LiveGuard::verified`]). When a check fails (or the fill is dropped),
-//! readers get an error instead of their last byte, and the HTTP layer cuts the connection:
-//! a client never receives a complete wrong body.
+//! readers get an error instead of their next byte: the HTTP layer cuts the connection of a
+//! client it already sent bytes, and answers one it sent none as the failed fill (`502`). A
+//! client never receives a complete wrong body.
 
 use std::fs::File;
 use std::io;
@@ -162,6 +163,12 @@ impl LiveZipReader {
         self.zip.announced
     }
 
+    /// The first piece (`None`: the zip was verified empty), or the error that the zip failed
+    /// before this reader got any byte; [`Self::into_stream`] goes on after it.
+    pub(crate) async fn first_piece(&mut self) -> io::Result<Option<Bytes>> {
+        self.next_piece().await
+    }
+
     /// The body: pieces as they may be released, then the end once verified, or an error
     /// (which cuts the client's connection) when the zip failed.
     pub(crate) fn into_stream(self) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
@@ -182,7 +189,8 @@ impl LiveZipReader {
                 Progress::Verified(size) => (size, true),
                 Progress::Failed => {
                     return Err(io::Error::other(
-                        "the zip failed verification; the transfer is cut",
+                        "the zip failed a check as it arrived from the upstream proxy; \
+                         nothing was kept",
                     ));
                 }
             };
@@ -211,5 +219,88 @@ impl LiveZipReader {
         })
         .await
         .map_err(io::Error::other)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// A staged zip of ten bytes, and where its fill registers it.
+    struct Staged {
+        zips: LiveZips,
+        module: ModulePath,
+        version: Version,
+        file: tempfile::NamedTempFile,
+    }
+
+    impl Staged {
+        fn new() -> Staged {
+            let mut file = tempfile::NamedTempFile::new().expect("a temp file");
+            file.write_all(b"0123456789").expect("written");
+            Staged {
+                zips: LiveZips::default(),
+                module: ModulePath::parse("example.com/live").expect("a module path"),
+                version: Version::parse("v1.0.0").expect("a version"),
+                file,
+            }
+        }
+
+        /// The fill's guard, none of the file arrived yet, and a client's reader.
+        fn start(&self) -> (LiveGuard<'_>, LiveZipReader) {
+            let file = self.file.reopen().expect("reopened");
+            let guard = self.zips.start(&self.module, &self.version, file, Some(10));
+            let zip = self.zips.get(&self.module, &self.version);
+            (guard, LiveZipReader::new(zip.expect("registered")))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_zip_that_fails_before_any_byte_fails_the_first_piece() {
+        let staged = Staged::new();
+        let (guard, mut reader) = staged.start();
+        drop(guard);
+        let err = reader.first_piece().await.expect_err("failed");
+        assert!(err.to_string().contains("failed a check"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn pieces_come_as_they_arrive_and_the_last_byte_only_once_verified() {
+        let staged = Staged::new();
+        let (guard, mut reader) = staged.start();
+        guard.arrivals().arrived(4);
+        let first = reader.first_piece().await.expect("a piece");
+        assert_eq!(
+            first.as_deref(),
+            Some(&b"012"[..]),
+            "all but the held-back byte"
+        );
+        guard.arrivals().arrived(10);
+        let rest = tokio::spawn(async move {
+            let mut rest = Vec::new();
+            while let Some(piece) = reader.next_piece().await.expect("no failure") {
+                rest.extend_from_slice(&piece);
+            }
+            rest
+        });
+        tokio::task::yield_now().await;
+        guard.verdict().verified(10);
+        assert_eq!(rest.await.expect("joined"), b"3456789");
+    }
+
+    #[tokio::test]
+    async fn a_zip_that_fails_after_some_bytes_cuts_the_reader_before_its_end() {
+        let staged = Staged::new();
+        let (guard, mut reader) = staged.start();
+        guard.arrivals().arrived(10);
+        let first = reader.first_piece().await.expect("a piece");
+        assert_eq!(first.as_deref(), Some(&b"012345678"[..]));
+        drop(guard);
+        assert!(
+            reader.next_piece().await.is_err(),
+            "the last byte never comes"
+        );
     }
 }

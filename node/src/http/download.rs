@@ -20,6 +20,7 @@ use bytes::Bytes;
 use delos_pool_protocol::module_path::ModulePath;
 use delos_pool_protocol::version::Version;
 use delos_registry_index::{HashedBlob, VersionEntry};
+use futures::StreamExt as _;
 use tokio_util::io::ReaderStream;
 
 use crate::fetch::{FetchError, LiveZipReader, MetadataFile, MetadataSource, ZipSource};
@@ -374,7 +375,11 @@ async fn zip(
 ) -> Result<Produced, ApiError> {
     let entry = match state.fetcher.zip(module, version).await? {
         ZipSource::Stored(entry) => entry,
-        ZipSource::Live(reader) => return Ok(Produced::Response(live_zip(state, reader))),
+        ZipSource::Live(reader) => {
+            return live_zip(state, module, version, reader)
+                .await
+                .map(Produced::Response);
+        }
     };
     let zip = zip_blob(&entry, module, version)?.blob();
     let answer = Answer::zip(*zip.sha256(), zip.size(), ZIP, IMMUTABLE);
@@ -382,10 +387,25 @@ async fn zip(
 }
 
 /// A zip arriving from an upstream proxy, streamed as it arrives, with `Content-Length` when
-/// the upstream announced it. An error from the reader (a failed check) cuts the connection.
-fn live_zip(state: &AppState, reader: LiveZipReader) -> Response {
+/// the upstream announced it. The `200` is promised only with a first byte to send: a zip
+/// that fails its checks before this client got any byte is answered as the failed fill it
+/// is (`502`); one that fails later cuts the connection, so no client ever holds the whole
+/// of a wrong zip.
+async fn live_zip(
+    state: &AppState,
+    module: &ModulePath,
+    version: &Version,
+    mut reader: LiveZipReader,
+) -> Result<Response, ApiError> {
     let size = reader.len();
-    let body = Body::from_stream(reader.into_stream());
+    let first = reader.first_piece().await.map_err(|err| {
+        ApiError::Fetch(FetchError::Upstream {
+            module: module.clone(),
+            query: version.as_str().to_owned(),
+            reason: err.to_string(),
+        })
+    })?;
+    let body = Body::from_stream(futures::stream::iter(first.map(Ok)).chain(reader.into_stream()));
     let mut response = (
         [
             (header::CONTENT_TYPE, ZIP),
@@ -400,7 +420,7 @@ fn live_zip(state: &AppState, reader: LiveZipReader) -> Response {
             .headers_mut()
             .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     }
-    response
+    Ok(response)
 }
 
 /// The entry's zip; the fetcher never hands out a `.mod`-only entry for a zip request, but a
