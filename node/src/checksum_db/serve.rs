@@ -36,6 +36,27 @@ enum LogState {
     NotWhole,
 }
 
+/// Why a lookup has no record to answer with, once admission ran.
+#[derive(Debug)]
+enum Unlogged {
+    Unchecked,
+    Contradicted(Box<PublicConflict>),
+    NotFound,
+}
+
+/// What the log holds for a version once a lookup's admission ran (`admitted_here`: this
+/// lookup appended it) decides the answer, whoever appended it: the appender, checking the
+/// same version for the fill that pinned it, may have logged it meanwhile, and then this
+/// lookup's admission found nothing left to admit.
+fn after_admission(now: LogState, admitted_here: bool) -> Result<(u64, RecordText), Unlogged> {
+    match now {
+        LogState::Logged(id, record) => Ok((id, record)),
+        LogState::Contradicted(conflict) => Err(Unlogged::Contradicted(conflict)),
+        LogState::Out if !admitted_here => Err(Unlogged::Unchecked),
+        LogState::Out | LogState::NotWhole => Err(Unlogged::NotFound),
+    }
+}
+
 impl ChecksumDb {
     /// The signed head of the log as it is now (`/latest`).
     pub async fn latest(&self) -> Result<Vec<u8>, ChecksumDbError> {
@@ -64,19 +85,23 @@ impl ChecksumDb {
             LogState::Out => {
                 let wanted = vec![(module.clone(), version.clone())];
                 let admitted = appender::admit(&self.inner, wanted).await?;
-                if admitted.is_empty() {
-                    return Ok(match self.log_state(module, version).await? {
-                        LogState::Contradicted(conflict) => OwnLookup::Contradicted(conflict),
-                        _ => OwnLookup::Unchecked(self.unchecked_reason(module, version)),
-                    });
+                let admitted_here = !admitted.is_empty();
+                if admitted_here {
+                    let index = Arc::clone(self.index());
+                    tokio::task::spawn_blocking(move || index.checksum_log().append(&admitted))
+                        .await
+                        .map_err(|_| ChecksumDbError::Task)??;
                 }
-                let index = Arc::clone(self.index());
-                tokio::task::spawn_blocking(move || index.checksum_log().append(&admitted))
-                    .await
-                    .map_err(|_| ChecksumDbError::Task)??;
-                match self.log_state(module, version).await? {
-                    LogState::Logged(id, record) => (id, record),
-                    _ => return Ok(OwnLookup::NotFound),
+                let now = self.log_state(module, version).await?;
+                match after_admission(now, admitted_here) {
+                    Ok(logged) => logged,
+                    Err(Unlogged::Unchecked) => {
+                        return Ok(OwnLookup::Unchecked(self.unchecked_reason(module, version)));
+                    }
+                    Err(Unlogged::Contradicted(conflict)) => {
+                        return Ok(OwnLookup::Contradicted(conflict));
+                    }
+                    Err(Unlogged::NotFound) => return Ok(OwnLookup::NotFound),
                 }
             }
         };
@@ -133,5 +158,38 @@ impl ChecksumDb {
             .await
             .map_err(|_| ChecksumDbError::Task)?
             .map_err(ChecksumDbError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use delos_pool_protocol::hash::H1Hash;
+
+    use super::*;
+
+    fn record() -> RecordText {
+        let module = ModulePath::parse("example.org/hello.git").expect("a module path");
+        let version = Version::parse("v1.0.0").expect("a version");
+        let h1 = H1Hash::from_bytes([7; 32]);
+        RecordText::go_sum(&module, &version, &h1, &h1)
+    }
+
+    #[test]
+    fn a_version_logged_by_the_appender_meanwhile_is_answered_with_its_record() {
+        let logged = after_admission(LogState::Logged(3, record()), false);
+        assert!(matches!(logged, Ok((3, _))), "{logged:?}");
+    }
+
+    #[test]
+    fn a_version_no_one_admitted_waits_for_its_check() {
+        let unlogged = after_admission(LogState::Out, false);
+        assert!(matches!(unlogged, Err(Unlogged::Unchecked)), "{unlogged:?}");
+    }
+
+    #[test]
+    fn a_version_admitted_here_is_answered_once_logged() {
+        assert!(after_admission(LogState::Logged(0, record()), true).is_ok());
+        let gone = after_admission(LogState::NotWhole, true);
+        assert!(matches!(gone, Err(Unlogged::NotFound)), "{gone:?}");
     }
 }
