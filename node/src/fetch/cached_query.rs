@@ -210,7 +210,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_aged_answer_is_refreshed_only_once_the_burst_of_requests_around_it_passed() {
-        use super::super::foreground::QUIET;
+        use super::super::foreground::{MAX_WAIT, QUIET};
         use tokio::time::Instant;
 
         let foreground = Arc::new(Foreground::default());
@@ -228,8 +228,10 @@ mod tests {
             Ok(vec!["v1.0.0", "v1.1.0"])
         });
         assert_eq!(stale.await.unwrap(), ["v1.0.0"], "the aged answer, at once");
-        // A build goes on asking: a request every QUIET / 2, for ten times QUIET.
-        for _ in 0..20 {
+        // A build goes on asking: a request every QUIET / 2, ending more than QUIET before
+        // the longest wait would run the refresh anyway.
+        let requests = (MAX_WAIT - QUIET).as_millis() / (QUIET / 2).as_millis() - 1;
+        for _ in 0..requests {
             tokio::time::sleep(QUIET / 2).await;
             foreground.request_started();
             assert!(

@@ -23,10 +23,12 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-/// How long no request must have started for the node to count as quiet.
-pub(super) const QUIET: Duration = Duration::from_millis(50);
+/// How long no request must have started for the node to count as quiet: longer than the
+/// phases of a small build in which its `go` works without asking (extracting zips, loading
+/// packages), so the background work waits for the build's end rather than running in one.
+pub(super) const QUIET: Duration = Duration::from_millis(250);
 /// The longest background work waits for quiet.
-const MAX_WAIT: Duration = Duration::from_secs(1);
+pub(super) const MAX_WAIT: Duration = Duration::from_secs(1);
 
 /// When the last client request started.
 #[derive(Debug)]
