@@ -138,9 +138,10 @@ impl Index {
             chunk.push((key, checked));
         }
         let mut visibility = self.lock();
-        if visibility.stores.running > 0 || visibility.stores.begun != begun {
-            // A store ran while the chunk was read: what was read may not be what it
-            // settled. Read the chunk again once it is done.
+        if visibility.stores.begun != begun {
+            // A store began while the chunk was read (none ran when it started, so this is
+            // every store that may be running): what was read may not be what it settled.
+            // Read the chunk again once it is done.
             drop(visibility);
             wait_for_stores();
             return Ok(false);
