@@ -210,3 +210,42 @@ fn metadata_answered_early_is_not_kept_when_the_zip_fails() -> Result<()> {
     assert_eq!(after.status, 502, "{}", after.text());
     Ok(())
 }
+
+#[test]
+fn a_zip_cut_before_its_first_byte_is_answered_as_a_failed_fill_then_filled_whole() -> Result<()> {
+    let s = slow_big_upstream()?;
+    s.upstream.cut_after_head(&s.zip_path, true);
+    let node = upstream_node(&s.upstream.url(), &s.db, &GitWorld::new()?)?;
+    // The upstream promised the zip, then closed before its first byte: the client received
+    // nothing of it, so it gets the failed fill's status and reason, not a `200` cut short.
+    let cut = timed_get(node.addr(), &s.zip_path)?;
+    let reason = String::from_utf8_lossy(&cut.body).into_owned();
+    assert_eq!(cut.status, 502, "{reason}");
+    ensure!(cut.complete, "the 502 arrived whole: {reason}");
+    ensure!(
+        reason.contains(BIG) && reason.contains(&s.upstream.url()),
+        "the reason names the module and the upstream: {reason}"
+    );
+    let pinned = node.get(&format!("/provenance/{BIG}/@v/v1.0.0"))?;
+    assert_eq!(pinned.status, 404, "{}", pinned.text());
+    assert_eq!(node.status()?["fetch"]["upstream_fills"], 0);
+    // Nothing of the failed fill stays in the way: once the upstream serves the zip whole,
+    // the next request fills it.
+    s.upstream.cut_after_head(&s.zip_path, false);
+    let whole = timed_get(node.addr(), &s.zip_path)?;
+    assert_eq!(
+        whole.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&whole.body)
+    );
+    ensure!(
+        whole.complete && whole.body == s.layout.file(&s.zip_path)?,
+        "the zip, whole"
+    );
+    wait_until(Duration::from_secs(30), "the version pinned", || {
+        Ok(node.status()?["fetch"]["upstream_fills"] == 1)
+    })?;
+    assert_eq!(node.go_processes_started()?, 0);
+    Ok(())
+}

@@ -4,7 +4,7 @@
 //! fail every request with a status or serve other bytes for one path, so tests can show how
 //! the node walks a GOPROXY list and that it never pins what fails a check.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{Cursor, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -158,6 +158,8 @@ struct Shared {
     delay: Mutex<Duration>,
     /// How fast zips are sent, when limited.
     zip_rate: Mutex<Option<u64>>,
+    /// Paths answered with their head only: the connection closes before the first body byte.
+    cut_after_head: Mutex<HashSet<String>>,
 }
 
 impl TestUpstream {
@@ -170,6 +172,7 @@ impl TestUpstream {
             requests: Mutex::new(Vec::new()),
             delay: Mutex::new(Duration::ZERO),
             zip_rate: Mutex::new(None),
+            cut_after_head: Mutex::new(HashSet::new()),
         });
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
@@ -211,6 +214,16 @@ impl TestUpstream {
     /// Sends zips at most `bytes_per_second` fast from now on (`None`: at once).
     pub(crate) fn set_zip_rate(&self, bytes_per_second: Option<u64>) {
         *lock(&self.shared.zip_rate) = bytes_per_second;
+    }
+
+    /// Answers `path` with its status and headers (its real `Content-Length`), then closes the
+    /// connection before the first body byte, from now on (`false`: whole again).
+    pub(crate) fn cut_after_head(&self, path: &str, cut: bool) {
+        let mut paths = lock(&self.shared.cut_after_head);
+        match cut {
+            true => paths.insert(path.to_owned()),
+            false => paths.remove(path),
+        };
     }
 
     /// Every request path received so far, in order (`%21` read as `!`).
@@ -280,6 +293,14 @@ fn handle(stream: &mut TcpStream, shared: &Shared) -> Result<()> {
         true => *lock(&shared.zip_rate),
         false => None,
     };
+    if lock(&shared.cut_after_head).contains(&path) {
+        let head = format!(
+            "HTTP/1.1 {status_line}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes())?;
+        return Ok(()); // the connection closes as the stream is dropped
+    }
     write_response(stream, &status_line, content_type, &body, rate)
 }
 

@@ -203,16 +203,25 @@ impl ProxyFill<'_> {
             // The record vouched for the zip: once the checks pass, clients have every byte,
             // and the disk waits for the requests around it to pause.
             Some(release) => {
-                let checked = blocking(move || owned.check(checked, staged, release)).await?;
-                let ready = checked.map_err(|refused| self.refused(&fail, version, refused))?;
-                // A stopping node pins at once (and waits for the pin: `Inner::shared_fill`).
-                self.foreground.settled().await;
-                blocking(move || ready.pin(&index, map)).await?
+                match blocking(move || owned.check(checked, staged, release)).await? {
+                    Err(refused) => Err(refused),
+                    Ok(ready) => {
+                        // A stopping node pins at once (and waits for the pin:
+                        // `Inner::shared_fill`).
+                        self.foreground.settled().await;
+                        blocking(move || ready.pin(&index, map)).await?
+                    }
+                }
             }
             None => blocking(move || owned.check_and_pin(&index, checked, staged, map)).await?,
         };
         match stored {
-            Err(refused) => Err(self.refused(&fail, version, refused)),
+            Err(refused) => {
+                let err = self.refused(&fail, version, refused);
+                // The clients following the download learn why.
+                live.fail(&failure_reason(&err));
+                Err(err)
+            }
             Ok(Pinned {
                 filled,
                 mapped,
@@ -280,6 +289,15 @@ impl ProxyFill<'_> {
             "the upstream proxy sent bytes that fail a check; nothing pinned"
         );
         fail.upstream(reason)
+    }
+}
+
+/// What a failed fill tells the clients that followed its zip: an upstream's failure is
+/// already named by its module and version, so only the reason.
+fn failure_reason(err: &FetchError) -> String {
+    match err {
+        FetchError::Upstream { reason, .. } => reason.clone(),
+        other => other.to_string(),
     }
 }
 

@@ -9,10 +9,11 @@
 //! The last byte is held back until every check passed: a reader ends cleanly only after the
 //! fill's [`Verdict`] (the zip's `h1:` is the checksum database's, every zip rule holds),
 //! which comes while the zip is still being made durable, or, with the checks off, once the
-//! version is pinned ([`LiveGuard::verified`]). When a check fails (or the fill is dropped),
-//! readers get an error instead of their next byte: the HTTP layer cuts the connection of a
-//! client it already sent bytes, and answers one it sent none as the failed fill (`502`). A
-//! client never receives a complete wrong body.
+//! version is pinned ([`LiveGuard::verified`]). When the download or a check fails (or the
+//! fill is dropped), readers get an error naming why ([`LiveGuard::fail`]) instead of their
+//! next byte: the HTTP layer cuts the connection of a client it already sent bytes, and
+//! answers one it sent none as the failed fill (`502`, with that reason). A client never
+//! receives a complete wrong body.
 
 use std::fs::File;
 use std::io;
@@ -33,15 +34,19 @@ const HOLD_BACK: u64 = 1;
 const READ_BYTES: u64 = 256 << 10;
 
 /// Where a live zip stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Progress {
     /// This many bytes are in the file; more may come.
     Arriving(u64),
     /// Every check passed: the file holds exactly this many bytes.
     Verified(u64),
-    /// A check failed, or the fill stopped: readers must not finish.
-    Failed,
+    /// The download or a check failed, or the fill stopped, for this reason: readers must
+    /// not finish.
+    Failed(Arc<str>),
 }
+
+/// Why readers fail when the fill's guard is dropped without a verdict or a reason.
+const STOPPED: &str = "the fill stopped before the zip was checked";
 
 /// The zips arriving now, by module version; a registration ends with the fill's guard.
 pub(crate) type LiveZips = InFlight<LiveZip>;
@@ -123,18 +128,31 @@ impl LiveGuard<'_> {
     }
 }
 
-impl Drop for LiveGuard<'_> {
-    fn drop(&mut self) {
+impl LiveGuard<'_> {
+    /// The zip will not be kept, for `reason` (one line: which proxy, what went wrong):
+    /// readers get it as their error. Ends the registration.
+    pub(crate) fn fail(self, reason: &str) {
+        self.fail_readers(reason);
+    }
+
+    /// Fails every reader with `reason`, unless the zip was verified or already failed.
+    fn fail_readers(&self, reason: &str) {
         self.registration
             .value()
             .progress
             .send_if_modified(|progress| match progress {
-                Progress::Verified(_) => false,
-                _ => {
-                    *progress = Progress::Failed;
+                Progress::Verified(_) | Progress::Failed(_) => false,
+                Progress::Arriving(_) => {
+                    *progress = Progress::Failed(Arc::from(reason));
                     true
                 }
             });
+    }
+}
+
+impl Drop for LiveGuard<'_> {
+    fn drop(&mut self) {
+        self.fail_readers(STOPPED);
         // The registration is removed next, as the field is dropped.
     }
 }
@@ -183,15 +201,12 @@ impl LiveZipReader {
     /// The next piece, waiting for it; `None` at the verified end.
     async fn next_piece(&mut self) -> io::Result<Option<Bytes>> {
         loop {
-            let progress = *self.progress.borrow_and_update();
+            let progress = self.progress.borrow_and_update().clone();
             let (releasable, done) = match progress {
                 Progress::Arriving(written) => (written.saturating_sub(HOLD_BACK), false),
                 Progress::Verified(size) => (size, true),
-                Progress::Failed => {
-                    return Err(io::Error::other(
-                        "the zip failed a check as it arrived from the upstream proxy; \
-                         nothing was kept",
-                    ));
+                Progress::Failed(reason) => {
+                    return Err(io::Error::other(format!("{reason}; nothing was kept")));
                 }
             };
             if self.at < releasable {
@@ -258,12 +273,35 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_zip_that_fails_before_any_byte_fails_the_first_piece() {
+    async fn a_zip_that_fails_before_any_byte_fails_the_first_piece_with_the_reason() {
+        let staged = Staged::new();
+        let (guard, mut reader) = staged.start();
+        guard.fail("proxy http://upstream: the zip hashes to h1:x");
+        let err = reader.first_piece().await.expect_err("failed");
+        assert_eq!(
+            err.to_string(),
+            "proxy http://upstream: the zip hashes to h1:x; nothing was kept"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_fill_dropped_without_a_verdict_fails_its_readers() {
         let staged = Staged::new();
         let (guard, mut reader) = staged.start();
         drop(guard);
         let err = reader.first_piece().await.expect_err("failed");
-        assert!(err.to_string().contains("failed a check"), "{err}");
+        assert!(err.to_string().starts_with(STOPPED), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_verified_zip_stays_verified_when_its_guard_goes() {
+        let staged = Staged::new();
+        let (guard, mut reader) = staged.start();
+        guard.arrivals().arrived(10);
+        guard.verified(10);
+        let first = reader.first_piece().await.expect("a piece");
+        assert_eq!(first.as_deref(), Some(&b"0123456789"[..]));
+        assert!(reader.next_piece().await.expect("no failure").is_none());
     }
 
     #[tokio::test]

@@ -107,16 +107,34 @@ pub(super) async fn download<'a>(
     };
     let read = read.await;
     drop(pieces);
-    let written = writer
-        .await
-        .map_err(|_| DownloadError::Local(FetchError::TaskFailed))?;
-    read.map_err(DownloadError::Http)?;
-    let (staged, scanned) = written.map_err(DownloadError::Local)?;
-    Ok(Downloaded {
-        staged,
-        scanned,
-        live: guard,
-    })
+    let downloaded = match writer.await {
+        Err(_) => Err(DownloadError::Local(FetchError::TaskFailed)),
+        Ok(written) => read
+            .map_err(DownloadError::Http)
+            .and_then(|()| written.map_err(DownloadError::Local)),
+    };
+    match downloaded {
+        Ok((staged, scanned)) => Ok(Downloaded {
+            staged,
+            scanned,
+            live: guard,
+        }),
+        Err(err) => {
+            guard.fail(&err.describe());
+            Err(err)
+        }
+    }
+}
+
+impl DownloadError {
+    /// One line for the clients that were following the download: what went wrong (an
+    /// upstream's error names the URL).
+    fn describe(&self) -> String {
+        match self {
+            DownloadError::Http(err) => crate::error_chain::error_chain(err),
+            DownloadError::Local(err) => format!("storing the zip: {err}"),
+        }
+    }
 }
 
 /// A thread scanning the zip's entries from the pieces sent to it. The scan only saves work:
