@@ -11,8 +11,8 @@
 //! Counting stays exact while stores run beside the pass. The pass reads a chunk of entries
 //! outside the lock, starting only when no store is running, and applies it under the lock
 //! only if no store began meanwhile (else it reads the chunk again), so every entry it counts
-//! is the one a store settled; and a store settling a key the pass has not reached counts nothing, because
-//! the pass will count that key's entry when it gets there.
+//! is the one a store settled; and a store settling a key the pass has not reached counts
+//! nothing, because the pass will count that key's entry when it gets there.
 
 use crate::entry::VersionEntry;
 use crate::error::IndexError;

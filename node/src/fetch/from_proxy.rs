@@ -202,17 +202,14 @@ impl ProxyFill<'_> {
         let stored = match release {
             // The record vouched for the zip: once the checks pass, clients have every byte,
             // and the disk waits for the requests around it to pause.
-            Some(release) => {
-                match blocking(move || owned.check(checked, staged, release)).await? {
-                    Err(refused) => Err(refused),
-                    Ok(ready) => {
-                        // A stopping node pins at once (and waits for the pin:
-                        // `Inner::shared_fill`).
-                        self.foreground.settled().await;
-                        blocking(move || ready.pin(&index, map)).await?
-                    }
+            Some(release) => match blocking(move || owned.check(checked, staged, release)).await? {
+                Ok(ready) => {
+                    // A stopping node pins at once (and waits for the pin: `Inner::shared_fill`).
+                    self.foreground.settled().await;
+                    blocking(move || ready.pin(&index, map)).await?
                 }
-            }
+                Err(refused) => Err(refused),
+            },
             None => blocking(move || owned.check_and_pin(&index, checked, staged, map)).await?,
         };
         match stored {
