@@ -1,5 +1,6 @@
 //! Issue 19: a zip filled from an upstream proxy reaches every client waiting for it while it
-//! arrives, from one download; one that fails its check is cut off, never delivered whole.
+//! arrives, from one download; one that fails its check is cut off, never delivered whole,
+//! and a client that received none of it yet gets the fill's 502 with the reason.
 
 use std::time::Duration;
 
@@ -247,5 +248,28 @@ fn a_zip_cut_before_its_first_byte_is_answered_as_a_failed_fill_then_filled_whol
         Ok(node.status()?["fetch"]["upstream_fills"] == 1)
     })?;
     assert_eq!(node.go_processes_started()?, 0);
+    Ok(())
+}
+
+#[test]
+fn a_zip_that_fails_its_check_before_a_first_byte_is_answered_502_with_the_reason() -> Result<()> {
+    let s = slow_big_upstream()?;
+    // One byte: all of it is held back until the check, which it fails.
+    s.upstream.tamper(&s.zip_path, Some(b"x".to_vec()));
+    let node = upstream_node(&s.upstream.url(), &s.db, &GitWorld::new()?)?;
+    let failed = timed_get(node.addr(), &s.zip_path)?;
+    let reason = String::from_utf8_lossy(&failed.body).into_owned();
+    assert_eq!(failed.status, 502, "{reason}");
+    ensure!(failed.complete, "the 502 arrived whole: {reason}");
+    ensure!(
+        reason.contains(BIG)
+            && reason.contains(&s.upstream.url())
+            && reason.contains("invalid module zip"),
+        "the reason names the module, the upstream and the failed check: {reason}"
+    );
+    let status = node.status()?;
+    assert_eq!(status["fetch"]["upstream_fills"], 0, "{status}");
+    let pinned = node.get(&format!("/provenance/{BIG}/@v/v1.0.0"))?;
+    assert_eq!(pinned.status, 404, "{}", pinned.text());
     Ok(())
 }
